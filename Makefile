@@ -1,0 +1,46 @@
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+export PATH := /usr/local/go/bin:$(PATH)
+
+GO        ?= go
+BIN       := bin/inspectonce
+DATA_DIR  ?= .data
+PGPORT    ?= 55432
+REDISPORT ?= 56379
+# Extra arguments for go test, e.g. make test TESTARGS='-run TestFoo -v'
+TESTARGS  ?=
+
+.PHONY: all build run stop test bench fmt vet clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/inspectonce
+
+# Starts local PostgreSQL + Redis in $(DATA_DIR) (kept running; `make stop`),
+# migrates, seeds and runs the service in the foreground (listens on :8080).
+run: build
+	scripts/services.sh start $(DATA_DIR) $(PGPORT) $(REDISPORT)
+	source $(DATA_DIR)/env && \
+		$(BIN) migrate up && \
+		$(BIN) seed && \
+		exec $(BIN) all
+
+stop:
+	scripts/services.sh stop $(DATA_DIR)
+
+# Throwaway PostgreSQL + Redis on free ports, go vet, go test.
+test:
+	scripts/test.sh $(TESTARGS)
+
+bench:
+	BENCH=1 scripts/test.sh $(TESTARGS)
+
+fmt:
+	$(GO) fmt ./...
+
+vet:
+	$(GO) vet ./...
+
+clean:
+	rm -rf bin

@@ -1,0 +1,356 @@
+// Package configs holds InspectOnce's configuration: the embedded default YAML, an
+// optional file read over it, and INSPECTONCE_* environment overrides on top.
+package configs
+
+import (
+	_ "embed"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+//go:embed default.yaml
+var defaultYAML []byte
+
+// EnvPrefix starts every environment override.
+const EnvPrefix = "INSPECTONCE_"
+
+// Config is the whole configuration of one process.
+type Config struct {
+	HTTP      HTTP      `yaml:"http"`
+	Database  Database  `yaml:"database"`
+	Redis     Redis     `yaml:"redis"`
+	TimeZone  string    `yaml:"time_zone"`
+	Log       Log       `yaml:"log"`
+	Worker    Worker    `yaml:"worker"`
+	Scheduler Scheduler `yaml:"scheduler"`
+	Demands   Demands   `yaml:"demands"`
+	Import    Import    `yaml:"import"`
+	Risk      Risk      `yaml:"risk"`
+	Calendar  Calendar  `yaml:"calendar"`
+	location  *time.Location
+}
+
+// HTTP configures the API listener.
+type HTTP struct {
+	Addr             string        `yaml:"addr"`
+	BodyLimitBytes   int64         `yaml:"body_limit_bytes"`
+	ImportLimitBytes int64         `yaml:"import_limit_bytes"`
+	ReadTimeout      time.Duration `yaml:"read_timeout"`
+	WriteTimeout     time.Duration `yaml:"write_timeout"`
+	ShutdownTimeout  time.Duration `yaml:"shutdown_timeout"`
+}
+
+// Database configures the PostgreSQL pool.
+type Database struct {
+	URL          string `yaml:"url"`
+	MaxOpenConns int    `yaml:"max_open_conns"`
+	MaxIdleConns int    `yaml:"max_idle_conns"`
+}
+
+// Redis configures the queue's Redis.
+type Redis struct {
+	URL string `yaml:"url"`
+}
+
+// Log configures log/slog output.
+type Log struct {
+	Level  string `yaml:"level"`
+	Format string `yaml:"format"`
+}
+
+// Worker configures the asynq worker pool.
+type Worker struct {
+	Concurrency     int           `yaml:"concurrency"`
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+}
+
+// Scheduler configures the cron process.
+type Scheduler struct {
+	HealthInterval time.Duration `yaml:"health_interval"`
+}
+
+// Demands holds limits on submitted demands.
+type Demands struct {
+	MaxWindowDays  int `yaml:"max_window_days"`
+	MaxListTargets int `yaml:"max_list_targets"`
+}
+
+// Import configures CSV registry imports.
+type Import struct {
+	BatchSize int `yaml:"batch_size"`
+}
+
+// Risk is the risk policy: draw weights and routine frequency per risk code.
+type Risk struct {
+	Weights             map[string]float64 `yaml:"weights"`
+	RoutineIntervalDays map[string]int     `yaml:"routine_interval_days"`
+}
+
+// Calendar lists the exceptions to the Monday-to-Friday working week.
+type Calendar struct {
+	Holidays        []string `yaml:"holidays"`
+	WorkingWeekends []string `yaml:"working_weekends"`
+}
+
+// Location is the configured time zone, valid after Load.
+func (c *Config) Location() *time.Location {
+	if c.location == nil {
+		return time.UTC
+	}
+	return c.location
+}
+
+// Load reads the embedded defaults, then the file at path (if not empty), then the
+// environment, and validates the result. Errors name the offending key.
+func Load(path string, environ []string) (*Config, error) {
+	var c Config
+	if err := yaml.Unmarshal(defaultYAML, &c); err != nil {
+		return nil, fmt.Errorf("embedded default config: %w", err)
+	}
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("config file: %w", err)
+		}
+		dec := yaml.NewDecoder(strings.NewReader(string(b)))
+		dec.KnownFields(true)
+		if err := dec.Decode(&c); err != nil {
+			return nil, fmt.Errorf("config file %s: %w", path, err)
+		}
+	}
+	env := map[string]string{}
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, EnvPrefix) {
+			env[k] = v
+		}
+	}
+	if err := applyEnv(reflect.ValueOf(&c).Elem(), EnvPrefix, env); err != nil {
+		return nil, err
+	}
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// EnvNames lists every environment variable Load understands, for documentation.
+func EnvNames() []string {
+	var names []string
+	var walk func(t reflect.Type, prefix string)
+	walk = func(t reflect.Type, prefix string) {
+		for i := range t.NumField() {
+			f := t.Field(i)
+			tag := yamlName(f)
+			if tag == "" {
+				continue
+			}
+			name := prefix + strings.ToUpper(tag)
+			if f.Type.Kind() == reflect.Struct && f.Type != reflect.TypeOf(time.Time{}) {
+				walk(f.Type, name+"_")
+				continue
+			}
+			names = append(names, name)
+		}
+	}
+	walk(reflect.TypeOf(Config{}), EnvPrefix)
+	sort.Strings(names)
+	return names
+}
+
+func yamlName(f reflect.StructField) string {
+	if !f.IsExported() {
+		return ""
+	}
+	tag, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+	if tag == "-" {
+		return ""
+	}
+	return tag
+}
+
+var durationType = reflect.TypeOf(time.Duration(0))
+
+func applyEnv(v reflect.Value, prefix string, env map[string]string) error {
+	t := v.Type()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag := yamlName(f)
+		if tag == "" {
+			continue
+		}
+		name := prefix + strings.ToUpper(tag)
+		fv := v.Field(i)
+		if f.Type.Kind() == reflect.Struct {
+			if err := applyEnv(fv, name+"_", env); err != nil {
+				return err
+			}
+			continue
+		}
+		raw, ok := env[name]
+		if !ok {
+			continue
+		}
+		if err := setFromString(fv, raw); err != nil {
+			return fmt.Errorf("config: %s=%q: %w", name, raw, err)
+		}
+	}
+	return nil
+}
+
+func setFromString(fv reflect.Value, raw string) error {
+	raw = strings.TrimSpace(raw)
+	switch {
+	case fv.Type() == durationType:
+		d, err := time.ParseDuration(raw)
+		if err != nil {
+			return errors.New("not a duration (use e.g. 30s, 5m)")
+		}
+		fv.SetInt(int64(d))
+	case fv.Kind() == reflect.String:
+		fv.SetString(raw)
+	case fv.Kind() == reflect.Int || fv.Kind() == reflect.Int64:
+		n, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil {
+			return errors.New("not an integer")
+		}
+		fv.SetInt(n)
+	case fv.Kind() == reflect.Bool:
+		b, err := strconv.ParseBool(raw)
+		if err != nil {
+			return errors.New("not a boolean")
+		}
+		fv.SetBool(b)
+	case fv.Kind() == reflect.Slice && fv.Type().Elem().Kind() == reflect.String:
+		var parts []string
+		for p := range strings.SplitSeq(raw, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				parts = append(parts, p)
+			}
+		}
+		fv.Set(reflect.ValueOf(parts))
+	case fv.Kind() == reflect.Map && fv.Type().Key().Kind() == reflect.String:
+		m := reflect.MakeMap(fv.Type())
+		for p := range strings.SplitSeq(raw, ",") {
+			k, val, ok := strings.Cut(strings.TrimSpace(p), "=")
+			if !ok || k == "" {
+				return errors.New("not a list of key=value pairs")
+			}
+			ev := reflect.New(fv.Type().Elem()).Elem()
+			switch ev.Kind() {
+			case reflect.Float64:
+				x, err := strconv.ParseFloat(val, 64)
+				if err != nil {
+					return fmt.Errorf("value of %s is not a number", k)
+				}
+				ev.SetFloat(x)
+			case reflect.Int:
+				x, err := strconv.Atoi(val)
+				if err != nil {
+					return fmt.Errorf("value of %s is not an integer", k)
+				}
+				ev.SetInt(int64(x))
+			default:
+				return fmt.Errorf("unsupported map value type %s", ev.Type())
+			}
+			m.SetMapIndex(reflect.ValueOf(k), ev)
+		}
+		fv.Set(m)
+	default:
+		return fmt.Errorf("unsupported type %s", fv.Type())
+	}
+	return nil
+}
+
+func (c *Config) validate() error {
+	var errs []error
+	bad := func(key, why string) { errs = append(errs, fmt.Errorf("config: %s: %s", key, why)) }
+
+	if c.HTTP.Addr == "" {
+		bad("http.addr (INSPECTONCE_HTTP_ADDR)", "is required")
+	}
+	if c.HTTP.BodyLimitBytes < 1024 {
+		bad("http.body_limit_bytes", "must be at least 1024")
+	}
+	if c.HTTP.ImportLimitBytes < c.HTTP.BodyLimitBytes {
+		bad("http.import_limit_bytes", "must be at least http.body_limit_bytes")
+	}
+	for key, d := range map[string]time.Duration{
+		"http.read_timeout": c.HTTP.ReadTimeout, "http.write_timeout": c.HTTP.WriteTimeout,
+		"http.shutdown_timeout": c.HTTP.ShutdownTimeout, "worker.shutdown_timeout": c.Worker.ShutdownTimeout,
+		"scheduler.health_interval": c.Scheduler.HealthInterval,
+	} {
+		if d <= 0 {
+			bad(key, "must be a positive duration")
+		}
+	}
+	if u, err := url.Parse(c.Database.URL); c.Database.URL == "" || err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		bad("database.url (INSPECTONCE_DATABASE_URL)", "must be a postgres:// URL")
+	}
+	if c.Database.MaxOpenConns < 1 {
+		bad("database.max_open_conns", "must be at least 1")
+	}
+	if u, err := url.Parse(c.Redis.URL); c.Redis.URL == "" || err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
+		bad("redis.url (INSPECTONCE_REDIS_URL)", "must be a redis:// URL")
+	}
+	loc, err := time.LoadLocation(c.TimeZone)
+	if c.TimeZone == "" || err != nil {
+		bad("time_zone", "must be an IANA time zone such as Asia/Shanghai")
+	}
+	c.location = loc
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level", "must be debug, info, warn or error")
+	}
+	if c.Log.Format != "json" && c.Log.Format != "text" {
+		bad("log.format", "must be json or text")
+	}
+	if c.Worker.Concurrency < 1 {
+		bad("worker.concurrency", "must be at least 1")
+	}
+	if c.Demands.MaxWindowDays < 1 {
+		bad("demands.max_window_days", "must be at least 1")
+	}
+	if c.Demands.MaxListTargets < 1 {
+		bad("demands.max_list_targets", "must be at least 1")
+	}
+	if c.Import.BatchSize < 1 || c.Import.BatchSize > 10000 {
+		bad("import.batch_size", "must be between 1 and 10000")
+	}
+	for _, code := range []string{"red", "yellow", "green"} {
+		if w, ok := c.Risk.Weights[code]; !ok || w <= 0 {
+			bad("risk.weights."+code, "must be a positive number")
+		}
+		if d, ok := c.Risk.RoutineIntervalDays[code]; !ok || d < 0 {
+			bad("risk.routine_interval_days."+code, "must be zero or more")
+		}
+	}
+	for k := range c.Risk.Weights {
+		if k != "red" && k != "yellow" && k != "green" {
+			bad("risk.weights."+k, "is not a risk code (red, yellow, green)")
+		}
+	}
+	for i, d := range c.Calendar.Holidays {
+		if _, err := time.Parse(time.DateOnly, d); err != nil {
+			bad(fmt.Sprintf("calendar.holidays[%d]", i), "must be a date YYYY-MM-DD")
+		}
+	}
+	for i, d := range c.Calendar.WorkingWeekends {
+		t, err := time.Parse(time.DateOnly, d)
+		if err != nil {
+			bad(fmt.Sprintf("calendar.working_weekends[%d]", i), "must be a date YYYY-MM-DD")
+		} else if wd := t.Weekday(); wd != time.Saturday && wd != time.Sunday {
+			bad(fmt.Sprintf("calendar.working_weekends[%d]", i), d+" is not a Saturday or Sunday")
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,111 @@
+// Package store owns every SQL statement of InspectOnce: registries, demands,
+// tokens, the audit log and imports, on PostgreSQL through gorm.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"inspectonce/domain"
+)
+
+// Store is the PostgreSQL storage of one process.
+type Store struct {
+	db  *gorm.DB
+	sql *sql.DB
+}
+
+// Options tune the connection pool.
+type Options struct {
+	MaxOpenConns int
+	MaxIdleConns int
+}
+
+// Open connects to PostgreSQL at url. It does not fail when the database is not
+// up yet: the pool connects lazily and Ping reports readiness.
+func Open(url string, opts Options) (*Store, error) {
+	db, err := gorm.Open(postgres.Open(url), &gorm.Config{
+		TranslateError:         true,
+		SkipDefaultTransaction: true,
+		Logger:                 logger.Discard,
+		NowFunc:                func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	if opts.MaxOpenConns > 0 {
+		sqlDB.SetMaxOpenConns(opts.MaxOpenConns)
+	}
+	if opts.MaxIdleConns > 0 {
+		sqlDB.SetMaxIdleConns(opts.MaxIdleConns)
+	}
+	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	return &Store{db: db, sql: sqlDB}, nil
+}
+
+// Close closes the pool.
+func (s *Store) Close() error { return s.sql.Close() }
+
+// SQL is the underlying pool, for migrations.
+func (s *Store) SQL() *sql.DB { return s.sql }
+
+// Ping reports whether the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	return s.sql.PingContext(ctx)
+}
+
+// translate maps driver and gorm errors to domain errors, keeping context.
+func translate(err error, what string) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		return fmt.Errorf("%s: %w", what, domain.ErrNotFound)
+	case errors.Is(err, gorm.ErrDuplicatedKey):
+		return fmt.Errorf("%s already exists: %w", what, domain.ErrConflict)
+	case errors.Is(err, gorm.ErrForeignKeyViolated):
+		return fmt.Errorf("%s refers to something that does not exist, or is still referenced: %w", what, domain.ErrConflict)
+	case errors.Is(err, gorm.ErrCheckConstraintViolated):
+		return fmt.Errorf("%s breaks a rule of the registry: %w", what, domain.ErrConflict)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	return s.db.WithContext(ctx).Transaction(fn)
+}
+
+// Page asks for one page of a list: at most Limit rows after the cursor.
+type Page struct {
+	Limit int
+	After string
+}
+
+// DefaultLimit and MaxLimit bound list pages.
+const (
+	DefaultLimit = 50
+	MaxLimit     = 1000
+)
+
+func (p Page) limit() int {
+	switch {
+	case p.Limit <= 0:
+		return DefaultLimit
+	case p.Limit > MaxLimit:
+		return MaxLimit
+	}
+	return p.Limit
+}

@@ -1,0 +1,151 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"inspectonce/domain"
+	"inspectonce/uscc"
+)
+
+// TokenPrefix marks InspectOnce tokens so that leaked ones are easy to grep for.
+const TokenPrefix = "io_"
+
+type tokenRow struct {
+	ID        int64
+	Name      string
+	Role      string
+	Scope     string
+	TokenHash []byte
+	CreatedBy string
+	CreatedAt time.Time
+	RevokedAt *time.Time
+}
+
+func (tokenRow) TableName() string { return "api_tokens" }
+
+func hashToken(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}
+
+// CreateToken issues a new opaque token for role and scope, stores its hash and
+// returns the token, which is shown once and never again.
+func (s *Store) CreateToken(ctx context.Context, actor, name string, role domain.Role, scope string) (string, int64, error) {
+	if err := s.checkScope(ctx, role, scope); err != nil {
+		return "", 0, err
+	}
+	var raw [32]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return "", 0, fmt.Errorf("token: %w", err)
+	}
+	token := TokenPrefix + base64.RawURLEncoding.EncodeToString(raw[:])
+	row := tokenRow{Name: name, Role: string(role), Scope: scope, TokenHash: hashToken(token), CreatedBy: actor}
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Create(&row).Error; err != nil {
+			return translate(err, "token")
+		}
+		return appendAudit(tx, actor, "token.create", "token/"+strconv.FormatInt(row.ID, 10), OutcomeOK,
+			map[string]string{"role": string(role), "scope": scope, "name": name})
+	})
+	if err != nil {
+		return "", 0, err
+	}
+	return token, row.ID, nil
+}
+
+// checkScope makes sure a token's scope names something that exists.
+func (s *Store) checkScope(ctx context.Context, role domain.Role, scope string) error {
+	db := s.db.WithContext(ctx)
+	var n int64
+	switch role {
+	case domain.RoleAdmin:
+		if scope != "" {
+			return domain.Invalid("scope", "an admin token has no scope")
+		}
+		return nil
+	case domain.RolePlanner:
+		db.Table("departments").Where("code = ?", scope).Count(&n)
+		if n == 0 {
+			return domain.Invalid("scope", "planner scope must be an existing department code, got %q", scope)
+		}
+	case domain.RoleTeamLeader:
+		id, err := strconv.ParseInt(scope, 10, 64)
+		if err == nil {
+			db.Table("teams").Where("id = ?", id).Count(&n)
+		}
+		if n == 0 {
+			return domain.Invalid("scope", "team_leader scope must be an existing team id, got %q", scope)
+		}
+	case domain.RoleInspector:
+		id, err := strconv.ParseInt(scope, 10, 64)
+		if err == nil {
+			db.Table("inspectors").Where("id = ?", id).Count(&n)
+		}
+		if n == 0 {
+			return domain.Invalid("scope", "inspector scope must be an existing inspector id, got %q", scope)
+		}
+	case domain.RoleBusiness:
+		if err := uscc.Check(scope); err != nil {
+			return domain.Invalid("scope", "%v", err)
+		}
+		db.Table("businesses").Where("uscc = ?", scope).Count(&n)
+		if n == 0 {
+			return domain.Invalid("scope", "business %s is not registered", scope)
+		}
+	default:
+		return domain.Invalid("role", "must be one of admin, planner, team_leader, inspector, business")
+	}
+	return nil
+}
+
+// Authenticate finds the principal holding token.
+func (s *Store) Authenticate(ctx context.Context, token string) (domain.Principal, error) {
+	if !strings.HasPrefix(token, TokenPrefix) || len(token) > 200 {
+		return domain.Principal{}, domain.ErrUnauthenticated
+	}
+	var row struct {
+		tokenRow
+		DepartmentID *int64
+	}
+	err := s.db.WithContext(ctx).Raw(`
+		SELECT t.*, d.id AS department_id
+		FROM api_tokens t LEFT JOIN departments d ON t.role = 'planner' AND d.code = t.scope
+		WHERE t.token_hash = ? AND t.revoked_at IS NULL`, hashToken(token)).Scan(&row).Error
+	if err != nil {
+		return domain.Principal{}, fmt.Errorf("authenticate: %w", err)
+	}
+	if row.ID == 0 {
+		return domain.Principal{}, domain.ErrUnauthenticated
+	}
+	p := domain.Principal{TokenID: row.ID, Name: row.Name, Role: domain.Role(row.Role), Scope: row.Scope}
+	if row.DepartmentID != nil {
+		p.DepartmentID = *row.DepartmentID
+	}
+	return p, nil
+}
+
+// RevokeToken stops a token from working.
+func (s *Store) RevokeToken(ctx context.Context, actor string, id int64) error {
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		res := tx.Model(&tokenRow{}).Where("id = ? AND revoked_at IS NULL", id).Update("revoked_at", time.Now().UTC())
+		if res.Error != nil {
+			return translate(res.Error, "token")
+		}
+		if res.RowsAffected == 0 {
+			return fmt.Errorf("token %d: %w", id, domain.ErrNotFound)
+		}
+		return appendAudit(tx, actor, "token.revoke", "token/"+strconv.FormatInt(id, 10), OutcomeOK, nil)
+	})
+}
+
+var errNoRows = errors.New("no rows")
