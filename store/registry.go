@@ -183,8 +183,8 @@ type scenarioRow struct {
 	ID            int64
 	Code          string
 	Name          string
-	IndustryCodes pq.StringArray
-	ItemIDs       pq.Int64Array `gorm:"->;-:migration"`
+	IndustryCodes pq.StringArray `gorm:"type:text[]"`
+	ItemIDs       pq.Int64Array  `gorm:"->;type:bigint[]"`
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
 }

@@ -24,7 +24,7 @@ type teamRow struct {
 	BaseLng              float64
 	DailyCapacityMinutes int
 	ContactPhone         string
-	RegionIDs            pq.Int64Array `gorm:"->"`
+	RegionIDs            pq.Int64Array `gorm:"->;type:bigint[]"`
 	CreatedAt            time.Time
 	UpdatedAt            time.Time
 }
@@ -128,10 +128,10 @@ type inspectorRow struct {
 	Code      string
 	Name      string
 	TeamID    int64
-	Domains   pq.StringArray
+	Domains   pq.StringArray `gorm:"type:text[]"`
 	Phone     string
 	IsLeader  bool
-	Conflicts pq.StringArray `gorm:"->"`
+	Conflicts pq.StringArray `gorm:"->;type:text[]"`
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }

@@ -109,3 +109,8 @@ func (p Page) limit() int {
 	}
 	return p.Limit
 }
+
+// ExecForTest runs a raw statement; tests use it to simulate tampering.
+func (s *Store) ExecForTest(ctx context.Context, sql string) error {
+	return s.db.WithContext(ctx).Exec(sql).Error
+}

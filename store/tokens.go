@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -114,11 +113,14 @@ func (s *Store) Authenticate(ctx context.Context, token string) (domain.Principa
 		return domain.Principal{}, domain.ErrUnauthenticated
 	}
 	var row struct {
-		tokenRow
+		ID           int64
+		Name         string
+		Role         string
+		Scope        string
 		DepartmentID *int64
 	}
 	err := s.db.WithContext(ctx).Raw(`
-		SELECT t.*, d.id AS department_id
+		SELECT t.id, t.name, t.role, t.scope, d.id AS department_id
 		FROM api_tokens t LEFT JOIN departments d ON t.role = 'planner' AND d.code = t.scope
 		WHERE t.token_hash = ? AND t.revoked_at IS NULL`, hashToken(token)).Scan(&row).Error
 	if err != nil {
@@ -147,5 +149,3 @@ func (s *Store) RevokeToken(ctx context.Context, actor string, id int64) error {
 		return appendAudit(tx, actor, "token.revoke", "token/"+strconv.FormatInt(id, 10), OutcomeOK, nil)
 	})
 }
-
-var errNoRows = errors.New("no rows")

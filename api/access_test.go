@@ -1,0 +1,164 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// TestRoleRouteMatrix walks every route with every role (and no token) and
+// checks the answer: allowed roles get their 2xx, others 403, objects outside a
+// caller's scope 404, and no token 401.
+func TestRoleRouteMatrix(t *testing.T) {
+	v := newEnv(t)
+	roles := []string{"admin", "planner", "team_leader", "inspector", "business"}
+	staff := "admin planner team_leader inspector"
+	type route struct {
+		method, path string
+		body         func(role string) any
+		ok           int
+		allowed      string         // roles that get ok
+		special      map[string]int // role -> status overriding the rule
+	}
+	n := 0
+	uniq := func(prefix string) string { n++; return fmt.Sprintf("%s%d", prefix, n) }
+	id := func(x int64) string { return fmt.Sprint(x) }
+	demand := func(string) any { return v.demandBody(nil) }
+	// A demand of department B: planner A must get 404 on it.
+	r := v.do("plannerB", "POST", "/api/v1/demands", v.demandBody(func(m map[string]any) { m["item_ids"] = []int64{v.itemB.ID} }))
+	expect(t, r, 201, "setup demand")
+	var other struct{ ID int64 }
+	r.json(t, &other)
+	mine := v.do("planner", "POST", "/api/v1/demands", v.demandBody(nil))
+	var own struct{ ID int64 }
+	mine.json(t, &own)
+	csv := "uscc,name,region,industry,lat,lng\n" + mustUSCC(t, 77) + ",新店," + v.grid.Code + ",H621,30.7,122.4\n"
+	routes := []route{
+		{"GET", "/api/v1/me", nil, 200, staff + " business", nil},
+		{"GET", "/api/v1/departments", nil, 200, staff, nil},
+		{"POST", "/api/v1/departments", func(string) any { return map[string]any{"code": uniq("D"), "name": "x"} }, 201, "admin", nil},
+		{"GET", "/api/v1/departments/" + id(v.deptA.ID), nil, 200, staff, nil},
+		{"PUT", "/api/v1/departments/" + id(v.deptA.ID), func(string) any { return map[string]any{"code": "SCJG", "name": "市场监管局"} }, 200, "admin", nil},
+		{"GET", "/api/v1/items", nil, 200, staff, nil},
+		{"POST", "/api/v1/items", func(string) any {
+			return map[string]any{"code": uniq("I"), "department_id": v.deptA.ID, "name": "x", "domain": "food_safety", "minutes": 5}
+		}, 201, "admin", nil},
+		{"GET", "/api/v1/items/" + id(v.itemA.ID), nil, 200, staff, nil},
+		{"PUT", "/api/v1/items/" + id(v.itemA.ID), func(string) any {
+			return map[string]any{"code": v.itemA.Code, "department_id": v.deptA.ID, "name": "食品贮存", "domain": "food_safety", "minutes": 30}
+		}, 200, "admin", nil},
+		{"GET", "/api/v1/scenarios", nil, 200, staff, nil},
+		{"POST", "/api/v1/scenarios", func(string) any {
+			return map[string]any{"code": uniq("S"), "name": "x", "industry_codes": []string{"H621"}, "item_ids": []int64{v.itemA.ID}}
+		}, 201, "admin", nil},
+		{"GET", "/api/v1/scenarios/" + id(v.scenario.ID), nil, 200, staff, nil},
+		{"PUT", "/api/v1/scenarios/" + id(v.scenario.ID), func(string) any {
+			return map[string]any{"code": "CY", "name": "餐饮", "industry_codes": []string{"H621"}, "item_ids": []int64{v.itemA.ID, v.itemB.ID}}
+		}, 200, "admin", nil},
+		{"GET", "/api/v1/regions", nil, 200, staff, nil},
+		{"POST", "/api/v1/regions", func(string) any {
+			return map[string]any{"code": uniq("R"), "name": "x", "level": "grid", "parent_id": v.town.ID}
+		}, 201, "admin", nil},
+		{"GET", "/api/v1/regions/" + id(v.town.ID), nil, 200, staff, nil},
+		{"PUT", "/api/v1/regions/" + id(v.town.ID), func(string) any {
+			return map[string]any{"code": "SS-CY", "name": "菜园镇", "level": "township", "parent_id": v.county.ID}
+		}, 200, "admin", nil},
+		{"GET", "/api/v1/teams", nil, 200, staff, nil},
+		{"POST", "/api/v1/teams", func(string) any {
+			return map[string]any{"code": uniq("T"), "name": "x", "kind": "township", "base_lat": 30.7, "base_lng": 122.4,
+				"daily_capacity_minutes": 480, "region_ids": []int64{v.town.ID}}
+		}, 201, "admin", nil},
+		{"GET", "/api/v1/teams/" + id(v.team.ID), nil, 200, staff, nil},
+		{"PUT", "/api/v1/teams/" + id(v.team.ID), func(string) any {
+			return map[string]any{"code": "ZH", "name": "综合行政执法队", "kind": "comprehensive", "base_lat": 30.72, "base_lng": 122.45,
+				"daily_capacity_minutes": 960, "region_ids": []int64{v.town.ID}}
+		}, 200, "admin", nil},
+		{"GET", "/api/v1/inspectors", nil, 200, staff, nil},
+		{"POST", "/api/v1/inspectors", func(string) any {
+			return map[string]any{"code": uniq("ZJ-"), "name": "x", "team_id": v.team.ID, "domains": []string{"food_safety"}}
+		}, 201, "admin", nil},
+		{"GET", "/api/v1/inspectors/" + id(v.inspector.ID), nil, 200, staff, nil},
+		{"PUT", "/api/v1/inspectors/" + id(v.inspector.ID), func(string) any {
+			return map[string]any{"code": "ZJ-0001", "name": "王芳", "team_id": v.team.ID, "domains": []string{"food_safety"}}
+		}, 200, "admin", nil},
+		{"GET", "/api/v1/businesses", nil, 200, staff, nil},
+		{"POST", "/api/v1/businesses", func(string) any {
+			n++
+			return map[string]any{"uscc": mustUSCC(t, 1000+n), "name": "x", "region_id": v.grid.ID, "industry_code": "H621", "lat": 30.7, "lng": 122.4}
+		}, 201, "admin", nil},
+		{"GET", "/api/v1/businesses/" + v.bizA.USCC, nil, 200, staff + " business", nil},
+		{"GET", "/api/v1/businesses/" + v.bizB.USCC, nil, 200, staff, map[string]int{"business": 404}},
+		{"GET", "/api/v1/businesses/" + v.bizA.USCC + "/risk-history", nil, 200, staff + " business", nil},
+		{"GET", "/api/v1/businesses/" + v.bizB.USCC + "/risk-history", nil, 200, staff, map[string]int{"business": 404}},
+		{"PUT", "/api/v1/businesses/" + v.bizA.USCC, func(string) any {
+			return map[string]any{"name": "海鲜大排档", "region_id": v.grid.ID, "industry_code": "H621", "lat": 30.72, "lng": 122.45, "risk_code": "yellow"}
+		}, 200, "admin", nil},
+		{"POST", "/api/v1/imports/businesses", func(string) any { return csv }, 200, "admin", nil},
+		{"POST", "/api/v1/imports/inspectors", func(string) any { return "code,name,team,domains\nZJ-9," + "张三,ZH,food_safety\n" }, 200, "admin", nil},
+		{"GET", "/api/v1/demands", nil, 200, "admin planner", nil},
+		{"POST", "/api/v1/demands", demand, 201, "planner", map[string]int{"admin": 422}}, // admin must name the department
+		{"GET", "/api/v1/demands/" + id(own.ID), nil, 200, "admin planner", nil},
+		{"GET", "/api/v1/demands/" + id(other.ID), nil, 200, "admin", map[string]int{"planner": 404}},
+		{"POST", "/api/v1/demands/" + id(other.ID) + "/cancel", func(string) any { return map[string]string{"reason": "x"} }, 200, "admin", map[string]int{"planner": 404}},
+		{"POST", "/api/v1/tokens", func(string) any { return map[string]string{"role": "planner", "scope": "SCJG", "name": "x"} }, 201, "admin", nil},
+		{"GET", "/api/v1/audit", nil, 200, "admin", nil},
+		{"GET", "/api/v1/audit/verify", nil, 200, "admin", nil},
+	}
+	// Import job and token revocation need an id made by the admin first.
+	rj := v.do("admin", "POST", "/api/v1/imports/businesses", []byte(csv), "Content-Type", "text/csv")
+	expect(t, rj, 200, "setup import")
+	var job struct{ ID int64 }
+	rj.json(t, &job)
+	routes = append(routes, route{"GET", "/api/v1/imports/" + id(job.ID), nil, 200, "admin", nil})
+
+	for _, rt := range routes {
+		for _, role := range append(roles, "") {
+			name := role
+			if name == "" {
+				name = "anonymous"
+			}
+			t.Run(rt.method+" "+rt.path+" as "+name, func(t *testing.T) {
+				want := http.StatusForbidden
+				switch {
+				case role == "":
+					want = http.StatusUnauthorized
+				case rt.special[role] != 0:
+					want = rt.special[role]
+				case strings.Contains(" "+rt.allowed+" ", " "+role+" "):
+					want = rt.ok
+				}
+				var body any
+				var headers []string
+				if rt.body != nil {
+					body = rt.body(role)
+					if s, ok := body.(string); ok {
+						body = []byte(s)
+						headers = []string{"Content-Type", "text/csv"}
+					}
+				}
+				r := v.do(role, rt.method, rt.path, body, headers...)
+				if r.Status != want {
+					t.Fatalf("status %d, want %d: %s", r.Status, want, r.Body)
+				}
+			})
+		}
+	}
+
+	// Revoking a token: admin only, and the token stops working.
+	tr := v.do("admin", "POST", "/api/v1/tokens", map[string]string{"role": "inspector", "scope": id(v.inspector.ID), "name": "tmp"})
+	expect(t, tr, 201, "token")
+	var tok struct {
+		ID    int64
+		Token string
+	}
+	tr.json(t, &tok)
+	expect(t, v.do(tok.Token, "GET", "/api/v1/me", nil), 200, "new token works")
+	for _, role := range []string{"planner", "team_leader", "inspector", "business"} {
+		expect(t, v.do(role, "DELETE", "/api/v1/tokens/"+id(tok.ID), nil), 403, "revoke as "+role)
+	}
+	expect(t, v.do("", "DELETE", "/api/v1/tokens/"+id(tok.ID), nil), 401, "revoke anonymously")
+	expect(t, v.do("admin", "DELETE", "/api/v1/tokens/"+id(tok.ID), nil), 204, "revoke")
+	expect(t, v.do(tok.Token, "GET", "/api/v1/me", nil), 401, "revoked token")
+	expect(t, v.do("io_notatoken", "GET", "/api/v1/me", nil), 401, "unknown token")
+}

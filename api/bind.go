@@ -1,0 +1,145 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"inspectonce/domain"
+	"inspectonce/store"
+)
+
+// strictBinder decodes JSON bodies and refuses unknown fields, trailing data and
+// wrong types with a field-level problem, so a typo never passes silently.
+type strictBinder struct{}
+
+func (strictBinder) Bind(i any, c echo.Context) error {
+	req := c.Request()
+	if mt, _, _ := mime.ParseMediaType(req.Header.Get(echo.HeaderContentType)); mt != echo.MIMEApplicationJSON {
+		return echo.NewHTTPError(http.StatusUnsupportedMediaType, "send the body as application/json")
+	}
+	dec := json.NewDecoder(req.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(i); err != nil {
+		return decodeError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return domain.Invalid("body", "must hold exactly one JSON object")
+	}
+	return nil
+}
+
+func decodeError(err error) error {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		return echo.NewHTTPError(http.StatusRequestEntityTooLarge)
+	case errors.As(err, &syn):
+		return domain.Invalid("body", "is not valid JSON (at byte %d)", syn.Offset)
+	case errors.As(err, &typ):
+		field := typ.Field
+		if field == "" {
+			field = "body"
+		}
+		return domain.Invalid(field, "must be a %s", jsonKind(typ.Type.Kind().String()))
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return domain.Invalid("body", "is empty or cut short")
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return domain.Invalid(name, "is not a field of this request")
+	}
+	if strings.Contains(err.Error(), "request body too large") {
+		return echo.NewHTTPError(http.StatusRequestEntityTooLarge)
+	}
+	return domain.Invalid("body", "%v", err)
+}
+
+func jsonKind(k string) string {
+	switch {
+	case strings.HasPrefix(k, "int"), strings.HasPrefix(k, "uint"), strings.HasPrefix(k, "float"):
+		return "number"
+	case k == "slice":
+		return "list"
+	case k == "struct", k == "map":
+		return "object"
+	case k == "bool":
+		return "boolean"
+	}
+	return k
+}
+
+// pathID parses an integer id from the path; a malformed id is simply not found.
+func pathID(c echo.Context, name string) (int64, error) {
+	id, err := strconv.ParseInt(c.Param(name), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, fmt.Errorf("%s %q: %w", name, c.Param(name), domain.ErrNotFound)
+	}
+	return id, nil
+}
+
+// query reads the optional filters and page of a list request.
+type query struct {
+	c    echo.Context
+	errs domain.ValidationError
+}
+
+func (q *query) int64(name string) int64 {
+	v := q.c.QueryParam(name)
+	if v == "" {
+		return 0
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n <= 0 {
+		q.errs.Add(name, "must be a positive integer")
+	}
+	return n
+}
+
+func (q *query) oneOf(name string, allowed ...string) string {
+	v := q.c.QueryParam(name)
+	if v == "" {
+		return ""
+	}
+	for _, a := range allowed {
+		if v == a {
+			return v
+		}
+	}
+	q.errs.Add(name, "must be one of %s", strings.Join(allowed, ", "))
+	return ""
+}
+
+func (q *query) page() store.Page {
+	p := store.Page{After: q.c.QueryParam("after")}
+	if v := q.c.QueryParam("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > store.MaxLimit {
+			q.errs.Add("limit", "must be between 1 and %d", store.MaxLimit)
+		}
+		p.Limit = n
+	}
+	return p
+}
+
+// listResponse is the shape of every paginated list.
+type listResponse[T any] struct {
+	Items      []T    `json:"items"`
+	NextCursor string `json:"next_cursor,omitempty"`
+}
+
+func list[T any](c echo.Context, p store.Paged[T]) error {
+	items := p.Items
+	if items == nil {
+		items = []T{}
+	}
+	return c.JSON(http.StatusOK, listResponse[T]{Items: items, NextCursor: p.Next})
+}

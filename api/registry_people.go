@@ -1,0 +1,353 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"inspectonce/domain"
+	"inspectonce/store"
+)
+
+// ---- teams
+
+type teamRequest struct {
+	Code                 string  `json:"code"`
+	Name                 string  `json:"name"`
+	Kind                 string  `json:"kind"`
+	DepartmentID         *int64  `json:"department_id"`
+	BaseLat              float64 `json:"base_lat"`
+	BaseLng              float64 `json:"base_lng"`
+	DailyCapacityMinutes int     `json:"daily_capacity_minutes"`
+	ContactPhone         string  `json:"contact_phone"`
+	RegionIDs            []int64 `json:"region_ids"`
+}
+
+func (s *Server) listTeams(c echo.Context) error {
+	if _, err := allow(c, "list teams", staffRoles...); err != nil {
+		return err
+	}
+	q := query{c: c}
+	f := store.TeamFilter{
+		Kind:         q.oneOf("kind", domain.TeamComprehensive, domain.TeamProfessional, domain.TeamTownship),
+		DepartmentID: q.int64("department_id"), RegionID: q.int64("region_id"),
+	}
+	p := q.page()
+	if err := q.errs.Err(); err != nil {
+		return err
+	}
+	out, err := s.store.ListTeams(c.Request().Context(), f, p)
+	if err != nil {
+		return err
+	}
+	return list(c, out)
+}
+
+func (s *Server) getTeam(c echo.Context) error {
+	return getByID(c, "read teams", s.store.GetTeam)
+}
+
+func (s *Server) createTeam(c echo.Context) error { return s.saveTeam(c, true) }
+func (s *Server) updateTeam(c echo.Context) error { return s.saveTeam(c, false) }
+
+func (s *Server) saveTeam(c echo.Context, create bool) error {
+	p, id, err := s.writeTarget(c, create, "change teams")
+	if err != nil {
+		return err
+	}
+	var req teamRequest
+	if err := c.Bind(&req); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	var v checker
+	v.match("code", req.Code, codeRe, "letters, digits, '_', '.' or '-' (up to 64)")
+	v.text("name", req.Name, true, 200)
+	v.oneOf("kind", req.Kind, domain.TeamComprehensive, domain.TeamProfessional, domain.TeamTownship)
+	switch {
+	case req.Kind == domain.TeamProfessional && req.DepartmentID == nil:
+		v.Add("department_id", "a professional team belongs to a department")
+	case req.Kind != domain.TeamProfessional && req.DepartmentID != nil:
+		v.Add("department_id", "only a professional team belongs to a department")
+	case req.DepartmentID != nil:
+		if err := s.missing(ctx, &v, "department_id", "departments", *req.DepartmentID); err != nil {
+			return err
+		}
+	}
+	v.between("base_lat", req.BaseLat, -90, 90)
+	v.between("base_lng", req.BaseLng, -180, 180)
+	if req.DailyCapacityMinutes < 1 || req.DailyCapacityMinutes > 100000 {
+		v.Add("daily_capacity_minutes", "must be between 1 and 100000, got %d", req.DailyCapacityMinutes)
+	}
+	v.text("contact_phone", req.ContactPhone, false, 40)
+	if len(req.RegionIDs) == 0 {
+		v.Add("region_ids", "a team covers at least one region")
+	}
+	v.positiveIDs("region_ids", req.RegionIDs)
+	if err := s.missing(ctx, &v, "region_ids", "regions", req.RegionIDs...); err != nil {
+		return err
+	}
+	if err := v.Err(); err != nil {
+		return err
+	}
+	t := &domain.Team{ID: id, Code: req.Code, Name: req.Name, Kind: req.Kind, DepartmentID: req.DepartmentID,
+		BaseLat: req.BaseLat, BaseLng: req.BaseLng, DailyCapacityMinutes: req.DailyCapacityMinutes,
+		ContactPhone: req.ContactPhone, RegionIDs: req.RegionIDs}
+	if create {
+		err = s.store.CreateTeam(ctx, p.Actor(), t)
+	} else {
+		err = s.store.UpdateTeam(ctx, p.Actor(), t)
+	}
+	return saved(c, create, t, err)
+}
+
+// ---- inspectors
+
+type inspectorRequest struct {
+	Code      string   `json:"code"`
+	Name      string   `json:"name"`
+	TeamID    int64    `json:"team_id"`
+	Domains   []string `json:"domains"`
+	Phone     string   `json:"phone"`
+	IsLeader  bool     `json:"is_leader"`
+	Conflicts []string `json:"conflicts"`
+}
+
+func (s *Server) listInspectors(c echo.Context) error {
+	if _, err := allow(c, "list inspectors", staffRoles...); err != nil {
+		return err
+	}
+	q := query{c: c}
+	f := store.InspectorFilter{TeamID: q.int64("team_id"), Domain: c.QueryParam("domain")}
+	p := q.page()
+	if err := q.errs.Err(); err != nil {
+		return err
+	}
+	out, err := s.store.ListInspectors(c.Request().Context(), f, p)
+	if err != nil {
+		return err
+	}
+	return list(c, out)
+}
+
+func (s *Server) getInspector(c echo.Context) error {
+	return getByID(c, "read inspectors", s.store.GetInspector)
+}
+
+func (s *Server) createInspector(c echo.Context) error { return s.saveInspector(c, true) }
+func (s *Server) updateInspector(c echo.Context) error { return s.saveInspector(c, false) }
+
+func (s *Server) saveInspector(c echo.Context, create bool) error {
+	p, id, err := s.writeTarget(c, create, "change inspectors")
+	if err != nil {
+		return err
+	}
+	var req inspectorRequest
+	if err := c.Bind(&req); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	var v checker
+	v.match("code", req.Code, codeRe, "a certificate number of letters, digits, '_', '.' or '-'")
+	v.text("name", req.Name, true, 100)
+	v.text("phone", req.Phone, false, 40)
+	if req.TeamID <= 0 {
+		v.Add("team_id", "is required")
+	} else if err := s.missing(ctx, &v, "team_id", "teams", req.TeamID); err != nil {
+		return err
+	}
+	for i, d := range req.Domains {
+		if !domainRe.MatchString(d) {
+			v.Add(fmt.Sprintf("domains[%d]", i), "must be a lower-case qualification domain such as food_safety, got %q", d)
+		}
+	}
+	for i, code := range req.Conflicts {
+		v.uscc(fmt.Sprintf("conflicts[%d]", i), code)
+	}
+	if v.Err() == nil && len(req.Conflicts) > 0 {
+		miss, err := s.store.MissingBusinesses(ctx, req.Conflicts)
+		if err != nil {
+			return err
+		}
+		if len(miss) > 0 {
+			v.Add("conflicts", "businesses not registered: %s", strings.Join(miss, ", "))
+		}
+	}
+	if err := v.Err(); err != nil {
+		return err
+	}
+	in := &domain.Inspector{ID: id, Code: req.Code, Name: req.Name, TeamID: req.TeamID, Domains: req.Domains,
+		Phone: req.Phone, IsLeader: req.IsLeader, Conflicts: req.Conflicts}
+	if create {
+		err = s.store.CreateInspector(ctx, p.Actor(), in)
+	} else {
+		err = s.store.UpdateInspector(ctx, p.Actor(), in)
+	}
+	return saved(c, create, in, err)
+}
+
+// ---- businesses
+
+type businessRequest struct {
+	USCC         string  `json:"uscc"`
+	Name         string  `json:"name"`
+	Address      string  `json:"address"`
+	RegionID     int64   `json:"region_id"`
+	IndustryCode string  `json:"industry_code"`
+	Lat          float64 `json:"lat"`
+	Lng          float64 `json:"lng"`
+	RiskCode     string  `json:"risk_code"`
+	RiskReason   string  `json:"risk_reason"`
+	ListKind     string  `json:"list_kind"`
+	ContactName  string  `json:"contact_name"`
+	ContactPhone string  `json:"contact_phone"`
+}
+
+// businessUpdate is businessRequest without the identity, which is the path.
+type businessUpdate struct {
+	Name         string  `json:"name"`
+	Address      string  `json:"address"`
+	RegionID     int64   `json:"region_id"`
+	IndustryCode string  `json:"industry_code"`
+	Lat          float64 `json:"lat"`
+	Lng          float64 `json:"lng"`
+	RiskCode     string  `json:"risk_code"`
+	RiskReason   string  `json:"risk_reason"`
+	ListKind     string  `json:"list_kind"`
+	ContactName  string  `json:"contact_name"`
+	ContactPhone string  `json:"contact_phone"`
+}
+
+// businessScope limits a business token to its own USCC; others may read all.
+func businessScope(c echo.Context, code string) error {
+	p, err := allow(c, "read businesses", append(staffRoles, domain.RoleBusiness)...)
+	if err != nil {
+		return err
+	}
+	if p.Role == domain.RoleBusiness && p.Scope != code {
+		return fmt.Errorf("business %s: %w", code, domain.ErrNotFound)
+	}
+	return nil
+}
+
+func (s *Server) listBusinesses(c echo.Context) error {
+	if _, err := allow(c, "list businesses", staffRoles...); err != nil {
+		return err
+	}
+	q := query{c: c}
+	f := store.BusinessFilter{
+		RegionID: q.int64("region_id"), IndustryCode: c.QueryParam("industry_code"),
+		RiskCode:   q.oneOf("risk_code", domain.RiskRed, domain.RiskYellow, domain.RiskGreen),
+		ScenarioID: q.int64("scenario_id"),
+		ListKind:   q.oneOf("list_kind", domain.ListRandom, domain.ListKey, domain.ListLeaveAlone),
+	}
+	p := q.page()
+	if err := q.errs.Err(); err != nil {
+		return err
+	}
+	out, err := s.store.ListBusinesses(c.Request().Context(), f, p)
+	if err != nil {
+		return err
+	}
+	return list(c, out)
+}
+
+func (s *Server) getBusiness(c echo.Context) error {
+	code := c.Param("uscc")
+	if err := businessScope(c, code); err != nil {
+		return err
+	}
+	b, err := s.store.GetBusiness(c.Request().Context(), code)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, b)
+}
+
+func (s *Server) getRiskHistory(c echo.Context) error {
+	code := c.Param("uscc")
+	if err := businessScope(c, code); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	if _, err := s.store.GetBusiness(ctx, code); err != nil {
+		return err
+	}
+	h, err := s.store.RiskHistory(ctx, code)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"uscc": code, "history": h})
+}
+
+func (s *Server) createBusiness(c echo.Context) error {
+	p, err := allow(c, "change businesses", adminOnly...)
+	if err != nil {
+		return err
+	}
+	var req businessRequest
+	if err := c.Bind(&req); err != nil {
+		return err
+	}
+	var v checker
+	v.uscc("uscc", req.USCC)
+	b := businessUpdate{req.Name, req.Address, req.RegionID, req.IndustryCode, req.Lat, req.Lng,
+		req.RiskCode, req.RiskReason, req.ListKind, req.ContactName, req.ContactPhone}.domain(req.USCC)
+	if err := s.checkBusiness(c, &v, b); err != nil {
+		return err
+	}
+	err = s.store.CreateBusiness(c.Request().Context(), p.Actor(), b)
+	return saved(c, true, b, err)
+}
+
+func (s *Server) updateBusiness(c echo.Context) error {
+	p, err := allow(c, "change businesses", adminOnly...)
+	if err != nil {
+		return err
+	}
+	var req businessUpdate
+	if err := c.Bind(&req); err != nil {
+		return err
+	}
+	var v checker
+	b := req.domain(c.Param("uscc"))
+	if err := s.checkBusiness(c, &v, b); err != nil {
+		return err
+	}
+	err = s.store.UpdateBusiness(c.Request().Context(), p.Actor(), b)
+	return saved(c, false, b, err)
+}
+
+func (r businessUpdate) domain(code string) *domain.Business {
+	b := &domain.Business{USCC: code, Name: r.Name, Address: r.Address, RegionID: r.RegionID, IndustryCode: r.IndustryCode,
+		Lat: r.Lat, Lng: r.Lng, RiskCode: r.RiskCode, RiskReason: r.RiskReason, ListKind: r.ListKind,
+		ContactName: r.ContactName, ContactPhone: r.ContactPhone}
+	if b.RiskCode == "" {
+		b.RiskCode = domain.RiskGreen
+	}
+	if b.ListKind == "" {
+		b.ListKind = domain.ListRandom
+	}
+	return b
+}
+
+func (s *Server) checkBusiness(c echo.Context, v *checker, b *domain.Business) error {
+	v.text("name", b.Name, true, 300)
+	v.text("address", b.Address, false, 500)
+	v.match("industry_code", b.IndustryCode, industryRe, "an industry code such as H621 or 6210")
+	v.between("lat", b.Lat, -90, 90)
+	v.between("lng", b.Lng, -180, 180)
+	v.oneOf("risk_code", b.RiskCode, domain.RiskRed, domain.RiskYellow, domain.RiskGreen)
+	v.text("risk_reason", b.RiskReason, false, 1000)
+	v.oneOf("list_kind", b.ListKind, domain.ListRandom, domain.ListKey, domain.ListLeaveAlone)
+	v.text("contact_name", b.ContactName, false, 100)
+	v.text("contact_phone", b.ContactPhone, false, 40)
+	if b.RegionID <= 0 {
+		v.Add("region_id", "is required")
+	} else if err := s.missing(c.Request().Context(), v, "region_id", "regions", b.RegionID); err != nil {
+		return err
+	}
+	return v.Err()
+}

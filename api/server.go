@@ -1,0 +1,230 @@
+// Package api is InspectOnce's HTTP layer (echo): it decodes, authorises,
+// validates, calls the store and encodes. It holds no SQL.
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"inspectonce/calendar"
+	"inspectonce/configs"
+	"inspectonce/store"
+)
+
+// Pinger answers whether a dependency is reachable.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Server holds what the handlers need.
+type Server struct {
+	store    *store.Store
+	redis    Pinger
+	cfg      *configs.Config
+	cal      *calendar.Calendar
+	log      *slog.Logger
+	now      func() time.Time
+	registry *prometheus.Registry
+	metrics  *httpMetrics
+}
+
+// Options configure New.
+type Options struct {
+	Store    *store.Store
+	Redis    Pinger
+	Config   *configs.Config
+	Calendar *calendar.Calendar
+	Logger   *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Registry receives the HTTP metrics; nil makes a new one with the Go
+	// runtime collectors.
+	Registry *prometheus.Registry
+}
+
+// New builds the echo application with every route.
+func New(o Options) *echo.Echo {
+	s := &Server{store: o.Store, redis: o.Redis, cfg: o.Config, cal: o.Calendar, log: o.Logger, now: o.Now, registry: o.Registry}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.registry == nil {
+		s.registry = prometheus.NewRegistry()
+		s.registry.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	}
+	s.metrics = newHTTPMetrics(s.registry)
+
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.handleError
+	e.Binder = strictBinder{}
+	e.Use(middleware.RequestID())
+	e.Use(s.requestLog)
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+		s.log.Error("panic in handler", "err", err, "stack", string(stack))
+		return err
+	}}))
+	e.Use(s.metrics.middleware)
+
+	e.GET("/healthz", s.healthz)
+	e.GET("/readyz", s.readyz)
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{})))
+
+	v1 := e.Group("/api/v1")
+	v1.GET("/openapi.yaml", serveOpenAPI)
+	api := v1.Group("", middleware.BodyLimit(strconv.FormatInt(s.cfg.HTTP.BodyLimitBytes, 10)+"B"), s.authenticate, s.auditRejected)
+	s.routes(api)
+	imports := v1.Group("/imports", middleware.BodyLimit(strconv.FormatInt(s.cfg.HTTP.ImportLimitBytes, 10)+"B"), s.authenticate, s.auditRejected)
+	imports.POST("/businesses", s.importBusinesses)
+	imports.POST("/inspectors", s.importInspectors)
+	return e
+}
+
+func (s *Server) routes(g *echo.Group) {
+	g.GET("/me", s.me)
+
+	g.GET("/departments", s.listDepartments)
+	g.POST("/departments", s.createDepartment)
+	g.GET("/departments/:id", s.getDepartment)
+	g.PUT("/departments/:id", s.updateDepartment)
+
+	g.GET("/items", s.listItems)
+	g.POST("/items", s.createItem)
+	g.GET("/items/:id", s.getItem)
+	g.PUT("/items/:id", s.updateItem)
+
+	g.GET("/scenarios", s.listScenarios)
+	g.POST("/scenarios", s.createScenario)
+	g.GET("/scenarios/:id", s.getScenario)
+	g.PUT("/scenarios/:id", s.updateScenario)
+
+	g.GET("/regions", s.listRegions)
+	g.POST("/regions", s.createRegion)
+	g.GET("/regions/:id", s.getRegion)
+	g.PUT("/regions/:id", s.updateRegion)
+
+	g.GET("/teams", s.listTeams)
+	g.POST("/teams", s.createTeam)
+	g.GET("/teams/:id", s.getTeam)
+	g.PUT("/teams/:id", s.updateTeam)
+
+	g.GET("/inspectors", s.listInspectors)
+	g.POST("/inspectors", s.createInspector)
+	g.GET("/inspectors/:id", s.getInspector)
+	g.PUT("/inspectors/:id", s.updateInspector)
+
+	g.GET("/businesses", s.listBusinesses)
+	g.POST("/businesses", s.createBusiness)
+	g.GET("/businesses/:uscc", s.getBusiness)
+	g.PUT("/businesses/:uscc", s.updateBusiness)
+	g.GET("/businesses/:uscc/risk-history", s.getRiskHistory)
+
+	g.GET("/imports/:id", s.getImport)
+
+	g.GET("/demands", s.listDemands)
+	g.POST("/demands", s.submitDemand)
+	g.GET("/demands/:id", s.getDemand)
+	g.POST("/demands/:id/cancel", s.cancelDemand)
+
+	g.POST("/tokens", s.createToken)
+	g.DELETE("/tokens/:id", s.revokeToken)
+
+	g.GET("/audit", s.listAudit)
+	g.GET("/audit/verify", s.verifyAudit)
+}
+
+func (s *Server) healthz(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// readyz is false while Postgres or Redis is unreachable, so a load balancer
+// stops sending requests that could not be served.
+func (s *Server) readyz(c echo.Context) error {
+	ctx := c.Request().Context()
+	checks := map[string]string{"postgres": "ok", "redis": "ok"}
+	status := http.StatusOK
+	if err := s.store.Ping(ctx); err != nil {
+		checks["postgres"], status = err.Error(), http.StatusServiceUnavailable
+	}
+	if s.redis == nil {
+		checks["redis"], status = "not configured", http.StatusServiceUnavailable
+	} else if err := s.redis.Ping(ctx); err != nil {
+		checks["redis"], status = err.Error(), http.StatusServiceUnavailable
+	}
+	return c.JSON(status, map[string]any{"ready": status == http.StatusOK, "checks": checks})
+}
+
+func (s *Server) requestLog(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		if err != nil {
+			c.Error(err)
+		}
+		lvl := slog.LevelInfo
+		if c.Response().Status >= 500 {
+			lvl = slog.LevelError
+		}
+		s.log.Log(c.Request().Context(), lvl, "request",
+			"method", c.Request().Method, "path", c.Request().URL.Path, "route", c.Path(),
+			"status", c.Response().Status, "bytes", c.Response().Size,
+			"duration_ms", float64(time.Since(start).Microseconds())/1000,
+			"request_id", c.Response().Header().Get(echo.HeaderXRequestID))
+		return nil
+	}
+}
+
+type httpMetrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
+	m := &httpMetrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "inspectonce_http_requests_total", Help: "HTTP requests by route, method and status.",
+		}, []string{"route", "method", "status"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "inspectonce_http_request_duration_seconds", Help: "HTTP request latency by route.",
+			Buckets: []float64{.001, .0025, .005, .01, .02, .05, .1, .25, .5, 1, 2.5, 10},
+		}, []string{"route", "method"}),
+	}
+	reg.MustRegister(m.requests, m.duration)
+	return m
+}
+
+func (m *httpMetrics) middleware(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		if err != nil {
+			c.Error(err)
+		}
+		route := c.Path()
+		if route == "" {
+			route = "unmatched"
+		}
+		m.requests.WithLabelValues(route, c.Request().Method, strconv.Itoa(c.Response().Status)).Inc()
+		m.duration.WithLabelValues(route, c.Request().Method).Observe(time.Since(start).Seconds())
+		return nil
+	}
+}
+
+func jsonEncode(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}

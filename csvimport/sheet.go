@@ -1,0 +1,218 @@
+package csvimport
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"inspectonce/domain"
+	"inspectonce/store"
+)
+
+// RowError is one refused row: its physical line, the column as the file
+// names it (empty when the row as a whole is at fault) and the reason.
+type RowError = store.ImportRowError
+
+// column is one column a file may carry.
+type column struct {
+	key      string   // canonical English name
+	names    []string // accepted headers, lower case, key included
+	required bool
+}
+
+// sheet reads a CSV file row by row after resolving its header against a set
+// of columns. It holds at most one record in memory.
+type sheet struct {
+	cr    *csv.Reader
+	defs  []column
+	pos   []int    // per column: index in the record, or -1 when absent
+	heads []string // per column: the header as the file spells it
+	width int      // fields in the header, which every row must match
+}
+
+var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
+
+// openSheet reads the header. A header the import cannot work with comes back
+// as a *domain.ValidationError naming the column; a failing reader as itself.
+func openSheet(r io.Reader, defs []column) (*sheet, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	if b, err := br.Peek(len(utf8BOM)); err == nil && bytes.Equal(b, utf8BOM) {
+		_, _ = br.Discard(len(utf8BOM))
+	}
+	cr := csv.NewReader(br)
+	cr.FieldsPerRecord = -1 // a short or long row is a bad row, not a failed file
+	cr.ReuseRecord = true
+	header, err := cr.Read()
+	var pe *csv.ParseError
+	switch {
+	case errors.Is(err, io.EOF):
+		return nil, domain.Invalid("header", "the file is empty: the first line must name the columns")
+	case errors.As(err, &pe):
+		return nil, domain.Invalid("header", "the header line is not valid CSV: %v", pe.Err)
+	case err != nil:
+		return nil, fmt.Errorf("read header: %w", err)
+	}
+	s := &sheet{cr: cr, defs: defs, pos: make([]int, len(defs)), heads: make([]string, len(defs)), width: len(header)}
+	for i := range s.pos {
+		s.pos[i] = -1
+	}
+	v := &domain.ValidationError{}
+	for i, h := range header {
+		if !utf8.ValidString(h) {
+			return nil, domain.Invalid("header", "the header is not UTF-8 text: save the file as \"CSV UTF-8\"")
+		}
+		h = strings.TrimSpace(h)
+		// Chinese templates often star the required columns.
+		norm := strings.ToLower(strings.TrimSpace(strings.Trim(h, "*＊")))
+		c := findColumn(defs, norm)
+		if c < 0 {
+			continue // extra columns are common in exchange files and harmless
+		}
+		if s.pos[c] >= 0 {
+			v.Add(defs[c].key, "columns %d (%q) and %d (%q) both give %s", s.pos[c]+1, s.heads[c], i+1, h, defs[c].key)
+			continue
+		}
+		s.pos[c], s.heads[c] = i, h
+	}
+	if !slices.ContainsFunc(s.pos, func(p int) bool { return p >= 0 }) {
+		// Nothing matched at all: more likely the wrong format than a few
+		// misnamed columns, so say that instead of listing every column.
+		return nil, domain.Invalid("header", "no known column in the first line %s: the file must be comma-separated UTF-8 "+
+			"whose first line names the columns (e.g. %s)", quote(strings.Join(header, ",")), columnNames(defs))
+	}
+	for c, d := range defs {
+		if d.required && s.pos[c] < 0 {
+			v.Add(d.key, "missing required column: name it %s", strings.Join(d.names, " or "))
+		}
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func columnNames(defs []column) string {
+	var keys []string
+	for _, d := range defs {
+		if d.required {
+			keys = append(keys, d.key)
+		}
+	}
+	return strings.Join(keys, ",")
+}
+
+func findColumn(defs []column, norm string) int {
+	for c, d := range defs {
+		for _, n := range d.names {
+			if n == norm {
+				return c
+			}
+		}
+	}
+	return -1
+}
+
+// has reports whether the file carries column c.
+func (s *sheet) has(c int) bool { return s.pos[c] >= 0 }
+
+// next returns the next data row and its first physical line. A row that is
+// not valid CSV or has the wrong number of fields comes back as rowErr; err
+// is io.EOF at the end and otherwise means the file cannot be read further.
+func (s *sheet) next() (line int, rec []string, rowErr *RowError, err error) {
+	rec, err = s.cr.Read()
+	var pe *csv.ParseError
+	switch {
+	case errors.Is(err, io.EOF):
+		return 0, nil, nil, io.EOF
+	case errors.As(err, &pe):
+		// The reader resumes after the broken record, so later rows still count.
+		return pe.StartLine, nil, &RowError{Line: pe.StartLine,
+			Reason: fmt.Sprintf("not valid CSV (line %d, column %d): %v", pe.Line, pe.Column, pe.Err)}, nil
+	case err != nil:
+		return 0, nil, nil, fmt.Errorf("read CSV: %w", err)
+	}
+	// FieldPos, not a line counter: a quoted field may span several lines.
+	line, _ = s.cr.FieldPos(0)
+	if len(rec) != s.width {
+		return line, nil, &RowError{Line: line,
+			Reason: fmt.Sprintf("has %d fields, the header has %d", len(rec), s.width)}, nil
+	}
+	return line, rec, nil, nil
+}
+
+// row checks the cells of one record and collects what is wrong with them.
+type row struct {
+	s    *sheet
+	rec  []string
+	line int
+	errs []RowError
+}
+
+// cell is column c's value without surrounding white space (full-width
+// spaces included), or "" when the file lacks the column.
+func (r *row) cell(c int) string {
+	if r.s.pos[c] < 0 {
+		return ""
+	}
+	return strings.TrimSpace(r.rec[r.s.pos[c]])
+}
+
+func (r *row) bad(c int, format string, args ...any) {
+	r.errs = append(r.errs, RowError{Line: r.line, Field: r.s.heads[c], Reason: fmt.Sprintf(format, args...)})
+}
+
+// text returns a free-text cell, refusing what PostgreSQL would refuse (bad
+// UTF-8, NUL) and what no register needs (overlong values), so that one bad
+// cell cannot fail a whole batch.
+func (r *row) text(c int, required bool, maxRunes int) string {
+	v := r.cell(c)
+	switch {
+	case v == "" && required:
+		r.bad(c, "required")
+	case !utf8.ValidString(v):
+		r.bad(c, "not UTF-8 text: save the file as \"CSV UTF-8\"")
+	case strings.IndexByte(v, 0) >= 0:
+		r.bad(c, "contains a NUL character")
+	case utf8.RuneCountInString(v) > maxRunes:
+		r.bad(c, "longer than %d characters", maxRunes)
+	default:
+		return v
+	}
+	return ""
+}
+
+// quote shows a user's value in a reason, cut short and escaped so that the
+// reason itself is always storable text.
+func quote(v string) string {
+	const max = 40
+	if utf8.RuneCountInString(v) > max {
+		rs := []rune(v)
+		v = string(rs[:max]) + "…"
+	}
+	return fmt.Sprintf("%q", v)
+}
+
+// splitList splits a multi-valued cell on the separators people use in
+// Chinese and English spreadsheets, dropping empty parts.
+func splitList(v string) []string {
+	parts := strings.FieldsFunc(v, func(r rune) bool {
+		switch r {
+		case ';', '；', '|', ',', '，', '、':
+			return true
+		}
+		return false
+	})
+	out := parts[:0]
+	for _, p := range parts {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

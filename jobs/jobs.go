@@ -1,0 +1,112 @@
+// Package jobs holds InspectOnce's asynq task types, their payloads and handlers,
+// and the worker that runs them.
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/hibiken/asynq"
+)
+
+// Task type names.
+const (
+	// TypeHeartbeat proves the queue round trip works: the scheduler enqueues
+	// one, a worker handles it.
+	TypeHeartbeat = "system:heartbeat"
+)
+
+// Queue names with their priority weights (asynq weighted priority).
+var Queues = map[string]int{
+	"critical": 6,
+	"default":  3,
+	"low":      1,
+}
+
+// HeartbeatPayload is version 1 of the heartbeat payload.
+type HeartbeatPayload struct {
+	V      int       `json:"v"`
+	SentAt time.Time `json:"sent_at"`
+	From   string    `json:"from"`
+}
+
+// NewHeartbeat builds a heartbeat task.
+func NewHeartbeat(from string, at time.Time) (*asynq.Task, error) {
+	b, err := json.Marshal(HeartbeatPayload{V: 1, SentAt: at, From: from})
+	if err != nil {
+		return nil, fmt.Errorf("heartbeat payload: %w", err)
+	}
+	return asynq.NewTask(TypeHeartbeat, b, asynq.Queue("low"), asynq.MaxRetry(1), asynq.Timeout(10*time.Second)), nil
+}
+
+// Worker runs task handlers from Redis.
+type Worker struct {
+	srv *asynq.Server
+	mux *asynq.ServeMux
+	log *slog.Logger
+}
+
+// WorkerOptions configure a Worker.
+type WorkerOptions struct {
+	Concurrency     int
+	ShutdownTimeout time.Duration
+	Logger          *slog.Logger
+}
+
+// NewWorker connects a worker pool to Redis.
+func NewWorker(redis asynq.RedisConnOpt, o WorkerOptions) *Worker {
+	log := o.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	srv := asynq.NewServer(redis, asynq.Config{
+		Concurrency:     o.Concurrency,
+		Queues:          Queues,
+		ShutdownTimeout: o.ShutdownTimeout,
+		Logger:          slogAdapter{log},
+		HealthCheckFunc: func(err error) {
+			if err != nil {
+				log.Warn("worker cannot reach redis", "err", err)
+			}
+		},
+		HealthCheckInterval: 15 * time.Second,
+	})
+	mux := asynq.NewServeMux()
+	w := &Worker{srv: srv, mux: mux, log: log}
+	mux.HandleFunc(TypeHeartbeat, w.handleHeartbeat)
+	return w
+}
+
+func (w *Worker) handleHeartbeat(ctx context.Context, t *asynq.Task) error {
+	var p HeartbeatPayload
+	if err := json.Unmarshal(t.Payload(), &p); err != nil {
+		return fmt.Errorf("heartbeat payload: %v: %w", err, asynq.SkipRetry)
+	}
+	w.log.Debug("heartbeat", "from", p.From, "lag", time.Since(p.SentAt))
+	return ctx.Err()
+}
+
+// Run processes tasks until ctx is cancelled, then shuts down: handlers in
+// flight get ShutdownTimeout to finish, and unfinished tasks go back to the queue.
+func (w *Worker) Run(ctx context.Context) error {
+	if err := w.srv.Start(w.mux); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	w.log.Info("worker started")
+	<-ctx.Done()
+	w.srv.Shutdown()
+	w.log.Info("worker stopped")
+	return nil
+}
+
+// slogAdapter lets asynq log through log/slog.
+type slogAdapter struct{ l *slog.Logger }
+
+func (a slogAdapter) Debug(args ...any) { a.l.Debug(fmt.Sprint(args...), "component", "asynq") }
+func (a slogAdapter) Info(args ...any)  { a.l.Info(fmt.Sprint(args...), "component", "asynq") }
+func (a slogAdapter) Warn(args ...any)  { a.l.Warn(fmt.Sprint(args...), "component", "asynq") }
+func (a slogAdapter) Error(args ...any) { a.l.Error(fmt.Sprint(args...), "component", "asynq") }
+func (a slogAdapter) Fatal(args ...any) { a.l.Error(fmt.Sprint(args...), "component", "asynq", "fatal", true) }
