@@ -2,7 +2,15 @@ package api
 
 import (
 	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http/httptest"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
 	"fmt"
+	"inspectonce/configs"
 	"net/http"
 	"strings"
 	"sync"
@@ -27,16 +35,16 @@ func TestRegistryRoundTrips(t *testing.T) {
 			create: map[string]any{"code": "WSJK", "name": "卫生健康局"},
 			update: map[string]any{"code": "WSJK", "name": "卫生健康委员会"}, checkField: "name", updatedValue: "卫生健康委员会"},
 		{name: "item", path: "/api/v1/items", key: "id",
-			create: map[string]any{"code": "SCJG-09", "department_id": v.deptA.ID, "name": "价格公示", "domain": "pricing", "minutes": 10, "legal_basis": "《价格法》"},
-			update: map[string]any{"code": "SCJG-09", "department_id": v.deptA.ID, "name": "明码标价", "domain": "pricing", "minutes": 15},
+			create:     map[string]any{"code": "SCJG-09", "department_id": v.deptA.ID, "name": "价格公示", "domain": "pricing", "minutes": 10, "legal_basis": "《价格法》"},
+			update:     map[string]any{"code": "SCJG-09", "department_id": v.deptA.ID, "name": "明码标价", "domain": "pricing", "minutes": 15},
 			checkField: "minutes", updatedValue: 15.0, listQuery: fmt.Sprintf("?department_id=%d", v.deptA.ID)},
 		{name: "scenario", path: "/api/v1/scenarios", key: "id",
-			create: map[string]any{"code": "MS", "name": "民宿", "industry_codes": []string{"H611"}, "item_ids": []int64{v.itemA.ID}},
-			update: map[string]any{"code": "MS", "name": "民宿", "industry_codes": []string{"H611"}, "item_ids": []int64{v.itemA.ID, v.itemB.ID}},
+			create:     map[string]any{"code": "MS", "name": "民宿", "industry_codes": []string{"H611"}, "item_ids": []int64{v.itemA.ID}},
+			update:     map[string]any{"code": "MS", "name": "民宿", "industry_codes": []string{"H611"}, "item_ids": []int64{v.itemA.ID, v.itemB.ID}},
 			checkField: "item_ids", updatedValue: []any{float64(v.itemA.ID), float64(v.itemB.ID)}},
 		{name: "region", path: "/api/v1/regions", key: "id",
-			create: map[string]any{"code": "SS-SS", "name": "嵊山镇", "level": "township", "parent_id": v.county.ID},
-			update: map[string]any{"code": "SS-SS", "name": "嵊山镇（更名）", "level": "township", "parent_id": v.county.ID},
+			create:     map[string]any{"code": "SS-SS", "name": "嵊山镇", "level": "township", "parent_id": v.county.ID},
+			update:     map[string]any{"code": "SS-SS", "name": "嵊山镇（更名）", "level": "township", "parent_id": v.county.ID},
 			checkField: "name", updatedValue: "嵊山镇（更名）", listQuery: fmt.Sprintf("?parent_id=%d", v.county.ID)},
 		{name: "team", path: "/api/v1/teams", key: "id",
 			create: map[string]any{"code": "SCJG-T", "name": "市场监管执法队", "kind": "professional", "department_id": v.deptA.ID,
@@ -341,5 +349,34 @@ func TestIdempotencyKeyCreatesOneDemand(t *testing.T) {
 	}
 	if n := v.counts()[0]; n != 2 {
 		t.Fatalf("%d demands stored, want 2 (one per key)", n)
+	}
+}
+
+func TestReadyzReportsAnUnreachableRedis(t *testing.T) {
+	v := newEnv(t)
+	expect(t, v.do("", "GET", "/readyz", nil), 200, "ready")
+	cfg, err := configs.Load("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Nothing listens on port 1: Redis is "down".
+	down := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", DialTimeout: 200 * time.Millisecond, MaxRetries: -1})
+	defer down.Close()
+	srv := httptest.NewServer(New(Options{Store: v.st, Redis: redisPing{down}, Config: cfg, Logger: slog.New(slog.DiscardHandler)}))
+	defer srv.Close()
+	res, err := http.Get(srv.URL + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var body struct {
+		Ready  bool
+		Checks map[string]string
+	}
+	if err := json.NewDecoder(res.Body).Decode(&body); err != nil {
+		t.Fatal(err)
+	}
+	if res.StatusCode != 503 || body.Ready || body.Checks["redis"] == "ok" || body.Checks["postgres"] != "ok" {
+		t.Fatalf("readyz with redis down: %d %+v", res.StatusCode, body)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -64,7 +65,8 @@ func newEnv(t *testing.T) *env {
 	}
 	rdb := redis.NewClient(ropt)
 	t.Cleanup(func() { _ = rdb.Close() })
-	e := New(Options{Store: st, Redis: redisPing{rdb}, Config: cfg, Calendar: cal, Now: func() time.Time { return testToday }})
+	e := New(Options{Store: st, Redis: redisPing{rdb}, Config: cfg, Calendar: cal, Now: func() time.Time { return testToday },
+		Logger: slog.New(slog.DiscardHandler)})
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
 	v := &env{t: t, st: st, srv: srv, rc: newResponseChecker(t), tokens: map[string]string{}}

@@ -12,8 +12,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 
 	"inspectonce/domain"
 	"inspectonce/store"
@@ -171,10 +169,12 @@ func load(ctx context.Context, st *store.Store, c *County) (Result, error) {
 		team[t.Code] = t.ID
 		res.Teams++
 	}
-	stored, err := createBusinesses(ctx, st, c.Businesses, region)
-	res.Businesses = stored
-	if err != nil {
-		return res, err
+	for _, b := range c.Businesses {
+		b.RegionID = region[b.Grid]
+		if err := st.CreateBusiness(ctx, Actor, &b.Business); err != nil {
+			return res, fmt.Errorf("seed: %w", err)
+		}
+		res.Businesses++
 	}
 	inspector := map[string]int64{}
 	for _, in := range c.Inspectors {
@@ -321,45 +321,4 @@ func find[T any](xs []T, preds ...func(T) bool) (T, bool) {
 		return xs[0], true
 	}
 	return zero, false
-}
-
-// businessWorkers create businesses concurrently: each creation is its own
-// short transaction, so a few in flight hide the round trips and commits.
-// The rows do not depend on the order; only the audit log's order does.
-var businessWorkers = 4
-
-// createBusinesses stores the businesses, each on the grid region[b.Grid], and
-// returns how many it stored. It stops at the first error.
-func createBusinesses(ctx context.Context, st *store.Store, bs []Business, region map[string]int64) (int, error) {
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	next := make(chan Business)
-	var stored atomic.Int64
-	var wg sync.WaitGroup
-	for range businessWorkers {
-		wg.Go(func() {
-			for b := range next {
-				b.RegionID = region[b.Grid]
-				if err := st.CreateBusiness(ctx, Actor, &b.Business); err != nil {
-					cancel(fmt.Errorf("seed: %w", err))
-					return
-				}
-				stored.Add(1)
-			}
-		})
-	}
-feed:
-	for _, b := range bs {
-		select {
-		case next <- b:
-		case <-ctx.Done():
-			break feed
-		}
-	}
-	close(next)
-	wg.Wait()
-	if err := context.Cause(ctx); err != nil {
-		return int(stored.Load()), err
-	}
-	return int(stored.Load()), nil
 }

@@ -219,7 +219,7 @@ func (s *Store) saveScenario(ctx context.Context, actor string, sc *domain.Scena
 		action := "scenario.update"
 		if create {
 			action = "scenario.create"
-			row := scenarioRow{Code: sc.Code, Name: sc.Name, IndustryCodes: sc.IndustryCodes}
+			row := scenarioRow{Code: sc.Code, Name: sc.Name, IndustryCodes: nonNil(sc.IndustryCodes)}
 			if err := tx.Table("scenarios").Omit("ID", "ItemIDs").Create(&row).Error; err != nil {
 				return translate(err, "scenario "+sc.Code)
 			}

@@ -1,0 +1,132 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"inspectonce/store/storetest"
+)
+
+// buildBinary compiles the command once per test run.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "inspectonce")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// TestCommandEndToEnd runs the real binary: migrate, seed, token, audit verify,
+// then `all`, which must become ready and stop cleanly on SIGTERM.
+func TestCommandEndToEnd(t *testing.T) {
+	dsn := storetest.NewURL(t)
+	bin := buildBinary(t)
+	addr := freePort(t)
+	env := append(os.Environ(),
+		"INSPECTONCE_DATABASE_URL="+dsn,
+		"INSPECTONCE_REDIS_URL="+os.Getenv(storetest.EnvRedisURL),
+		"INSPECTONCE_HTTP_ADDR="+addr,
+		"INSPECTONCE_SCHEDULER_HEALTH_INTERVAL=1s",
+	)
+	run := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command(bin, args...)
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("inspectonce %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	if out := run("migrate", "up"); !strings.Contains(out, "applied") {
+		t.Fatalf("migrate up said %q", out)
+	}
+	if out := run("migrate", "status"); strings.Contains(out, "pending") {
+		t.Fatalf("migrations pending after up:\n%s", out)
+	}
+	seeded := run("seed")
+	for _, role := range []string{"admin", "planner", "team_leader", "inspector", "business"} {
+		if !strings.Contains(seeded, role) {
+			t.Fatalf("seed printed no %s token:\n%s", role, seeded)
+		}
+	}
+	if out := run("token", "create", "--role", "admin", "--name", "ops"); !strings.Contains(out, "io_") {
+		t.Fatalf("token create said %q", out)
+	}
+	if out := run("audit", "verify"); !strings.Contains(out, "intact") {
+		t.Fatalf("audit verify said %q", out)
+	}
+
+	// A bad configuration value stops start-up naming the key.
+	bad := exec.Command(bin, "serve")
+	bad.Env = append(env, "INSPECTONCE_WORKER_CONCURRENCY=many")
+	out, err := bad.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "INSPECTONCE_WORKER_CONCURRENCY") {
+		t.Fatalf("bad config accepted or not named: %v %s", err, out)
+	}
+
+	var logs bytes.Buffer
+	cmd := exec.Command(bin, "all")
+	cmd.Env = env
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	defer cmd.Process.Kill()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for {
+		req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+addr+"/readyz", nil)
+		res, err := http.DefaultClient.Do(req)
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == 200 {
+				break
+			}
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("service never became ready:\n%s", logs.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(1500 * time.Millisecond) // let the scheduler fire its health entry
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v\n%s", err, logs.String())
+		}
+	case <-time.After(40 * time.Second):
+		t.Fatalf("did not stop after SIGTERM:\n%s", logs.String())
+	}
+	for _, want := range []string{"api stopped", "worker stopped", "scheduler stopped", "scheduler health"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, logs.String())
+		}
+	}
+}
