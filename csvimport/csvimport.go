@@ -40,6 +40,10 @@ type Options struct {
 	// Workers is the number of batches loaded concurrently, each on its own
 	// connection (DefaultWorkers when zero or negative).
 	Workers int
+	// Started, if set, is called with the job's id once the job exists and
+	// before the file is read, so a caller can hand the id out (GET the job
+	// to watch it) while a long file loads.
+	Started func(jobID int64)
 	// Progress, if set, is called after each batch with the running totals of
 	// data rows read, rows loaded and rows refused. Calls never overlap, but
 	// they come from the goroutines that load batches.
@@ -86,15 +90,15 @@ func Businesses(ctx context.Context, st *store.Store, actor string, r io.Reader,
 	}
 	// Ties a risk code the file sets without a reason to the job's audit entry.
 	reason := "import " + strconv.FormatInt(j.id, 10)
-	l := newLoader(ctx, j, func(ctx context.Context, b *batch[domain.Business]) (int, []RowError, error) {
+	l := loader[domain.Business]{j: j, load: func(ctx context.Context, b *batch[domain.Business]) (int, []RowError, error) {
 		for i := range b.rows {
 			if b.rows[i].RiskReason == "" {
 				b.rows[i].RiskReason = reason
 			}
 		}
 		return len(b.rows), nil, st.UpsertBusinesses(ctx, actor, b.rows)
-	})
-	return j.finish(ctx, l.run(p))
+	}}
+	return j.finish(ctx, l.run(ctx, p))
 }
 
 // Inspectors imports an inspectors file read from r on behalf of actor, as
@@ -115,14 +119,14 @@ func Inspectors(ctx context.Context, st *store.Store, actor string, r io.Reader,
 		return j.finish(ctx, err)
 	}
 	field := p.head(iConflicts)
-	l := newLoader(ctx, j, func(ctx context.Context, b *batch[domain.Inspector]) (int, []RowError, error) {
+	l := loader[domain.Inspector]{j: j, load: func(ctx context.Context, b *batch[domain.Inspector]) (int, []RowError, error) {
 		keep, refused, err := dropUnknownConflicts(ctx, st, b, field)
 		if err != nil {
 			return 0, nil, err
 		}
 		return len(keep), refused, st.UpsertInspectors(ctx, keep)
-	})
-	return j.finish(ctx, l.run(p))
+	}}
+	return j.finish(ctx, l.run(ctx, p))
 }
 
 // dropUnknownConflicts refuses the rows whose conflicts name a business that

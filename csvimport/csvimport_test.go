@@ -121,13 +121,29 @@ func TestBusinesses(t *testing.T) {
 			st, _ := storetest.New(t)
 			county(t, st)
 			ctx := context.Background()
-			var calls int
+			var started int64
+			var steps [][3]int
 			job, err := csvimport.Businesses(ctx, st, actor, fixture(t, tc.file), csvimport.Options{
 				BatchSize: 2,
-				Progress:  func(read, loaded, rejected int) { calls++ },
+				Started:   func(id int64) { started = id },
+				Progress:  func(read, loaded, rejected int) { steps = append(steps, [3]int{read, loaded, rejected}) },
 			})
 			if err != nil {
 				t.Fatal(err)
+			}
+			if started != job.ID {
+				t.Errorf("Started got %d, the job is %d", started, job.ID)
+			}
+			// Progress only grows and ends on the job's totals.
+			for i := 1; i < len(steps); i++ {
+				for k := range 3 {
+					if steps[i][k] < steps[i-1][k] {
+						t.Errorf("progress went back: %v", steps)
+					}
+				}
+			}
+			if len(steps) < 2 || steps[len(steps)-1] != [3]int{job.RowsRead, job.RowsLoaded, job.RowsRejected} {
+				t.Errorf("progress %v does not end on the job's totals", steps)
 			}
 			if job.Status != store.ImportDone || job.RowsRead != tc.read || job.RowsLoaded != len(tc.loaded) || job.RowsRejected != len(tc.rejected) {
 				t.Fatalf("job = %s read %d loaded %d rejected %d, want done %d %d %d (errors %+v)", job.Status,
@@ -140,9 +156,6 @@ func TestBusinesses(t *testing.T) {
 				if r := reason(job.Errors, w.line, w.field); !strings.Contains(r, w.reason) {
 					t.Errorf("line %d field %q: reason %q, want it to contain %q", w.line, w.field, r, w.reason)
 				}
-			}
-			if calls == 0 {
-				t.Error("Progress was never called")
 			}
 			for _, code := range tc.loaded {
 				b, err := st.GetBusiness(ctx, code)
@@ -315,6 +328,7 @@ func TestBusinessesDatabaseFailureMidway(t *testing.T) {
 	removed := false
 	job, err := csvimport.Businesses(ctx, st, actor, strings.NewReader(csv), csvimport.Options{
 		BatchSize: 2,
+		Workers:   1, // batch 2 must not start before batch 1's progress
 		Progress: func(read, loaded, rejected int) {
 			if removed {
 				return
@@ -340,6 +354,26 @@ func TestBusinessesDatabaseFailureMidway(t *testing.T) {
 	all, _ := st.ListBusinesses(ctx, store.BusinessFilter{}, store.Page{})
 	if len(all.Items) != 2 {
 		t.Errorf("%d businesses, want the first batch's 2", len(all.Items))
+	}
+}
+
+// Cancelling the caller's context stops the import, and the job still ends
+// failed with what was loaded rather than staying "running".
+func TestBusinessesCancelled(t *testing.T) {
+	st, _ := storetest.New(t)
+	county(t, st)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	job, err := csvimport.Businesses(ctx, st, actor, fixture(t, "businesses_en.csv"), csvimport.Options{
+		BatchSize: 1,
+		Workers:   1,
+		Progress:  func(read, loaded, rejected int) { cancel() },
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	if job.Status != store.ImportFailed || job.RowsLoaded != 1 || job.FinishedAt == nil {
+		t.Errorf("job = %+v, want failed after one row", job)
 	}
 }
 

@@ -186,8 +186,10 @@ func (s *Store) UpsertBusinesses(ctx context.Context, actor string, rows []domai
 		return nil
 	}
 	return s.bulk(ctx, "upsert businesses", func(tx pgx.Tx) error {
+		// uscc has the type of businesses.uscc, or the join below could not use
+		// its primary key and every batch would scan the whole register.
 		if _, err := tx.Exec(ctx, `CREATE TEMP TABLE stage_businesses (
-			uscc text PRIMARY KEY, name text, address text, region_id bigint, industry_code text,
+			uscc char(18) PRIMARY KEY, name text, address text, region_id bigint, industry_code text,
 			lat double precision, lng double precision, risk_code text, risk_reason text, list_kind text,
 			contact_name text, contact_phone text) ON COMMIT DROP`); err != nil {
 			return err
