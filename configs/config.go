@@ -36,6 +36,7 @@ type Config struct {
 	Import    Import    `yaml:"import"`
 	Risk      Risk      `yaml:"risk"`
 	Calendar  Calendar  `yaml:"calendar"`
+	Planning  Planning  `yaml:"planning"`
 	location  *time.Location
 }
 
@@ -99,6 +100,12 @@ type Risk struct {
 type Calendar struct {
 	Holidays        []string `yaml:"holidays"`
 	WorkingWeekends []string `yaml:"working_weekends"`
+}
+
+// Planning bounds planning runs.
+type Planning struct {
+	// MaxHorizonDays is the longest horizon one plan may cover.
+	MaxHorizonDays int `yaml:"max_horizon_days"`
 }
 
 // Location is the configured time zone, valid after Load.
@@ -322,6 +329,9 @@ func (c *Config) validate() error {
 	}
 	if c.Demands.MaxListTargets < 1 {
 		bad("demands.max_list_targets", "must be at least 1")
+	}
+	if c.Planning.MaxHorizonDays < 1 || c.Planning.MaxHorizonDays > 366 {
+		bad("planning.max_horizon_days", "must be between 1 and 366")
 	}
 	if c.Import.BatchSize < 1 || c.Import.BatchSize > 10000 {
 		bad("import.batch_size", "must be between 1 and 10000")

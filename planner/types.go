@@ -258,7 +258,19 @@ type Draw struct {
 	Salt     string
 	Required []string // inspector draws: domains that had to be covered
 	Excluded []Exclusion
-	Result   []string // keys drawn, in draw order
+	// Steps are an inspector draw's picks, one weighted choice each, replayable
+	// with the revealed seed.
+	Steps  []DrawStep
+	Result []string // keys drawn, in draw order
+}
+
+// DrawStep is one weighted pick of an inspector draw: what it had to cover
+// (a qualification domain, or "" for any member), the candidates in order with
+// their weights, and the key picked.
+type DrawStep struct {
+	Need       string
+	Candidates []Candidate
+	Pick       string
 }
 
 // Exclusion is a business (or inspector) removed from a frame before a draw.

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"inspectonce/domain"
 	"inspectonce/store"
@@ -44,22 +45,30 @@ type Result struct {
 	Teams       int
 	Inspectors  int
 	Businesses  int
+	// Demands counts the open demands loaded (County.Demands).
+	Demands int
 	// Conflicts counts declared inspector-business conflicts of interest.
 	Conflicts int
 	Tokens    []Token
 }
 
-// Load stores the demo county (Demo) into st, whose registries must be empty,
+// Load is LoadAt with the current time.
+func Load(ctx context.Context, st *store.Store) (Result, error) {
+	return LoadAt(ctx, st, time.Now())
+}
+
+// LoadAt stores the demo county (Demo) into st, whose registries must be empty,
 // with Actor in the audit log, and issues one token per role: admin, planner of
 // 市场监管 (SCJG), leader of the comprehensive team, an inspector of that team
-// and a restaurant.
+// and a restaurant. It also loads the county's open demands as they stand at
+// now (County.Demands: windows in the next one to eight weeks).
 //
 // If any registry already holds rows, Load loads nothing, issues tokens for the
 // demo anchors (or, when the data is not the demo county's, the nearest
 // equivalents it finds) and returns them with an error wrapping
 // ErrAlreadySeeded. Load is not atomic: on any other error the database holds
 // part of the county and must be reset before seeding again.
-func Load(ctx context.Context, st *store.Store) (Result, error) {
+func LoadAt(ctx context.Context, st *store.Store, now time.Time) (Result, error) {
 	c := Demo()
 	full, err := populated(ctx, st)
 	if err != nil {
@@ -72,7 +81,7 @@ func Load(ctx context.Context, st *store.Store) (Result, error) {
 		}
 		return Result{Tokens: tokens}, fmt.Errorf("%w (%s not empty)", ErrAlreadySeeded, strings.Join(full, ", "))
 	}
-	return load(ctx, st, &c)
+	return load(ctx, st, &c, now)
 }
 
 // populated names the registries that hold at least one row.
@@ -113,7 +122,7 @@ func populated(ctx context.Context, st *store.Store) ([]string, error) {
 }
 
 // load writes the county in dependency order and issues the tokens.
-func load(ctx context.Context, st *store.Store, c *County) (Result, error) {
+func load(ctx context.Context, st *store.Store, c *County, now time.Time) (Result, error) {
 	var res Result
 	dept := map[string]int64{}
 	for _, d := range c.Departments {
@@ -132,6 +141,7 @@ func load(ctx context.Context, st *store.Store, c *County) (Result, error) {
 		item[it.Code] = it.ID
 		res.Items++
 	}
+	scenario := map[string]int64{}
 	for _, sc := range c.Scenarios {
 		sc.ItemIDs = make([]int64, len(sc.Items))
 		for i, code := range sc.Items {
@@ -140,6 +150,7 @@ func load(ctx context.Context, st *store.Store, c *County) (Result, error) {
 		if err := st.CreateScenario(ctx, Actor, &sc.Scenario); err != nil {
 			return res, fmt.Errorf("seed: %w", err)
 		}
+		scenario[sc.Code] = sc.ID
 		res.Scenarios++
 	}
 	region := map[string]int64{}
@@ -186,6 +197,11 @@ func load(ctx context.Context, st *store.Store, c *County) (Result, error) {
 		inspector[in.Code] = in.ID
 		res.Inspectors++
 		res.Conflicts += conflicts
+	}
+	demands, err := loadDemands(ctx, st, c, now, idMaps{dept: dept, item: item, scenario: scenario, region: region})
+	res.Demands = demands
+	if err != nil {
+		return res, err
 	}
 
 	a := c.DemoAnchors()

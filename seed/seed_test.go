@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"inspectonce/calendar"
+	"inspectonce/configs"
 	"inspectonce/domain"
 	"inspectonce/seed"
 	"inspectonce/store"
@@ -96,10 +98,18 @@ func TestLoad(t *testing.T) {
 	for _, in := range c.Inspectors {
 		conflicts += len(in.Conflicts)
 	}
+	cfg, err := configs.Load("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cal, err := calendar.New(cfg.Calendar.Holidays, cfg.Calendar.WorkingWeekends)
+	if err != nil {
+		t.Fatal(err)
+	}
 	want := seed.Result{
 		Departments: len(c.Departments), Items: len(c.Items), Scenarios: len(c.Scenarios),
 		Regions: len(c.Regions), Teams: len(c.Teams), Inspectors: len(c.Inspectors),
-		Businesses: len(c.Businesses), Conflicts: conflicts,
+		Businesses: len(c.Businesses), Conflicts: conflicts, Demands: len(c.Demands(time.Now(), cal)),
 	}
 	for _, res := range []seed.Result{resA, resB} {
 		got := res
@@ -128,6 +138,11 @@ func TestLoad(t *testing.T) {
 			{"businesses", "SELECT count(*) FROM businesses", want.Businesses},
 			{"inspectors", "SELECT count(*) FROM inspectors", want.Inspectors},
 			{"conflicts", "SELECT count(*) FROM inspector_conflicts", want.Conflicts},
+			{"open demands", "SELECT count(*) FROM demands WHERE status = 'open' AND created_by = 'seed'", want.Demands},
+			{"demands whose window has begun", "SELECT count(*) FROM demands WHERE window_from <= current_date - 1", 0},
+			{"demands naming another department's items", `SELECT count(*) FROM demand_items di
+				JOIN demands d ON d.id = di.demand_id JOIN items i ON i.id = di.item_id WHERE i.department_id <> d.department_id`, 0},
+			{"sample demands over a scenario", "SELECT count(*) FROM demands WHERE sample_scenario_id IS NOT NULL AND source = 'scenario'", 9},
 			{"businesses not on a grid", `SELECT count(*) FROM businesses b JOIN regions r ON r.id = b.region_id WHERE r.level <> 'grid'`, 0},
 			{"risk history starts", "SELECT count(DISTINCT uscc) FROM risk_code_history WHERE set_by = 'seed'", want.Businesses},
 			{"audit entries not by seed", "SELECT count(*) FROM audit_log WHERE actor <> 'seed'", 0},

@@ -33,6 +33,16 @@ Commands:
   import businesses|inspectors FILE.csv
                           bulk-load a registry from CSV, reporting every bad row
   audit verify            walk the audit log's hash chain and name the first broken record
+  plan [--horizon 28d] [--from YYYY-MM-DD] [--region ID,...] [--independent]
+       [--dry-run] [--publish] [--json]
+                          run a planning cycle (from the next working day by default) and
+                          print its stats; --publish publishes the draft it made
+  plan publish|discard|show ID [--json]
+                          publish, discard or show a stored plan
+  draw verify --plan ID [--json]
+                          recompute every draw of a published plan; exit 1 on a mismatch
+  year close YEAR [--force]
+                          reveal a year's key (only once the year has ended, unless --force)
 
 Configuration: configs/default.yaml is built in; --config FILE (or INSPECTONCE_CONFIG)
 is read over it, and INSPECTONCE_* environment variables override both.
@@ -92,6 +102,12 @@ func run(ctx context.Context, args []string, stdout io.Writer, environ []string)
 		return runImport(ctx, cfg, rest, stdout)
 	case "audit":
 		return runAudit(ctx, cfg, rest, stdout)
+	case "plan":
+		return runPlan(ctx, cfg, rest, stdout)
+	case "draw":
+		return runDraw(ctx, cfg, rest, stdout)
+	case "year":
+		return runYear(ctx, cfg, rest, stdout)
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return nil

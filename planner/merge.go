@@ -1,0 +1,213 @@
+package planner
+
+import (
+	"cmp"
+	"math"
+	"slices"
+	"sort"
+)
+
+// workdays maps the horizon's working days to consecutive indexes, so windows
+// become integer intervals and "a visit on a working day" is automatic.
+type workdays struct {
+	days []Day // working days in the horizon, ascending
+}
+
+func newWorkdays(in *Input) workdays {
+	var w workdays
+	for d := in.From; d <= in.To; d++ {
+		if in.Calendar.IsWorkingDay(d.Time()) {
+			w.days = append(w.days, d)
+		}
+	}
+	return w
+}
+
+// clip returns the working-day indexes [lo, hi] inside [from, to]; ok is
+// false when there is none.
+func (w workdays) clip(from, to Day) (lo, hi int, ok bool) {
+	lo = sort.Search(len(w.days), func(i int) bool { return w.days[i] >= from })
+	hi = sort.Search(len(w.days), func(i int) bool { return w.days[i] > to }) - 1
+	return lo, hi, lo <= hi
+}
+
+// pending is a visit before it has a day and a team: the tasks of one business
+// that one door-knock can cover, and the working-day interval it must fall in.
+type pending struct {
+	biz       int // index into Input.Businesses
+	tasks     []Task
+	lo, hi    int // working-day indexes, both included
+	duration  int
+	domains   []string // distinct, sorted
+	depts     []int64  // distinct, sorted
+	complaint bool
+	priority  int // best (lowest) priority among its tasks
+	split     int // 0 for the first part of a business's stab, 1.. for split-offs
+}
+
+// taskSpan is a task with its window in working-day indexes.
+type taskSpan struct {
+	t      Task
+	lo, hi int
+}
+
+// mergeBusiness turns one business's tasks into the fewest visits by the greedy
+// stabbing rule: sort by window end; a visit on the earliest open end covers
+// every task whose window contains it. For intervals this is optimal, so the
+// count is the lower bound when nothing else intervenes. A stab too long for
+// one day is split. It also returns the business's lower bound.
+func mergeBusiness(biz int, spans []taskSpan, items map[int64]Item, setup, dayLimit int) (visits []pending, lowerBound int) {
+	slices.SortStableFunc(spans, func(a, b taskSpan) int {
+		if a.hi != b.hi {
+			return a.hi - b.hi
+		}
+		return a.lo - b.lo
+	})
+	covered := make([]bool, len(spans))
+	perDomain := map[string]int{}
+	stabs := 0
+	for i := range spans {
+		it := items[spans[i].t.ItemID]
+		perDomain[it.Domain] += it.Minutes
+		if covered[i] {
+			continue
+		}
+		p := spans[i].hi
+		var group []taskSpan
+		lo := spans[i].lo
+		for j := i; j < len(spans); j++ {
+			if !covered[j] && spans[j].lo <= p {
+				covered[j] = true
+				group = append(group, spans[j])
+				lo = max(lo, spans[j].lo)
+			}
+		}
+		stabs++
+		for k, part := range splitByDay(group, items, setup, dayLimit) {
+			visits = append(visits, newPending(biz, part, lo, p, items, setup, k))
+		}
+	}
+	lowerBound = stabs
+	if dayLimit > setup {
+		// However the tasks are grouped, one visit checks at most
+		// dayLimit-setup minutes of any one domain.
+		for _, m := range perDomain {
+			lowerBound = max(lowerBound, int(math.Ceil(float64(m)/float64(dayLimit-setup))))
+		}
+	}
+	return visits, lowerBound
+}
+
+// visitMinutes is setup plus the longest per-domain sum: members certified in
+// different domains check in parallel.
+func visitMinutes(tasks []taskSpan, items map[int64]Item, setup int) int {
+	per := map[string]int{}
+	longest := 0
+	for _, s := range tasks {
+		it := items[s.t.ItemID]
+		per[it.Domain] += it.Minutes
+		longest = max(longest, per[it.Domain])
+	}
+	return setup + longest
+}
+
+// splitByDay packs a stab's tasks into parts that each fit in dayLimit
+// (0 = no limit). Tasks of one demand stay together when they fit, so a
+// scenario's bundle is checked in one door-knock.
+func splitByDay(group []taskSpan, items map[int64]Item, setup, dayLimit int) [][]taskSpan {
+	if dayLimit <= 0 || visitMinutes(group, items, setup) <= dayLimit {
+		return [][]taskSpan{group}
+	}
+	// Units: one demand's tasks (kept whole when they fit), else single tasks.
+	byDemand := map[int64][]taskSpan{}
+	var order []int64
+	for _, s := range group {
+		if _, ok := byDemand[s.t.DemandID]; !ok {
+			order = append(order, s.t.DemandID)
+		}
+		byDemand[s.t.DemandID] = append(byDemand[s.t.DemandID], s)
+	}
+	var units [][]taskSpan
+	for _, id := range order {
+		u := byDemand[id]
+		if visitMinutes(u, items, setup) <= dayLimit {
+			units = append(units, u)
+			continue
+		}
+		for _, s := range u {
+			units = append(units, []taskSpan{s})
+		}
+	}
+	// First fit decreasing by minutes.
+	sort.SliceStable(units, func(i, j int) bool {
+		return visitMinutes(units[i], items, setup) > visitMinutes(units[j], items, setup)
+	})
+	var parts [][]taskSpan
+	for _, u := range units {
+		placed := false
+		for k := range parts {
+			if visitMinutes(append(slices.Clip(parts[k]), u...), items, setup) <= dayLimit {
+				parts[k] = append(parts[k], u...)
+				placed = true
+				break
+			}
+		}
+		if !placed {
+			parts = append(parts, slices.Clone(u))
+		}
+	}
+	return parts
+}
+
+func newPending(biz int, part []taskSpan, lo, hi int, items map[int64]Item, setup, split int) pending {
+	p := pending{biz: biz, lo: lo, hi: hi, duration: visitMinutes(part, items, setup), priority: math.MaxInt, split: split}
+	for _, s := range part {
+		p.tasks = append(p.tasks, s.t)
+		it := items[s.t.ItemID]
+		if !slices.Contains(p.domains, it.Domain) {
+			p.domains = append(p.domains, it.Domain)
+		}
+		if !slices.Contains(p.depts, s.t.DepartmentID) {
+			p.depts = append(p.depts, s.t.DepartmentID)
+		}
+		p.complaint = p.complaint || s.t.Complaint
+		p.priority = min(p.priority, s.t.Priority)
+	}
+	slices.Sort(p.domains)
+	slices.Sort(p.depts)
+	slices.SortStableFunc(p.tasks, func(a, b Task) int {
+		if a.ItemID != b.ItemID {
+			return cmp.Compare(a.ItemID, b.ItemID)
+		}
+		return cmp.Compare(a.DemandID, b.DemandID)
+	})
+	return p
+}
+
+// naiveVisits is what the departments would need each on its own: one visit
+// per business and department, more when one department's windows are
+// disjoint (the stabbing count of each department's tasks alone).
+func naiveVisits(spans []taskSpan) int {
+	byDept := map[int64][][2]int{}
+	for _, s := range spans {
+		byDept[s.t.DepartmentID] = append(byDept[s.t.DepartmentID], [2]int{s.lo, s.hi})
+	}
+	n := 0
+	for _, iv := range byDept {
+		n += stabCount(iv)
+	}
+	return n
+}
+
+// stabCount is the fewest points that hit every interval [lo, hi].
+func stabCount(iv [][2]int) int {
+	sort.Slice(iv, func(i, j int) bool { return iv[i][1] < iv[j][1] })
+	n, last := 0, math.MinInt
+	for _, x := range iv {
+		if x[0] > last {
+			n++
+			last = x[1]
+		}
+	}
+	return n
+}

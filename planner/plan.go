@@ -1,0 +1,284 @@
+package planner
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"strconv"
+)
+
+// travelAllowanceMinutes of each inspector's day are kept for travel when a
+// business's tasks are split into day-sized visits.
+const travelAllowanceMinutes = 60
+
+// Build plans one cycle: resolve demands into tasks by coordinated draws, merge
+// each business's tasks into the fewest visits, give every visit a working day
+// and a lead team within capacity, draw its inspectors and order each team-day's
+// route. Everything that could not be placed is in Plan.Unplaced with a reason.
+// The same input gives the same plan.
+func Build(in *Input) (*Plan, error) {
+	if err := checkInput(in); err != nil {
+		return nil, err
+	}
+	tasks, draws, unplaced := Resolve(in)
+	ix := newIndex(in)
+	wd := newWorkdays(in)
+	pol := in.Policy
+	dayLimit := pol.InspectorDayMinutes - travelAllowanceMinutes
+	if pol.Uncapacitated {
+		dayLimit = 0
+	}
+
+	plan := &Plan{Draws: draws}
+	stats := Stats{UnplacedByReason: map[string]int{}, Utilisation: map[int64]float64{}, Tasks: len(tasks)}
+
+	// Merge per business. Tasks arrive sorted by USCC.
+	var visits []pending
+	for start := 0; start < len(tasks); {
+		end := start
+		for end < len(tasks) && tasks[end].USCC == tasks[start].USCC {
+			end++
+		}
+		code := tasks[start].USCC
+		bi, known := ix.biz[code]
+		var spans []taskSpan
+		for _, t := range tasks[start:end] {
+			lo, hi, ok := wd.clip(t.From, t.To)
+			switch {
+			case !known:
+				unplaced = append(unplaced, Unplaced{t.DemandID, code, t.ItemID, ReasonUnknownTarget})
+			case !ok:
+				unplaced = append(unplaced, Unplaced{t.DemandID, code, t.ItemID, ReasonNoWorkingDay})
+			case dayLimit > 0 && pol.SetupMinutes+ix.items[t.ItemID].Minutes > dayLimit:
+				unplaced = append(unplaced, Unplaced{t.DemandID, code, t.ItemID, ReasonTooLong})
+			default:
+				spans = append(spans, taskSpan{t: t, lo: lo, hi: hi})
+			}
+		}
+		if len(spans) > 0 {
+			stats.NaiveVisits += naiveVisits(spans)
+			vs, lb := mergeBusiness(bi, spans, ix.items, pol.SetupMinutes, dayLimit)
+			visits = append(visits, vs...)
+			stats.LowerBound += lb
+		}
+		start = end
+	}
+
+	s := newScheduler(in, ix, wd)
+	s.schedule(visits)
+	unplaced = append(unplaced, s.unplaced...)
+	plan.Draws = append(plan.Draws, s.draws...)
+	s.route(plan)
+
+	sortUnplaced(unplaced)
+	plan.Unplaced = unplaced
+	stats.Visits = len(plan.Visits)
+	for _, v := range plan.Visits {
+		if len(v.DepartmentIDs) >= 2 {
+			stats.JointVisits++
+		}
+	}
+	if stats.Visits > 0 {
+		stats.JointVisitRate = float64(stats.JointVisits) / float64(stats.Visits)
+	}
+	stats.Unplaced = len(unplaced)
+	for _, u := range unplaced {
+		stats.UnplacedByReason[u.Reason]++
+	}
+	for _, td := range plan.TeamDays {
+		stats.TravelKm += td.TravelKm
+	}
+	for ti, t := range in.Teams {
+		avail := float64(t.DailyCapacityMinutes) * float64(len(wd.days))
+		if avail > 0 {
+			stats.Utilisation[t.ID] = float64(s.teamUsedTotal(ti)) / avail
+		}
+	}
+	plan.Stats = stats
+	return plan, nil
+}
+
+func checkInput(in *Input) error {
+	var errs []error
+	if in.To < in.From {
+		errs = append(errs, fmt.Errorf("horizon ends (%s) before it starts (%s)", in.To, in.From))
+	}
+	if in.Policy.MinInspectors < 2 {
+		errs = append(errs, fmt.Errorf("policy: at least 2 inspectors per visit, got %d", in.Policy.MinInspectors))
+	}
+	if !in.Policy.Uncapacitated && in.Policy.InspectorDayMinutes <= in.Policy.SetupMinutes+travelAllowanceMinutes {
+		errs = append(errs, fmt.Errorf("policy: inspector day of %d minutes leaves no time to inspect", in.Policy.InspectorDayMinutes))
+	}
+	if in.Policy.SpeedKmh <= 0 {
+		errs = append(errs, fmt.Errorf("policy: speed must be positive, got %g", in.Policy.SpeedKmh))
+	}
+	if in.Shift < 0 || in.Shift >= 1 || math.IsNaN(in.Shift) {
+		errs = append(errs, fmt.Errorf("shift must be in [0, 1), got %g", in.Shift))
+	}
+	return errors.Join(errs...)
+}
+
+func sortUnplaced(u []Unplaced) {
+	sort.SliceStable(u, func(i, j int) bool {
+		a, b := u[i], u[j]
+		if a.DemandID != b.DemandID {
+			return a.DemandID < b.DemandID
+		}
+		if a.USCC != b.USCC {
+			return a.USCC < b.USCC
+		}
+		if a.ItemID != b.ItemID {
+			return a.ItemID < b.ItemID
+		}
+		return a.Reason < b.Reason
+	})
+}
+
+// index holds the lookups every step needs, built once per cycle.
+type index struct {
+	biz        map[string]int
+	items      map[int64]Item
+	township   map[int64]int64 // region -> its ancestor just below the root (itself if a township)
+	cover      map[int64][]int // region -> teams covering it or an ancestor, by team index
+	members    [][]int         // team index -> inspector indexes, by id
+	teamOf     map[int64]int   // team id -> index
+	holds      []map[string]bool
+	key        []string           // inspector index -> id as a draw key
+	conflicts  map[string][]int64 // USCC -> inspector ids with a declared conflict
+	recent     map[string][]int64 // USCC -> inspectors on its last N visits
+	deptTeams  map[int64][]int    // department -> its professional teams
+	domainDept map[string][]int64 // domain -> departments owning items of it
+	xy         [][2]float64       // business index -> plane coordinates in km
+	baseXY     [][2]float64       // team index -> plane coordinates in km
+	refLat     float64
+}
+
+func newIndex(in *Input) *index {
+	ix := &index{
+		biz: make(map[string]int, len(in.Businesses)), items: map[int64]Item{}, township: map[int64]int64{},
+		cover: map[int64][]int{}, teamOf: map[int64]int{}, conflicts: map[string][]int64{}, recent: map[string][]int64{},
+		deptTeams: map[int64][]int{}, domainDept: map[string][]int64{},
+	}
+	for i, b := range in.Businesses {
+		ix.biz[b.USCC] = i
+	}
+	for _, it := range in.Items {
+		ix.items[it.ID] = it
+		if !slices.Contains(ix.domainDept[it.Domain], it.DepartmentID) {
+			ix.domainDept[it.Domain] = append(ix.domainDept[it.Domain], it.DepartmentID)
+		}
+	}
+	parent := map[int64]int64{}
+	for _, r := range in.Regions {
+		parent[r.ID] = r.ParentID
+	}
+	ancestors := func(r int64) []int64 {
+		var out []int64
+		for seen := 0; r != 0 && seen < 64; seen++ {
+			out = append(out, r)
+			r = parent[r]
+		}
+		return out
+	}
+	covers := make([]map[int64]bool, len(in.Teams))
+	for ti, t := range in.Teams {
+		ix.teamOf[t.ID] = ti
+		covers[ti] = map[int64]bool{}
+		for _, r := range t.RegionIDs {
+			covers[ti][r] = true
+		}
+		if t.Kind == TeamProfessional {
+			ix.deptTeams[t.DepartmentID] = append(ix.deptTeams[t.DepartmentID], ti)
+		}
+	}
+	regionOf := func(r int64) {
+		if _, done := ix.cover[r]; done {
+			return
+		}
+		anc := ancestors(r)
+		if len(anc) >= 2 {
+			ix.township[r] = anc[len(anc)-2]
+		} else {
+			ix.township[r] = r
+		}
+		teams := []int{}
+		for ti := range in.Teams {
+			for _, a := range anc {
+				if covers[ti][a] {
+					teams = append(teams, ti)
+					break
+				}
+			}
+		}
+		ix.cover[r] = teams
+	}
+	for _, r := range in.Regions {
+		regionOf(r.ID)
+	}
+	for _, b := range in.Businesses {
+		regionOf(b.RegionID)
+	}
+
+	ix.members = make([][]int, len(in.Teams))
+	ix.holds = make([]map[string]bool, len(in.Inspectors))
+	ix.key = make([]string, len(in.Inspectors))
+	order := make([]int, len(in.Inspectors))
+	for i := range order {
+		order[i] = i
+	}
+	sort.Slice(order, func(a, b int) bool { return in.Inspectors[order[a]].ID < in.Inspectors[order[b]].ID })
+	for _, i := range order {
+		p := in.Inspectors[i]
+		if ti, ok := ix.teamOf[p.TeamID]; ok {
+			ix.members[ti] = append(ix.members[ti], i)
+		}
+		ix.key[i] = strconv.FormatInt(p.ID, 10)
+		ix.holds[i] = map[string]bool{}
+		for _, d := range p.Domains {
+			ix.holds[i][d] = true
+		}
+		for _, c := range p.Conflicts {
+			ix.conflicts[c] = append(ix.conflicts[c], p.ID)
+		}
+	}
+
+	// Recusal: the inspectors of each business's last N visits.
+	if n := in.Policy.RecusalLastN; n > 0 {
+		byBiz := map[string][]PastVisit{}
+		for _, h := range in.History {
+			byBiz[h.USCC] = append(byBiz[h.USCC], h)
+		}
+		for code, hs := range byBiz {
+			sort.SliceStable(hs, func(i, j int) bool { return hs[i].Date > hs[j].Date })
+			for k := 0; k < len(hs) && k < n; k++ {
+				ix.recent[code] = append(ix.recent[code], hs[k].InspectorIDs...)
+			}
+		}
+	}
+
+	// A local plane is accurate to well under a percent across a county and
+	// far cheaper than haversine inside the scheduling loop.
+	for _, b := range in.Businesses {
+		ix.refLat += b.Lat
+	}
+	if len(in.Businesses) > 0 {
+		ix.refLat /= float64(len(in.Businesses))
+	}
+	ix.xy = make([][2]float64, len(in.Businesses))
+	for i, b := range in.Businesses {
+		ix.xy[i] = ix.plane(b.Lat, b.Lng)
+	}
+	ix.baseXY = make([][2]float64, len(in.Teams))
+	for ti, t := range in.Teams {
+		ix.baseXY[ti] = ix.plane(t.BaseLat, t.BaseLng)
+	}
+	return ix
+}
+
+const kmPerDegree = 6371.0088 * math.Pi / 180
+
+func (ix *index) plane(lat, lng float64) [2]float64 {
+	return [2]float64{lng * kmPerDegree * math.Cos(ix.refLat*math.Pi/180), lat * kmPerDegree}
+}

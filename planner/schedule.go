@@ -1,0 +1,328 @@
+package planner
+
+import (
+	"math"
+	"sort"
+	"strconv"
+)
+
+// stop is a placed visit in a team-day, before routing.
+type stop struct {
+	v      pending
+	team   int
+	day    int // working-day index
+	staff  []int64
+	travel int // minutes reserved when it was inserted
+}
+
+// teamDay is the running state of one team on one working day.
+type teamDay struct {
+	used  int   // minutes: (duration + travel) × inspectors, over its visits
+	stops []int // indexes into scheduler.placed, in insertion order
+	// full is the smallest per-inspector need a draw on this day could not
+	// staff for lack of time (0 = none yet). Visits needing as much are not
+	// tried here again: the day's certified inspectors are booked up.
+	full int
+}
+
+type scheduler struct {
+	in       *Input
+	ix       *index
+	wd       workdays
+	days     int
+	teamDays []teamDay // team index × days + day
+	inspUsed []int     // inspector index × days + day: minutes
+	inspLoad []int     // inspector index: minutes over the cycle
+	inspOf   map[int64]int
+	placed   []stop
+	unplaced []Unplaced
+	draws    []Draw
+
+	// scratch of drawInspectors, reused across draws
+	gen       int32
+	exclGen   []int32  // inspector index -> generation it was excluded in
+	exclWhy   []string // inspector index -> why
+	chosen    []int
+	steps     []step
+	stepCands []weighted
+}
+
+func newScheduler(in *Input, ix *index, wd workdays) *scheduler {
+	s := &scheduler{in: in, ix: ix, wd: wd, days: len(wd.days), inspOf: map[int64]int{}}
+	s.teamDays = make([]teamDay, len(in.Teams)*s.days)
+	s.inspUsed = make([]int, len(in.Inspectors)*s.days)
+	s.inspLoad = make([]int, len(in.Inspectors))
+	s.exclGen = make([]int32, len(in.Inspectors))
+	s.exclWhy = make([]string, len(in.Inspectors))
+	for i, p := range in.Inspectors {
+		s.inspOf[p.ID] = i
+	}
+	return s
+}
+
+// option is a (team, day) a visit could go to, with what it would cost.
+type option struct {
+	team, day int
+	pos       int // insertion position in the team-day's tour
+	travel    int // minutes
+	score     float64
+}
+
+// schedule places visits earliest deadline first, complaints before routine
+// work, on the working day and team that cost least among the first days
+// with room, preferring team-days already working in the same township.
+func (s *scheduler) schedule(visits []pending) {
+	sort.SliceStable(visits, func(i, j int) bool {
+		a, b := visits[i], visits[j]
+		if a.complaint != b.complaint {
+			return a.complaint
+		}
+		if a.hi != b.hi {
+			return a.hi < b.hi
+		}
+		if a.priority != b.priority {
+			return a.priority < b.priority
+		}
+		if a.lo != b.lo {
+			return a.lo < b.lo
+		}
+		ua, ub := s.in.Businesses[a.biz].USCC, s.in.Businesses[b.biz].USCC
+		if ua != ub {
+			return ua < ub
+		}
+		return a.split < b.split
+	})
+	seq := map[int]int{}
+	for _, v := range visits {
+		key := s.in.Businesses[v.biz].USCC + "#" + strconv.Itoa(seq[v.biz])
+		seq[v.biz]++
+		s.place(v, key)
+	}
+}
+
+const (
+	maxOptionDays = 3 // days with room looked at before choosing
+	maxOptions    = 8
+	maxDrawTries  = 3 // inspector draws attempted per visit before giving up
+)
+
+func (s *scheduler) place(v pending, key string) {
+	b := s.in.Businesses[v.biz]
+	teams := s.leadTeams(v)
+	if len(teams) == 0 {
+		s.refuse(v, ReasonNoTeam)
+		return
+	}
+	pol := s.in.Policy
+	k := pol.MinInspectors // fewest inspectors the draw can pick; the draw's own count is checked after it
+	var opts []option
+	daysWithRoom := 0
+	for d := v.lo; d <= v.hi && daysWithRoom < maxOptionDays && len(opts) < maxOptions; d++ {
+		found := false
+		for rank, ti := range teams {
+			td := &s.teamDays[ti*s.days+d]
+			if !pol.Uncapacitated && (td.used+v.duration*k > s.in.Teams[ti].DailyCapacityMinutes || (td.full > 0 && v.duration >= td.full)) {
+				continue
+			}
+			pos, km := s.insertion(ti, td, v.biz)
+			travel := s.travelMinutes(km)
+			if !pol.Uncapacitated && td.used+(v.duration+travel)*k > s.in.Teams[ti].DailyCapacityMinutes {
+				continue
+			}
+			score := float64(travel) + 20*float64(rank) + 3*float64(d-v.lo)
+			if s.sameTownship(td, b.RegionID) {
+				score -= 15
+			}
+			opts = append(opts, option{team: ti, day: d, pos: pos, travel: travel, score: score})
+			found = true
+		}
+		if found {
+			daysWithRoom++
+		}
+		if pol.Uncapacitated && found {
+			break
+		}
+	}
+	if len(opts) == 0 {
+		s.refuse(v, ReasonCapacity)
+		return
+	}
+	sort.SliceStable(opts, func(i, j int) bool { return opts[i].score < opts[j].score })
+	reason := ReasonNoInspectors
+	tries := 0
+	for _, o := range opts {
+		td := &s.teamDays[o.team*s.days+o.day]
+		need := v.duration + o.travel
+		if td.full > 0 && need >= td.full {
+			reason = ReasonCapacity
+			continue
+		}
+		if tries++; tries > maxDrawTries {
+			break
+		}
+		staff, draw, why := s.drawInspectors(v, key, o)
+		if why != "" {
+			if why == ReasonCapacity {
+				reason = ReasonCapacity
+				if td.full == 0 || need < td.full {
+					td.full = need
+				}
+			}
+			continue
+		}
+		if !pol.Uncapacitated && td.used+need*len(staff) > s.in.Teams[o.team].DailyCapacityMinutes {
+			reason = ReasonCapacity
+			continue
+		}
+		s.commit(v, o, staff)
+		s.draws = append(s.draws, draw)
+		return
+	}
+	s.refuse(v, reason)
+}
+
+// leadTeams are the teams that may lead v, best first: the department's own
+// professional team for a one-department visit, then the township squad, then
+// the comprehensive team. Professional teams lead only their department's
+// visits; joint visits go to teams with comprehensive powers.
+func (s *scheduler) leadTeams(v pending) []int {
+	region := s.in.Businesses[v.biz].RegionID
+	var out []int
+	rank := func(ti int) int {
+		t := s.in.Teams[ti]
+		switch {
+		case t.Kind == TeamProfessional:
+			return 0
+		case t.Kind == TeamTownship:
+			return 1
+		}
+		return 2
+	}
+	for _, ti := range s.ix.cover[region] {
+		t := s.in.Teams[ti]
+		if t.Kind == TeamProfessional && (len(v.depts) != 1 || v.depts[0] != t.DepartmentID) {
+			continue
+		}
+		out = append(out, ti)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return rank(out[i]) < rank(out[j]) })
+	return out
+}
+
+func (s *scheduler) refuse(v pending, reason string) {
+	for _, t := range v.tasks {
+		s.unplaced = append(s.unplaced, Unplaced{DemandID: t.DemandID, USCC: t.USCC, ItemID: t.ItemID, Reason: reason})
+	}
+}
+
+func (s *scheduler) sameTownship(td *teamDay, region int64) bool {
+	town := s.ix.township[region]
+	for _, p := range td.stops {
+		if s.ix.township[s.in.Businesses[s.placed[p].v.biz].RegionID] == town {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *scheduler) travelMinutes(km float64) int {
+	return int(math.Ceil(km / s.in.Policy.SpeedKmh * 60))
+}
+
+func dist(a, b [2]float64) float64 {
+	return math.Hypot(a[0]-b[0], a[1]-b[1])
+}
+
+// insertion finds the cheapest place for business bi in the team-day's tour
+// (base → stops in insertion order → base) and its extra length in km. The
+// search runs on the plane; the length added at the chosen place is measured
+// by haversine, the metric routes are measured in, so the reserved travel of
+// a team-day adds up to exactly the length of its insertion tour.
+func (s *scheduler) insertion(ti int, td *teamDay, bi int) (pos int, km float64) {
+	base := s.ix.baseXY[ti]
+	p := s.ix.xy[bi]
+	prev := base
+	best := math.Inf(1)
+	for i := 0; i <= len(td.stops); i++ {
+		next := base
+		if i < len(td.stops) {
+			next = s.ix.xy[s.placed[td.stops[i]].v.biz]
+		}
+		if c := dist(prev, p) + dist(p, next) - dist(prev, next); c < best {
+			best, pos = c, i
+		}
+		prev = next
+	}
+	t := s.in.Teams[ti]
+	at := func(i int) Point {
+		if i < 0 || i >= len(td.stops) {
+			return Point{Lat: t.BaseLat, Lng: t.BaseLng}
+		}
+		b := s.in.Businesses[s.placed[td.stops[i]].v.biz]
+		return Point{Lat: b.Lat, Lng: b.Lng}
+	}
+	b := s.in.Businesses[bi]
+	here := Point{Lat: b.Lat, Lng: b.Lng}
+	a, c := at(pos-1), at(pos)
+	return pos, max(HaversineKm(a, here)+HaversineKm(here, c)-HaversineKm(a, c), 0)
+}
+
+func (s *scheduler) commit(v pending, o option, staff []int64) {
+	td := &s.teamDays[o.team*s.days+o.day]
+	s.placed = append(s.placed, stop{v: v, team: o.team, day: o.day, staff: staff, travel: o.travel})
+	idx := len(s.placed) - 1
+	td.stops = append(td.stops, 0)
+	copy(td.stops[o.pos+1:], td.stops[o.pos:])
+	td.stops[o.pos] = idx
+	need := v.duration + o.travel
+	td.used += need * len(staff)
+	for _, id := range staff {
+		i := s.inspOf[id]
+		s.inspUsed[i*s.days+o.day] += need
+		s.inspLoad[i] += need
+	}
+}
+
+func (s *scheduler) teamUsedTotal(ti int) int {
+	total := 0
+	for d := range s.days {
+		total += s.teamDays[ti*s.days+d].used
+	}
+	return total
+}
+
+// route orders every team-day and writes the plan's visits in route order. The
+// insertion order is a valid tour whose length the reserved travel covers, so
+// starting from it guarantees the routed day never needs more travel than was
+// reserved for it.
+func (s *scheduler) route(plan *Plan) {
+	for ti, t := range s.in.Teams {
+		for d := range s.days {
+			td := &s.teamDays[ti*s.days+d]
+			if len(td.stops) == 0 {
+				continue
+			}
+			pts := make([]Point, len(td.stops))
+			initial := make([]int, len(td.stops))
+			for i, p := range td.stops {
+				b := s.in.Businesses[s.placed[p].v.biz]
+				pts[i] = Point{Lat: b.Lat, Lng: b.Lng}
+				initial[i] = i
+			}
+			order, km := Route(Point{Lat: t.BaseLat, Lng: t.BaseLng}, pts, initial)
+			day := TeamDay{TeamID: t.ID, Date: s.wd.days[d], TravelKm: km, TravelMinutes: s.travelMinutes(km)}
+			for rank, oi := range order {
+				st := s.placed[td.stops[oi]]
+				visit := Visit{
+					USCC: s.in.Businesses[st.v.biz].USCC, Date: s.wd.days[d], TeamID: t.ID,
+					InspectorIDs: st.staff, Tasks: st.v.tasks, DepartmentIDs: st.v.depts,
+					DurationMinutes: st.v.duration, TravelMinutes: st.travel, RouteOrder: rank + 1,
+				}
+				day.Visits = append(day.Visits, len(plan.Visits))
+				day.WorkMinutes += st.v.duration
+				plan.Visits = append(plan.Visits, visit)
+			}
+			plan.TeamDays = append(plan.TeamDays, day)
+		}
+	}
+}

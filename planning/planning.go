@@ -1,0 +1,505 @@
+// Package planning runs planning cycles: it validates a request, commits to
+// the cycle's secrets, loads the planner's input from storage, calls the pure
+// planner, stores the result as a draft, and publishes, discards and verifies
+// plans. It joins store and planner; the API and the command line call it.
+package planning
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"maps"
+	"strings"
+	"time"
+
+	"inspectonce/calendar"
+	"inspectonce/configs"
+	"inspectonce/domain"
+	"inspectonce/planner"
+	"inspectonce/store"
+)
+
+// Progress stages of a run, as UpdatePlanProgress records them.
+const (
+	ProgressLoading  = 10
+	ProgressPlanning = 40
+	ProgressSaving   = 80
+	ProgressDone     = 100
+)
+
+// Options configure New.
+type Options struct {
+	Store  *store.Store
+	Config *configs.Config
+	// Calendar is the working-day calendar; nil builds it from Config.
+	Calendar *calendar.Calendar
+	// Policy overrides the planner policy; nil means planner.DefaultPolicy()
+	// with Config's risk weights.
+	Policy *planner.Policy
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Service runs and manages plans.
+type Service struct {
+	st         *store.Store
+	cal        *calendar.Calendar
+	policy     planner.Policy
+	maxHorizon int
+	loc        *time.Location
+	now        func() time.Time
+}
+
+// New builds a Service.
+func New(o Options) (*Service, error) {
+	if o.Store == nil || o.Config == nil {
+		return nil, errors.New("planning: Store and Config are required")
+	}
+	s := &Service{st: o.Store, cal: o.Calendar, maxHorizon: o.Config.Planning.MaxHorizonDays, loc: o.Config.Location(), now: o.Now}
+	if s.cal == nil {
+		cal, err := calendar.New(o.Config.Calendar.Holidays, o.Config.Calendar.WorkingWeekends)
+		if err != nil {
+			return nil, fmt.Errorf("planning: %w", err)
+		}
+		s.cal = cal
+	}
+	if o.Policy != nil {
+		s.policy = *o.Policy
+	} else {
+		s.policy = planner.DefaultPolicy()
+		if len(o.Config.Risk.Weights) > 0 {
+			s.policy.RiskWeights = maps.Clone(o.Config.Risk.Weights)
+		}
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.maxHorizon <= 0 {
+		s.maxHorizon = 92
+	}
+	return s, nil
+}
+
+// Calendar is the working-day calendar plans follow.
+func (s *Service) Calendar() *calendar.Calendar { return s.cal }
+
+// Today is the current civil date in the configured time zone (midnight UTC).
+func (s *Service) Today() time.Time { return civil(s.now().In(s.loc)) }
+
+// NextWorkingDay is the first working day after today: the default start of
+// a plan.
+func (s *Service) NextWorkingDay() time.Time {
+	d := s.Today().AddDate(0, 0, 1)
+	for i := 0; i < 366 && !s.cal.IsWorkingDay(d); i++ {
+		d = d.AddDate(0, 0, 1)
+	}
+	return d
+}
+
+// Request asks for one planning cycle over [From, To] (civil dates, both
+// included) for RegionIDs and everything below them (none = the whole
+// register).
+type Request struct {
+	From, To  time.Time
+	RegionIDs []int64
+	// Independent makes each demand draw on its own instead of sharing the
+	// businesses' permanent random numbers (to measure the gain of coordination).
+	Independent bool
+	// DryRun plans without storing anything: no plan row, no seed commitment.
+	DryRun bool
+}
+
+// Result is a finished run.
+type Result struct {
+	// PlanID is the stored draft's id, 0 for a dry run.
+	PlanID int64
+	// Plan is the stored plan row (zero for a dry run).
+	Plan store.Plan
+	// Result is the planner's plan: visits, draws, unplaced tasks.
+	Result *planner.Plan
+	// Stats are the figures of Result.
+	Stats    store.PlanStats
+	Year     int
+	Shift    float64
+	SeedHash store.Hex
+}
+
+// civil is t's civil date as midnight UTC.
+func civil(t time.Time) time.Time {
+	y, m, d := t.Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
+// validate checks a request; it returns the request with civil dates and the
+// year whose key the draws use.
+func (s *Service) validate(ctx context.Context, req Request) (Request, int, error) {
+	var v domain.ValidationError
+	if req.From.IsZero() || req.To.IsZero() {
+		v.Add("horizon", "give the first and last day of the horizon")
+		return req, 0, v.Err()
+	}
+	req.From, req.To = civil(req.From), civil(req.To)
+	days := int(req.To.Sub(req.From).Hours()/24) + 1
+	switch {
+	case req.To.Before(req.From):
+		v.Add("horizon", "is empty: it ends (%s) before it starts (%s)", req.To.Format(time.DateOnly), req.From.Format(time.DateOnly))
+	case days > s.maxHorizon:
+		v.Add("horizon", "covers %d days, more than the %d allowed (planning.max_horizon_days)", days, s.maxHorizon)
+	case req.From.Before(s.Today()):
+		v.Add("horizon", "starts in the past (%s; today is %s)", req.From.Format(time.DateOnly), s.Today().Format(time.DateOnly))
+	case s.cal.WorkingDays(req.From, req.To) == 0:
+		v.Add("horizon", "holds no working day from %s to %s", req.From.Format(time.DateOnly), req.To.Format(time.DateOnly))
+	}
+	seen := map[int64]bool{}
+	for i, id := range req.RegionIDs {
+		switch {
+		case id <= 0:
+			v.Add(fmt.Sprintf("region_ids[%d]", i), "must be a positive id, got %d", id)
+		case seen[id]:
+			v.Add(fmt.Sprintf("region_ids[%d]", i), "repeats region %d", id)
+		}
+		seen[id] = true
+	}
+	if len(v.Fields) == 0 && len(req.RegionIDs) > 0 {
+		missing, err := s.st.MissingIDs(ctx, "regions", req.RegionIDs)
+		if err != nil {
+			return req, 0, err
+		}
+		if len(missing) > 0 {
+			ids := make([]string, len(missing))
+			for i, id := range missing {
+				ids[i] = fmt.Sprint(id)
+			}
+			v.Add("region_ids", "no such region: %s", strings.Join(ids, ", "))
+		}
+	}
+	year := req.From.Year()
+	if len(v.Fields) == 0 {
+		k, err := s.st.RevealedYearKey(ctx, year)
+		switch {
+		case errors.Is(err, domain.ErrNotFound):
+		case err != nil:
+			return req, 0, err
+		case k.RevealedAt != nil:
+			v.Add("horizon", "starts in %d, a closed year whose key is revealed: its draws would be predictable", year)
+		}
+	}
+	return req, year, v.Err()
+}
+
+func mode(independent bool) string {
+	if independent {
+		return store.ModeIndependent
+	}
+	return store.ModeCoordinated
+}
+
+// Run plans one cycle and waits for it: validate, commit (year key and seed
+// hash), load, plan, save as a draft. A dry run stores nothing but may create
+// the year's key (its commitment must precede any use). Bad requests are
+// domain.ValidationError naming "horizon" or "region_ids".
+func (s *Service) Run(ctx context.Context, actor string, req Request) (*Result, error) {
+	if !req.DryRun {
+		p, err := s.Start(ctx, actor, req)
+		if err != nil {
+			return nil, err
+		}
+		return s.Execute(ctx, p.ID)
+	}
+	req, year, err := s.validate(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	key, err := s.st.YearKey(ctx, actor, year)
+	if err != nil {
+		return nil, err
+	}
+	shift, err := s.st.NextShift(ctx, year)
+	if err != nil {
+		return nil, err
+	}
+	var seed [32]byte
+	if _, err := rand.Read(seed[:]); err != nil {
+		return nil, fmt.Errorf("plan seed: %w", err)
+	}
+	plan, err := s.build(ctx, req.From, req.To, req.RegionIDs, req.Independent, key.Key, shift, seed, nil)
+	if err != nil {
+		return nil, err
+	}
+	hash := sha256.Sum256(seed[:])
+	return &Result{Result: plan, Stats: store.StatsOf(plan), Year: year, Shift: shift, SeedHash: hash[:]}, nil
+}
+
+// Start validates req and records a running plan: the year's key exists (it
+// is made and committed if not), the seed is drawn from crypto/rand and its
+// SHA-256 committed (audit "plan.create") before anything is drawn. Execute
+// carries it out — at once, in a goroutine or in a worker that gets only the
+// plan id. req.DryRun is ignored.
+func (s *Service) Start(ctx context.Context, actor string, req Request) (store.Plan, error) {
+	req, year, err := s.validate(ctx, req)
+	if err != nil {
+		return store.Plan{}, err
+	}
+	if _, err := s.st.YearKey(ctx, actor, year); err != nil {
+		return store.Plan{}, err
+	}
+	shift, err := s.st.NextShift(ctx, year)
+	if err != nil {
+		return store.Plan{}, err
+	}
+	seed := make([]byte, 32)
+	if _, err := rand.Read(seed); err != nil {
+		return store.Plan{}, fmt.Errorf("plan seed: %w", err)
+	}
+	return s.st.CreatePlan(ctx, actor, store.NewPlan{From: req.From, To: req.To, RegionIDs: req.RegionIDs,
+		Mode: mode(req.Independent), Year: year, Shift: shift, Seed: seed})
+}
+
+// Execute carries out a running plan: load (progress 10), plan (40), save
+// (80), done (100: the plan is a draft). On failure the plan is marked
+// failed with the reason (unless it was discarded meanwhile) and the error
+// returned. Running it again after a crash is safe: the same input and seed
+// give the same plan, and a plan whose result is saved is no longer running.
+func (s *Service) Execute(ctx context.Context, planID int64) (*Result, error) {
+	run, err := s.st.RunningPlan(ctx, planID)
+	if err != nil {
+		return nil, err
+	}
+	fail := func(err error) (*Result, error) {
+		if ferr := s.st.FailPlan(context.WithoutCancel(ctx), planID, err.Error()); ferr != nil && !errors.Is(ferr, domain.ErrConflict) {
+			return nil, errors.Join(err, ferr)
+		}
+		return nil, err
+	}
+	from, err1 := time.Parse(time.DateOnly, run.From)
+	to, err2 := time.Parse(time.DateOnly, run.To)
+	if err := errors.Join(err1, err2); err != nil {
+		return fail(err)
+	}
+	key, err := s.st.SecretYearKey(ctx, run.Year)
+	if err != nil {
+		return fail(err)
+	}
+	progress := func(p int, note string) error {
+		return s.st.UpdatePlanProgress(ctx, planID, p, note)
+	}
+	plan, err := s.build(ctx, from, to, run.RegionIDs, run.Mode == store.ModeIndependent, key.Key, run.Shift, run.RunSeed, progress)
+	if err != nil {
+		if errors.Is(err, domain.ErrConflict) {
+			return nil, err // discarded while running
+		}
+		return fail(err)
+	}
+	if err := progress(ProgressSaving, "saving"); err != nil {
+		return nil, err
+	}
+	if err := s.st.SavePlanResult(ctx, planID, plan); err != nil {
+		if errors.Is(err, domain.ErrConflict) {
+			return nil, err
+		}
+		return fail(err)
+	}
+	p, err := s.st.GetPlan(ctx, planID)
+	if err != nil {
+		return nil, err
+	}
+	return &Result{PlanID: planID, Plan: p, Result: plan, Stats: *p.Stats, Year: p.Year, Shift: p.Shift, SeedHash: p.SeedHash}, nil
+}
+
+// build loads the input and calls the planner, reporting progress if asked.
+func (s *Service) build(ctx context.Context, from, to time.Time, regions []int64, independent bool, key []byte,
+	shift float64, seed [32]byte, progress func(int, string) error) (*planner.Plan, error) {
+	if progress == nil {
+		progress = func(int, string) error { return nil }
+	}
+	if err := progress(ProgressLoading, "loading"); err != nil {
+		return nil, err
+	}
+	in, err := s.st.PlannerInput(ctx, from, to, regions)
+	if err != nil {
+		return nil, err
+	}
+	in.Calendar = s.cal
+	in.Policy = s.policy
+	in.Policy.RiskWeights = maps.Clone(s.policy.RiskWeights)
+	in.Policy.Independent = independent
+	in.YearKey = key
+	in.Shift = shift
+	in.Seed = seed
+	if err := progress(ProgressPlanning, "planning"); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	plan, err := planner.Build(in)
+	if err != nil {
+		return nil, fmt.Errorf("planner: %w", err)
+	}
+	return plan, nil
+}
+
+// Get returns a plan. Its seed is there only once it was published (or
+// discarded or failed).
+func (s *Service) Get(ctx context.Context, id int64) (store.Plan, error) {
+	return s.st.GetPlan(ctx, id)
+}
+
+// List pages through plans.
+func (s *Service) List(ctx context.Context, f store.PlanFilter, p store.Page) (store.Paged[store.Plan], error) {
+	return s.st.ListPlans(ctx, f, p)
+}
+
+// Visits pages through a plan's visits; departmentID != 0 keeps the visits
+// that carry that department's tasks (and only its tasks).
+func (s *Service) Visits(ctx context.Context, id, departmentID int64, p store.Page) (store.Paged[store.PlanVisit], error) {
+	return s.st.ListPlanVisits(ctx, id, departmentID, p)
+}
+
+// Unplaced pages through what a plan could not place, with the reasons.
+func (s *Service) Unplaced(ctx context.Context, id, departmentID int64, p store.Page) (store.Paged[store.PlanTask], error) {
+	return s.st.ListPlanUnplaced(ctx, id, departmentID, p)
+}
+
+// Draws pages through a plan's draw records.
+func (s *Service) Draws(ctx context.Context, id int64, p store.Page) (store.Paged[store.PlanDraw], error) {
+	return s.st.ListPlanDraws(ctx, id, p)
+}
+
+// Publish publishes a draft: it is frozen and its seed revealed. A plan that
+// is not a draft, or whose shift went stale, is a conflict.
+func (s *Service) Publish(ctx context.Context, actor string, id int64) (store.Plan, error) {
+	return s.st.PublishPlan(ctx, actor, id)
+}
+
+// Discard discards a draft (or a running plan).
+func (s *Service) Discard(ctx context.Context, actor string, id int64) (store.Plan, error) {
+	return s.st.DiscardPlan(ctx, actor, id)
+}
+
+// CloseYear reveals year's key. Unless force is set, only a year that has
+// ended can be closed: revealing the key earlier makes the rest of the year's
+// draws predictable.
+func (s *Service) CloseYear(ctx context.Context, actor string, year int, force bool) (store.YearKey, error) {
+	if now := s.now().In(s.loc).Year(); !force && year >= now {
+		return store.YearKey{}, domain.Invalid("year", "%d has not ended (it is %d); closing it now would make its remaining draws predictable", year, now)
+	}
+	return s.st.RevealYearKey(ctx, actor, year)
+}
+
+// DrawCheck is the verdict on one recomputed draw.
+type DrawCheck struct {
+	Seq        int      `json:"seq"`
+	Kind       string   `json:"kind"`
+	DemandID   int64    `json:"demand_id,omitempty"`
+	VisitKey   string   `json:"visit_key,omitempty"`
+	N          int      `json:"n"`
+	FrameSize  int      `json:"frame_size"`
+	Result     []string `json:"result"`
+	Recomputed []string `json:"recomputed"`
+	Match      bool     `json:"match"`
+	Reason     string   `json:"reason,omitempty"`
+}
+
+// Verification is the verdict on a published plan's draws and secrets.
+type Verification struct {
+	PlanID int64 `json:"plan_id"`
+	Year   int   `json:"year"`
+	// KeyRevealed is false while the year is open: target draws were then
+	// checked with the operator's copy of the key, and outsiders cannot
+	// reproduce them until the year closes.
+	KeyRevealed bool `json:"key_revealed"`
+	// KeyCommitment and SeedCommitment: the key and seed hash to the
+	// commitments made before they were used.
+	KeyCommitment  bool `json:"key_commitment"`
+	SeedCommitment bool `json:"seed_commitment"`
+	// RecordsPinned: the stored draw records hash to the digest the audit log
+	// recorded when the run was saved.
+	RecordsPinned bool        `json:"records_pinned"`
+	Draws         []DrawCheck `json:"draws"`
+	Mismatches    int         `json:"mismatches"`
+}
+
+// OK reports whether every check passed.
+func (v *Verification) OK() bool {
+	return v.KeyCommitment && v.SeedCommitment && v.RecordsPinned && v.Mismatches == 0
+}
+
+// Verify recomputes every draw of a published plan — target draws from the
+// year key, inspector draws from the revealed seed — and checks both secrets
+// against their commitments and the draw records against the digest in the
+// audit log. A plan that is not published is a conflict: its seed is secret.
+//
+// Verify reads the year key even before the year closes: it runs on the
+// operator's side (the draw verify command, or an admin-only endpoint that
+// returns only the verdicts), never handing the key out.
+func (s *Service) Verify(ctx context.Context, planID int64) (*Verification, error) {
+	p, err := s.st.GetPlan(ctx, planID)
+	if err != nil {
+		return nil, err
+	}
+	if p.Status != store.PlanPublished {
+		return nil, fmt.Errorf("plan %d is %s; draws are verified once the plan is published and its seed revealed: %w",
+			planID, p.Status, domain.ErrConflict)
+	}
+	key, err := s.st.SecretYearKey(ctx, p.Year)
+	if err != nil {
+		return nil, err
+	}
+	v := &Verification{PlanID: planID, Year: p.Year, KeyRevealed: key.RevealedAt != nil}
+	kh := sha256.Sum256(key.Key)
+	v.KeyCommitment = bytes.Equal(kh[:], key.KeyHash)
+	sh := sha256.Sum256(p.Seed)
+	v.SeedCommitment = len(p.Seed) == 32 && bytes.Equal(sh[:], p.SeedHash)
+	var seed [32]byte
+	copy(seed[:], p.Seed)
+
+	records, err := s.st.PlanDraws(ctx, planID)
+	if err != nil {
+		return nil, err
+	}
+	draws := make([]planner.Draw, len(records))
+	for i, r := range records {
+		d := r.Draw()
+		draws[i] = d
+		c := DrawCheck{Seq: r.Seq, Kind: r.Kind, DemandID: r.DemandID, VisitKey: r.VisitKey, N: r.N,
+			FrameSize: len(r.Frame), Result: r.Result}
+		switch r.Kind {
+		case planner.DrawTargets:
+			c.Match, c.Recomputed, c.Reason = planner.VerifyTargetDraw(d, key.Key)
+		case planner.DrawInspectors:
+			c.Match, c.Recomputed, c.Reason = planner.VerifyInspectorDraw(d, seed)
+		default:
+			c.Reason = fmt.Sprintf("unknown draw kind %q", r.Kind)
+		}
+		if c.Recomputed == nil {
+			c.Recomputed = []string{}
+		}
+		if !c.Match {
+			v.Mismatches++
+		}
+		v.Draws = append(v.Draws, c)
+	}
+	digest, err := store.DrawsDigest(draws)
+	if err != nil {
+		return nil, err
+	}
+	recorded, err := s.st.PlanDrawsDigest(ctx, planID)
+	if err != nil {
+		return nil, err
+	}
+	v.RecordsPinned = recorded != "" && recorded == digest
+	return v, nil
+}
+
+// VerifyDraws is Verify's per-draw verdicts.
+func (s *Service) VerifyDraws(ctx context.Context, planID int64) ([]DrawCheck, error) {
+	v, err := s.Verify(ctx, planID)
+	if err != nil {
+		return nil, err
+	}
+	return v.Draws, nil
+}

@@ -1,0 +1,276 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/lib/pq"
+
+	"inspectonce/domain"
+	"inspectonce/planner"
+)
+
+// HistoryDays is how far back PlannerInput reads past visits: a year and a day
+// covers the yearly cap (calendar year) and any cool-down up to a year.
+const HistoryDays = 366
+
+// PlannerInput loads what one planning cycle over [from, to] reads, as the
+// planner's plain values: every region, team, inspector (with declared
+// conflicts), item and scenario; the businesses (within the subtrees of
+// regionIDs when any are given, else all); the open demands whose window
+// overlaps the horizon; and the history of visits of published plans in the
+// HistoryDays before from. Dates are taken as civil dates (their
+// year-month-day in their own location). Everything is ordered by key, so the
+// same database gives the same input.
+//
+// A demand already served by a published plan is not planned again: a sample
+// demand once any published plan drew it, a list target once a published
+// plan placed it (the targets left keep the demand). With regionIDs, a list
+// demand keeps only its targets in those regions, and a sample demand is
+// planned when its population may reach them (no region filter, or a filter
+// region that is inside, or above, one of regionIDs).
+//
+// The caller sets Policy, Calendar, YearKey, Shift and Seed; PlannerInput
+// leaves Policy at planner.DefaultPolicy().
+func (s *Store) PlannerInput(ctx context.Context, from, to time.Time, regionIDs []int64) (*planner.Input, error) {
+	in := &planner.Input{From: planner.DayOf(from), To: planner.DayOf(to), Policy: planner.DefaultPolicy()}
+	fromS, toS := civilDate(from), civilDate(to)
+	db := s.db.WithContext(ctx)
+
+	var regions []domain.Region
+	if err := db.Table("regions").Order("id").Find(&regions).Error; err != nil {
+		return nil, translate(err, "regions")
+	}
+	parent := make(map[int64]int64, len(regions))
+	in.Regions = make([]planner.Region, len(regions))
+	for i, r := range regions {
+		var p int64
+		if r.ParentID != nil {
+			p = *r.ParentID
+		}
+		parent[r.ID] = p
+		in.Regions[i] = planner.Region{ID: r.ID, ParentID: p, Name: r.Name}
+	}
+	// inScope: the regions planned (subtrees of regionIDs); reach: those plus
+	// their ancestors, the regions a sample filter may name and still reach them.
+	var inScope, reach map[int64]bool
+	if len(regionIDs) > 0 {
+		inScope, reach = map[int64]bool{}, map[int64]bool{}
+		for _, r := range regions {
+			for id := r.ID; id != 0; id = parent[id] {
+				if containsID(regionIDs, id) {
+					inScope[r.ID] = true
+					break
+				}
+			}
+		}
+		for _, id := range regionIDs {
+			for a := id; a != 0; a = parent[a] {
+				reach[a] = true
+			}
+		}
+		for id := range inScope {
+			reach[id] = true
+		}
+	}
+
+	var items []domain.Item
+	if err := db.Table("items").Order("id").Find(&items).Error; err != nil {
+		return nil, translate(err, "items")
+	}
+	in.Items = make([]planner.Item, len(items))
+	for i, it := range items {
+		in.Items[i] = planner.Item{ID: it.ID, DepartmentID: it.DepartmentID, Domain: it.Domain, Minutes: it.Minutes}
+	}
+
+	var scenarios []scenarioRow
+	if err := db.Table("scenarios").Select(scenarioSelect).Order("id").Find(&scenarios).Error; err != nil {
+		return nil, translate(err, "scenarios")
+	}
+	in.Scenarios = make([]planner.Scenario, len(scenarios))
+	for i, sc := range scenarios {
+		in.Scenarios[i] = planner.Scenario{ID: sc.ID, Industries: nonNil([]string(sc.IndustryCodes)), ItemIDs: nonNil([]int64(sc.ItemIDs))}
+	}
+
+	var teams []teamRow
+	if err := db.Table("teams").Select(teamSelect).Order("id").Find(&teams).Error; err != nil {
+		return nil, translate(err, "teams")
+	}
+	in.Teams = make([]planner.Team, len(teams))
+	for i, t := range teams {
+		pt := planner.Team{ID: t.ID, Kind: t.Kind, BaseLat: t.BaseLat, BaseLng: t.BaseLng,
+			DailyCapacityMinutes: t.DailyCapacityMinutes, RegionIDs: nonNil([]int64(t.RegionIDs))}
+		if t.DepartmentID != nil {
+			pt.DepartmentID = *t.DepartmentID
+		}
+		in.Teams[i] = pt
+	}
+
+	var inspectors []inspectorRow
+	if err := db.Table("inspectors").Select(inspectorSelect).Order("id").Find(&inspectors).Error; err != nil {
+		return nil, translate(err, "inspectors")
+	}
+	in.Inspectors = make([]planner.Inspector, len(inspectors))
+	for i, r := range inspectors {
+		in.Inspectors[i] = planner.Inspector{ID: r.ID, TeamID: r.TeamID, Domains: nonNil([]string(r.Domains)),
+			Conflicts: nonNil([]string(r.Conflicts))}
+	}
+
+	// Businesses and history go straight through database/sql: there may be
+	// hundreds of thousands of rows.
+	bizFilter, bizArgs := "", []any{}
+	if len(regionIDs) > 0 {
+		bizFilter = ` WHERE region_id = ANY($1::bigint[])`
+		bizArgs = append(bizArgs, pq.Int64Array(keys(inScope)))
+	}
+	known := map[string]bool{}
+	err := s.queryRows(ctx, `SELECT uscc, region_id, industry_code, lat, lng, risk_code, list_kind FROM businesses`+bizFilter+` ORDER BY uscc`,
+		bizArgs, func(rows *sql.Rows) error {
+			var b planner.Business
+			if err := rows.Scan(&b.USCC, &b.RegionID, &b.Industry, &b.Lat, &b.Lng, &b.Risk, &b.List); err != nil {
+				return err
+			}
+			in.Businesses = append(in.Businesses, b)
+			known[b.USCC] = true
+			return nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("planner input: businesses: %w", err)
+	}
+
+	err = s.queryRows(ctx, `
+SELECT d.id, d.department_id, d.target_kind, d.sample_region_ids, d.sample_industries, d.sample_scenario_id,
+	d.sample_risk_codes, d.sample_count, d.sample_ratio, d.window_from, d.window_to, d.priority, d.source,
+	d.scenario_id, d.announce_days,
+	ARRAY(SELECT item_id FROM demand_items x WHERE x.demand_id = d.id ORDER BY item_id),
+	ARRAY(SELECT x.uscc::text FROM demand_businesses x WHERE x.demand_id = d.id AND NOT EXISTS (
+		SELECT 1 FROM plan_tasks t JOIN plans p ON p.id = t.plan_id
+		WHERE t.demand_id = d.id AND t.uscc = x.uscc::text AND t.visit_seq IS NOT NULL AND p.status = 'published')
+		ORDER BY x.uscc)
+FROM demands d
+WHERE d.status = 'open' AND d.window_from <= $2::date AND d.window_to >= $1::date
+	AND NOT (d.target_kind = 'sample' AND EXISTS (
+		SELECT 1 FROM plan_draws pd JOIN plans p ON p.id = pd.plan_id WHERE pd.demand_id = d.id AND p.status = 'published'))
+ORDER BY d.id`, []any{fromS, toS}, func(rows *sql.Rows) error {
+		var (
+			d                   planner.Demand
+			kind                string
+			sRegions            pq.Int64Array
+			sIndustries, sRisk  pq.StringArray
+			sScenario, scenario sql.NullInt64
+			sCount              sql.NullInt64
+			sRatio              sql.NullFloat64
+			wFrom, wTo          time.Time
+			itemIDs             pq.Int64Array
+			targets             pq.StringArray
+		)
+		if err := rows.Scan(&d.ID, &d.DepartmentID, &kind, &sRegions, &sIndustries, &sScenario, &sRisk, &sCount, &sRatio,
+			&wFrom, &wTo, &d.Priority, &d.Source, &scenario, &d.AnnounceDays, &itemIDs, &targets); err != nil {
+			return err
+		}
+		d.From, d.To = planner.DayOf(wFrom), planner.DayOf(wTo)
+		d.ItemIDs = nonNil([]int64(itemIDs))
+		d.ScenarioID = scenario.Int64
+		if kind == domain.TargetList {
+			for _, code := range targets {
+				if inScope == nil || known[code] {
+					d.Businesses = append(d.Businesses, code)
+				}
+			}
+			if len(d.Businesses) == 0 {
+				return nil // served already, or outside the regions planned
+			}
+		} else {
+			if reach != nil && len(sRegions) > 0 && !anyIn(sRegions, reach) {
+				return nil
+			}
+			d.Sample = &planner.SampleRule{
+				RegionIDs: nonNil([]int64(sRegions)), Industries: nonNil([]string(sIndustries)),
+				ScenarioID: sScenario.Int64, RiskCodes: nonNil([]string(sRisk)),
+				Count: int(sCount.Int64), Ratio: sRatio.Float64,
+			}
+		}
+		in.Demands = append(in.Demands, d)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("planner input: demands: %w", err)
+	}
+
+	since := civilDate(from.AddDate(0, 0, -HistoryDays))
+	histFilter, histArgs := "", []any{fromS, since}
+	if len(regionIDs) > 0 {
+		histFilter = ` AND EXISTS (SELECT 1 FROM businesses b WHERE b.uscc = v.uscc AND b.region_id = ANY($3::bigint[]))`
+		histArgs = append(histArgs, pq.Int64Array(keys(inScope)))
+	}
+	err = s.queryRows(ctx, `
+SELECT v.uscc, v.date, v.department_ids,
+	ARRAY(SELECT DISTINCT t.item_id FROM plan_tasks t WHERE t.plan_id = v.plan_id AND t.visit_seq = v.seq ORDER BY 1),
+	ARRAY(SELECT a.inspector_id FROM plan_assignments a WHERE a.plan_id = v.plan_id AND a.visit_seq = v.seq ORDER BY a.ord)
+FROM plan_visits v JOIN plans p ON p.id = v.plan_id
+WHERE p.status = 'published' AND v.date < $1::date AND v.date >= $2::date`+histFilter+`
+ORDER BY v.date, v.uscc, v.plan_id, v.seq`, histArgs, func(rows *sql.Rows) error {
+		var (
+			pv                  planner.PastVisit
+			date                time.Time
+			depts, its, inspIDs pq.Int64Array
+		)
+		if err := rows.Scan(&pv.USCC, &date, &depts, &its, &inspIDs); err != nil {
+			return err
+		}
+		pv.Date = planner.DayOf(date)
+		pv.DepartmentIDs, pv.ItemIDs, pv.InspectorIDs = nonNil([]int64(depts)), nonNil([]int64(its)), nonNil([]int64(inspIDs))
+		in.History = append(in.History, pv)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("planner input: history: %w", err)
+	}
+	return in, nil
+}
+
+// queryRows runs a read on the pool and calls fn for each row.
+func (s *Store) queryRows(ctx context.Context, query string, args []any, fn func(*sql.Rows) error) error {
+	rows, err := s.sql.QueryContext(ctx, query, args...)
+	if err != nil {
+		return translatePg(err, "query")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// civilDate formats t's civil date (in t's own location) as YYYY-MM-DD.
+func civilDate(t time.Time) string { return t.Format(time.DateOnly) }
+
+func containsID(ids []int64, id int64) bool {
+	for _, x := range ids {
+		if x == id {
+			return true
+		}
+	}
+	return false
+}
+
+func anyIn(ids []int64, set map[int64]bool) bool {
+	for _, id := range ids {
+		if set[id] {
+			return true
+		}
+	}
+	return false
+}
+
+func keys(set map[int64]bool) []int64 {
+	out := make([]int64, 0, len(set))
+	for id := range set {
+		out = append(out, id)
+	}
+	return out
+}
