@@ -64,7 +64,7 @@ func loadWeight(minutes int) float64 {
 // ReasonNoInspectors otherwise. Most calls in a busy cycle fail, so the
 // failing path allocates nothing: candidates live in scratch buffers and the
 // Draw is built only on success.
-func (s *scheduler) drawInspectors(v pending, key string, o option) ([]int64, Draw, string) {
+func (s *scheduler) drawInspectors(v *pending, key string, o option) ([]int64, Draw, string) {
 	b := s.in.Businesses[v.biz]
 	pol := s.in.Policy
 	need := v.duration + o.travel
@@ -102,9 +102,17 @@ func (s *scheduler) drawInspectors(v pending, key string, o option) ([]int64, Dr
 	pickFrom := func(domain string, teams []int) bool {
 		from := len(s.stepCands)
 		total := 0.0
+		word, mask := 0, uint64(0)
+		if domain != "" {
+			bit, ok := s.ix.domainBit[domain]
+			if !ok {
+				return false // nobody holds it
+			}
+			word, mask = bit/64, 1<<(bit%64)
+		}
 		for _, ti := range teams {
 			for _, i := range s.ix.members[ti] {
-				if domain != "" && !s.ix.holds[i][domain] {
+				if mask != 0 && s.ix.holds[i][word]&mask == 0 {
 					continue
 				}
 				if usable(i) {
@@ -150,7 +158,7 @@ func (s *scheduler) drawInspectors(v pending, key string, o option) ([]int64, Dr
 	}
 	covered := func(domain string) bool {
 		for _, i := range s.chosen {
-			if s.ix.holds[i][domain] {
+			if s.ix.has(i, domain) {
 				return true
 			}
 		}

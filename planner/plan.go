@@ -1,12 +1,14 @@
 package planner
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 )
 
 // travelAllowanceMinutes of each inspector's day are kept for travel when a
@@ -121,18 +123,9 @@ func checkInput(in *Input) error {
 }
 
 func sortUnplaced(u []Unplaced) {
-	sort.SliceStable(u, func(i, j int) bool {
-		a, b := u[i], u[j]
-		if a.DemandID != b.DemandID {
-			return a.DemandID < b.DemandID
-		}
-		if a.USCC != b.USCC {
-			return a.USCC < b.USCC
-		}
-		if a.ItemID != b.ItemID {
-			return a.ItemID < b.ItemID
-		}
-		return a.Reason < b.Reason
+	slices.SortStableFunc(u, func(a, b Unplaced) int {
+		return cmp.Or(cmp.Compare(a.DemandID, b.DemandID), strings.Compare(a.USCC, b.USCC),
+			cmp.Compare(a.ItemID, b.ItemID), strings.Compare(a.Reason, b.Reason))
 	})
 }
 
@@ -140,11 +133,12 @@ func sortUnplaced(u []Unplaced) {
 type index struct {
 	biz        map[string]int
 	items      map[int64]Item
-	township   map[int64]int64 // region -> its ancestor just below the root (itself if a township)
-	cover      map[int64][]int // region -> teams covering it or an ancestor, by team index
-	members    [][]int         // team index -> inspector indexes, by id
-	teamOf     map[int64]int   // team id -> index
-	holds      []map[string]bool
+	township   map[int64]int64    // region -> its ancestor just below the root (itself if a township)
+	cover      map[int64][]int    // region -> teams covering it or an ancestor, by team index
+	members    [][]int            // team index -> inspector indexes, by id
+	teamOf     map[int64]int      // team id -> index
+	domainBit  map[string]int     // qualification domain -> bit index
+	holds      [][]uint64         // inspector index -> bitset of domains held
 	key        []string           // inspector index -> id as a draw key
 	conflicts  map[string][]int64 // USCC -> inspector ids with a declared conflict
 	recent     map[string][]int64 // USCC -> inspectors on its last N visits
@@ -222,7 +216,16 @@ func newIndex(in *Input) *index {
 	}
 
 	ix.members = make([][]int, len(in.Teams))
-	ix.holds = make([]map[string]bool, len(in.Inspectors))
+	ix.domainBit = map[string]int{}
+	for _, p := range in.Inspectors {
+		for _, d := range p.Domains {
+			if _, ok := ix.domainBit[d]; !ok {
+				ix.domainBit[d] = len(ix.domainBit)
+			}
+		}
+	}
+	words := (len(ix.domainBit) + 63) / 64
+	ix.holds = make([][]uint64, len(in.Inspectors))
 	ix.key = make([]string, len(in.Inspectors))
 	order := make([]int, len(in.Inspectors))
 	for i := range order {
@@ -235,9 +238,10 @@ func newIndex(in *Input) *index {
 			ix.members[ti] = append(ix.members[ti], i)
 		}
 		ix.key[i] = strconv.FormatInt(p.ID, 10)
-		ix.holds[i] = map[string]bool{}
+		ix.holds[i] = make([]uint64, words)
 		for _, d := range p.Domains {
-			ix.holds[i][d] = true
+			bit := ix.domainBit[d]
+			ix.holds[i][bit/64] |= 1 << (bit % 64)
 		}
 		for _, c := range p.Conflicts {
 			ix.conflicts[c] = append(ix.conflicts[c], p.ID)
@@ -275,6 +279,12 @@ func newIndex(in *Input) *index {
 		ix.baseXY[ti] = ix.plane(t.BaseLat, t.BaseLng)
 	}
 	return ix
+}
+
+// has reports whether inspector i is certified in domain.
+func (ix *index) has(i int, domain string) bool {
+	bit, ok := ix.domainBit[domain]
+	return ok && ix.holds[i][bit/64]&(1<<(bit%64)) != 0
 }
 
 const kmPerDegree = 6371.0088 * math.Pi / 180

@@ -49,6 +49,7 @@ import (
 	"encoding/binary"
 	"hash/maphash"
 	"math"
+	"math/bits"
 	"slices"
 	"strconv"
 	"strings"
@@ -131,6 +132,12 @@ type resolver struct {
 	children   []int32
 	regionMark []bool // scratch: regions selected by a rule
 	regionDFS  []int32
+	marked     []int32 // scratch: the regions marked, in marking order
+	// Businesses by region (CSR, each list in pos order); the last list
+	// holds the businesses whose region is not in the tree.
+	memberStart []int32
+	members     []int32
+	bits        []uint64 // scratch: a set of positions
 
 	industryPos map[string]int32
 	riskPos     map[string]int32
@@ -295,6 +302,23 @@ func newResolver(in *Input) *resolver {
 
 	r.buildSlots()
 
+	// Businesses by region, for populations restricted to a few regions.
+	r.memberStart = make([]int32, nr+2)
+	for _, a := range r.attr {
+		r.memberStart[resBucket(a.region, nr)+1]++
+	}
+	for i := 0; i <= nr; i++ {
+		r.memberStart[i+1] += r.memberStart[i]
+	}
+	r.members = make([]int32, nb)
+	slot := slices.Clone(r.memberStart[:nr+1])
+	for p, a := range r.attr {
+		g := resBucket(a.region, nr)
+		r.members[slot[g]] = int32(p)
+		slot[g]++
+	}
+	r.bits = make([]uint64, (nb+63)/64)
+
 	// History relevant to caps and cool-downs, grouped by business.
 	y := in.From.Time().Year()
 	r.yearStart = DayOf(time.Date(y, time.January, 1, 0, 0, 0, 0, time.UTC))
@@ -391,6 +415,14 @@ func (r *resolver) buildSlots() {
 		}
 		r.slots[i] = int32(p) + 1
 	}
+}
+
+// resBucket is the members list of a dense region (nr: outside the tree).
+func resBucket(region int32, nr int) int {
+	if region < 0 {
+		return nr
+	}
+	return int(region)
 }
 
 func resDenseIndex(m map[string]int32, s string) int32 {
@@ -540,12 +572,14 @@ func (r *resolver) newResMatcher(s *SampleRule) resMatcher {
 		m.regions = true
 		m.rawRegions = s.RegionIDs
 		clear(r.regionMark)
+		r.marked = r.marked[:0]
 		for _, id := range s.RegionIDs {
 			p, ok := r.regionPos[id]
 			if !ok || r.regionMark[p] {
 				continue
 			}
 			r.regionMark[p] = true
+			r.marked = append(r.marked, p)
 			stack := append(r.regionDFS[:0], p)
 			for len(stack) > 0 {
 				g := stack[len(stack)-1]
@@ -553,6 +587,7 @@ func (r *resolver) newResMatcher(s *SampleRule) resMatcher {
 				for _, c := range r.children[r.childStart[g]:r.childStart[g+1]] {
 					if !r.regionMark[c] {
 						r.regionMark[c] = true
+						r.marked = append(r.marked, c)
 						stack = append(stack, c)
 					}
 				}
@@ -615,6 +650,44 @@ func (r *resolver) matches(m *resMatcher, p int32) bool {
 	return true
 }
 
+// population calls fn for every business matching m, in pos (USCC) order.
+// A rule restricted to regions visits only their members: it collects them
+// in a bit set and reads it in order.
+func (r *resolver) population(m *resMatcher, fn func(p int32)) {
+	if !m.regions {
+		for p := range int32(len(r.uscc)) {
+			if r.matches(m, p) {
+				fn(p)
+			}
+		}
+		return
+	}
+	nr := len(r.regionMark)
+	clear(r.bits)
+	set := func(g int) {
+		for _, p := range r.members[r.memberStart[g]:r.memberStart[g+1]] {
+			r.bits[p>>6] |= 1 << (p & 63)
+		}
+	}
+	for _, g := range r.marked {
+		set(int(g))
+	}
+	for _, p := range r.members[r.memberStart[nr]:r.memberStart[nr+1]] {
+		if slices.Contains(m.rawRegions, r.in.Businesses[r.bizOf[p]].RegionID) {
+			r.bits[p>>6] |= 1 << (p & 63)
+		}
+	}
+	for w, word := range r.bits {
+		for word != 0 {
+			p := int32(w<<6 + bits.TrailingZeros64(word))
+			word &= word - 1
+			if r.matches(m, p) {
+				fn(p)
+			}
+		}
+	}
+}
+
 // resSampleSize is n for a frame of size p.
 func resSampleSize(s *SampleRule, p int) int {
 	var n int
@@ -643,18 +716,15 @@ func (r *resolver) sample(di int, d *Demand, items []int64) Draw {
 	}
 
 	r.frameBuf = r.frameBuf[:0]
-	for p := range int32(len(r.uscc)) {
-		if !r.matches(&m, p) {
-			continue
-		}
+	r.population(&m, func(p int32) {
 		if !complaint {
 			if why := r.exclusion(p, d.DepartmentID, items); why != "" {
 				draw.Excluded = append(draw.Excluded, Exclusion{Key: r.uscc[p], Reason: why})
-				continue
+				return
 			}
 		}
 		r.frameBuf = append(r.frameBuf, p)
-	}
+	})
 	frame := make([]Candidate, len(r.frameBuf))
 	for i, p := range r.frameBuf {
 		w := r.weight[p]

@@ -1,14 +1,17 @@
 package planner
 
 import (
+	"cmp"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
+	"strings"
 )
 
 // stop is a placed visit in a team-day, before routing.
 type stop struct {
-	v      pending
+	v      *pending
 	team   int
 	day    int // working-day index
 	staff  []int64
@@ -72,28 +75,28 @@ type option struct {
 // work, on the working day and team that cost least among the first days
 // with room, preferring team-days already working in the same township.
 func (s *scheduler) schedule(visits []pending) {
-	sort.SliceStable(visits, func(i, j int) bool {
-		a, b := visits[i], visits[j]
+	// Sort indexes, not the visits: a pending is large and moving it costs.
+	order := make([]int32, len(visits))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortStableFunc(order, func(i, j int32) int {
+		a, b := &visits[i], &visits[j]
 		if a.complaint != b.complaint {
-			return a.complaint
+			if a.complaint {
+				return -1
+			}
+			return 1
 		}
-		if a.hi != b.hi {
-			return a.hi < b.hi
+		if c := cmp.Or(cmp.Compare(a.hi, b.hi), cmp.Compare(a.priority, b.priority), cmp.Compare(a.lo, b.lo)); c != 0 {
+			return c
 		}
-		if a.priority != b.priority {
-			return a.priority < b.priority
-		}
-		if a.lo != b.lo {
-			return a.lo < b.lo
-		}
-		ua, ub := s.in.Businesses[a.biz].USCC, s.in.Businesses[b.biz].USCC
-		if ua != ub {
-			return ua < ub
-		}
-		return a.split < b.split
+		return cmp.Or(strings.Compare(s.in.Businesses[a.biz].USCC, s.in.Businesses[b.biz].USCC), cmp.Compare(a.split, b.split))
 	})
-	seq := map[int]int{}
-	for _, v := range visits {
+	s.placed = make([]stop, 0, len(visits))
+	seq := make(map[int]int, len(visits))
+	for _, i := range order {
+		v := &visits[i]
 		key := s.in.Businesses[v.biz].USCC + "#" + strconv.Itoa(seq[v.biz])
 		seq[v.biz]++
 		s.place(v, key)
@@ -106,7 +109,7 @@ const (
 	maxDrawTries  = 3 // inspector draws attempted per visit before giving up
 )
 
-func (s *scheduler) place(v pending, key string) {
+func (s *scheduler) place(v *pending, key string) {
 	b := s.in.Businesses[v.biz]
 	teams := s.leadTeams(v)
 	if len(teams) == 0 {
@@ -185,7 +188,7 @@ func (s *scheduler) place(v pending, key string) {
 // professional team for a one-department visit, then the township squad, then
 // the comprehensive team. Professional teams lead only their department's
 // visits; joint visits go to teams with comprehensive powers.
-func (s *scheduler) leadTeams(v pending) []int {
+func (s *scheduler) leadTeams(v *pending) []int {
 	region := s.in.Businesses[v.biz].RegionID
 	var out []int
 	rank := func(ti int) int {
@@ -209,7 +212,7 @@ func (s *scheduler) leadTeams(v pending) []int {
 	return out
 }
 
-func (s *scheduler) refuse(v pending, reason string) {
+func (s *scheduler) refuse(v *pending, reason string) {
 	for _, t := range v.tasks {
 		s.unplaced = append(s.unplaced, Unplaced{DemandID: t.DemandID, USCC: t.USCC, ItemID: t.ItemID, Reason: reason})
 	}
@@ -229,8 +232,11 @@ func (s *scheduler) travelMinutes(km float64) int {
 	return int(math.Ceil(km / s.in.Policy.SpeedKmh * 60))
 }
 
-func dist(a, b [2]float64) float64 {
-	return math.Hypot(a[0]-b[0], a[1]-b[1])
+func dist(a, b [2]float64) float64 { return math.Sqrt(sq(a, b)) }
+
+func sq(a, b [2]float64) float64 {
+	dx, dy := a[0]-b[0], a[1]-b[1]
+	return dx*dx + dy*dy
 }
 
 // insertion finds the cheapest place for business bi in the team-day's tour
@@ -239,19 +245,38 @@ func dist(a, b [2]float64) float64 {
 // by haversine, the metric routes are measured in, so the reserved travel of
 // a team-day adds up to exactly the length of its insertion tour.
 func (s *scheduler) insertion(ti int, td *teamDay, bi int) (pos int, km float64) {
+	// Insert next to the nearest stop (or the base), on whichever side adds
+	// less: linear in the stops with one multiplication each, where trying
+	// every position costs three square roots each. 2-opt fixes the rest.
 	base := s.ix.baseXY[ti]
 	p := s.ix.xy[bi]
-	prev := base
-	best := math.Inf(1)
-	for i := 0; i <= len(td.stops); i++ {
-		next := base
-		if i < len(td.stops) {
-			next = s.ix.xy[s.placed[td.stops[i]].v.biz]
+	near, best := -1, sq(base, p)
+	for i, st := range td.stops {
+		if d := sq(s.ix.xy[s.placed[st].v.biz], p); d < best {
+			near, best = i, d
 		}
-		if c := dist(prev, p) + dist(p, next) - dist(prev, next); c < best {
-			best, pos = c, i
+	}
+	xy := func(i int) [2]float64 {
+		if i < 0 || i >= len(td.stops) {
+			return base
 		}
-		prev = next
+		return s.ix.xy[s.placed[td.stops[i]].v.biz]
+	}
+	cost := func(at int) float64 { // insert before position at
+		a, c := xy(at-1), xy(at)
+		return dist(a, p) + dist(p, c) - dist(a, c)
+	}
+	if near < 0 {
+		// Nearest is the base: first or last position.
+		pos = 0
+		if n := len(td.stops); n > 0 && cost(n) < cost(0) {
+			pos = n
+		}
+	} else {
+		pos = near
+		if cost(near+1) < cost(near) {
+			pos = near + 1
+		}
 	}
 	t := s.in.Teams[ti]
 	at := func(i int) Point {
@@ -267,7 +292,7 @@ func (s *scheduler) insertion(ti int, td *teamDay, bi int) (pos int, km float64)
 	return pos, max(HaversineKm(a, here)+HaversineKm(here, c)-HaversineKm(a, c), 0)
 }
 
-func (s *scheduler) commit(v pending, o option, staff []int64) {
+func (s *scheduler) commit(v *pending, o option, staff []int64) {
 	td := &s.teamDays[o.team*s.days+o.day]
 	s.placed = append(s.placed, stop{v: v, team: o.team, day: o.day, staff: staff, travel: o.travel})
 	idx := len(s.placed) - 1
