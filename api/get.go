@@ -5,6 +5,8 @@ import (
 	"net/http"
 
 	"github.com/labstack/echo/v4"
+
+	"inspectonce/store"
 )
 
 // getByID answers a registry read by numeric id for any staff role.
@@ -21,4 +23,31 @@ func getByID[T any](c echo.Context, what string, get func(context.Context, int64
 		return err
 	}
 	return c.JSON(http.StatusOK, v)
+}
+
+// listOf answers a registry list: role check, filters read by filter (which
+// records bad values on q), a page, and the store call.
+func listOf[F, T any](c echo.Context, what string, filter func(q *query) F,
+	fetch func(context.Context, F, store.Page) (store.Paged[T], error)) error {
+	if _, err := allow(c, what, staffRoles...); err != nil {
+		return err
+	}
+	q := query{c: c}
+	f := filter(&q)
+	p := q.page()
+	if err := q.errs.Err(); err != nil {
+		return err
+	}
+	out, err := fetch(c.Request().Context(), f, p)
+	if err != nil {
+		return err
+	}
+	return list(c, out)
+}
+
+// noFilter is the filter of registries listed whole.
+type noFilter struct{}
+
+func unfiltered[T any](fetch func(context.Context, store.Page) (store.Paged[T], error)) func(context.Context, noFilter, store.Page) (store.Paged[T], error) {
+	return func(ctx context.Context, _ noFilter, p store.Page) (store.Paged[T], error) { return fetch(ctx, p) }
 }

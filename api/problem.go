@@ -83,4 +83,3 @@ func (s *Server) handleError(err error, c echo.Context) {
 func forbidden(role domain.Role, what string) error {
 	return fmt.Errorf("a %s may not %s: %w", strings.ReplaceAll(string(role), "_", " "), what, domain.ErrForbidden)
 }
-

@@ -31,19 +31,7 @@ func (r departmentRequest) domain(id int64) *domain.Department {
 }
 
 func (s *Server) listDepartments(c echo.Context) error {
-	if _, err := allow(c, "list departments", staffRoles...); err != nil {
-		return err
-	}
-	q := query{c: c}
-	p := q.page()
-	if err := q.errs.Err(); err != nil {
-		return err
-	}
-	out, err := s.store.ListDepartments(c.Request().Context(), p)
-	if err != nil {
-		return err
-	}
-	return list(c, out)
+	return listOf(c, "list departments", func(*query) noFilter { return noFilter{} }, unfiltered(s.store.ListDepartments))
 }
 
 func (s *Server) getDepartment(c echo.Context) error {
@@ -141,20 +129,9 @@ type itemRequest struct {
 }
 
 func (s *Server) listItems(c echo.Context) error {
-	if _, err := allow(c, "list items", staffRoles...); err != nil {
-		return err
-	}
-	q := query{c: c}
-	f := store.ItemFilter{DepartmentID: q.int64("department_id"), Domain: c.QueryParam("domain")}
-	p := q.page()
-	if err := q.errs.Err(); err != nil {
-		return err
-	}
-	out, err := s.store.ListItems(c.Request().Context(), f, p)
-	if err != nil {
-		return err
-	}
-	return list(c, out)
+	return listOf(c, "list items", func(q *query) store.ItemFilter {
+		return store.ItemFilter{DepartmentID: q.int64("department_id"), Domain: c.QueryParam("domain")}
+	}, s.store.ListItems)
 }
 
 func (s *Server) getItem(c echo.Context) error {
@@ -210,19 +187,7 @@ type scenarioRequest struct {
 }
 
 func (s *Server) listScenarios(c echo.Context) error {
-	if _, err := allow(c, "list scenarios", staffRoles...); err != nil {
-		return err
-	}
-	q := query{c: c}
-	p := q.page()
-	if err := q.errs.Err(); err != nil {
-		return err
-	}
-	out, err := s.store.ListScenarios(c.Request().Context(), p)
-	if err != nil {
-		return err
-	}
-	return list(c, out)
+	return listOf(c, "list scenarios", func(*query) noFilter { return noFilter{} }, unfiltered(s.store.ListScenarios))
 }
 
 func (s *Server) getScenario(c echo.Context) error {
@@ -279,21 +244,10 @@ type regionRequest struct {
 }
 
 func (s *Server) listRegions(c echo.Context) error {
-	if _, err := allow(c, "list regions", staffRoles...); err != nil {
-		return err
-	}
-	q := query{c: c}
-	f := store.RegionFilter{ParentID: q.int64("parent_id"),
-		Level: q.oneOf("level", domain.LevelCounty, domain.LevelTownship, domain.LevelGrid)}
-	p := q.page()
-	if err := q.errs.Err(); err != nil {
-		return err
-	}
-	out, err := s.store.ListRegions(c.Request().Context(), f, p)
-	if err != nil {
-		return err
-	}
-	return list(c, out)
+	return listOf(c, "list regions", func(q *query) store.RegionFilter {
+		return store.RegionFilter{ParentID: q.int64("parent_id"),
+			Level: q.oneOf("level", domain.LevelCounty, domain.LevelTownship, domain.LevelGrid)}
+	}, s.store.ListRegions)
 }
 
 func (s *Server) getRegion(c echo.Context) error {

@@ -26,23 +26,12 @@ type teamRequest struct {
 }
 
 func (s *Server) listTeams(c echo.Context) error {
-	if _, err := allow(c, "list teams", staffRoles...); err != nil {
-		return err
-	}
-	q := query{c: c}
-	f := store.TeamFilter{
-		Kind:         q.oneOf("kind", domain.TeamComprehensive, domain.TeamProfessional, domain.TeamTownship),
-		DepartmentID: q.int64("department_id"), RegionID: q.int64("region_id"),
-	}
-	p := q.page()
-	if err := q.errs.Err(); err != nil {
-		return err
-	}
-	out, err := s.store.ListTeams(c.Request().Context(), f, p)
-	if err != nil {
-		return err
-	}
-	return list(c, out)
+	return listOf(c, "list teams", func(q *query) store.TeamFilter {
+		return store.TeamFilter{
+			Kind:         q.oneOf("kind", domain.TeamComprehensive, domain.TeamProfessional, domain.TeamTownship),
+			DepartmentID: q.int64("department_id"), RegionID: q.int64("region_id"),
+		}
+	}, s.store.ListTeams)
 }
 
 func (s *Server) getTeam(c echo.Context) error {
@@ -116,20 +105,9 @@ type inspectorRequest struct {
 }
 
 func (s *Server) listInspectors(c echo.Context) error {
-	if _, err := allow(c, "list inspectors", staffRoles...); err != nil {
-		return err
-	}
-	q := query{c: c}
-	f := store.InspectorFilter{TeamID: q.int64("team_id"), Domain: c.QueryParam("domain")}
-	p := q.page()
-	if err := q.errs.Err(); err != nil {
-		return err
-	}
-	out, err := s.store.ListInspectors(c.Request().Context(), f, p)
-	if err != nil {
-		return err
-	}
-	return list(c, out)
+	return listOf(c, "list inspectors", func(q *query) store.InspectorFilter {
+		return store.InspectorFilter{TeamID: q.int64("team_id"), Domain: c.QueryParam("domain")}
+	}, s.store.ListInspectors)
 }
 
 func (s *Server) getInspector(c echo.Context) error {
@@ -233,25 +211,14 @@ func businessScope(c echo.Context, code string) error {
 }
 
 func (s *Server) listBusinesses(c echo.Context) error {
-	if _, err := allow(c, "list businesses", staffRoles...); err != nil {
-		return err
-	}
-	q := query{c: c}
-	f := store.BusinessFilter{
-		RegionID: q.int64("region_id"), IndustryCode: c.QueryParam("industry_code"),
-		RiskCode:   q.oneOf("risk_code", domain.RiskRed, domain.RiskYellow, domain.RiskGreen),
-		ScenarioID: q.int64("scenario_id"),
-		ListKind:   q.oneOf("list_kind", domain.ListRandom, domain.ListKey, domain.ListLeaveAlone),
-	}
-	p := q.page()
-	if err := q.errs.Err(); err != nil {
-		return err
-	}
-	out, err := s.store.ListBusinesses(c.Request().Context(), f, p)
-	if err != nil {
-		return err
-	}
-	return list(c, out)
+	return listOf(c, "list businesses", func(q *query) store.BusinessFilter {
+		return store.BusinessFilter{
+			RegionID: q.int64("region_id"), IndustryCode: c.QueryParam("industry_code"),
+			RiskCode:   q.oneOf("risk_code", domain.RiskRed, domain.RiskYellow, domain.RiskGreen),
+			ScenarioID: q.int64("scenario_id"),
+			ListKind:   q.oneOf("list_kind", domain.ListRandom, domain.ListKey, domain.ListLeaveAlone),
+		}
+	}, s.store.ListBusinesses)
 }
 
 func (s *Server) getBusiness(c echo.Context) error {

@@ -776,10 +776,11 @@ func (r *resolver) sample(di int, d *Demand, items []int64) Draw {
 }
 
 // sortedTasks orders the tasks by USCC, item, demand id (then demand index),
-// drops duplicates and materialises them.
+// drops duplicates (the same business, item and demand entry) and
+// materialises them. A counting sort by business position places each task,
+// a small sort orders each business's tasks.
 func (r *resolver) sortedTasks() []Task {
 	in := r.in
-	// Counting sort by business position, then a small sort per business.
 	start := make([]int32, len(r.uscc)+1)
 	for _, t := range r.tasks {
 		start[t.pos+1]++
@@ -793,6 +794,7 @@ func (r *resolver) sortedTasks() []Task {
 		sorted[next[t.pos]] = t
 		next[t.pos]++
 	}
+	r.tasks = nil
 	ids := make([]int64, len(in.Demands))
 	for i := range in.Demands {
 		ids[i] = in.Demands[i].ID
@@ -811,14 +813,12 @@ func (r *resolver) sortedTasks() []Task {
 			slices.SortFunc(sorted[start[p]:start[p+1]], order)
 		}
 	}
-	out := make([]Task, 0, len(sorted))
+	sorted = slices.Compact(sorted)
+	out := make([]Task, len(sorted))
 	for i, t := range sorted {
-		if i > 0 && sorted[i-1] == t {
-			continue
-		}
 		d := &in.Demands[t.dem]
 		w := r.win[t.dem]
-		out = append(out, Task{
+		out[i] = Task{
 			DemandID:     d.ID,
 			DepartmentID: d.DepartmentID,
 			USCC:         r.uscc[t.pos],
@@ -827,8 +827,7 @@ func (r *resolver) sortedTasks() []Task {
 			To:           w[1],
 			Priority:     d.Priority,
 			Complaint:    d.Source == SourceComplaint,
-		})
+		}
 	}
-	r.tasks = nil
 	return out
 }

@@ -691,14 +691,14 @@ func resDistrict() *Input {
 		id++
 		dep := int64(1 + s%10)
 		t0 := 1 + rng.IntN(17)
-		rule := &SampleRule{RegionIDs: []int64{int64(100 * t0), int64(100 * (t0 + 1)), int64(100 * (t0 + 2)), int64(100 * (t0 + 3))}, Ratio: 0.1}
+		rule := &SampleRule{RegionIDs: []int64{int64(100 * t0), int64(100 * (t0 + 1)), int64(100 * (t0 + 2)), int64(100 * (t0 + 3))}, Ratio: 0.07}
 		switch s % 5 {
 		case 1:
 			rule.ScenarioID = 1
-			rule.Ratio = 0.3
+			rule.Ratio = 0.22
 		case 2:
 			rule.RiskCodes = []string{RiskRed, RiskYellow}
-			rule.Ratio = 0.2
+			rule.Ratio = 0.15
 		}
 		in.Demands = append(in.Demands, Demand{ID: id, DepartmentID: dep, ItemIDs: []int64{100*dep + 1, 100*dep + 2, 100*dep + 3},
 			Sample: rule, From: in.From, To: in.To, Priority: 3, Source: SourceRoutine})

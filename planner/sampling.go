@@ -30,7 +30,7 @@ package planner
 //
 // # Inclusion probabilities (sequential Poisson sampling)
 //
-// Candidates are taken in key order (the frame is sorted by key first if it
+// Candidates are taken in key order (bytewise; the frame is sorted first if it
 // is not). Let n' = min(max(n,0), len(frame)). The certainty members are
 // marked π = 1 and m = n' − (number of them). Then, while m > 0: W = the sum
 // of the weights of the unmarked candidates, added in key order; λ_b =
