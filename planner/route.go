@@ -121,7 +121,7 @@ func Route(base Point, stops []Point, initial []int) (order []int, km float64) {
 			mat[i*n+j], mat[j*n+i] = d, d
 		}
 	}
-	s := newTourSolver(n, mat, nil, solveTourOpts{})
+	s := newTourSolver(n, mat, nil, routeOpts(n))
 
 	toOrder := func(tour []int) []int {
 		o := make([]int, m)
@@ -174,6 +174,16 @@ type solveTourOpts struct {
 	// seed seeds the perturbation PRNG (PCG); fixed, so results are
 	// deterministic.
 	seed uint64
+}
+
+// routeKicksPerNode sets Route's iterated local search: two double-bridge
+// kicks per stop take the TSPLIB mean gap from about 6 % (plain 2-opt and
+// Or-opt) to about 2 %, for well under a millisecond on a 20-stop day.
+const routeKicksPerNode = 2
+
+// routeOpts is the configuration Route uses for n nodes.
+func routeOpts(n int) solveTourOpts {
+	return solveTourOpts{kicks: routeKicksPerNode * n, seed: 1}
 }
 
 // routeMatrixMax is the largest node count for which the solver precomputes
