@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"math"
 	"slices"
 	"strconv"
@@ -379,10 +380,6 @@ func (s *Store) SavePlanResult(ctx context.Context, planID int64, p *planner.Pla
 	if err != nil {
 		return fmt.Errorf("plan stats: %w", err)
 	}
-	digest, err := DrawsDigest(p.Draws)
-	if err != nil {
-		return err
-	}
 	return s.bulk(ctx, "save "+planObject(planID), func(tx pgx.Tx) error {
 		var status, actor string
 		var shift float64
@@ -396,7 +393,8 @@ func (s *Store) SavePlanResult(ctx context.Context, planID int64, p *planner.Pla
 		if status != PlanRunning {
 			return fmt.Errorf("%s is %s; only a running plan takes a result: %w", planObject(planID), status, domain.ErrConflict)
 		}
-		if err := copyPlanRows(ctx, tx, planID, p); err != nil {
+		digest := newDrawsHasher()
+		if err := copyPlanRows(ctx, tx, planID, p, digest); err != nil {
 			return err
 		}
 		next := planner.NextShift(shift, stats.MaxFraction)
@@ -405,7 +403,7 @@ func (s *Store) SavePlanResult(ctx context.Context, planID int64, p *planner.Pla
 			return err
 		}
 		return appendAuditPgx(ctx, tx, actor, "plan.draft", planObject(planID), OutcomeOK, map[string]any{
-			"visits": len(p.Visits), "unplaced": len(p.Unplaced), "draws": len(p.Draws), "draws_sha256": digest,
+			"visits": len(p.Visits), "unplaced": len(p.Unplaced), "draws": len(p.Draws), "draws_sha256": digest.sum(),
 			"naive_visits": stats.NaiveVisits, "lower_bound": stats.LowerBound, "next_shift": next,
 		})
 	})
@@ -420,7 +418,81 @@ type demandInfo struct {
 
 // copyPlanRows writes the plan's rows. Visit seq is its index + 1; team-day
 // visits are recovered from (team, date, route order).
-func copyPlanRows(ctx context.Context, tx pgx.Tx, planID int64, p *planner.Plan) error {
+func copyPlanRows(ctx context.Context, tx pgx.Tx, planID int64, p *planner.Plan, digest *drawsHasher) error {
+	// The references the tables do not check row by row (see the migration),
+	// checked here set-wise.
+	demandIDs, deptIDs, itemIDs, inspectorIDs, teamIDs := idSet{}, idSet{}, idSet{}, idSet{}, idSet{}
+	codes := make([]string, 0, len(p.Visits))
+	for i := range p.Visits {
+		v := &p.Visits[i]
+		codes = append(codes, v.USCC)
+		teamIDs.add(v.TeamID)
+		for _, t := range v.Tasks {
+			demandIDs.add(t.DemandID)
+			deptIDs.add(t.DepartmentID)
+			itemIDs.add(t.ItemID)
+		}
+		for _, id := range v.InspectorIDs {
+			inspectorIDs.add(id)
+		}
+	}
+	for _, u := range p.Unplaced {
+		demandIDs.add(u.DemandID)
+	}
+	for _, d := range p.Draws {
+		if d.DemandID != 0 {
+			demandIDs.add(d.DemandID)
+		}
+	}
+	for _, c := range []struct {
+		table string
+		ids   idSet
+	}{{"demands", demandIDs}, {"departments", deptIDs}, {"items", itemIDs}, {"inspectors", inspectorIDs}, {"teams", teamIDs}} {
+		var missing []int64
+		rows, err := tx.Query(ctx, `SELECT x FROM unnest($1::bigint[]) AS x WHERE NOT EXISTS (SELECT 1 FROM `+c.table+` t WHERE t.id = x) ORDER BY x`,
+			c.ids.list())
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			missing = append(missing, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(missing) > 0 {
+			return fmt.Errorf("the plan names %s that do not exist: %v: %w", c.table, missing, domain.ErrConflict)
+		}
+	}
+
+	var missingBiz []string
+	rows, err := tx.Query(ctx, `SELECT x FROM unnest($1::text[]) AS x WHERE NOT EXISTS (SELECT 1 FROM businesses b WHERE b.uscc = x::char(18)) ORDER BY x LIMIT 10`, codes)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var c string
+		if err := rows.Scan(&c); err != nil {
+			rows.Close()
+			return err
+		}
+		missingBiz = append(missingBiz, c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(missingBiz) > 0 {
+		return fmt.Errorf("the plan visits businesses that are not registered: %v: %w", missingBiz, domain.ErrConflict)
+	}
+
+	// Unplaced entries take their department and window from their demand.
 	var ids []int64
 	for _, u := range p.Unplaced {
 		ids = append(ids, u.DemandID)
@@ -459,7 +531,7 @@ func copyPlanRows(ctx context.Context, tx pgx.Tx, planID int64, p *planner.Plan)
 		return nil
 	}
 
-	err := copyRows("plan_visits", []string{"plan_id", "seq", "uscc", "date", "team_id", "duration_minutes",
+	err = copyRows("plan_visits", []string{"plan_id", "seq", "uscc", "date", "team_id", "duration_minutes",
 		"travel_minutes", "route_order", "department_ids"}, len(p.Visits), func(i int) ([]any, error) {
 		v := &p.Visits[i]
 		return []any{planID, int32(i + 1), v.USCC, v.Date.Time(), v.TeamID, int32(v.DurationMinutes),
@@ -537,23 +609,9 @@ func copyPlanRows(ctx context.Context, tx pgx.Tx, planID int64, p *planner.Plan)
 	return copyRows("plan_draws", []string{"plan_id", "seq", "kind", "demand_id", "visit_key", "frame", "frame_hash",
 		"n", "shift", "salt", "required", "excluded", "steps", "result"}, len(p.Draws), func(i int) ([]any, error) {
 		d := &p.Draws[i]
-		rec := drawRecordOf(d)
-		frame, err := json.Marshal(rec.Frame)
-		if err != nil {
-			return nil, fmt.Errorf("draw %d frame: %w", i+1, err)
-		}
-		excluded, err := json.Marshal(rec.Excluded)
-		if err != nil {
-			return nil, err
-		}
-		steps, err := json.Marshal(rec.Steps)
-		if err != nil {
-			return nil, fmt.Errorf("draw %d steps: %w", i+1, err)
-		}
-		result, err := json.Marshal(rec.Result)
-		if err != nil {
-			return nil, err
-		}
+		enc := encodeDraw(d)
+		frame, excluded, steps, result := enc.frame, enc.excluded, enc.steps, enc.result
+		digest.add(d, &enc)
 		var demand any
 		if d.DemandID != 0 {
 			demand = d.DemandID
@@ -561,6 +619,18 @@ func copyPlanRows(ctx context.Context, tx pgx.Tx, planID int64, p *planner.Plan)
 		return []any{planID, int32(i + 1), d.Kind, demand, d.VisitKey, frame, d.FrameHash, int32(d.N), d.Shift,
 			d.Salt, nonNil(d.Required), excluded, steps, result}, nil
 	})
+}
+
+type idSet map[int64]bool
+
+func (s idSet) add(id int64) { s[id] = true }
+
+func (s idSet) list() []int64 {
+	out := make([]int64, 0, len(s))
+	for id := range s {
+		out = append(out, id)
+	}
+	return out
 }
 
 // appendAuditPgx is appendAudit for a pgx transaction (the bulk path).
@@ -719,20 +789,142 @@ func (r PlanDraw) Draw() planner.Draw {
 	return d
 }
 
-// DrawsDigest is the hex SHA-256 over the draws' records in order (each the
-// JSON of its PlanDraw without seq, newline-terminated): one value that pins
-// every draw, recorded in the audit log when a run is saved.
+// DrawsDigest is the hex SHA-256 over the draws' records in order, each
+// written as one line: a JSON array of kind, demand id, visit key, frame hash,
+// n, shift, salt, required, excluded, steps, result and frame, in the encoding
+// the draws are stored in. It pins every draw and is recorded in the audit log
+// when a run is saved.
 func DrawsDigest(draws []planner.Draw) (string, error) {
-	h := sha256.New()
+	h := newDrawsHasher()
 	for i := range draws {
-		b, err := json.Marshal(drawRecordOf(&draws[i]))
-		if err != nil {
-			return "", fmt.Errorf("draw %d: %w", i+1, err)
-		}
-		h.Write(b)
-		h.Write([]byte{'\n'})
+		enc := encodeDraw(&draws[i])
+		h.add(&draws[i], &enc)
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return h.sum(), nil
+}
+
+type drawsHasher struct {
+	h   hash.Hash
+	buf []byte
+}
+
+func newDrawsHasher() *drawsHasher { return &drawsHasher{h: sha256.New()} }
+
+func (d *drawsHasher) add(dr *planner.Draw, enc *drawJSON) {
+	b := append(d.buf[:0], '[')
+	b = appendJSONString(b, dr.Kind)
+	b = append(b, ',')
+	b = strconv.AppendInt(b, dr.DemandID, 10)
+	b = append(b, ',')
+	b = appendJSONString(b, dr.VisitKey)
+	b = append(b, ',')
+	b = appendJSONString(b, dr.FrameHash)
+	b = append(b, ',')
+	b = strconv.AppendInt(b, int64(dr.N), 10)
+	b = append(b, ',')
+	b = appendWeight(b, dr.Shift)
+	b = append(b, ',')
+	b = appendJSONString(b, dr.Salt)
+	b = append(b, ',')
+	b = appendStrings(b, dr.Required)
+	for _, part := range [][]byte{enc.excluded, enc.steps, enc.result, enc.frame} {
+		b = append(b, ',')
+		b = append(b, part...)
+	}
+	b = append(b, "]\n"...)
+	d.h.Write(b)
+	d.buf = b
+}
+
+func (d *drawsHasher) sum() string { return hex.EncodeToString(d.h.Sum(nil)) }
+
+// drawJSON is a draw's JSON columns, encoded by hand: the generic encoder
+// spent more time on a district plan's 100,000 draws than the database.
+type drawJSON struct {
+	frame, excluded, steps, result []byte
+}
+
+func encodeDraw(d *planner.Draw) drawJSON {
+	var e drawJSON
+	e.frame = appendCandidates(nil, d.Frame)
+	b := []byte{'['}
+	for i, x := range d.Excluded {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"key":`...)
+		b = appendJSONString(b, x.Key)
+		b = append(b, `,"reason":`...)
+		b = appendJSONString(b, x.Reason)
+		b = append(b, '}')
+	}
+	e.excluded = append(b, ']')
+	b = []byte{'['}
+	for i, st := range d.Steps {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"need":`...)
+		b = appendJSONString(b, st.Need)
+		b = append(b, `,"candidates":`...)
+		b = appendCandidates(b, st.Candidates)
+		b = append(b, `,"pick":`...)
+		b = appendJSONString(b, st.Pick)
+		b = append(b, '}')
+	}
+	e.steps = append(b, ']')
+	e.result = appendStrings(nil, d.Result)
+	return e
+}
+
+func appendCandidates(b []byte, cs []planner.Candidate) []byte {
+	b = append(b, '[')
+	for i, c := range cs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"key":`...)
+		b = appendJSONString(b, c.Key)
+		b = append(b, `,"weight":`...)
+		b = appendWeight(b, c.Weight)
+		b = append(b, '}')
+	}
+	return append(b, ']')
+}
+
+func appendStrings(b []byte, ss []string) []byte {
+	b = append(b, '[')
+	for i, s := range ss {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, s)
+	}
+	return append(b, ']')
+}
+
+// appendWeight writes w as a JSON number, or as a string when JSON cannot
+// hold it exactly (±Inf, NaN, -0).
+func appendWeight(b []byte, w float64) []byte {
+	if math.IsInf(w, 0) || math.IsNaN(w) || (w == 0 && math.Signbit(w)) {
+		b = append(b, '"')
+		b = strconv.AppendFloat(b, w, 'g', -1, 64)
+		return append(b, '"')
+	}
+	return strconv.AppendFloat(b, w, 'g', -1, 64)
+}
+
+// appendJSONString writes s as a JSON string.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 type drawRow struct {
@@ -948,8 +1140,8 @@ func (s *Store) ListPlanVisits(ctx context.Context, planID, departmentID int64, 
 	}
 	lim := p.limit()
 	q := s.db.WithContext(ctx).Table("plan_visits v").
-		Select("v.seq, v.uscc, b.name AS business_name, v.date, v.team_id, v.duration_minutes, v.travel_minutes, v.route_order, v.department_ids").
-		Joins("JOIN businesses b ON b.uscc = v.uscc").
+		Select("v.seq, v.uscc, coalesce(b.name, '') AS business_name, v.date, v.team_id, v.duration_minutes, v.travel_minutes, v.route_order, v.department_ids").
+		Joins("LEFT JOIN businesses b ON b.uscc = v.uscc").
 		Where("v.plan_id = ? AND v.seq > ?", planID, after)
 	if departmentID != 0 {
 		q = q.Where("EXISTS (SELECT 1 FROM plan_tasks t WHERE t.plan_id = v.plan_id AND t.department_id = ? AND t.visit_seq = v.seq)", departmentID)

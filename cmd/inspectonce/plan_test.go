@@ -1,0 +1,95 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+
+	"inspectonce/store"
+	"inspectonce/store/storetest"
+)
+
+// TestPlanCommands runs the real binary on the demo county: plan --json,
+// plan --publish, draw verify (all match, then a tampered draw is reported
+// and the command fails), and bad requests.
+func TestPlanCommands(t *testing.T) {
+	dsn := storetest.NewURL(t)
+	bin := buildBinary(t)
+	env := append(os.Environ(), "INSPECTONCE_DATABASE_URL="+dsn, "INSPECTONCE_REDIS_URL="+os.Getenv(storetest.EnvRedisURL))
+	run := func(wantOK bool, args ...string) string {
+		t.Helper()
+		cmd := exec.Command(bin, args...)
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		if (err == nil) != wantOK {
+			t.Fatalf("inspectonce %s: err %v, want ok=%v\n%s", strings.Join(args, " "), err, wantOK, out)
+		}
+		return string(out)
+	}
+	run(true, "migrate", "up")
+	run(true, "seed")
+
+	var dry, made planOutput
+	if err := json.Unmarshal([]byte(run(true, "plan", "--horizon", "28d", "--dry-run", "--json")), &dry); err != nil {
+		t.Fatal(err)
+	}
+	if dry.PlanID != 0 || dry.Status != "dry-run" || dry.Visits == 0 || dry.Visits >= dry.NaiveVisits {
+		t.Fatalf("dry run: %+v", dry)
+	}
+	out := run(true, "plan", "--horizon", "4w", "--publish", "--json")
+	if err := json.Unmarshal([]byte(out), &made); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	for _, key := range []string{`"plan_id"`, `"naive_visits"`, `"lower_bound"`, `"visits"`, `"joint_visit_rate"`, `"unplaced"`, `"unplaced_by_reason"`} {
+		if !strings.Contains(out, key) {
+			t.Errorf("plan --json lacks %s:\n%s", key, out)
+		}
+	}
+	if made.PlanID == 0 || made.Status != store.PlanPublished || made.Seed == nil || made.Visits >= made.NaiveVisits {
+		t.Fatalf("published plan: %+v", made)
+	}
+	t.Logf("demo county: naive %d, lower bound %d, visits %d, joint-visit rate %.2f, unplaced %d",
+		made.NaiveVisits, made.LowerBound, made.Visits, made.JointVisitRate, made.Unplaced)
+	if human := run(true, "plan", "show", strconv.FormatInt(made.PlanID, 10)); !strings.Contains(human, "naive visits") {
+		t.Errorf("plan show:\n%s", human)
+	}
+
+	id := strconv.FormatInt(made.PlanID, 10)
+	verified := run(true, "draw", "verify", "--plan", id)
+	if strings.Contains(verified, "MISMATCH") || !strings.Contains(verified, "all ") {
+		t.Fatalf("draw verify of an untouched plan:\n%s", verified)
+	}
+	st, err := store.Open(dsn, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for _, q := range []string{
+		"ALTER TABLE plan_draws DISABLE TRIGGER plan_draws_frozen",
+		"UPDATE plan_draws SET result = jsonb_build_array(result->1, result->0) || (result - 0 - 0) WHERE plan_id = " + id +
+			" AND seq = (SELECT min(seq) FROM plan_draws WHERE plan_id = " + id + " AND kind = 'targets' AND jsonb_array_length(result) > 1)",
+	} {
+		if err := st.ExecForTest(t.Context(), q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tampered := run(false, "draw", "verify", "--plan", id)
+	if strings.Count(tampered, "MISMATCH") < 2 { // the draw, and the records pinned by the audit log
+		t.Fatalf("tampered draw not reported:\n%s", tampered)
+	}
+
+	for _, bad := range [][]string{
+		{"plan", "--horizon", "0d"},
+		{"plan", "--horizon", "200d"},
+		{"plan", "--region", "999999"},
+		{"plan", "--from", "2000-01-03"},
+	} {
+		out := run(false, bad...)
+		if !strings.Contains(out, "horizon") && !strings.Contains(out, "region_ids") {
+			t.Errorf("%v: %s", bad, out)
+		}
+	}
+}
