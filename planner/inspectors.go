@@ -228,20 +228,26 @@ type step struct {
 // and its candidates in order (key and the IEEE-754 bits of the weight). The
 // candidates are the frame of an inspector draw, so no separate frame is kept.
 func stepsHash(steps []DrawStep) string {
-	h := sha256.New()
-	var buf [8]byte
+	n := 0
 	for _, st := range steps {
-		h.Write([]byte(st.Need))
-		h.Write([]byte{0})
+		n += len(st.Need) + 2
 		for _, c := range st.Candidates {
-			h.Write([]byte(c.Key))
-			binary.BigEndian.PutUint64(buf[:], math.Float64bits(c.Weight))
-			h.Write([]byte{0})
-			h.Write(buf[:])
+			n += len(c.Key) + 9
 		}
-		h.Write([]byte{'\n'})
 	}
-	return hex.EncodeToString(h.Sum(nil))
+	buf := make([]byte, 0, n)
+	for _, st := range steps {
+		buf = append(buf, st.Need...)
+		buf = append(buf, 0)
+		for _, c := range st.Candidates {
+			buf = append(buf, c.Key...)
+			buf = append(buf, 0)
+			buf = binary.BigEndian.AppendUint64(buf, math.Float64bits(c.Weight))
+		}
+		buf = append(buf, '\n')
+	}
+	sum := sha256.Sum256(buf)
+	return hex.EncodeToString(sum[:])
 }
 
 // VerifyInspectorDraw replays a recorded inspector draw with the revealed cycle

@@ -3,8 +3,10 @@ package planner
 import (
 	"cmp"
 	"math"
+	"runtime"
 	"slices"
 	"sort"
+	"sync"
 )
 
 // workdays maps the horizon's working days to consecutive indexes, so windows
@@ -210,4 +212,73 @@ func stabCount(iv [][2]int) int {
 		}
 	}
 	return n
+}
+
+// merged is the outcome of merging a run of businesses.
+type merged struct {
+	visits            []pending
+	unplaced          []Unplaced
+	naive, lowerBound int
+}
+
+// mergeAll merges every business's tasks (tasks sorted by USCC). Businesses
+// are independent, so chunks of them merge on every core and the results are
+// joined in order: the outcome does not depend on the scheduling.
+func mergeAll(tasks []Task, ix *index, wd workdays, setup, dayLimit int) merged {
+	var bounds []int // start of each business's run
+	for i := range tasks {
+		if i == 0 || tasks[i].USCC != tasks[i-1].USCC {
+			bounds = append(bounds, i)
+		}
+	}
+	bounds = append(bounds, len(tasks))
+	groups := len(bounds) - 1
+	chunks := min(runtime.GOMAXPROCS(0)*4, max(groups, 1))
+	parts := make([]merged, chunks)
+	var wg sync.WaitGroup
+	for c := range chunks {
+		wg.Go(func() {
+			out := &parts[c]
+			for g := c * groups / chunks; g < (c+1)*groups/chunks; g++ {
+				mergeOne(tasks[bounds[g]:bounds[g+1]], ix, wd, setup, dayLimit, out)
+			}
+		})
+	}
+	wg.Wait()
+	var all merged
+	for _, p := range parts {
+		all.visits = append(all.visits, p.visits...)
+		all.unplaced = append(all.unplaced, p.unplaced...)
+		all.naive += p.naive
+		all.lowerBound += p.lowerBound
+	}
+	return all
+}
+
+// mergeOne merges one business's tasks into out, refusing the tasks no visit
+// can hold.
+func mergeOne(tasks []Task, ix *index, wd workdays, setup, dayLimit int, out *merged) {
+	code := tasks[0].USCC
+	bi, known := ix.biz[code]
+	var spans []taskSpan
+	for _, t := range tasks {
+		lo, hi, ok := wd.clip(t.From, t.To)
+		switch {
+		case !known:
+			out.unplaced = append(out.unplaced, Unplaced{t.DemandID, code, t.ItemID, ReasonUnknownTarget})
+		case !ok:
+			out.unplaced = append(out.unplaced, Unplaced{t.DemandID, code, t.ItemID, ReasonNoWorkingDay})
+		case dayLimit > 0 && setup+ix.items[t.ItemID].Minutes > dayLimit:
+			out.unplaced = append(out.unplaced, Unplaced{t.DemandID, code, t.ItemID, ReasonTooLong})
+		default:
+			spans = append(spans, taskSpan{t: t, lo: lo, hi: hi})
+		}
+	}
+	if len(spans) == 0 {
+		return
+	}
+	out.naive += naiveVisits(spans)
+	vs, lb := mergeBusiness(bi, spans, ix.items, setup, dayLimit)
+	out.visits = append(out.visits, vs...)
+	out.lowerBound += lb
 }

@@ -36,37 +36,10 @@ func Build(in *Input) (*Plan, error) {
 	plan := &Plan{Draws: draws}
 	stats := Stats{UnplacedByReason: map[string]int{}, Utilisation: map[int64]float64{}, Tasks: len(tasks)}
 
-	// Merge per business. Tasks arrive sorted by USCC.
-	var visits []pending
-	for start := 0; start < len(tasks); {
-		end := start
-		for end < len(tasks) && tasks[end].USCC == tasks[start].USCC {
-			end++
-		}
-		code := tasks[start].USCC
-		bi, known := ix.biz[code]
-		var spans []taskSpan
-		for _, t := range tasks[start:end] {
-			lo, hi, ok := wd.clip(t.From, t.To)
-			switch {
-			case !known:
-				unplaced = append(unplaced, Unplaced{t.DemandID, code, t.ItemID, ReasonUnknownTarget})
-			case !ok:
-				unplaced = append(unplaced, Unplaced{t.DemandID, code, t.ItemID, ReasonNoWorkingDay})
-			case dayLimit > 0 && pol.SetupMinutes+ix.items[t.ItemID].Minutes > dayLimit:
-				unplaced = append(unplaced, Unplaced{t.DemandID, code, t.ItemID, ReasonTooLong})
-			default:
-				spans = append(spans, taskSpan{t: t, lo: lo, hi: hi})
-			}
-		}
-		if len(spans) > 0 {
-			stats.NaiveVisits += naiveVisits(spans)
-			vs, lb := mergeBusiness(bi, spans, ix.items, pol.SetupMinutes, dayLimit)
-			visits = append(visits, vs...)
-			stats.LowerBound += lb
-		}
-		start = end
-	}
+	m := mergeAll(tasks, ix, wd, pol.SetupMinutes, dayLimit)
+	visits := m.visits
+	unplaced = append(unplaced, m.unplaced...)
+	stats.NaiveVisits, stats.LowerBound = m.naive, m.lowerBound
 
 	s := newScheduler(in, ix, wd)
 	s.schedule(visits)

@@ -3,10 +3,13 @@ package planner
 import (
 	"cmp"
 	"math"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 )
 
 // stop is a placed visit in a team-day, before routing.
@@ -20,8 +23,9 @@ type stop struct {
 
 // teamDay is the running state of one team on one working day.
 type teamDay struct {
-	used  int   // minutes: (duration + travel) × inspectors, over its visits
-	stops []int // indexes into scheduler.placed, in insertion order
+	used  int     // minutes: (duration + travel) × inspectors, over its visits
+	stops []int   // indexes into scheduler.placed, in insertion order
+	towns []int64 // townships its stops are in
 	// full is the smallest per-inspector need a draw on this day could not
 	// staff for lack of time (0 = none yet). Visits needing as much are not
 	// tried here again: the day's certified inspectors are booked up.
@@ -163,6 +167,12 @@ func (s *scheduler) place(v *pending, key string) {
 		if tries++; tries > maxDrawTries {
 			break
 		}
+		o.travel = s.travelMinutes(s.exactInsertion(o.team, td, v.biz, o.pos))
+		need = v.duration + o.travel
+		if !pol.Uncapacitated && td.used+need*k > s.in.Teams[o.team].DailyCapacityMinutes {
+			reason = ReasonCapacity
+			continue
+		}
 		staff, draw, why := s.drawInspectors(v, key, o)
 		if why != "" {
 			if why == ReasonCapacity {
@@ -219,13 +229,7 @@ func (s *scheduler) refuse(v *pending, reason string) {
 }
 
 func (s *scheduler) sameTownship(td *teamDay, region int64) bool {
-	town := s.ix.township[region]
-	for _, p := range td.stops {
-		if s.ix.township[s.in.Businesses[s.placed[p].v.biz].RegionID] == town {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(td.towns, s.ix.township[region])
 }
 
 func (s *scheduler) travelMinutes(km float64) int {
@@ -239,11 +243,9 @@ func sq(a, b [2]float64) float64 {
 	return dx*dx + dy*dy
 }
 
-// insertion finds the cheapest place for business bi in the team-day's tour
-// (base → stops in insertion order → base) and its extra length in km. The
-// search runs on the plane; the length added at the chosen place is measured
-// by haversine, the metric routes are measured in, so the reserved travel of
-// a team-day adds up to exactly the length of its insertion tour.
+// insertion finds a cheap place for business bi in the team-day's tour
+// (base → stops in insertion order → base) and its extra length in km on
+// the local plane, good for comparing options.
 func (s *scheduler) insertion(ti int, td *teamDay, bi int) (pos int, km float64) {
 	// Insert next to the nearest stop (or the base), on whichever side adds
 	// less: linear in the stops with one multiplication each, where trying
@@ -278,6 +280,14 @@ func (s *scheduler) insertion(ti int, td *teamDay, bi int) (pos int, km float64)
 			pos = near + 1
 		}
 	}
+	return pos, max(cost(pos), 0)
+}
+
+// exactInsertion is the haversine length that inserting business bi before
+// position pos adds. Reserving it makes the reserved travel of a team-day add
+// up to exactly the length of its insertion tour, in the metric routes are
+// measured in, so the routed day never needs more travel than was reserved.
+func (s *scheduler) exactInsertion(ti int, td *teamDay, bi, pos int) float64 {
 	t := s.in.Teams[ti]
 	at := func(i int) Point {
 		if i < 0 || i >= len(td.stops) {
@@ -289,7 +299,7 @@ func (s *scheduler) insertion(ti int, td *teamDay, bi int) (pos int, km float64)
 	b := s.in.Businesses[bi]
 	here := Point{Lat: b.Lat, Lng: b.Lng}
 	a, c := at(pos-1), at(pos)
-	return pos, max(HaversineKm(a, here)+HaversineKm(here, c)-HaversineKm(a, c), 0)
+	return max(HaversineKm(a, here)+HaversineKm(here, c)-HaversineKm(a, c), 0)
 }
 
 func (s *scheduler) commit(v *pending, o option, staff []int64) {
@@ -299,6 +309,9 @@ func (s *scheduler) commit(v *pending, o option, staff []int64) {
 	td.stops = append(td.stops, 0)
 	copy(td.stops[o.pos+1:], td.stops[o.pos:])
 	td.stops[o.pos] = idx
+	if town := s.ix.township[s.in.Businesses[v.biz].RegionID]; !slices.Contains(td.towns, town) {
+		td.towns = append(td.towns, town)
+	}
 	need := v.duration + o.travel
 	td.used += need * len(staff)
 	for _, id := range staff {
@@ -321,33 +334,60 @@ func (s *scheduler) teamUsedTotal(ti int) int {
 // starting from it guarantees the routed day never needs more travel than was
 // reserved for it.
 func (s *scheduler) route(plan *Plan) {
-	for ti, t := range s.in.Teams {
+	type job struct {
+		team, day int
+		order     []int
+		km        float64
+	}
+	var jobs []job
+	for ti := range s.in.Teams {
 		for d := range s.days {
-			td := &s.teamDays[ti*s.days+d]
-			if len(td.stops) == 0 {
-				continue
+			if len(s.teamDays[ti*s.days+d].stops) > 0 {
+				jobs = append(jobs, job{team: ti, day: d})
 			}
-			pts := make([]Point, len(td.stops))
-			initial := make([]int, len(td.stops))
-			for i, p := range td.stops {
-				b := s.in.Businesses[s.placed[p].v.biz]
-				pts[i] = Point{Lat: b.Lat, Lng: b.Lng}
-				initial[i] = i
-			}
-			order, km := Route(Point{Lat: t.BaseLat, Lng: t.BaseLng}, pts, initial)
-			day := TeamDay{TeamID: t.ID, Date: s.wd.days[d], TravelKm: km, TravelMinutes: s.travelMinutes(km)}
-			for rank, oi := range order {
-				st := s.placed[td.stops[oi]]
-				visit := Visit{
-					USCC: s.in.Businesses[st.v.biz].USCC, Date: s.wd.days[d], TeamID: t.ID,
-					InspectorIDs: st.staff, Tasks: st.v.tasks, DepartmentIDs: st.v.depts,
-					DurationMinutes: st.v.duration, TravelMinutes: st.travel, RouteOrder: rank + 1,
-				}
-				day.Visits = append(day.Visits, len(plan.Visits))
-				day.WorkMinutes += st.v.duration
-				plan.Visits = append(plan.Visits, visit)
-			}
-			plan.TeamDays = append(plan.TeamDays, day)
 		}
+	}
+	// Team-days are independent: route them on every core. Each result goes
+	// to its own slot, so the plan does not depend on scheduling.
+	var wg sync.WaitGroup
+	next := atomic.Int64{}
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for {
+				k := int(next.Add(1)) - 1
+				if k >= len(jobs) {
+					return
+				}
+				j := &jobs[k]
+				td := &s.teamDays[j.team*s.days+j.day]
+				t := s.in.Teams[j.team]
+				pts := make([]Point, len(td.stops))
+				initial := make([]int, len(td.stops))
+				for i, p := range td.stops {
+					b := s.in.Businesses[s.placed[p].v.biz]
+					pts[i] = Point{Lat: b.Lat, Lng: b.Lng}
+					initial[i] = i
+				}
+				j.order, j.km = Route(Point{Lat: t.BaseLat, Lng: t.BaseLng}, pts, initial)
+			}
+		})
+	}
+	wg.Wait()
+	for _, j := range jobs {
+		td := &s.teamDays[j.team*s.days+j.day]
+		t := s.in.Teams[j.team]
+		day := TeamDay{TeamID: t.ID, Date: s.wd.days[j.day], TravelKm: j.km, TravelMinutes: s.travelMinutes(j.km)}
+		for rank, oi := range j.order {
+			st := s.placed[td.stops[oi]]
+			visit := Visit{
+				USCC: s.in.Businesses[st.v.biz].USCC, Date: s.wd.days[j.day], TeamID: t.ID,
+				InspectorIDs: st.staff, Tasks: st.v.tasks, DepartmentIDs: st.v.depts,
+				DurationMinutes: st.v.duration, TravelMinutes: st.travel, RouteOrder: rank + 1,
+			}
+			day.Visits = append(day.Visits, len(plan.Visits))
+			day.WorkMinutes += st.v.duration
+			plan.Visits = append(plan.Visits, visit)
+		}
+		plan.TeamDays = append(plan.TeamDays, day)
 	}
 }
