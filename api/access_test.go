@@ -33,6 +33,11 @@ func TestRoleRouteMatrix(t *testing.T) {
 	mine := v.do("planner", "POST", "/api/v1/demands", v.demandBody(nil))
 	var own struct{ ID int64 }
 	mine.json(t, &own)
+	// Plans: a draft to read and publish, another to discard.
+	horizon := func(string) any { return map[string]any{"from": "2026-11-30", "to": "2026-12-11"} }
+	draft := v.waitPlan(v.startPlan(map[string]any{"from": "2026-11-30", "to": "2026-12-11"}).ID)
+	spare := v.waitPlan(v.startPlan(map[string]any{"from": "2026-11-30", "to": "2026-12-11"}).ID)
+	plan := "/api/v1/plans/" + id(draft.ID)
 	csv := "uscc,name,region,industry,lat,lng\n" + mustUSCC(t, 77) + ",新店," + v.grid.Code + ",H621,30.7,122.4\n"
 	routes := []route{
 		{"GET", "/api/v1/me", nil, 200, staff + " business", nil},
@@ -101,6 +106,14 @@ func TestRoleRouteMatrix(t *testing.T) {
 		{"GET", "/api/v1/demands/" + id(own.ID), nil, 200, "admin planner", nil},
 		{"GET", "/api/v1/demands/" + id(other.ID), nil, 200, "admin", map[string]int{"planner": 404}},
 		{"POST", "/api/v1/demands/" + id(other.ID) + "/cancel", func(string) any { return map[string]string{"reason": "x"} }, 200, "admin", map[string]int{"planner": 404}},
+		{"GET", "/api/v1/plans", nil, 200, "admin planner", nil},
+		{"POST", "/api/v1/plans", horizon, 202, "admin", nil},
+		{"GET", plan, nil, 200, "admin planner", nil},
+		{"GET", plan + "/visits", nil, 200, "admin planner", nil},
+		{"GET", plan + "/unplaced", nil, 200, "admin planner", nil},
+		{"GET", plan + "/draws", nil, 200, "admin", nil},
+		{"POST", plan + "/publish", nil, 200, "admin", nil},
+		{"POST", "/api/v1/plans/" + id(spare.ID) + "/discard", nil, 200, "admin", nil},
 		{"POST", "/api/v1/tokens", func(string) any { return map[string]string{"role": "planner", "scope": "SCJG", "name": "x"} }, 201, "admin", nil},
 		{"GET", "/api/v1/audit", nil, 200, "admin", nil},
 		{"GET", "/api/v1/audit/verify", nil, 200, "admin", nil},

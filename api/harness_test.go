@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"inspectonce/calendar"
 	"inspectonce/configs"
 	"inspectonce/domain"
+	"inspectonce/planning"
 	"inspectonce/store"
 	"inspectonce/store/storetest"
 	"inspectonce/uscc"
@@ -31,6 +33,12 @@ type env struct {
 	srv    *httptest.Server
 	rc     *responseChecker
 	tokens map[string]string // role (and variants) -> token
+	// plans is the API's planning service; enqueue carries out a started plan
+	// (by default Execute in a goroutine that the test waits for; a test may
+	// swap it before its first request, e.g. for a real asynq worker).
+	plans   *planning.Service
+	enqueue func(ctx context.Context, planID int64) error
+	runs    sync.WaitGroup
 	// fixture ids
 	deptA, deptB       domain.Department
 	itemA, itemB       domain.Item
@@ -65,11 +73,25 @@ func newEnv(t *testing.T) *env {
 	}
 	rdb := redis.NewClient(ropt)
 	t.Cleanup(func() { _ = rdb.Close() })
+	plans, err := planning.New(planning.Options{Store: st, Config: cfg, Calendar: cal, Now: func() time.Time { return testToday }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := &env{t: t, st: st, plans: plans, rc: newResponseChecker(t), tokens: map[string]string{}}
+	v.enqueue = func(_ context.Context, planID int64) error {
+		v.runs.Add(1)
+		go func() {
+			defer v.runs.Done()
+			_, _ = plans.Execute(context.Background(), planID)
+		}()
+		return nil
+	}
+	t.Cleanup(v.runs.Wait) // before the database is dropped
 	e := New(Options{Store: st, Redis: redisPing{rdb}, Config: cfg, Calendar: cal, Now: func() time.Time { return testToday },
-		Logger: slog.New(slog.DiscardHandler)})
-	srv := httptest.NewServer(e)
-	t.Cleanup(srv.Close)
-	v := &env{t: t, st: st, srv: srv, rc: newResponseChecker(t), tokens: map[string]string{}}
+		Logger: slog.New(slog.DiscardHandler), Planning: plans,
+		Enqueue: func(ctx context.Context, planID int64) error { return v.enqueue(ctx, planID) }})
+	v.srv = httptest.NewServer(e)
+	t.Cleanup(v.srv.Close)
 	v.fixture()
 	return v
 }

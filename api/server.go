@@ -18,6 +18,7 @@ import (
 
 	"inspectonce/calendar"
 	"inspectonce/configs"
+	"inspectonce/planning"
 	"inspectonce/store"
 )
 
@@ -36,6 +37,8 @@ type Server struct {
 	now      func() time.Time
 	registry *prometheus.Registry
 	metrics  *httpMetrics
+	plans    *planning.Service
+	enqueue  func(ctx context.Context, planID int64) error
 }
 
 // Options configure New.
@@ -50,6 +53,12 @@ type Options struct {
 	// Registry receives the HTTP metrics; nil makes a new one with the Go
 	// runtime collectors.
 	Registry *prometheus.Registry
+	// Planning runs plans; nil builds one on Store, Config, Calendar and Now.
+	Planning *planning.Service
+	// Enqueue hands a plan that POST /api/v1/plans started to whatever carries
+	// it out: the worker pool (jobs.EnqueuePlanRun). nil runs it in a goroutine
+	// of this process.
+	Enqueue func(ctx context.Context, planID int64) error
 }
 
 // New builds the echo application with every route.
@@ -66,6 +75,17 @@ func New(o Options) *echo.Echo {
 		s.registry.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	}
 	s.metrics = newHTTPMetrics(s.registry)
+	s.plans, s.enqueue = o.Planning, o.Enqueue
+	if s.plans == nil && o.Store != nil {
+		svc, err := planning.New(planning.Options{Store: o.Store, Config: o.Config, Calendar: o.Calendar, Now: o.Now})
+		if err != nil {
+			s.log.Error("plans cannot be run: the planning service could not be built", "err", err)
+		}
+		s.plans = svc
+	}
+	if s.enqueue == nil {
+		s.enqueue = s.runInProcess
+	}
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
@@ -141,6 +161,15 @@ func (s *Server) routes(g *echo.Group) {
 
 	g.POST("/tokens", s.createToken)
 	g.DELETE("/tokens/:id", s.revokeToken)
+
+	g.GET("/plans", s.listPlans)
+	g.POST("/plans", s.createPlan)
+	g.GET("/plans/:id", s.getPlan)
+	g.GET("/plans/:id/visits", s.listPlanVisits)
+	g.GET("/plans/:id/unplaced", s.listPlanUnplaced)
+	g.GET("/plans/:id/draws", s.listPlanDraws)
+	g.POST("/plans/:id/publish", s.publishPlan)
+	g.POST("/plans/:id/discard", s.discardPlan)
 
 	g.GET("/audit", s.listAudit)
 	g.GET("/audit/verify", s.verifyAudit)

@@ -54,6 +54,12 @@ type WorkerOptions struct {
 	Concurrency     int
 	ShutdownTimeout time.Duration
 	Logger          *slog.Logger
+	// Plans carries out plan runs (TypePlanRun); nil leaves them to workers
+	// that have one.
+	Plans PlanRunner
+	// Queues overrides the queues served, with their priority weights; nil
+	// means Queues.
+	Queues map[string]int
 }
 
 // NewWorker connects a worker pool to Redis.
@@ -62,9 +68,13 @@ func NewWorker(redis asynq.RedisConnOpt, o WorkerOptions) *Worker {
 	if log == nil {
 		log = slog.Default()
 	}
+	queues := o.Queues
+	if queues == nil {
+		queues = Queues
+	}
 	srv := asynq.NewServer(redis, asynq.Config{
 		Concurrency:     o.Concurrency,
-		Queues:          Queues,
+		Queues:          queues,
 		ShutdownTimeout: o.ShutdownTimeout,
 		Logger:          slogAdapter{log},
 		HealthCheckFunc: func(err error) {
@@ -77,6 +87,9 @@ func NewWorker(redis asynq.RedisConnOpt, o WorkerOptions) *Worker {
 	mux := asynq.NewServeMux()
 	w := &Worker{srv: srv, mux: mux, log: log}
 	mux.HandleFunc(TypeHeartbeat, w.handleHeartbeat)
+	if o.Plans != nil {
+		mux.Handle(TypePlanRun, HandlePlanRun(o.Plans, log))
+	}
 	return w
 }
 
@@ -109,4 +122,6 @@ func (a slogAdapter) Debug(args ...any) { a.l.Debug(fmt.Sprint(args...), "compon
 func (a slogAdapter) Info(args ...any)  { a.l.Info(fmt.Sprint(args...), "component", "asynq") }
 func (a slogAdapter) Warn(args ...any)  { a.l.Warn(fmt.Sprint(args...), "component", "asynq") }
 func (a slogAdapter) Error(args ...any) { a.l.Error(fmt.Sprint(args...), "component", "asynq") }
-func (a slogAdapter) Fatal(args ...any) { a.l.Error(fmt.Sprint(args...), "component", "asynq", "fatal", true) }
+func (a slogAdapter) Fatal(args ...any) {
+	a.l.Error(fmt.Sprint(args...), "component", "asynq", "fatal", true)
+}

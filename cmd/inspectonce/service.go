@@ -16,6 +16,7 @@ import (
 	"inspectonce/calendar"
 	"inspectonce/configs"
 	"inspectonce/jobs"
+	"inspectonce/planning"
 	"inspectonce/scheduler"
 	"inspectonce/store"
 )
@@ -54,9 +55,20 @@ func runService(ctx context.Context, cfg *configs.Config, log *slog.Logger, whic
 		log.Warn("postgres is not reachable yet; /readyz reports it until it is", "err", err)
 	}
 
+	plans, err := planning.New(planning.Options{Store: st, Config: cfg, Calendar: cal})
+	if err != nil {
+		return err
+	}
+
 	var parts []func(context.Context) error
 	if which == "serve" || which == "all" {
-		e := api.New(api.Options{Store: st, Redis: redisPinger{rdb}, Config: cfg, Calendar: cal, Logger: log})
+		// Plan runs go through the queue in every mode: in "all" this process's
+		// worker takes them, in "serve" the worker processes do.
+		queue := asynq.NewClient(qopt)
+		defer queue.Close()
+		enqueue := func(ctx context.Context, planID int64) error { return jobs.EnqueuePlanRun(ctx, queue, planID) }
+		e := api.New(api.Options{Store: st, Redis: redisPinger{rdb}, Config: cfg, Calendar: cal, Logger: log,
+			Planning: plans, Enqueue: enqueue})
 		srv := &http.Server{Addr: cfg.HTTP.Addr, Handler: e, ReadTimeout: cfg.HTTP.ReadTimeout, WriteTimeout: cfg.HTTP.WriteTimeout,
 			ReadHeaderTimeout: 10 * time.Second}
 		parts = append(parts, func(ctx context.Context) error {
@@ -78,7 +90,8 @@ func runService(ctx context.Context, cfg *configs.Config, log *slog.Logger, whic
 		})
 	}
 	if which == "worker" || which == "all" {
-		w := jobs.NewWorker(qopt, jobs.WorkerOptions{Concurrency: cfg.Worker.Concurrency, ShutdownTimeout: cfg.Worker.ShutdownTimeout, Logger: log})
+		w := jobs.NewWorker(qopt, jobs.WorkerOptions{Concurrency: cfg.Worker.Concurrency, ShutdownTimeout: cfg.Worker.ShutdownTimeout, Logger: log,
+			Plans: plans})
 		parts = append(parts, w.Run)
 	}
 	if which == "scheduler" || which == "all" {
