@@ -269,6 +269,11 @@ func (s *Service) Execute(ctx context.Context, planID int64) (*Result, error) {
 		return nil, err
 	}
 	fail := func(err error) (*Result, error) {
+		if ctx.Err() != nil {
+			// Stopped, not failed (a worker shutting down): the plan stays
+			// running so the redelivered task carries it out.
+			return nil, err
+		}
 		if ferr := s.st.FailPlan(context.WithoutCancel(ctx), planID, err.Error()); ferr != nil && !errors.Is(ferr, domain.ErrConflict) {
 			return nil, errors.Join(err, ferr)
 		}
@@ -298,7 +303,11 @@ func (s *Service) Execute(ctx context.Context, planID int64) (*Result, error) {
 	}
 	if err := s.st.SavePlanResult(ctx, planID, plan); err != nil {
 		if errors.Is(err, domain.ErrConflict) {
-			return nil, err
+			// Discarded while running is not a failure; anything else that
+			// conflicts (a registry row gone meanwhile) is.
+			if _, rerr := s.st.RunningPlan(context.WithoutCancel(ctx), planID); rerr != nil {
+				return nil, err
+			}
 		}
 		return fail(err)
 	}
