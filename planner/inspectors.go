@@ -111,6 +111,9 @@ func (s *scheduler) drawInspectors(v *pending, key string, o option) ([]int64, D
 			word, mask = bit/64, 1<<(bit%64)
 		}
 		for _, ti := range teams {
+			if mask != 0 && s.ix.teamHolds[ti][word]&mask == 0 {
+				continue // nobody in this team holds the domain
+			}
 			for _, i := range s.ix.members[ti] {
 				if mask != 0 && s.ix.holds[i][word]&mask == 0 {
 					continue
@@ -164,8 +167,16 @@ func (s *scheduler) drawInspectors(v *pending, key string, o option) ([]int64, D
 		}
 		return false
 	}
+	// The lead team's day pays for every inspector on the visit: stop as soon
+	// as the draw has picked more than the day has room for.
+	room := math.MaxInt
+	if !pol.Uncapacitated {
+		td := &s.teamDays[o.team*s.days+o.day]
+		room = (s.in.Teams[o.team].DailyCapacityMinutes - td.used) / max(need, 1)
+	}
+	overRoom := false
 	fail := func() ([]int64, Draw, string) {
-		if busy {
+		if busy || overRoom {
 			return nil, Draw{}, ReasonCapacity
 		}
 		return nil, Draw{}, ReasonNoInspectors
@@ -174,9 +185,15 @@ func (s *scheduler) drawInspectors(v *pending, key string, o option) ([]int64, D
 		if !covered(d) && !pick(d) {
 			return fail()
 		}
+		if overRoom = len(s.chosen) > room; overRoom {
+			return fail()
+		}
 	}
 	for len(s.chosen) < pol.MinInspectors {
 		if !pick("") {
+			return fail()
+		}
+		if overRoom = len(s.chosen) > room; overRoom {
 			return fail()
 		}
 	}

@@ -112,6 +112,7 @@ type index struct {
 	teamOf     map[int64]int      // team id -> index
 	domainBit  map[string]int     // qualification domain -> bit index
 	holds      [][]uint64         // inspector index -> bitset of domains held
+	teamHolds  [][]uint64         // team index -> union of its members' domains
 	key        []string           // inspector index -> id as a draw key
 	conflicts  map[string][]int64 // USCC -> inspector ids with a declared conflict
 	recent     map[string][]int64 // USCC -> inspectors on its last N visits
@@ -199,6 +200,10 @@ func newIndex(in *Input) *index {
 	}
 	words := (len(ix.domainBit) + 63) / 64
 	ix.holds = make([][]uint64, len(in.Inspectors))
+	ix.teamHolds = make([][]uint64, len(in.Teams))
+	for ti := range ix.teamHolds {
+		ix.teamHolds[ti] = make([]uint64, words)
+	}
 	ix.key = make([]string, len(in.Inspectors))
 	order := make([]int, len(in.Inspectors))
 	for i := range order {
@@ -207,7 +212,8 @@ func newIndex(in *Input) *index {
 	sort.Slice(order, func(a, b int) bool { return in.Inspectors[order[a]].ID < in.Inspectors[order[b]].ID })
 	for _, i := range order {
 		p := in.Inspectors[i]
-		if ti, ok := ix.teamOf[p.TeamID]; ok {
+		ti, inTeam := ix.teamOf[p.TeamID]
+		if inTeam {
 			ix.members[ti] = append(ix.members[ti], i)
 		}
 		ix.key[i] = strconv.FormatInt(p.ID, 10)
@@ -215,6 +221,9 @@ func newIndex(in *Input) *index {
 		for _, d := range p.Domains {
 			bit := ix.domainBit[d]
 			ix.holds[i][bit/64] |= 1 << (bit % 64)
+			if inTeam {
+				ix.teamHolds[ti][bit/64] |= 1 << (bit % 64)
+			}
 		}
 		for _, c := range p.Conflicts {
 			ix.conflicts[c] = append(ix.conflicts[c], p.ID)
