@@ -176,7 +176,10 @@ func (s *scheduler) drawInspectors(v *pending, key string, o option) ([]int64, D
 	}
 	overRoom := false
 	fail := func() ([]int64, Draw, string) {
-		if busy || overRoom {
+		switch {
+		case overRoom:
+			return nil, Draw{}, noRoom
+		case busy:
 			return nil, Draw{}, ReasonCapacity
 		}
 		return nil, Draw{}, ReasonNoInspectors
@@ -226,6 +229,11 @@ func (s *scheduler) drawInspectors(v *pending, key string, o option) ([]int64, D
 	}
 	return staff, draw, ""
 }
+
+// noRoom is drawInspectors' failure when the lead team's day cannot pay for
+// the inspectors the visit needs (as opposed to the certified inspectors
+// being booked up, ReasonCapacity).
+const noRoom = "no_room"
 
 // weighted is a candidate inspector (by index) and its weight.
 type weighted struct {

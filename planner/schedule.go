@@ -174,13 +174,18 @@ func (s *scheduler) place(v *pending, key string) {
 			continue
 		}
 		staff, draw, why := s.drawInspectors(v, key, o)
-		if why != "" {
-			if why == ReasonCapacity {
-				reason = ReasonCapacity
-				if td.full == 0 || need < td.full {
-					td.full = need
-				}
+		switch why {
+		case "":
+		case noRoom:
+			reason = ReasonCapacity
+			continue
+		case ReasonCapacity:
+			reason = ReasonCapacity
+			if td.full == 0 || need < td.full {
+				td.full = need
 			}
+			continue
+		default:
 			continue
 		}
 		if !pol.Uncapacitated && td.used+need*len(staff) > s.in.Teams[o.team].DailyCapacityMinutes {
