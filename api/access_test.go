@@ -114,6 +114,8 @@ func TestRoleRouteMatrix(t *testing.T) {
 		{"GET", plan + "/draws", nil, 200, "admin", nil},
 		{"POST", plan + "/publish", nil, 200, "admin", nil},
 		{"POST", "/api/v1/plans/" + id(spare.ID) + "/discard", nil, 200, "admin", nil},
+		{"GET", plan + "/dispatch", nil, 200, "admin planner", nil},
+		{"GET", "/api/v1/notifications", nil, 200, "admin team_leader inspector business", nil},
 		{"POST", "/api/v1/tokens", func(string) any { return map[string]string{"role": "planner", "scope": "SCJG", "name": "x"} }, 201, "admin", nil},
 		{"GET", "/api/v1/audit", nil, 200, "admin", nil},
 		{"GET", "/api/v1/audit/verify", nil, 200, "admin", nil},

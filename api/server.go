@@ -39,6 +39,7 @@ type Server struct {
 	metrics  *httpMetrics
 	plans    *planning.Service
 	enqueue  func(ctx context.Context, planID int64) error
+	failures DispatchFailures
 }
 
 // Options configure New.
@@ -59,6 +60,9 @@ type Options struct {
 	// it out: the worker pool (jobs.EnqueuePlanRun). nil runs it in a goroutine
 	// of this process.
 	Enqueue func(ctx context.Context, planID int64) error
+	// DispatchFailures counts a plan's archived dispatch tasks for GET
+	// /api/v1/plans/{id}/dispatch; nil reports them unknown.
+	DispatchFailures DispatchFailures
 }
 
 // New builds the echo application with every route.
@@ -75,7 +79,7 @@ func New(o Options) *echo.Echo {
 		s.registry.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	}
 	s.metrics = newHTTPMetrics(s.registry)
-	s.plans, s.enqueue = o.Planning, o.Enqueue
+	s.plans, s.enqueue, s.failures = o.Planning, o.Enqueue, o.DispatchFailures
 	if s.plans == nil && o.Store != nil {
 		svc, err := planning.New(planning.Options{Store: o.Store, Config: o.Config, Calendar: o.Calendar, Now: o.Now})
 		if err != nil {
@@ -170,6 +174,9 @@ func (s *Server) routes(g *echo.Group) {
 	g.GET("/plans/:id/draws", s.listPlanDraws)
 	g.POST("/plans/:id/publish", s.publishPlan)
 	g.POST("/plans/:id/discard", s.discardPlan)
+	g.GET("/plans/:id/dispatch", s.getPlanDispatch)
+
+	g.GET("/notifications", s.listNotifications)
 
 	g.GET("/audit", s.listAudit)
 	g.GET("/audit/verify", s.verifyAudit)

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/robfig/cron/v3"
 	"gopkg.in/yaml.v3"
 )
 
@@ -77,6 +78,49 @@ type Worker struct {
 // Scheduler configures the cron process.
 type Scheduler struct {
 	HealthInterval time.Duration `yaml:"health_interval"`
+	// LeaderRetry is how often a replica that is not the leader tries to take
+	// the leader lock.
+	LeaderRetry time.Duration `yaml:"leader_retry"`
+	// LeaderCheck is how often the leader pings its lock connection and checks
+	// its epoch, stepping down on any error.
+	LeaderCheck time.Duration    `yaml:"leader_check"`
+	Entries     SchedulerEntries `yaml:"entries"`
+	// TestEntry is the spec of an extra entry named test_entry; empty (the
+	// default) means none. Tests use it (e.g. "@every 1s").
+	TestEntry string `yaml:"test_entry"`
+}
+
+// SchedulerEntries are the cron specs (robfig/cron standard syntax, in the
+// configured time zone) of the scheduler's entries; an empty spec disables one.
+type SchedulerEntries struct {
+	DailyRosters   string `yaml:"daily_rosters"`
+	ReminderScan   string `yaml:"reminder_scan"`
+	RoutineDemands string `yaml:"routine_demands"`
+	WeeklyPlanning string `yaml:"weekly_planning"`
+}
+
+// SchedulerEntry is one configured entry: its name and cron spec.
+type SchedulerEntry struct {
+	Name string
+	Spec string
+}
+
+// EntryList lists the enabled entries (non-empty specs) in a fixed order.
+func (s Scheduler) EntryList() []SchedulerEntry {
+	all := []SchedulerEntry{
+		{"daily_rosters", s.Entries.DailyRosters},
+		{"reminder_scan", s.Entries.ReminderScan},
+		{"routine_demands", s.Entries.RoutineDemands},
+		{"weekly_planning", s.Entries.WeeklyPlanning},
+		{"test_entry", s.TestEntry},
+	}
+	var out []SchedulerEntry
+	for _, e := range all {
+		if strings.TrimSpace(e.Spec) != "" {
+			out = append(out, SchedulerEntry{e.Name, strings.TrimSpace(e.Spec)})
+		}
+	}
+	return out
 }
 
 // Demands holds limits on submitted demands.
@@ -293,7 +337,8 @@ func (c *Config) validate() error {
 	for key, d := range map[string]time.Duration{
 		"http.read_timeout": c.HTTP.ReadTimeout, "http.write_timeout": c.HTTP.WriteTimeout,
 		"http.shutdown_timeout": c.HTTP.ShutdownTimeout, "worker.shutdown_timeout": c.Worker.ShutdownTimeout,
-		"scheduler.health_interval": c.Scheduler.HealthInterval,
+		"scheduler.health_interval": c.Scheduler.HealthInterval, "scheduler.leader_retry": c.Scheduler.LeaderRetry,
+		"scheduler.leader_check": c.Scheduler.LeaderCheck,
 	} {
 		if d <= 0 {
 			bad(key, "must be a positive duration")
@@ -320,6 +365,18 @@ func (c *Config) validate() error {
 	}
 	if c.Log.Format != "json" && c.Log.Format != "text" {
 		bad("log.format", "must be json or text")
+	}
+	for _, e := range c.Scheduler.EntryList() {
+		key := "scheduler.entries." + e.Name
+		if e.Name == "test_entry" {
+			key = "scheduler.test_entry"
+		}
+		sched, err := cron.ParseStandard(e.Spec)
+		if err != nil {
+			bad(key, fmt.Sprintf("is not a cron spec (%v)", err))
+		} else if sched.Next(time.Now()).IsZero() {
+			bad(key, "never fires")
+		}
 	}
 	if c.Worker.Concurrency < 1 {
 		bad("worker.concurrency", "must be at least 1")

@@ -5,6 +5,7 @@ package jobs
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -60,6 +61,10 @@ type WorkerOptions struct {
 	// Queues overrides the queues served, with their priority weights; nil
 	// means Queues.
 	Queues map[string]int
+	// Dispatch handles the dispatch tasks (dispatch:visit, the reminder scan,
+	// the daily rosters, webhook deliveries); nil leaves them to workers that
+	// have one.
+	Dispatch *Dispatcher
 }
 
 // NewWorker connects a worker pool to Redis.
@@ -83,6 +88,8 @@ func NewWorker(redis asynq.RedisConnOpt, o WorkerOptions) *Worker {
 			}
 		},
 		HealthCheckInterval: 15 * time.Second,
+		RetryDelayFunc:      retryDelay,
+		IsFailure:           func(err error) bool { return !errors.As(err, new(notYet)) },
 	})
 	mux := asynq.NewServeMux()
 	w := &Worker{srv: srv, mux: mux, log: log}
@@ -90,7 +97,24 @@ func NewWorker(redis asynq.RedisConnOpt, o WorkerOptions) *Worker {
 	if o.Plans != nil {
 		mux.Handle(TypePlanRun, HandlePlanRun(o.Plans, log))
 	}
+	if o.Dispatch != nil {
+		o.Dispatch.Register(mux)
+	}
 	return w
+}
+
+// retryDelay is asynq's back-off, except for a task whose worker died (its
+// lease expired: retried at once, it has not failed) and a webhook delivery
+// tried before its notice is visible (retried then).
+func retryDelay(n int, err error, t *asynq.Task) time.Duration {
+	var ny notYet
+	switch {
+	case errors.As(err, &ny):
+		return max(time.Until(ny.until), time.Second)
+	case errors.Is(err, asynq.ErrLeaseExpired):
+		return time.Second
+	}
+	return asynq.DefaultRetryDelayFunc(n, err, t)
 }
 
 func (w *Worker) handleHeartbeat(ctx context.Context, t *asynq.Task) error {

@@ -1337,11 +1337,12 @@ func (s *Store) PlanResult(ctx context.Context, planID int64) (*planner.Plan, er
 
 // ---- publication
 
-// PublishPlan publishes a draft: the plan and its rows are frozen, and its
-// seed is revealed (the audit entry "plan.publish" records seed and
-// seed_hash). It is a conflict when the plan is not a draft, or when another
-// plan of the same year over overlapping regions was published after this one
-// was created: this draft's shift is stale then, and it must be run again.
+// PublishPlan publishes a draft: the plan and its rows are frozen, its seed
+// is revealed (the audit entry "plan.publish" records seed and seed_hash),
+// and an outbox row per visit records its dispatch, in the same transaction.
+// It is a conflict when the plan is not a draft, or when another plan of the
+// same year over overlapping regions was published after this one was
+// created: this draft's shift is stale then, and it must be run again.
 func (s *Store) PublishPlan(ctx context.Context, actor string, id int64) (Plan, error) {
 	var p Plan
 	err := s.tx(ctx, func(tx *gorm.DB) error {
@@ -1375,6 +1376,10 @@ func (s *Store) PublishPlan(ctx context.Context, actor string, id int64) (Plan, 
 		}
 		if err := tx.Exec(`UPDATE plans SET status = 'published', published_at = now() WHERE id = ?`, id).Error; err != nil {
 			return translate(err, planObject(id))
+		}
+		// The dispatch of every visit, committed with the publication (DESIGN.md §5).
+		if err := writeDispatchOutbox(tx, id); err != nil {
+			return err
 		}
 		var seed []byte
 		if err := tx.Raw(`SELECT seed FROM plans WHERE id = ?`, id).Row().Scan(&seed); err != nil {

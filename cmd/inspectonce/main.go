@@ -41,6 +41,9 @@ Commands:
                           publish, discard or show a stored plan
   draw verify --plan ID [--json]
                           recompute every draw of a published plan; exit 1 on a mismatch
+  dispatch status --plan ID [--json]
+                          how far a published plan's dispatch has got: visits, dispatched,
+                          notifications, pending, failed
   year close YEAR [--force]
                           reveal a year's key (only once the year has ended, unless --force)
 
@@ -108,6 +111,8 @@ func run(ctx context.Context, args []string, stdout io.Writer, environ []string)
 		return runDraw(ctx, cfg, rest, stdout)
 	case "year":
 		return runYear(ctx, cfg, rest, stdout)
+	case "dispatch":
+		return runDispatch(ctx, cfg, rest, stdout)
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return nil

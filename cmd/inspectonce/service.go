@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/v9"
 
 	"inspectonce/api"
@@ -60,6 +62,10 @@ func runService(ctx context.Context, cfg *configs.Config, log *slog.Logger, whic
 		return err
 	}
 
+	// The process's metrics; the API serves them at /metrics (serve, all).
+	metrics := prometheus.NewRegistry()
+	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
 	var parts []func(context.Context) error
 	if which == "serve" || which == "all" {
 		// Plan runs go through the queue in every mode: in "all" this process's
@@ -67,8 +73,12 @@ func runService(ctx context.Context, cfg *configs.Config, log *slog.Logger, whic
 		queue := asynq.NewClient(qopt)
 		defer queue.Close()
 		enqueue := func(ctx context.Context, planID int64) error { return jobs.EnqueuePlanRun(ctx, queue, planID) }
+		inspector := asynq.NewInspector(qopt)
+		defer inspector.Close()
 		e := api.New(api.Options{Store: st, Redis: redisPinger{rdb}, Config: cfg, Calendar: cal, Logger: log,
-			Planning: plans, Enqueue: enqueue})
+			Planning: plans, Enqueue: enqueue, Registry: metrics, DispatchFailures: func(_ context.Context, planID int64) (int, error) {
+				return jobs.ArchivedDispatches(inspector, planID, "")
+			}})
 		srv := &http.Server{Addr: cfg.HTTP.Addr, Handler: e, ReadTimeout: cfg.HTTP.ReadTimeout, WriteTimeout: cfg.HTTP.WriteTimeout,
 			ReadHeaderTimeout: 10 * time.Second}
 		parts = append(parts, func(ctx context.Context) error {
@@ -90,15 +100,27 @@ func runService(ctx context.Context, cfg *configs.Config, log *slog.Logger, whic
 		})
 	}
 	if which == "worker" || which == "all" {
+		// The worker dispatches published plans: the relay moves outbox rows
+		// into the queue, the dispatcher handles them (and reminders, rosters,
+		// webhooks).
+		queue := asynq.NewClient(qopt)
+		defer queue.Close()
+		disp := jobs.NewDispatcher(jobs.DispatchOptions{Store: st, Queue: queue, Location: cfg.Location(), Logger: log, Registry: metrics})
 		w := jobs.NewWorker(qopt, jobs.WorkerOptions{Concurrency: cfg.Worker.Concurrency, ShutdownTimeout: cfg.Worker.ShutdownTimeout, Logger: log,
-			Plans: plans})
-		parts = append(parts, w.Run)
+			Plans: plans, Dispatch: disp})
+		relay := jobs.NewRelay(jobs.RelayOptions{Store: st, Queue: queue, Logger: log, Registry: metrics})
+		parts = append(parts, w.Run, relay.Run)
 	}
 	if which == "scheduler" || which == "all" {
 		client := asynq.NewClient(qopt)
 		defer client.Close()
+		var entries []scheduler.Entry
+		for _, e := range cfg.Scheduler.EntryList() {
+			entries = append(entries, scheduler.Entry{Name: e.Name, Spec: e.Spec})
+		}
 		sch, err := scheduler.New(scheduler.Options{Location: cfg.Location(), HealthInterval: cfg.Scheduler.HealthInterval,
-			Queue: client, Postgres: st, Redis: redisPinger{rdb}, Logger: log})
+			LeaderRetry: cfg.Scheduler.LeaderRetry, LeaderCheck: cfg.Scheduler.LeaderCheck, Entries: entries,
+			Store: st, Queue: client, Postgres: st, Redis: redisPinger{rdb}, Logger: log})
 		if err != nil {
 			return err
 		}

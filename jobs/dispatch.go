@@ -1,0 +1,494 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"inspectonce/domain"
+	"inspectonce/store"
+)
+
+// Task types of the dispatch of published plans (DESIGN.md §5).
+const (
+	// TypeDispatchVisit writes the notices of one visit of a published plan.
+	// The relay enqueues one per outbox row (task ID OutboxTaskID).
+	TypeDispatchVisit = "dispatch:visit"
+	// TypeCronReminderScan reminds the inspectors of tomorrow's visits (and
+	// the businesses of announced ones). The scheduler enqueues it.
+	TypeCronReminderScan = "cron:reminder_scan"
+	// TypeCronDailyRosters writes each team's roster of today. The scheduler
+	// enqueues it.
+	TypeCronDailyRosters = "cron:daily_rosters"
+)
+
+// Queues and retry policy of the dispatch tasks. Retries back off (asynq's
+// default, about n⁴ + 15 s with jitter); a task that spends them is archived,
+// where the admin sees it (asynq Inspector) and may run it again.
+const (
+	DispatchQueue    = "critical"
+	NoticeQueue      = "default"
+	DispatchMaxRetry = 20
+	DispatchTimeout  = 2 * time.Minute
+	CronMaxRetry     = 5
+	CronTimeout      = 10 * time.Minute
+	// TaskRetention keeps a finished task's ID for a day, so enqueueing the
+	// same task again within it is a conflict (counted as success), not a
+	// second run.
+	TaskRetention = 24 * time.Hour
+)
+
+// DispatchVisitPayload is version 1 of a dispatch:visit payload. The outbox
+// row carries it as written by store.PublishPlan.
+type DispatchVisitPayload struct {
+	V        int   `json:"v"`
+	PlanID   int64 `json:"plan_id"`
+	VisitSeq int   `json:"visit_seq"`
+}
+
+// CronPayload is version 1 of the payload of a cron:<name> task: DueAt is
+// the time the entry was due (a run that was missed and caught up keeps its
+// own due time), which fixes the day the task works on.
+type CronPayload struct {
+	V     int       `json:"v"`
+	DueAt time.Time `json:"due_at"`
+}
+
+// OutboxTaskID is the task ID of outbox row id.
+func OutboxTaskID(id int64) string { return "outbox:" + strconv.FormatInt(id, 10) }
+
+// NewDispatchVisit builds the dispatch:visit task of a visit. opts come
+// after the defaults (queue DispatchQueue, DispatchMaxRetry, DispatchTimeout,
+// TaskRetention) and override them.
+func NewDispatchVisit(planID int64, visitSeq int, opts ...asynq.Option) (*asynq.Task, error) {
+	b, err := json.Marshal(DispatchVisitPayload{V: 1, PlanID: planID, VisitSeq: visitSeq})
+	if err != nil {
+		return nil, err
+	}
+	return newDispatchTask(b, opts...), nil
+}
+
+func newDispatchTask(payload []byte, opts ...asynq.Option) *asynq.Task {
+	all := append([]asynq.Option{asynq.Queue(DispatchQueue), asynq.MaxRetry(DispatchMaxRetry),
+		asynq.Timeout(DispatchTimeout), asynq.Retention(TaskRetention)}, opts...)
+	return asynq.NewTask(TypeDispatchVisit, payload, all...)
+}
+
+// NewCronTask builds the task of cron entry typ (TypeCronReminderScan,
+// TypeCronDailyRosters) due at dueAt.
+func NewCronTask(typ string, dueAt time.Time, opts ...asynq.Option) (*asynq.Task, error) {
+	b, err := json.Marshal(CronPayload{V: 1, DueAt: dueAt})
+	if err != nil {
+		return nil, err
+	}
+	all := append([]asynq.Option{asynq.Queue(NoticeQueue), asynq.MaxRetry(CronMaxRetry), asynq.Timeout(CronTimeout)}, opts...)
+	return asynq.NewTask(typ, b, all...), nil
+}
+
+// DispatchOptions configure a Dispatcher.
+type DispatchOptions struct {
+	Store *store.Store
+	// Queue takes the webhook deliveries the handlers enqueue (*asynq.Client).
+	Queue Enqueuer
+	// Location is the time zone of days (reminders, rosters, announce dates).
+	Location *time.Location
+	Logger   *slog.Logger
+	// HTTPClient sends webhooks; nil means a client with a 15 s timeout that
+	// does not follow redirects.
+	HTTPClient *http.Client
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// QueueName, when set, replaces the queue of every task enqueued (tests).
+	QueueName string
+	// Registry, when set, receives the dispatch metrics.
+	Registry prometheus.Registerer
+}
+
+// Dispatcher handles the dispatch tasks: dispatch:visit, the reminder scan,
+// the daily rosters and webhook deliveries. Every handler writes its effects
+// under unique keys (store.WriteNotifications), so a task delivered twice —
+// asynq delivers at least once — has its effects once.
+type Dispatcher struct {
+	st      *store.Store
+	q       Enqueuer
+	loc     *time.Location
+	log     *slog.Logger
+	http    *http.Client
+	now     func() time.Time
+	queue   string
+	effects *prometheus.CounterVec
+	hooks   *prometheus.CounterVec
+}
+
+// NewDispatcher builds a Dispatcher.
+func NewDispatcher(o DispatchOptions) *Dispatcher {
+	d := &Dispatcher{st: o.Store, q: o.Queue, loc: o.Location, log: o.Logger, http: o.HTTPClient, now: o.Now, queue: o.QueueName}
+	if d.loc == nil {
+		d.loc = time.Local
+	}
+	if d.log == nil {
+		d.log = slog.Default()
+	}
+	if d.now == nil {
+		d.now = time.Now
+	}
+	if d.http == nil {
+		d.http = &http.Client{Timeout: 15 * time.Second,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	}
+	d.effects = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "inspectonce_dispatch_effects_total",
+		Help: "Notifications written by the dispatch tasks (redelivered tasks write none)."}, []string{"task"})
+	d.hooks = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "inspectonce_webhook_attempts_total",
+		Help: "Webhook delivery attempts by outcome."}, []string{"outcome"})
+	if o.Registry != nil {
+		o.Registry.MustRegister(d.effects, d.hooks)
+	}
+	return d
+}
+
+// Register adds the dispatch handlers to mux.
+func (d *Dispatcher) Register(mux *asynq.ServeMux) {
+	mux.HandleFunc(TypeDispatchVisit, d.HandleDispatchVisit)
+	mux.HandleFunc(TypeCronReminderScan, d.HandleReminderScan)
+	mux.HandleFunc(TypeCronDailyRosters, d.HandleDailyRosters)
+	mux.HandleFunc(TypeWebhookDeliver, d.HandleWebhook)
+}
+
+func (d *Dispatcher) opts(defaults ...asynq.Option) []asynq.Option {
+	if d.queue != "" {
+		return append(defaults, asynq.Queue(d.queue))
+	}
+	return defaults
+}
+
+// visitBody is the body of the notices of a visit to inspectors.
+type visitBody struct {
+	PlanID          int64               `json:"plan_id"`
+	VisitSeq        int                 `json:"visit_seq"`
+	Date            string              `json:"date"`
+	Role            string              `json:"role,omitempty"`
+	USCC            string              `json:"uscc"`
+	Business        string              `json:"business"`
+	Address         string              `json:"address"`
+	Lat             float64             `json:"lat"`
+	Lng             float64             `json:"lng"`
+	RouteOrder      int                 `json:"route_order"`
+	DurationMinutes int                 `json:"duration_minutes"`
+	Team            teamRef             `json:"team"`
+	Inspectors      []store.VisitPerson `json:"inspectors"`
+	Items           []store.VisitItem   `json:"items"`
+}
+
+type teamRef struct {
+	ID    int64  `json:"id"`
+	Name  string `json:"name"`
+	Phone string `json:"phone"`
+}
+
+// businessBody is what a business is told of an announced visit: when, by
+// whom (the team and its phone) and what will be checked.
+type businessBody struct {
+	PlanID   int64          `json:"plan_id"`
+	VisitSeq int            `json:"visit_seq"`
+	Date     string         `json:"date"`
+	USCC     string         `json:"uscc"`
+	Business string         `json:"business"`
+	Team     teamRef        `json:"team"`
+	Items    []businessItem `json:"items"`
+}
+
+type businessItem struct {
+	Name       string `json:"name"`
+	Department string `json:"department"`
+	LegalBasis string `json:"legal_basis"`
+}
+
+func bodyOf(v *store.DispatchVisit, role string) visitBody {
+	b := visitBody{PlanID: v.PlanID, VisitSeq: v.Seq, Date: v.Date.Format(time.DateOnly), Role: role, USCC: v.USCC,
+		Business: v.BusinessName, Address: v.Address, Lat: v.Lat, Lng: v.Lng, RouteOrder: v.RouteOrder,
+		DurationMinutes: v.DurationMinutes, Team: teamRef{v.TeamID, v.TeamName, v.TeamPhone},
+		Inspectors: v.Inspectors, Items: v.Items}
+	if b.Inspectors == nil {
+		b.Inspectors = []store.VisitPerson{}
+	}
+	if b.Items == nil {
+		b.Items = []store.VisitItem{}
+	}
+	return b
+}
+
+// localDay is the civil date d (UTC midnight, as stored) at midnight in loc.
+func localDay(d time.Time, loc *time.Location) time.Time {
+	return time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, loc)
+}
+
+// VisitNotices are the effects of dispatching visit v: an assignment notice
+// to each of its inspectors (the lead first), a team_visit notice to each
+// leader of the lead team, and — when every demand of the visit is announced
+// (announce_days > 0) — a visit_notice to the business, visible from the
+// visit's day less the least announce_days, at midnight in loc.
+func VisitNotices(v *store.DispatchVisit, loc *time.Location) []store.NewNotification {
+	date := v.Date.Format(time.DateOnly)
+	var out []store.NewNotification
+	for _, in := range v.Inspectors {
+		id := strconv.FormatInt(in.ID, 10)
+		out = append(out, store.NewNotification{
+			EffectKey:     store.VisitEffectKey(v.PlanID, v.Seq, store.RecipientInspector, id, store.NoticeAssignment),
+			RecipientKind: store.RecipientInspector, RecipientID: id, Kind: store.NoticeAssignment,
+			PlanID: v.PlanID, VisitSeq: v.Seq,
+			Title: fmt.Sprintf("Visit %s on %s (%s)", v.BusinessName, date, in.Role),
+			Body:  bodyOf(v, in.Role),
+		})
+	}
+	for _, l := range v.Leaders {
+		id := strconv.FormatInt(l.ID, 10)
+		out = append(out, store.NewNotification{
+			EffectKey:     store.VisitEffectKey(v.PlanID, v.Seq, store.RecipientInspector, id, store.NoticeTeamVisit),
+			RecipientKind: store.RecipientInspector, RecipientID: id, Kind: store.NoticeTeamVisit,
+			PlanID: v.PlanID, VisitSeq: v.Seq,
+			Title: fmt.Sprintf("Team %s visits %s on %s", v.TeamName, v.BusinessName, date),
+			Body:  bodyOf(v, ""),
+		})
+	}
+	if days := v.AnnounceDays(); days > 0 {
+		items := make([]businessItem, len(v.Items))
+		for i, it := range v.Items {
+			items[i] = businessItem{Name: it.Name, Department: it.Department, LegalBasis: it.LegalBasis}
+		}
+		out = append(out, store.NewNotification{
+			EffectKey:     store.VisitEffectKey(v.PlanID, v.Seq, store.RecipientBusiness, v.USCC, store.NoticeVisit),
+			RecipientKind: store.RecipientBusiness, RecipientID: v.USCC, Kind: store.NoticeVisit,
+			PlanID: v.PlanID, VisitSeq: v.Seq,
+			Title:       fmt.Sprintf("Inspection visit on %s", date),
+			Body:        businessBody{PlanID: v.PlanID, VisitSeq: v.Seq, Date: date, USCC: v.USCC, Business: v.BusinessName, Team: teamRef{v.TeamID, v.TeamName, v.TeamPhone}, Items: items},
+			VisibleFrom: localDay(v.Date, loc).AddDate(0, 0, -days),
+		})
+	}
+	return out
+}
+
+// HandleDispatchVisit is the handler of TypeDispatchVisit. It writes the
+// visit's notices (VisitNotices) in one transaction under their effect keys,
+// then queues the webhook deliveries still pending. A redelivered task writes
+// nothing new and queues only what is still pending (under the same task
+// IDs). A bad payload, an unknown visit or a visit without inspectors is not
+// retried (the task is archived).
+func (d *Dispatcher) HandleDispatchVisit(ctx context.Context, t *asynq.Task) error {
+	var p DispatchVisitPayload
+	if err := json.Unmarshal(t.Payload(), &p); err != nil {
+		return fmt.Errorf("dispatch payload: %v: %w", err, asynq.SkipRetry)
+	}
+	if p.V != 1 {
+		return fmt.Errorf("dispatch payload version %d is not known: %w", p.V, asynq.SkipRetry)
+	}
+	if p.PlanID <= 0 || p.VisitSeq <= 0 {
+		return fmt.Errorf("dispatch payload names plan %d visit %d: %w", p.PlanID, p.VisitSeq, asynq.SkipRetry)
+	}
+	n, err := d.DispatchVisit(ctx, p.PlanID, p.VisitSeq)
+	if errors.Is(err, domain.ErrNotFound) || errors.Is(err, domain.ErrConflict) || errors.Is(err, errNoLead) {
+		d.log.Error("dispatch refused", "plan_id", p.PlanID, "visit_seq", p.VisitSeq, "err", err)
+		return fmt.Errorf("dispatch plan %d visit %d: %w: %w", p.PlanID, p.VisitSeq, err, asynq.SkipRetry)
+	}
+	if err != nil {
+		return fmt.Errorf("dispatch plan %d visit %d: %w", p.PlanID, p.VisitSeq, err)
+	}
+	d.log.Debug("visit dispatched", "plan_id", p.PlanID, "visit_seq", p.VisitSeq, "written", n)
+	return nil
+}
+
+var errNoLead = errors.New("the visit has no lead inspector")
+
+// DispatchVisit writes the notices of a visit and queues their pending
+// webhook deliveries; it returns how many notices it wrote (0 when a
+// previous run wrote them).
+func (d *Dispatcher) DispatchVisit(ctx context.Context, planID int64, seq int) (int, error) {
+	v, err := d.st.DispatchVisitOf(ctx, planID, seq)
+	if err != nil {
+		return 0, err
+	}
+	if len(v.Inspectors) == 0 || v.Inspectors[0].Role != "lead" {
+		return 0, errNoLead
+	}
+	w, err := d.st.WriteNotifications(ctx, VisitNotices(&v, d.loc))
+	if err != nil {
+		return 0, err
+	}
+	d.effects.WithLabelValues(TypeDispatchVisit).Add(float64(w.Inserted))
+	return w.Inserted, d.enqueueDeliveries(ctx, w.Deliveries)
+}
+
+// cronDay reads a cron payload and returns the local day it is due on.
+func (d *Dispatcher) cronDay(t *asynq.Task) (time.Time, error) {
+	var p CronPayload
+	if len(t.Payload()) > 0 {
+		if err := json.Unmarshal(t.Payload(), &p); err != nil {
+			return time.Time{}, fmt.Errorf("%s payload: %v: %w", t.Type(), err, asynq.SkipRetry)
+		}
+		if p.V != 1 {
+			return time.Time{}, fmt.Errorf("%s payload version %d is not known: %w", t.Type(), p.V, asynq.SkipRetry)
+		}
+	}
+	due := p.DueAt
+	if due.IsZero() {
+		due = d.now()
+	}
+	due = due.In(d.loc)
+	return time.Date(due.Year(), due.Month(), due.Day(), 0, 0, 0, 0, time.UTC), nil
+}
+
+// HandleReminderScan is the handler of TypeCronReminderScan: for every visit
+// of a published plan on the day after the task's due day (in the
+// configured time zone), a reminder to each of its inspectors, and to the
+// business when the visit is announced. Effect key: visit × recipient ×
+// "reminder".
+func (d *Dispatcher) HandleReminderScan(ctx context.Context, t *asynq.Task) error {
+	today, err := d.cronDay(t)
+	if err != nil {
+		return err
+	}
+	n, err := d.RemindFor(ctx, today.AddDate(0, 0, 1))
+	if err != nil {
+		return fmt.Errorf("reminder scan: %w", err)
+	}
+	d.log.Info("reminder scan done", "day", today.AddDate(0, 0, 1).Format(time.DateOnly), "written", n)
+	return nil
+}
+
+// RemindFor writes the reminders of day's visits and returns how many it wrote.
+func (d *Dispatcher) RemindFor(ctx context.Context, day time.Time) (int, error) {
+	visits, err := d.st.DayVisits(ctx, day)
+	if err != nil {
+		return 0, err
+	}
+	date := day.Format(time.DateOnly)
+	var ns []store.NewNotification
+	for i := range visits {
+		v := &visits[i]
+		for _, in := range v.Inspectors {
+			id := strconv.FormatInt(in.ID, 10)
+			ns = append(ns, store.NewNotification{
+				EffectKey:     store.VisitEffectKey(v.PlanID, v.Seq, store.RecipientInspector, id, store.NoticeReminder),
+				RecipientKind: store.RecipientInspector, RecipientID: id, Kind: store.NoticeReminder,
+				PlanID: v.PlanID, VisitSeq: v.Seq,
+				Title: fmt.Sprintf("Tomorrow: visit %s (%s)", v.BusinessName, in.Role),
+				Body:  bodyOf(v, in.Role),
+			})
+		}
+		if v.AnnounceDays() > 0 {
+			ns = append(ns, store.NewNotification{
+				EffectKey:     store.VisitEffectKey(v.PlanID, v.Seq, store.RecipientBusiness, v.USCC, store.NoticeReminder),
+				RecipientKind: store.RecipientBusiness, RecipientID: v.USCC, Kind: store.NoticeReminder,
+				PlanID: v.PlanID, VisitSeq: v.Seq,
+				Title: fmt.Sprintf("Reminder: inspection visit tomorrow, %s", date),
+				Body:  businessBody{PlanID: v.PlanID, VisitSeq: v.Seq, Date: date, USCC: v.USCC, Business: v.BusinessName, Team: teamRef{v.TeamID, v.TeamName, v.TeamPhone}, Items: businessItems(v)},
+			})
+		}
+	}
+	return d.writeAll(ctx, TypeCronReminderScan, ns)
+}
+
+func businessItems(v *store.DispatchVisit) []businessItem {
+	items := make([]businessItem, len(v.Items))
+	for i, it := range v.Items {
+		items[i] = businessItem{Name: it.Name, Department: it.Department, LegalBasis: it.LegalBasis}
+	}
+	return items
+}
+
+// rosterBody is a team's roster of a day: its visits in route order, each
+// with the business, where it is, the checklist and the inspectors.
+type rosterBody struct {
+	TeamID int64         `json:"team_id"`
+	Team   string        `json:"team"`
+	Date   string        `json:"date"`
+	Visits []rosterVisit `json:"visits"`
+}
+
+type rosterVisit struct {
+	PlanID          int64               `json:"plan_id"`
+	VisitSeq        int                 `json:"visit_seq"`
+	RouteOrder      int                 `json:"route_order"`
+	USCC            string              `json:"uscc"`
+	Business        string              `json:"business"`
+	Address         string              `json:"address"`
+	Lat             float64             `json:"lat"`
+	Lng             float64             `json:"lng"`
+	DurationMinutes int                 `json:"duration_minutes"`
+	Inspectors      []store.VisitPerson `json:"inspectors"`
+	Items           []store.VisitItem   `json:"items"`
+}
+
+// HandleDailyRosters is the handler of TypeCronDailyRosters: one roster
+// notice per team with visits on the task's due day, to the team (read by
+// its team leader). Effect key: roster × team × day. A roster written once
+// for a team-day is not rewritten.
+func (d *Dispatcher) HandleDailyRosters(ctx context.Context, t *asynq.Task) error {
+	today, err := d.cronDay(t)
+	if err != nil {
+		return err
+	}
+	n, err := d.RostersFor(ctx, today)
+	if err != nil {
+		return fmt.Errorf("daily rosters: %w", err)
+	}
+	d.log.Info("daily rosters done", "day", today.Format(time.DateOnly), "written", n)
+	return nil
+}
+
+// RostersFor writes the rosters of day and returns how many it wrote.
+func (d *Dispatcher) RostersFor(ctx context.Context, day time.Time) (int, error) {
+	visits, err := d.st.DayVisits(ctx, day)
+	if err != nil {
+		return 0, err
+	}
+	date := day.Format(time.DateOnly)
+	var ns []store.NewNotification
+	for i := 0; i < len(visits); {
+		team := visits[i].TeamID
+		body := rosterBody{TeamID: team, Team: visits[i].TeamName, Date: date}
+		for ; i < len(visits) && visits[i].TeamID == team; i++ {
+			v := &visits[i]
+			b := bodyOf(v, "")
+			body.Visits = append(body.Visits, rosterVisit{PlanID: v.PlanID, VisitSeq: v.Seq, RouteOrder: v.RouteOrder, USCC: v.USCC,
+				Business: v.BusinessName, Address: v.Address, Lat: v.Lat, Lng: v.Lng, DurationMinutes: v.DurationMinutes,
+				Inspectors: b.Inspectors, Items: b.Items})
+		}
+		id := strconv.FormatInt(team, 10)
+		ns = append(ns, store.NewNotification{
+			EffectKey: store.RosterEffectKey(team, day), RecipientKind: store.RecipientTeam, RecipientID: id,
+			Kind: store.NoticeRoster, Title: fmt.Sprintf("Roster of %s for %s: %d visits", body.Team, date, len(body.Visits)),
+			Body: body,
+		})
+	}
+	return d.writeAll(ctx, TypeCronDailyRosters, ns)
+}
+
+// writeAll writes notices in batches, honouring ctx between them, and queues
+// their webhook deliveries.
+func (d *Dispatcher) writeAll(ctx context.Context, task string, ns []store.NewNotification) (int, error) {
+	const batch = 500
+	total := 0
+	for start := 0; start < len(ns); start += batch {
+		if err := ctx.Err(); err != nil {
+			return total, err
+		}
+		w, err := d.st.WriteNotifications(ctx, ns[start:min(start+batch, len(ns))])
+		if err != nil {
+			return total, err
+		}
+		total += w.Inserted
+		d.effects.WithLabelValues(task).Add(float64(w.Inserted))
+		if err := d.enqueueDeliveries(ctx, w.Deliveries); err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}

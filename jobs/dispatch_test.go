@@ -1,0 +1,845 @@
+package jobs
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"inspectonce/domain"
+	"inspectonce/planner"
+	"inspectonce/store"
+	"inspectonce/store/storetest"
+	"inspectonce/uscc"
+)
+
+var shanghai = func() *time.Location {
+	l, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		panic(err)
+	}
+	return l
+}()
+
+func TestVisitNotices(t *testing.T) {
+	v := store.DispatchVisit{PlanID: 4, Seq: 9, Date: time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC), USCC: "91330922000000001X",
+		BusinessName: "店", TeamID: 2, TeamName: "队",
+		Inspectors: []store.VisitPerson{{ID: 11, Role: "lead"}, {ID: 12, Role: "member"}},
+		Leaders:    []store.VisitPerson{{ID: 11}, {ID: 30}},
+		Items:      []store.VisitItem{{ItemID: 1, DemandID: 1, AnnounceDays: 5}, {ItemID: 2, DemandID: 2, AnnounceDays: 3}}}
+	ns := VisitNotices(&v, shanghai)
+	var keys []string
+	for _, n := range ns {
+		keys = append(keys, n.EffectKey)
+	}
+	want := []string{
+		"visit:4:9:inspector:11:assignment", "visit:4:9:inspector:12:assignment",
+		"visit:4:9:inspector:11:team_visit", "visit:4:9:inspector:30:team_visit",
+		"visit:4:9:business:91330922000000001X:visit_notice",
+	}
+	if fmt.Sprint(keys) != fmt.Sprint(want) {
+		t.Fatalf("effect keys\n got %v\nwant %v", keys, want)
+	}
+	// The least announce_days (3), from midnight in the configured zone.
+	if vf := ns[4].VisibleFrom; !vf.Equal(time.Date(2026, 3, 7, 0, 0, 0, 0, shanghai)) {
+		t.Fatalf("business notice visible from %v", vf)
+	}
+	for _, n := range ns[:4] {
+		if !n.VisibleFrom.IsZero() {
+			t.Fatalf("inspector notice %s delayed", n.EffectKey)
+		}
+	}
+	// One unannounced demand makes the visit unannounced.
+	v.Items = append(v.Items, store.VisitItem{ItemID: 3, DemandID: 3, AnnounceDays: 0})
+	if ns := VisitNotices(&v, shanghai); len(ns) != 4 {
+		t.Fatalf("unannounced visit told the business: %d notices", len(ns))
+	}
+}
+
+func TestSignature(t *testing.T) {
+	body := []byte(`{"id":1}`)
+	sig := Sign("s3cret-s3cret-16", "1700000000", body)
+	if err := VerifySignature("s3cret-s3cret-16", "1700000000", body, sig); err != nil {
+		t.Fatal(err)
+	}
+	// HMAC-SHA256("s3cret-s3cret-16", "1700000000.{\"id\":1}"), computed independently (Python hmac).
+	if sig != "sha256=5bb7ab2d1dd211409753164ae0df25d0b897fb82123c1775eb478fb2a88efd5d" {
+		t.Fatalf("signature %s does not follow the documented scheme", sig)
+	}
+	for name, c := range map[string][4]string{
+		"other body":   {"s3cret-s3cret-16", "1700000000", `{"id":2}`, sig},
+		"other time":   {"s3cret-s3cret-16", "1700000001", string(body), sig},
+		"other secret": {"another-secret-1", "1700000000", string(body), sig},
+		"no prefix":    {"s3cret-s3cret-16", "1700000000", string(body), sig[7:]},
+		"not hex":      {"s3cret-s3cret-16", "1700000000", string(body), "sha256=zz"},
+		"bad time":     {"s3cret-s3cret-16", "soon", string(body), sig},
+	} {
+		if err := VerifySignature(c[0], c[1], []byte(c[2]), c[3]); err == nil {
+			t.Errorf("%s: verified", name)
+		}
+	}
+}
+
+// ---- integration
+
+// dispatchFixture is a registry for dispatch tests: a team with four
+// inspectors (the first is its leader), businesses, and three demands:
+// announced 3 days ahead (A), 5 days (B), unannounced (C).
+type dispatchFixture struct {
+	team       int64
+	inspectors []int64
+	biz        []string
+	deptA      int64
+	itemA      int64
+	deptB      int64
+	itemB      int64
+	demA       int64
+	demB       int64
+	demC       int64
+}
+
+func bizCode(n int) string {
+	c, err := uscc.Complete(fmt.Sprintf("91330922%09d", n))
+	if err != nil {
+		panic(err)
+	}
+	return c
+}
+
+func newDispatchFixture(t testing.TB, st *store.Store, businesses int) dispatchFixture {
+	t.Helper()
+	ctx := context.Background()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	var f dispatchFixture
+	a := &domain.Department{Code: "SCJG", Name: "市场监管"}
+	b := &domain.Department{Code: "XFJY", Name: "消防"}
+	must(st.CreateDepartment(ctx, "test", a))
+	must(st.CreateDepartment(ctx, "test", b))
+	ia := &domain.Item{Code: "SCJG-01", DepartmentID: a.ID, Name: "食品", Domain: "food_safety", Minutes: 30, LegalBasis: "食品安全法"}
+	ib := &domain.Item{Code: "XFJY-01", DepartmentID: b.ID, Name: "消防", Domain: "fire_safety", Minutes: 20, LegalBasis: "消防法"}
+	must(st.CreateItem(ctx, "test", ia))
+	must(st.CreateItem(ctx, "test", ib))
+	f.deptA, f.deptB, f.itemA, f.itemB = a.ID, b.ID, ia.ID, ib.ID
+	county := &domain.Region{Code: "C", Name: "县", Level: domain.LevelCounty}
+	must(st.CreateRegion(ctx, "test", county))
+	town := &domain.Region{Code: "C-T", Name: "镇", Level: domain.LevelTownship, ParentID: &county.ID}
+	must(st.CreateRegion(ctx, "test", town))
+	grid := &domain.Region{Code: "C-T-G", Name: "网格", Level: domain.LevelGrid, ParentID: &town.ID}
+	must(st.CreateRegion(ctx, "test", grid))
+	team := &domain.Team{Code: "T1", Name: "队", Kind: domain.TeamComprehensive, BaseLat: 30.7, BaseLng: 122.4,
+		DailyCapacityMinutes: 960, RegionIDs: []int64{town.ID}, ContactPhone: "0580-1234567"}
+	must(st.CreateTeam(ctx, "test", team))
+	f.team = team.ID
+	for i := range 4 {
+		in := &domain.Inspector{Code: fmt.Sprintf("I%d", i), Name: fmt.Sprintf("人%d", i), TeamID: team.ID,
+			Domains: []string{"food_safety", "fire_safety"}, IsLeader: i == 0}
+		must(st.CreateInspector(ctx, "test", in))
+		f.inspectors = append(f.inspectors, in.ID)
+	}
+	for i := range businesses {
+		bz := &domain.Business{USCC: bizCode(i + 1), Name: fmt.Sprintf("店%d", i), RegionID: grid.ID, IndustryCode: "H6210",
+			Lat: 30.7 + float64(i%100)/1000, Lng: 122.4, Address: fmt.Sprintf("路%d号", i), RiskCode: domain.RiskGreen, ListKind: domain.ListRandom}
+		must(st.CreateBusiness(ctx, "test", bz))
+		f.biz = append(f.biz, bz.USCC)
+	}
+	from := time.Now().AddDate(0, 0, -1)
+	to := time.Now().AddDate(0, 3, 0)
+	for i, c := range []struct {
+		dept, item int64
+		days       int
+		id         *int64
+	}{{a.ID, ia.ID, 3, &f.demA}, {b.ID, ib.ID, 5, &f.demB}, {b.ID, ib.ID, 0, &f.demC}} {
+		d := &domain.Demand{DepartmentID: c.dept, ItemIDs: []int64{c.item}, TargetKind: domain.TargetList, Businesses: f.biz[:1],
+			WindowFrom: from, WindowTo: to, Priority: 3, Source: domain.SourceRoutine, AnnounceDays: c.days, Title: fmt.Sprint("d", i)}
+		_, err := st.CreateDemand(ctx, "test", nil, d)
+		must(err)
+		*c.id = d.ID
+	}
+	return f
+}
+
+// visitDays are the days the fixture's visits fall on: tomorrow (in
+// Shanghai) and then every few days; the business notices of the early ones
+// are visible now, of the late ones not yet.
+func visitDay(i int) planner.Day {
+	now := time.Now().In(shanghai)
+	d := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC).AddDate(0, 0, 1+(i%4)*4)
+	return planner.DayOf(d)
+}
+
+// fixturePlan is n visits over the fixture's businesses, by the team, two
+// inspectors each (lead first), with tasks of demand A alone (announced 3
+// days ahead), A and B (announced 3 days ahead), or A and C (unannounced).
+func fixturePlan(f dispatchFixture, n int) *planner.Plan {
+	p := &planner.Plan{}
+	from, to := planner.DayOf(time.Now().AddDate(0, 0, -1)), planner.DayOf(time.Now().AddDate(0, 3, 0))
+	route := map[planner.Day]int{}
+	for i := range n {
+		b := f.biz[i%len(f.biz)]
+		day := visitDay(i)
+		route[day]++
+		ta := planner.Task{DemandID: f.demA, DepartmentID: f.deptA, USCC: b, ItemID: f.itemA, From: from, To: to, Priority: 3}
+		tasks := []planner.Task{ta}
+		depts := []int64{f.deptA}
+		switch i % 3 {
+		case 1:
+			tasks = append(tasks, planner.Task{DemandID: f.demB, DepartmentID: f.deptB, USCC: b, ItemID: f.itemB, From: from, To: to, Priority: 3})
+			depts = append(depts, f.deptB)
+		case 2:
+			tasks = append(tasks, planner.Task{DemandID: f.demC, DepartmentID: f.deptB, USCC: b, ItemID: f.itemB, From: from, To: to, Priority: 3})
+			depts = append(depts, f.deptB)
+		}
+		lead := f.inspectors[i%4]
+		member := f.inspectors[(i+1)%4]
+		p.Visits = append(p.Visits, planner.Visit{USCC: b, Date: day, TeamID: f.team, InspectorIDs: []int64{lead, member},
+			Tasks: tasks, DepartmentIDs: depts, DurationMinutes: 30, TravelMinutes: 5, RouteOrder: route[day]})
+	}
+	p.Stats = planner.Stats{Tasks: n, NaiveVisits: n, LowerBound: n, Visits: n}
+	return p
+}
+
+// publishFixturePlan stores and publishes a plan of n visits.
+func publishFixturePlan(t testing.TB, st *store.Store, f dispatchFixture, n int) store.Plan {
+	t.Helper()
+	ctx := context.Background()
+	year := time.Now().Year()
+	if _, err := st.YearKey(ctx, "test", year); err != nil {
+		t.Fatal(err)
+	}
+	seed := make([]byte, 32)
+	_, _ = rand.Read(seed)
+	p, err := st.CreatePlan(ctx, "test", store.NewPlan{From: time.Now(), To: time.Now().AddDate(0, 1, 0),
+		Mode: store.ModeCoordinated, Year: year, Seed: seed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SavePlanResult(ctx, p.ID, fixturePlan(f, n)); err != nil {
+		t.Fatal(err)
+	}
+	pub, err := st.PublishPlan(ctx, "test", p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pub
+}
+
+// expectedKeys are the effect keys dispatching the fixture plan must write.
+func expectedKeys(planID int64, f dispatchFixture, n int) map[string]bool {
+	keys := map[string]bool{}
+	for i := range n {
+		seq := i + 1
+		for _, in := range []int64{f.inspectors[i%4], f.inspectors[(i+1)%4]} {
+			keys[store.VisitEffectKey(planID, seq, "inspector", strconv.FormatInt(in, 10), "assignment")] = true
+		}
+		keys[store.VisitEffectKey(planID, seq, "inspector", strconv.FormatInt(f.inspectors[0], 10), "team_visit")] = true
+		if i%3 != 2 {
+			keys[store.VisitEffectKey(planID, seq, "business", f.biz[i%len(f.biz)], "visit_notice")] = true
+		}
+	}
+	return keys
+}
+
+// receiver is a webhook endpoint on loopback that records what it gets.
+type receiver struct {
+	srv    *httptest.Server
+	secret string
+	fail   bool
+	mu     sync.Mutex
+	got    map[int64]int // notification id -> deliveries
+	bad    []string
+}
+
+func newReceiver(t *testing.T, secret string, fail bool) *receiver {
+	r := &receiver{secret: secret, fail: fail, got: map[int64]int{}}
+	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		if r.fail {
+			http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
+			return
+		}
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if err := VerifySignature(r.secret, req.Header.Get(HeaderTimestamp), body, req.Header.Get(HeaderSignature)); err != nil {
+			r.bad = append(r.bad, err.Error())
+			http.Error(w, err.Error(), http.StatusUnauthorized)
+			return
+		}
+		ts, _ := strconv.ParseInt(req.Header.Get(HeaderTimestamp), 10, 64)
+		if d := time.Since(time.Unix(ts, 0)); d > SignatureTolerance || d < -SignatureTolerance {
+			r.bad = append(r.bad, "stale timestamp")
+		}
+		var n store.Notification
+		if err := json.Unmarshal(body, &n); err != nil {
+			r.bad = append(r.bad, err.Error())
+		}
+		if req.Header.Get(HeaderDelivery) == "" || req.Header.Get(HeaderEvent) != n.Kind {
+			r.bad = append(r.bad, "delivery headers missing")
+		}
+		if n.VisibleFrom.After(time.Now()) {
+			r.bad = append(r.bad, fmt.Sprintf("notification %d sent before it is visible", n.ID))
+		}
+		r.got[n.ID]++
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(r.srv.Close)
+	return r
+}
+
+func (r *receiver) snapshot() (map[int64]int, []string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	got := make(map[int64]int, len(r.got))
+	for k, v := range r.got {
+		got[k] = v
+	}
+	return got, append([]string(nil), r.bad...)
+}
+
+// dispatchEnv runs a worker with the Dispatcher and a relay on a queue of the
+// test's own.
+type dispatchEnv struct {
+	st     *store.Store
+	opt    asynq.RedisConnOpt
+	queue  string
+	client *asynq.Client
+	disp   *Dispatcher
+	relay  *Relay
+}
+
+func newDispatchEnv(t *testing.T, st *store.Store) *dispatchEnv {
+	opt, queue := testQueue(t)
+	client := asynq.NewClient(opt)
+	t.Cleanup(func() { _ = client.Close() })
+	log := slog.New(slog.DiscardHandler)
+	e := &dispatchEnv{st: st, opt: opt, queue: queue, client: client}
+	e.disp = NewDispatcher(DispatchOptions{Store: st, Queue: client, Location: shanghai, Logger: log, QueueName: queue})
+	e.relay = NewRelay(RelayOptions{Store: st, Queue: client, Logger: log, QueueName: queue, Interval: 50 * time.Millisecond})
+	return e
+}
+
+// start runs the worker and the relay until the test ends.
+func (e *dispatchEnv) start(t *testing.T) {
+	w := NewWorker(e.opt, WorkerOptions{Concurrency: 10, ShutdownTimeout: 5 * time.Second, Logger: slog.New(slog.DiscardHandler),
+		Queues: map[string]int{e.queue: 1}, Dispatch: e.disp})
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = w.Run(ctx) })
+	wg.Go(func() { _ = e.relay.Run(ctx) })
+	t.Cleanup(func() { cancel(); wg.Wait() })
+}
+
+// waitDispatched polls the plan's dispatch status until every visit is dispatched.
+func waitDispatched(t *testing.T, st *store.Store, planID int64, timeout time.Duration) store.DispatchStatus {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		s, err := st.PlanDispatchStatus(context.Background(), planID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Dispatched == s.Visits && s.Pending == 0 {
+			return s
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("dispatch not done after %v: %+v", timeout, s)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// allKeys lists every notification by effect key, failing on a key twice.
+func allNotifications(t *testing.T, st *store.Store) map[string]store.Notification {
+	t.Helper()
+	out := map[string]store.Notification{}
+	p := store.Page{Limit: store.MaxLimit}
+	for {
+		page, err := st.ListNotifications(context.Background(), store.NotificationFilter{}, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range page.Items {
+			if _, dup := out[n.EffectKey]; dup {
+				t.Fatalf("effect %s written twice", n.EffectKey)
+			}
+			out[n.EffectKey] = n
+		}
+		if page.Next == "" {
+			return out
+		}
+		p.After = page.Next
+	}
+}
+
+func TestDispatchEndToEnd(t *testing.T) {
+	st, _ := storetest.New(t)
+	ctx := context.Background()
+	f := newDispatchFixture(t, st, 7)
+	const n = 40
+	e := newDispatchEnv(t, st)
+
+	good := newReceiver(t, "good-secret-0123456789", false)
+	down := newReceiver(t, "down-secret-0123456789", true)
+	biz := newReceiver(t, "biz-secret-01234567890", false)
+	hookGood, err := st.CreateWebhook(ctx, "test", store.RecipientInspector, good.srv.URL, good.secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hookDown, _ := st.CreateWebhook(ctx, "test", store.RecipientInspector, down.srv.URL, down.secret)
+	hookBiz, _ := st.CreateWebhook(ctx, "test", store.RecipientBusiness, biz.srv.URL, biz.secret)
+
+	// Published before any worker runs: the outbox holds the dispatch.
+	p := publishFixturePlan(t, st, f, n)
+	if s, _ := st.PlanDispatchStatus(ctx, p.ID); s.Outbox != n || s.PendingRelay != n || s.Dispatched != 0 {
+		t.Fatalf("before the worker: %+v", s)
+	}
+	e.start(t)
+	s := waitDispatched(t, st, p.ID, 60*time.Second)
+
+	want := expectedKeys(p.ID, f, n)
+	got := allNotifications(t, st)
+	if len(got) != len(want) {
+		t.Errorf("%d notifications, want %d", len(got), len(want))
+	}
+	for k := range want {
+		if _, ok := got[k]; !ok {
+			t.Errorf("missing %s", k)
+		}
+	}
+	if s.Notifications != int64(len(want)) || s.NotificationsByKind["team_visit"] != n {
+		t.Errorf("status %+v", s)
+	}
+	// Business notices: from (visit day − 3) at midnight in Shanghai.
+	now := time.Now()
+	visibleBiz := map[int64]bool{}
+	for i := range n {
+		if i%3 == 2 {
+			continue
+		}
+		nt := got[store.VisitEffectKey(p.ID, i+1, "business", f.biz[i%len(f.biz)], "visit_notice")]
+		vd := visitDay(i).Time()
+		if wantVF := time.Date(vd.Year(), vd.Month(), vd.Day()-3, 0, 0, 0, 0, shanghai); !nt.VisibleFrom.Equal(wantVF) {
+			t.Fatalf("visit %d: business notice visible from %v, want %v", i+1, nt.VisibleFrom, wantVF)
+		}
+		if !nt.VisibleFrom.After(now) {
+			visibleBiz[nt.ID] = true
+		}
+	}
+	if len(visibleBiz) == 0 || len(visibleBiz) == 2*n/3 {
+		t.Fatalf("fixture: %d business notices visible now; want some but not all", len(visibleBiz))
+	}
+
+	// Webhooks: the good receiver sees each inspector notice once, signed;
+	// the failing one does not hold it up; the business receiver sees only
+	// the notices already visible.
+	inspectorNotices := map[int64]bool{}
+	for _, nt := range got {
+		if nt.RecipientKind == "inspector" {
+			inspectorNotices[nt.ID] = true
+		}
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		g, bad := good.snapshot()
+		b, badB := biz.snapshot()
+		if len(bad)+len(badB) > 0 {
+			t.Fatalf("receiver complaints: %v %v", bad, badB)
+		}
+		if len(g) == len(inspectorNotices) && len(b) == len(visibleBiz) {
+			for id, c := range g {
+				if c != 1 || !inspectorNotices[id] {
+					t.Fatalf("good receiver got notification %d %d times", id, c)
+				}
+			}
+			for id, c := range b {
+				if c != 1 || !visibleBiz[id] {
+					t.Fatalf("business receiver got notification %d %d times", id, c)
+				}
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("webhooks: good got %d of %d, business %d of %d", len(g), len(inspectorNotices), len(b), len(visibleBiz))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	dd, _ := st.WebhookDeliveries(ctx, hookGood.ID)
+	for id, status := range dd {
+		if status != store.DeliveryDelivered {
+			t.Fatalf("good delivery %d is %s", id, status)
+		}
+	}
+	downAttempted := func() int {
+		c := 0
+		for id := range inspectorNotices {
+			j, err := st.DeliveryJobOf(ctx, id, hookDown.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if j.Status != store.DeliveryPending {
+				t.Fatalf("failing webhook delivery %d is %s", id, j.Status)
+			}
+			if j.Attempts > 0 {
+				c++
+			}
+		}
+		return c
+	}
+	for deadline := time.Now().Add(20 * time.Second); downAttempted() < len(inspectorNotices); {
+		if time.Now().After(deadline) {
+			t.Fatalf("the failing webhook was tried for %d of %d notices", downAttempted(), len(inspectorNotices))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// Every business notice has its delivery; those not visible yet wait in
+	// the queue as scheduled tasks, due at their visible_from.
+	bd, _ := st.WebhookDeliveries(ctx, hookBiz.ID)
+	later := 0
+	for id, status := range bd {
+		switch {
+		case visibleBiz[id] && status != store.DeliveryDelivered, !visibleBiz[id] && status != store.DeliveryPending:
+			t.Fatalf("business delivery %d is %s (visible now: %v)", id, status, visibleBiz[id])
+		case !visibleBiz[id]:
+			later++
+		}
+	}
+	if len(bd) != int(s.NotificationsByKind["visit_notice"]) || later == 0 {
+		t.Fatalf("%d business deliveries (%d later) for %d notices", len(bd), later, s.NotificationsByKind["visit_notice"])
+	}
+	insp := asynq.NewInspector(e.opt)
+	defer insp.Close()
+	if sched, err := insp.ListScheduledTasks(e.queue, asynq.PageSize(1000)); err != nil || len(sched) != later {
+		t.Fatalf("%d scheduled deliveries, want %d: %v", len(sched), later, err)
+	}
+
+	// Redelivery changes nothing: the same dispatch tasks again under other
+	// task IDs, and the handler called directly.
+	for i := range n {
+		task, err := NewDispatchVisit(p.ID, i+1, asynq.Queue(e.queue), asynq.TaskID(fmt.Sprintf("again:%d:%d", p.ID, i+1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.client.Enqueue(task); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if w, err := e.disp.DispatchVisit(ctx, p.ID, 1); err != nil || w != 0 {
+		t.Fatalf("direct redelivery wrote %d: %v", w, err)
+	}
+	ins := asynq.NewInspector(e.opt)
+	defer ins.Close()
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		qi, err := ins.GetQueueInfo(e.queue)
+		if err == nil && qi.Pending == 0 && qi.Active == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("redelivered tasks not done: %+v %v", qi, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if again := allNotifications(t, st); len(again) != len(got) {
+		t.Fatalf("redelivery: %d notifications, had %d", len(again), len(got))
+	}
+	time.Sleep(500 * time.Millisecond)
+	if g, _ := good.snapshot(); len(g) != len(inspectorNotices) {
+		t.Fatalf("redelivery: good receiver got %d notifications", len(g))
+	}
+	for id, c := range func() map[int64]int { g, _ := good.snapshot(); return g }() {
+		if c != 1 {
+			t.Fatalf("redelivery: notification %d delivered %d times", id, c)
+		}
+	}
+
+	// A bad payload or an unknown visit is archived at once, not retried.
+	for _, payload := range []string{`{"v":1,`, `{"v":2,"plan_id":1,"visit_seq":1}`, fmt.Sprintf(`{"v":1,"plan_id":%d,"visit_seq":9999}`, p.ID)} {
+		if err := e.disp.HandleDispatchVisit(ctx, asynq.NewTask(TypeDispatchVisit, []byte(payload))); !errors.Is(err, asynq.SkipRetry) {
+			t.Errorf("%s: %v", payload, err)
+		}
+	}
+}
+
+func TestRemindersAndRosters(t *testing.T) {
+	st, _ := storetest.New(t)
+	ctx := context.Background()
+	f := newDispatchFixture(t, st, 5)
+	const n = 12
+	p := publishFixturePlan(t, st, f, n)
+	e := newDispatchEnv(t, st)
+
+	// Due at 01:00 today in Shanghai: reminders are for tomorrow's visits.
+	now := time.Now().In(shanghai)
+	due := time.Date(now.Year(), now.Month(), now.Day(), 1, 0, 0, 0, shanghai)
+	task, err := NewCronTask(TypeCronReminderScan, due)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := e.disp.HandleReminderScan(ctx, task); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tomorrow := visitDay(0)
+	var tomorrowVisits []int
+	for i := range n {
+		if visitDay(i) == tomorrow {
+			tomorrowVisits = append(tomorrowVisits, i)
+		}
+	}
+	got := allNotifications(t, st)
+	want := map[string]bool{}
+	for _, i := range tomorrowVisits {
+		for _, in := range []int64{f.inspectors[i%4], f.inspectors[(i+1)%4]} {
+			want[store.VisitEffectKey(p.ID, i+1, "inspector", strconv.FormatInt(in, 10), "reminder")] = true
+		}
+		if i%3 != 2 {
+			want[store.VisitEffectKey(p.ID, i+1, "business", f.biz[i%len(f.biz)], "reminder")] = true
+		}
+	}
+	if len(got) != len(want) || len(want) == 0 {
+		t.Fatalf("%d reminders, want %d", len(got), len(want))
+	}
+	for k := range want {
+		if _, ok := got[k]; !ok {
+			t.Fatalf("missing reminder %s", k)
+		}
+	}
+
+	// Rosters: one per team-day, for the task's due day, however often it runs.
+	rt, _ := NewCronTask(TypeCronDailyRosters, tomorrow.Time().Add(-7*time.Hour)) // 01:00 Shanghai on that day
+	for range 2 {
+		if err := e.disp.HandleDailyRosters(ctx, rt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got = allNotifications(t, st)
+	r, ok := got[store.RosterEffectKey(f.team, tomorrow.Time())]
+	if !ok || len(got) != len(want)+1 || r.RecipientKind != "team" || r.RecipientID != strconv.FormatInt(f.team, 10) {
+		t.Fatalf("roster: %+v (%d notifications)", r, len(got))
+	}
+	var body rosterBody
+	if err := json.Unmarshal(r.Body, &body); err != nil {
+		t.Fatal(err)
+	}
+	if len(body.Visits) != len(tomorrowVisits) || !sort.SliceIsSorted(body.Visits, func(a, b int) bool {
+		return body.Visits[a].RouteOrder < body.Visits[b].RouteOrder
+	}) || len(body.Visits[0].Items) == 0 || body.Visits[0].Items[0].LegalBasis == "" || len(body.Visits[0].Inspectors) != 2 {
+		t.Fatalf("roster body %+v", body)
+	}
+	if err := e.disp.HandleDailyRosters(ctx, asynq.NewTask(TypeCronDailyRosters, []byte(`{"v":7}`))); !errors.Is(err, asynq.SkipRetry) {
+		t.Fatalf("unknown version: %v", err)
+	}
+	// A cancelled handler stops and says so.
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := e.disp.HandleReminderScan(cctx, task); err == nil {
+		t.Fatal("a cancelled reminder scan succeeded")
+	}
+}
+
+// TestRelayCrashBetweenEnqueueAndCommit: a relay that enqueued its batch but
+// died before marking it leaves the rows unrelayed; the next relay enqueues
+// them again under the same task IDs (a conflict, taken as success), so each
+// visit has exactly one task.
+func TestRelayCrashBetweenEnqueueAndCommit(t *testing.T) {
+	st, _ := storetest.New(t)
+	ctx := context.Background()
+	f := newDispatchFixture(t, st, 3)
+	const n = 25
+	p := publishFixturePlan(t, st, f, n)
+	e := newDispatchEnv(t, st)
+
+	cctx, cancel := context.WithCancel(ctx)
+	crashing := enqueuerFunc(func(ctx context.Context, task *asynq.Task, opts ...asynq.Option) (*asynq.TaskInfo, error) {
+		info, err := e.client.EnqueueContext(context.WithoutCancel(ctx), task, opts...)
+		return info, err
+	})
+	r := NewRelay(RelayOptions{Store: st, Queue: crashing, QueueName: e.queue, Batch: 10, Logger: slog.New(slog.DiscardHandler)})
+	// The first batch is enqueued, then the "process dies": its transaction
+	// cannot commit.
+	_, err := st.RelayOutbox(cctx, 10, func(ctx context.Context, rows []store.OutboxRow) ([]int64, error) {
+		ids, err := r.enqueue(ctx, rows)
+		cancel()
+		return ids, err
+	})
+	if err == nil {
+		t.Fatal("the crashed batch committed")
+	}
+	if s, _ := st.PlanDispatchStatus(ctx, p.ID); s.Relayed != 0 {
+		t.Fatalf("after the crash: %+v", s)
+	}
+	ins := asynq.NewInspector(e.opt)
+	defer ins.Close()
+	if tasks, _ := ins.ListPendingTasks(e.queue); len(tasks) != 10 {
+		t.Fatalf("%d tasks queued by the crashed batch, want 10", len(tasks))
+	}
+	for {
+		k, err := e.relay.RelayOnce(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if k == 0 {
+			break
+		}
+	}
+	if s, _ := st.PlanDispatchStatus(ctx, p.ID); s.Relayed != n || s.PendingRelay != 0 || s.PendingTasks != n {
+		t.Fatalf("after the restart: %+v", s)
+	}
+	tasks, err := ins.ListPendingTasks(e.queue, asynq.PageSize(1000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]bool{}
+	for _, ti := range tasks {
+		ids[ti.ID] = true
+		if ti.Type != TypeDispatchVisit || ti.MaxRetry != DispatchMaxRetry || ti.Retention != TaskRetention {
+			t.Fatalf("task %+v", ti)
+		}
+	}
+	if len(tasks) != n || len(ids) != n {
+		t.Fatalf("%d tasks (%d ids) queued, want one per visit (%d)", len(tasks), len(ids), n)
+	}
+	// The worker then dispatches every visit once.
+	e.start(t)
+	waitDispatched(t, st, p.ID, 60*time.Second)
+	if got := allNotifications(t, st); len(got) != len(expectedKeys(p.ID, f, n)) {
+		t.Fatalf("%d notifications, want %d", len(got), len(expectedKeys(p.ID, f, n)))
+	}
+	if failed, err := ArchivedDispatches(ins, p.ID, e.queue); failed != 0 || err != nil {
+		t.Fatalf("archived %d %v", failed, err)
+	}
+}
+
+// BenchmarkDispatchVisit measures the dispatch:visit handler's work (read the
+// visit, write its notices) without the queue, 4 visits per CPU at once.
+func BenchmarkDispatchVisit(b *testing.B) {
+	st, _ := storetest.New(b)
+	f := newDispatchFixture(b, st, 50)
+	n := max(b.N, 100)
+	p := publishFixturePlan(b, st, f, n)
+	d := NewDispatcher(DispatchOptions{Store: st, Location: shanghai, Logger: slog.New(slog.DiscardHandler)})
+	var next sync.Mutex
+	seq := 0
+	b.ResetTimer()
+	b.SetParallelism(4)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			next.Lock()
+			seq++
+			s := seq
+			next.Unlock()
+			if _, err := d.DispatchVisit(context.Background(), p.ID, s); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// TestWebhookDeliveryOutcomes drives the webhook handler directly: a delivery
+// whose retries are spent is recorded failed and never sent again; an
+// inactive webhook's delivery is skipped; a notice not visible yet is not
+// sent, and its retry waits until it is, without counting as a failure.
+func TestWebhookDeliveryOutcomes(t *testing.T) {
+	st, _ := storetest.New(t)
+	ctx := context.Background()
+	down := newReceiver(t, "down-secret-0123456789", true)
+	good := newReceiver(t, "good-secret-0123456789", false)
+	hDown, err := st.CreateWebhook(ctx, "test", store.RecipientTeam, down.srv.URL, down.secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hBiz, _ := st.CreateWebhook(ctx, "test", store.RecipientBusiness, good.srv.URL, good.secret)
+	later := time.Now().Add(1500 * time.Millisecond)
+	w, err := st.WriteNotifications(ctx, []store.NewNotification{
+		{EffectKey: "roster:team:1:2030-01-01", RecipientKind: "team", RecipientID: "1", Kind: "roster", Title: "r"},
+		{EffectKey: "visit:1:1:business:X:visit_notice", RecipientKind: "business", RecipientID: "X", Kind: "visit_notice",
+			Title: "b", VisibleFrom: later},
+	})
+	if err != nil || len(w.Deliveries) != 2 {
+		t.Fatalf("%+v %v", w, err)
+	}
+	d := NewDispatcher(DispatchOptions{Store: st, Logger: slog.New(slog.DiscardHandler)})
+	task := func(nid, wid int64) *asynq.Task {
+		b, _ := json.Marshal(WebhookPayload{V: 1, NotificationID: nid, WebhookID: wid})
+		return asynq.NewTask(TypeWebhookDeliver, b)
+	}
+	roster, notice := w.Deliveries[0].NotificationID, w.Deliveries[1].NotificationID
+
+	// Retries left: still pending, the error returned (asynq retries).
+	if err := d.HandleWebhook(ctx, task(roster, hDown.ID)); err == nil {
+		t.Fatal("a failed delivery reported success")
+	}
+	if j, _ := st.DeliveryJobOf(ctx, roster, hDown.ID); j.Status != store.DeliveryPending || j.Attempts != 1 ||
+		!strings.Contains(j.LastError, "503") {
+		t.Fatalf("after a failure: %+v", j)
+	}
+	// The last attempt: failed for good, and not sent again.
+	orig := lastAttempt
+	lastAttempt = func(context.Context) bool { return true }
+	defer func() { lastAttempt = orig }()
+	if err := d.HandleWebhook(ctx, task(roster, hDown.ID)); err == nil {
+		t.Fatal("a failed delivery reported success")
+	}
+	if j, _ := st.DeliveryJobOf(ctx, roster, hDown.ID); j.Status != store.DeliveryFailed || j.Attempts != 2 {
+		t.Fatalf("after the last attempt: %+v", j)
+	}
+	if err := d.HandleWebhook(ctx, task(roster, hDown.ID)); err != nil {
+		t.Fatalf("a delivery given up was tried again: %v", err)
+	}
+
+	// Not visible yet: not sent; retried when visible, not a failure.
+	err = d.HandleWebhook(ctx, task(notice, hBiz.ID))
+	var ny notYet
+	if !errors.As(err, &ny) || !ny.until.Equal(w.Deliveries[1].VisibleFrom) {
+		t.Fatalf("early delivery: %v", err)
+	}
+	if delay := retryDelay(0, err, nil); delay < time.Second || delay > 1500*time.Millisecond {
+		t.Fatalf("retried in %v, want when visible", delay)
+	}
+	if big := retryDelay(0, notYet{time.Now().Add(3 * time.Hour)}, nil); big < 2*time.Hour || big > 3*time.Hour {
+		t.Fatalf("retried in %v, want in 3 h", big)
+	}
+	if g, _ := good.snapshot(); len(g) != 0 {
+		t.Fatalf("sent before visible: %v", g)
+	}
+	// Once visible it goes, signed; an inactive webhook's delivery is skipped.
+	time.Sleep(time.Until(later))
+	if err := d.HandleWebhook(ctx, task(notice, hBiz.ID)); err != nil {
+		t.Fatal(err)
+	}
+	if g, bad := good.snapshot(); len(g) != 1 || g[notice] != 1 || len(bad) > 0 {
+		t.Fatalf("visible delivery: %v %v", g, bad)
+	}
+	w2, _ := st.WriteNotifications(ctx, []store.NewNotification{
+		{EffectKey: "roster:team:1:2030-01-02", RecipientKind: "team", RecipientID: "1", Kind: "roster", Title: "r2"}})
+	if err := st.SetWebhookActive(ctx, "test", hDown.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.HandleWebhook(ctx, task(w2.Deliveries[0].NotificationID, hDown.ID)); err != nil {
+		t.Fatal(err)
+	}
+	if j, _ := st.DeliveryJobOf(ctx, w2.Deliveries[0].NotificationID, hDown.ID); j.Status != store.DeliverySkipped {
+		t.Fatalf("inactive webhook: %+v", j)
+	}
+	if err := d.HandleWebhook(ctx, task(999999, hDown.ID)); !errors.Is(err, asynq.SkipRetry) {
+		t.Fatalf("unknown delivery: %v", err)
+	}
+}

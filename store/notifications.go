@@ -1,0 +1,561 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/lib/pq"
+	"gorm.io/gorm"
+
+	"inspectonce/domain"
+)
+
+// Recipient kinds of a notification: an inspector (by id), a business (by
+// USCC) or a team (by id, read by its team leader).
+const (
+	RecipientInspector = "inspector"
+	RecipientBusiness  = "business"
+	RecipientTeam      = "team"
+)
+
+// Notification kinds.
+const (
+	// NoticeAssignment tells the lead inspector or a member of a visit.
+	NoticeAssignment = "assignment"
+	// NoticeTeamVisit tells a leader of the lead team of a visit.
+	NoticeTeamVisit = "team_visit"
+	// NoticeVisit tells a business of an announced visit, announce_days ahead.
+	NoticeVisit = "visit_notice"
+	// NoticeReminder reminds an inspector of tomorrow's visit.
+	NoticeReminder = "reminder"
+	// NoticeRoster is a team's roster of the day.
+	NoticeRoster = "roster"
+)
+
+// Notification is one message of an inbox.
+type Notification struct {
+	ID            int64           `json:"id"`
+	RecipientKind string          `json:"recipient_kind"`
+	RecipientID   string          `json:"recipient_id"`
+	Kind          string          `json:"kind"`
+	PlanID        *int64          `json:"plan_id"`
+	VisitSeq      *int            `json:"visit_seq"`
+	Title         string          `json:"title"`
+	Body          json.RawMessage `json:"body"`
+	VisibleFrom   time.Time       `json:"visible_from"`
+	CreatedAt     time.Time       `json:"created_at"`
+	// EffectKey is the unique key of the effect that wrote it.
+	EffectKey string `json:"-"`
+}
+
+type notificationRow struct {
+	ID            int64
+	RecipientKind string
+	RecipientID   string
+	Kind          string
+	PlanID        *int64
+	VisitSeq      *int
+	Title         string
+	Body          string
+	VisibleFrom   time.Time
+	CreatedAt     time.Time
+	EffectKey     string
+}
+
+const notificationColumns = `id, recipient_kind, recipient_id, kind, plan_id, visit_seq, title, body::text AS body,
+	visible_from, created_at, effect_key`
+
+func (r notificationRow) notification() Notification {
+	return Notification{ID: r.ID, RecipientKind: r.RecipientKind, RecipientID: r.RecipientID, Kind: r.Kind,
+		PlanID: r.PlanID, VisitSeq: r.VisitSeq, Title: r.Title, Body: json.RawMessage(r.Body),
+		VisibleFrom: r.VisibleFrom, CreatedAt: r.CreatedAt, EffectKey: r.EffectKey}
+}
+
+// VisitEffectKey is the unique key of one effect of a visit: what kind of
+// notice went to which recipient.
+func VisitEffectKey(planID int64, visitSeq int, recipientKind, recipientID, kind string) string {
+	return fmt.Sprintf("visit:%d:%d:%s:%s:%s", planID, visitSeq, recipientKind, recipientID, kind)
+}
+
+// RosterEffectKey is the unique key of a team's roster of a day.
+func RosterEffectKey(teamID int64, day time.Time) string {
+	return fmt.Sprintf("roster:team:%d:%s", teamID, day.Format(time.DateOnly))
+}
+
+// NewNotification is a notification to write under its effect key.
+type NewNotification struct {
+	EffectKey     string
+	RecipientKind string
+	RecipientID   string
+	Kind          string
+	PlanID        int64 // 0: none
+	VisitSeq      int   // 0: none
+	Title         string
+	Body          any // encoded as JSON
+	// VisibleFrom hides the notice until then; zero means now.
+	VisibleFrom time.Time
+}
+
+// Delivery is a pending webhook delivery of a notification.
+type Delivery struct {
+	NotificationID int64
+	WebhookID      int64
+	PlanID         int64
+	VisibleFrom    time.Time
+}
+
+// Written is what WriteNotifications did.
+type Written struct {
+	// Inserted counts the notices written now; a notice whose effect key was
+	// written before is not written again.
+	Inserted int
+	// Deliveries are the pending webhook deliveries of all the notices given
+	// (new or not): hand each to the queue (idempotently).
+	Deliveries []Delivery
+}
+
+// WriteNotifications writes notices under their effect keys in one
+// transaction (INSERT … ON CONFLICT DO NOTHING: a notice already written
+// stays as it was), adds a pending delivery for each active webhook of the
+// notice's recipient kind (again at most one per notice and webhook), and
+// returns the pending deliveries of the notices given.
+func (s *Store) WriteNotifications(ctx context.Context, ns []NewNotification) (Written, error) {
+	var out Written
+	if len(ns) == 0 {
+		return out, nil
+	}
+	n := len(ns)
+	keys, kinds, ids, nkinds, titles, bodies, visible := make([]string, n), make([]string, n), make([]string, n),
+		make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	plans, seqs := make([]int64, n), make([]int64, n)
+	for i, x := range ns {
+		if x.EffectKey == "" || x.RecipientID == "" {
+			return out, fmt.Errorf("notification %d has no effect key or recipient", i)
+		}
+		b, err := json.Marshal(x.Body)
+		if err != nil {
+			return out, fmt.Errorf("notification %s body: %w", x.EffectKey, err)
+		}
+		if x.Body == nil {
+			b = []byte("{}")
+		}
+		keys[i], kinds[i], ids[i], nkinds[i], titles[i], bodies[i] = x.EffectKey, x.RecipientKind, x.RecipientID, x.Kind, x.Title, string(b)
+		plans[i], seqs[i] = x.PlanID, int64(x.VisitSeq)
+		if !x.VisibleFrom.IsZero() {
+			visible[i] = x.VisibleFrom.UTC().Format(time.RFC3339Nano)
+		}
+	}
+	// One statement, so one round trip and atomic: the notices (new ones
+	// only), a delivery per notice and active webhook of its kind (new ones
+	// only), and the pending deliveries of all the notices given. A notice
+	// another transaction wrote after this statement began is not seen here:
+	// that transaction queues its deliveries.
+	rows, err := s.db.WithContext(ctx).Raw(`WITH
+		ins AS (
+			INSERT INTO notifications (effect_key, recipient_kind, recipient_id, kind, plan_id, visit_seq, title, body, visible_from)
+			SELECT u.k, u.rk, u.ri, u.kind, NULLIF(u.plan, 0), NULLIF(u.seq, 0)::integer, u.title, u.body::jsonb,
+				coalesce(NULLIF(u.vf, '')::timestamptz, now())
+			FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::text[])
+				AS u(k, rk, ri, kind, plan, seq, title, body, vf)
+			ON CONFLICT (effect_key) DO NOTHING
+			RETURNING id, recipient_kind, plan_id, visible_from),
+		old AS (SELECT id, recipient_kind, plan_id, visible_from FROM notifications WHERE effect_key = ANY(?::text[])),
+		alln AS (SELECT * FROM ins UNION ALL SELECT * FROM old),
+		newd AS (
+			INSERT INTO webhook_deliveries (notification_id, webhook_id)
+			SELECT n.id, w.id FROM alln n JOIN webhooks w ON w.recipient_kind = n.recipient_kind AND w.active
+			ON CONFLICT DO NOTHING
+			RETURNING notification_id, webhook_id),
+		pend AS (
+			SELECT d.notification_id, d.webhook_id FROM webhook_deliveries d JOIN alln n ON n.id = d.notification_id
+			WHERE d.status = 'pending'
+			UNION SELECT notification_id, webhook_id FROM newd)
+		SELECT (SELECT count(*) FROM ins) AS inserted, x.notification_id, x.webhook_id, x.plan_id, x.visible_from
+		FROM (SELECT 1) AS one LEFT JOIN (
+			SELECT p.notification_id, p.webhook_id, coalesce(n.plan_id, 0) AS plan_id, n.visible_from
+			FROM pend p JOIN alln n ON n.id = p.notification_id) AS x ON true
+		ORDER BY x.notification_id, x.webhook_id`,
+		pq.StringArray(keys), pq.StringArray(kinds), pq.StringArray(ids), pq.StringArray(nkinds), pq.Int64Array(plans),
+		pq.Int64Array(seqs), pq.StringArray(titles), pq.StringArray(bodies), pq.StringArray(visible), pq.StringArray(keys)).Rows()
+	if err != nil {
+		return Written{}, translate(err, "notifications")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var inserted int
+		var nid, wid, plan *int64
+		var vf *time.Time
+		if err := rows.Scan(&inserted, &nid, &wid, &plan, &vf); err != nil {
+			return Written{}, translate(err, "notifications")
+		}
+		out.Inserted = inserted
+		if nid != nil {
+			out.Deliveries = append(out.Deliveries, Delivery{NotificationID: *nid, WebhookID: *wid, PlanID: *plan, VisibleFrom: *vf})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return Written{}, translate(err, "notifications")
+	}
+	return out, nil
+}
+
+// NotificationFilter chooses an inbox.
+type NotificationFilter struct {
+	RecipientKind string // "" = any
+	RecipientID   string // "" = any
+	// VisibleAt, when set, leaves out notices not visible yet at that time.
+	VisibleAt time.Time
+	PlanID    int64 // 0 = any
+}
+
+// ListNotifications pages through notifications, oldest first.
+func (s *Store) ListNotifications(ctx context.Context, f NotificationFilter, p Page) (Paged[Notification], error) {
+	q := s.db.WithContext(ctx).Table("notifications").Select(notificationColumns)
+	if f.RecipientKind != "" {
+		q = q.Where("recipient_kind = ?", f.RecipientKind)
+	}
+	if f.RecipientID != "" {
+		q = q.Where("recipient_id = ?", f.RecipientID)
+	}
+	if !f.VisibleAt.IsZero() {
+		q = q.Where("visible_from <= ?", f.VisibleAt)
+	}
+	if f.PlanID != 0 {
+		q = q.Where("plan_id = ?", f.PlanID)
+	}
+	rows, err := pageByID(q, p, func(r notificationRow) int64 { return r.ID })
+	if err != nil {
+		return Paged[Notification]{}, translate(err, "notifications")
+	}
+	return mapPaged(rows, notificationRow.notification), nil
+}
+
+// ---- what dispatch needs of a visit
+
+// VisitPerson is an inspector of a visit (or a leader of its team).
+type VisitPerson struct {
+	ID    int64  `json:"id"`
+	Name  string `json:"name"`
+	Phone string `json:"phone"`
+	Role  string `json:"role,omitempty"`
+}
+
+// VisitItem is an item checked at a visit, with the demand that asked for it.
+type VisitItem struct {
+	ItemID       int64  `json:"item_id"`
+	Code         string `json:"code"`
+	Name         string `json:"name"`
+	LegalBasis   string `json:"legal_basis"`
+	DepartmentID int64  `json:"department_id"`
+	Department   string `json:"department"`
+	DemandID     int64  `json:"demand_id"`
+	AnnounceDays int    `json:"-"`
+}
+
+// DispatchVisit is a visit of a plan with what its notices tell.
+type DispatchVisit struct {
+	PlanID          int64
+	PlanStatus      string
+	Seq             int
+	Date            time.Time // civil date (UTC midnight)
+	USCC            string
+	BusinessName    string
+	Address         string
+	Lat, Lng        float64
+	TeamID          int64
+	TeamName        string
+	TeamPhone       string
+	RouteOrder      int
+	DurationMinutes int
+	// Inspectors in the visit's order: the lead first.
+	Inspectors []VisitPerson
+	// Leaders are the leaders (is_leader) of the lead team; only DispatchVisitOf fills them.
+	Leaders []VisitPerson
+	Items   []VisitItem
+}
+
+// AnnounceDays is how many days ahead the business may be told: the least
+// announce_days of the visit's demands, 0 (unannounced) when any demand is.
+func (v *DispatchVisit) AnnounceDays() int {
+	if len(v.Items) == 0 {
+		return 0
+	}
+	least := v.Items[0].AnnounceDays
+	for _, it := range v.Items[1:] {
+		least = min(least, it.AnnounceDays)
+	}
+	return max(least, 0)
+}
+
+type dispatchVisitRow struct {
+	PlanID          int64
+	Status          string
+	Seq             int
+	Date            time.Time
+	USCC            string
+	BusinessName    string
+	Address         string
+	Lat, Lng        float64
+	TeamID          int64
+	TeamName        string
+	TeamPhone       string
+	RouteOrder      int
+	DurationMinutes int
+	// JSON of the people and items (DispatchVisitOf only)
+	Inspectors, Leaders, Items string
+}
+
+// DispatchVisitOf reads visit seq of plan planID with its inspectors, the
+// leaders of its team and its items. An unknown visit is ErrNotFound; a plan
+// that is not published is ErrConflict.
+func (s *Store) DispatchVisitOf(ctx context.Context, planID int64, seq int) (DispatchVisit, error) {
+	// One round trip: the visit with its people and items as JSON.
+	var r dispatchVisitRow
+	res := s.db.WithContext(ctx).Raw(`SELECT pv.plan_id, p.status, pv.seq, pv.date, pv.uscc, b.name AS business_name, b.address,
+			b.lat, b.lng, pv.team_id, t.name AS team_name, t.contact_phone AS team_phone, pv.route_order, pv.duration_minutes,
+			(SELECT coalesce(json_agg(json_build_object('id', i.id, 'name', i.name, 'phone', i.phone, 'role', a.role) ORDER BY a.ord), '[]')
+				FROM plan_assignments a JOIN inspectors i ON i.id = a.inspector_id
+				WHERE a.plan_id = pv.plan_id AND a.visit_seq = pv.seq)::text AS inspectors,
+			(SELECT coalesce(json_agg(json_build_object('id', i.id, 'name', i.name, 'phone', i.phone) ORDER BY i.id), '[]')
+				FROM inspectors i WHERE i.team_id = pv.team_id AND i.is_leader)::text AS leaders,
+			(SELECT coalesce(json_agg(json_build_object('item_id', it.id, 'code', it.code, 'name', it.name,
+					'legal_basis', it.legal_basis, 'department_id', d.id, 'department', d.name, 'demand_id', tk.demand_id,
+					'announce_days', dm.announce_days) ORDER BY tk.seq), '[]')
+				FROM plan_tasks tk JOIN items it ON it.id = tk.item_id JOIN departments d ON d.id = tk.department_id
+				JOIN demands dm ON dm.id = tk.demand_id
+				WHERE tk.plan_id = pv.plan_id AND tk.visit_seq = pv.seq)::text AS items
+		FROM plan_visits pv JOIN plans p ON p.id = pv.plan_id JOIN businesses b ON b.uscc = pv.uscc JOIN teams t ON t.id = pv.team_id
+		WHERE pv.plan_id = ? AND pv.seq = ?`, planID, seq).Scan(&r)
+	if res.Error != nil {
+		return DispatchVisit{}, translate(res.Error, "visit")
+	}
+	if res.RowsAffected == 0 {
+		return DispatchVisit{}, fmt.Errorf("visit %d of %s: %w", seq, planObject(planID), domain.ErrNotFound)
+	}
+	v := r.visit()
+	var items []struct {
+		VisitItem
+		AnnounceDays int `json:"announce_days"`
+	}
+	if err := errors.Join(json.Unmarshal([]byte(r.Inspectors), &v.Inspectors), json.Unmarshal([]byte(r.Leaders), &v.Leaders),
+		json.Unmarshal([]byte(r.Items), &items)); err != nil {
+		return v, fmt.Errorf("visit %d of %s: %w", seq, planObject(planID), err)
+	}
+	for _, it := range items {
+		it.VisitItem.AnnounceDays = it.AnnounceDays
+		v.Items = append(v.Items, it.VisitItem)
+	}
+	if v.PlanStatus != PlanPublished {
+		return v, errNotPublished(planID, v.PlanStatus)
+	}
+	return v, nil
+}
+
+func (r dispatchVisitRow) visit() DispatchVisit {
+	return DispatchVisit{PlanID: r.PlanID, PlanStatus: r.Status, Seq: r.Seq, Date: r.Date, USCC: r.USCC,
+		BusinessName: r.BusinessName, Address: r.Address, Lat: r.Lat, Lng: r.Lng, TeamID: r.TeamID, TeamName: r.TeamName,
+		TeamPhone: r.TeamPhone, RouteOrder: r.RouteOrder, DurationMinutes: r.DurationMinutes}
+}
+
+// DayVisits lists the visits of published plans on day (a civil date), by
+// team and route order, with their inspectors and items.
+func (s *Store) DayVisits(ctx context.Context, day time.Time) ([]DispatchVisit, error) {
+	return s.visitsWhere(ctx, "pv.date = ?::date AND p.status = 'published'", civilDate(day))
+}
+
+// visitsWhere reads the visits matching cond (over plan_visits pv and plans p).
+func (s *Store) visitsWhere(ctx context.Context, cond string, args ...any) ([]DispatchVisit, error) {
+	db := s.db.WithContext(ctx)
+	var rows []dispatchVisitRow
+	if err := db.Raw(`SELECT pv.plan_id, p.status, pv.seq, pv.date, pv.uscc, b.name AS business_name, b.address, b.lat, b.lng,
+			pv.team_id, t.name AS team_name, t.contact_phone AS team_phone, pv.route_order, pv.duration_minutes
+		FROM plan_visits pv JOIN plans p ON p.id = pv.plan_id JOIN businesses b ON b.uscc = pv.uscc JOIN teams t ON t.id = pv.team_id
+		WHERE `+cond+` ORDER BY pv.team_id, pv.date, pv.route_order, pv.plan_id, pv.seq`, args...).Scan(&rows).Error; err != nil {
+		return nil, translate(err, "visits")
+	}
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	type vkey struct {
+		plan int64
+		seq  int
+	}
+	out := make([]DispatchVisit, len(rows))
+	at := make(map[vkey]int, len(rows))
+	for i, r := range rows {
+		out[i] = r.visit()
+		at[vkey{r.PlanID, r.Seq}] = i
+	}
+	var people []struct {
+		PlanID   int64
+		VisitSeq int
+		VisitPerson
+	}
+	if err := db.Raw(`SELECT a.plan_id, a.visit_seq, i.id, i.name, i.phone, a.role
+		FROM plan_assignments a JOIN inspectors i ON i.id = a.inspector_id
+		JOIN plan_visits pv ON pv.plan_id = a.plan_id AND pv.seq = a.visit_seq JOIN plans p ON p.id = pv.plan_id
+		WHERE `+cond+` ORDER BY a.plan_id, a.visit_seq, a.ord`, args...).Scan(&people).Error; err != nil {
+		return nil, translate(err, "visit inspectors")
+	}
+	for _, x := range people {
+		if i, ok := at[vkey{x.PlanID, x.VisitSeq}]; ok {
+			out[i].Inspectors = append(out[i].Inspectors, x.VisitPerson)
+		}
+	}
+	var items []struct {
+		PlanID   int64
+		VisitSeq int
+		VisitItem
+	}
+	if err := db.Raw(`SELECT t.plan_id, t.visit_seq, it.id AS item_id, it.code, it.name, it.legal_basis,
+			d.id AS department_id, d.name AS department, t.demand_id, dm.announce_days
+		FROM plan_tasks t JOIN items it ON it.id = t.item_id JOIN departments d ON d.id = t.department_id
+		JOIN demands dm ON dm.id = t.demand_id
+		JOIN plan_visits pv ON pv.plan_id = t.plan_id AND pv.seq = t.visit_seq JOIN plans p ON p.id = pv.plan_id
+		WHERE `+cond+` ORDER BY t.plan_id, t.visit_seq, t.seq`, args...).Scan(&items).Error; err != nil {
+		return nil, translate(err, "visit items")
+	}
+	for _, x := range items {
+		if i, ok := at[vkey{x.PlanID, x.VisitSeq}]; ok {
+			out[i].Items = append(out[i].Items, x.VisitItem)
+		}
+	}
+	return out, nil
+}
+
+// ---- webhooks
+
+// Webhook receives the notifications of one recipient kind.
+type Webhook struct {
+	ID            int64     `json:"id"`
+	RecipientKind string    `json:"recipient_kind"`
+	URL           string    `json:"url"`
+	Secret        string    `json:"-"`
+	Active        bool      `json:"active"`
+	CreatedAt     time.Time `json:"created_at"`
+}
+
+// CreateWebhook registers a webhook for every notification to recipientKind.
+// The secret signs its deliveries (at least 16 characters).
+func (s *Store) CreateWebhook(ctx context.Context, actor, recipientKind, url, secret string) (Webhook, error) {
+	var w Webhook
+	var v domain.ValidationError
+	if recipientKind != RecipientInspector && recipientKind != RecipientBusiness && recipientKind != RecipientTeam {
+		v.Add("recipient_kind", "must be inspector, business or team")
+	}
+	if !strings.HasPrefix(url, "http://") && !strings.HasPrefix(url, "https://") {
+		v.Add("url", "must be an http or https URL")
+	}
+	if len(secret) < 16 {
+		v.Add("secret", "must have at least 16 characters")
+	}
+	if err := v.Err(); err != nil {
+		return w, err
+	}
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Raw(`INSERT INTO webhooks (recipient_kind, url, secret) VALUES (?, ?, ?)
+			RETURNING id, recipient_kind, url, secret, active, created_at`, recipientKind, url, secret).Scan(&w).Error; err != nil {
+			return translate(err, "webhook")
+		}
+		return appendAudit(tx, actor, "webhook.create", objectID("webhook", w.ID), OutcomeOK,
+			map[string]string{"recipient_kind": recipientKind, "url": url})
+	})
+	return w, err
+}
+
+// SetWebhookActive turns a webhook on or off; the deliveries of an inactive
+// webhook still pending are skipped.
+func (s *Store) SetWebhookActive(ctx context.Context, actor string, id int64, active bool) error {
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		res := tx.Exec(`UPDATE webhooks SET active = ? WHERE id = ?`, active, id)
+		if res.Error != nil {
+			return translate(res.Error, objectID("webhook", id))
+		}
+		if res.RowsAffected == 0 {
+			return fmt.Errorf("%s: %w", objectID("webhook", id), domain.ErrNotFound)
+		}
+		return appendAudit(tx, actor, "webhook.update", objectID("webhook", id), OutcomeOK, map[string]bool{"active": active})
+	})
+}
+
+// DeliveryJob is what a webhook delivery needs.
+type DeliveryJob struct {
+	Webhook      Webhook
+	Status       string // of the delivery: pending, delivered, failed, skipped
+	Attempts     int
+	LastError    string
+	Notification Notification
+}
+
+// DeliveryJobOf reads the delivery of notification nid to webhook wid.
+func (s *Store) DeliveryJobOf(ctx context.Context, nid, wid int64) (DeliveryJob, error) {
+	var j DeliveryJob
+	db := s.db.WithContext(ctx)
+	var d struct {
+		Status    string
+		Attempts  int
+		LastError string
+	}
+	res := db.Raw(`SELECT status, attempts, last_error FROM webhook_deliveries WHERE notification_id = ? AND webhook_id = ?`, nid, wid).Scan(&d)
+	if res.Error != nil {
+		return j, translate(res.Error, "webhook delivery")
+	}
+	if res.RowsAffected == 0 {
+		return j, fmt.Errorf("delivery of notification %d to webhook %d: %w", nid, wid, domain.ErrNotFound)
+	}
+	j.Status, j.Attempts, j.LastError = d.Status, d.Attempts, d.LastError
+	if err := db.Raw(`SELECT id, recipient_kind, url, secret, active, created_at FROM webhooks WHERE id = ?`, wid).
+		Scan(&j.Webhook).Error; err != nil {
+		return j, translate(err, objectID("webhook", wid))
+	}
+	var n notificationRow
+	if err := db.Raw(`SELECT `+notificationColumns+` FROM notifications WHERE id = ?`, nid).Scan(&n).Error; err != nil {
+		return j, translate(err, objectID("notification", nid))
+	}
+	j.Notification = n.notification()
+	return j, nil
+}
+
+// Delivery outcomes RecordDelivery records.
+const (
+	DeliveryPending   = "pending"
+	DeliveryDelivered = "delivered"
+	DeliveryFailed    = "failed"
+	DeliverySkipped   = "skipped"
+)
+
+// RecordDelivery records an attempt at a pending delivery: status is
+// DeliveryDelivered, DeliveryPending (it will be retried), DeliveryFailed (no
+// more retries) or DeliverySkipped; lastError is the attempt's error. A
+// delivery no longer pending is left as it is.
+func (s *Store) RecordDelivery(ctx context.Context, nid, wid int64, status, lastError string) error {
+	if len(lastError) > 2000 {
+		lastError = lastError[:2000]
+	}
+	err := s.db.WithContext(ctx).Exec(`UPDATE webhook_deliveries SET attempts = attempts + CASE WHEN ? = 'skipped' THEN 0 ELSE 1 END,
+		status = ?, last_error = ?, delivered_at = CASE WHEN ? = 'delivered' THEN now() END
+		WHERE notification_id = ? AND webhook_id = ? AND status = 'pending'`, status, status, lastError, status, nid, wid).Error
+	return translate(err, "webhook delivery")
+}
+
+// WebhookDeliveries lists the deliveries to a webhook as "notification id →
+// status" (tests and tools).
+func (s *Store) WebhookDeliveries(ctx context.Context, wid int64) (map[int64]string, error) {
+	var rows []struct {
+		NotificationID int64
+		Status         string
+	}
+	if err := s.db.WithContext(ctx).Raw(`SELECT notification_id, status FROM webhook_deliveries WHERE webhook_id = ?`, wid).
+		Scan(&rows).Error; err != nil {
+		return nil, translate(err, "webhook deliveries")
+	}
+	out := make(map[int64]string, len(rows))
+	for _, r := range rows {
+		out[r.NotificationID] = r.Status
+	}
+	return out, nil
+}
