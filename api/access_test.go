@@ -79,6 +79,8 @@ func TestRoleRouteMatrix(t *testing.T) {
 			return map[string]any{"code": "ZH", "name": "综合行政执法队", "kind": "comprehensive", "base_lat": 30.72, "base_lng": 122.45,
 				"daily_capacity_minutes": 960, "region_ids": []int64{v.town.ID}}
 		}, 200, "admin", nil},
+		{"GET", "/api/v1/teams/" + id(v.team.ID) + "/rosters/2026-11-30", nil, 200, "admin team_leader inspector", nil},
+		{"GET", "/api/v1/teams/" + id(v.team.ID+1000) + "/rosters/2026-11-30", nil, 200, "admin", map[string]int{"admin": 404, "team_leader": 404, "inspector": 404}},
 		{"GET", "/api/v1/inspectors", nil, 200, staff, nil},
 		{"POST", "/api/v1/inspectors", func(string) any {
 			return map[string]any{"code": uniq("ZJ-"), "name": "x", "team_id": v.team.ID, "domains": []string{"food_safety"}}

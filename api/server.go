@@ -144,6 +144,7 @@ func (s *Server) routes(g *echo.Group) {
 	g.POST("/teams", s.createTeam)
 	g.GET("/teams/:id", s.getTeam)
 	g.PUT("/teams/:id", s.updateTeam)
+	g.GET("/teams/:id/rosters/:date", s.getRoster)
 
 	g.GET("/inspectors", s.listInspectors)
 	g.POST("/inspectors", s.createInspector)

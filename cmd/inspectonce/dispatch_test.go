@@ -33,7 +33,7 @@ import (
 // other tests — nor of the same test run concurrently by another checkout on
 // the same Redis. A database is claimed by a key in database 0 (SET NX with
 // an expiry), released when the test ends.
-func claimRedisDB(t *testing.T) string {
+func claimRedisDB(t testing.TB) string {
 	t.Helper()
 	ctx := context.Background()
 	base, err := redis.ParseURL(os.Getenv(storetest.EnvRedisURL))
@@ -85,7 +85,7 @@ func claimRedisDB(t *testing.T) string {
 // businesses, one team of four inspectors (the first its leader), one demand
 // announced 2 days ahead. Each visit has a lead and a member, so it makes 4
 // notices: 2 assignments, 1 team_visit, 1 visit_notice.
-func bigPlan(t *testing.T, st *store.Store, n int) store.Plan {
+func bigPlan(t testing.TB, st *store.Store, n int) store.Plan {
 	t.Helper()
 	ctx := context.Background()
 	must := func(err error) {

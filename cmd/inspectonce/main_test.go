@@ -17,7 +17,7 @@ import (
 )
 
 // buildBinary compiles the command once per test run.
-func buildBinary(t *testing.T) string {
+func buildBinary(t testing.TB) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "inspectonce")
 	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()

@@ -1,0 +1,58 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	"inspectonce/domain"
+)
+
+// rosterRoles may read a team's roster: an admin any team's, a team leader its
+// own team's, an inspector the roster of a team it belongs to or works with
+// that day.
+var rosterRoles = []domain.Role{domain.RoleAdmin, domain.RoleTeamLeader, domain.RoleInspector}
+
+// getRoster answers GET /api/v1/teams/{id}/rosters/{date}: the visits the team
+// leads that day in published plans, in route order, with checklists and
+// people. A team outside the caller's scope is 404, as if it did not exist.
+func (s *Server) getRoster(c echo.Context) error {
+	p, err := allow(c, "read team rosters", rosterRoles...)
+	if err != nil {
+		return err
+	}
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	notFound := fmt.Errorf("team %d: %w", id, domain.ErrNotFound)
+	if p.Role == domain.RoleTeamLeader && p.Scope != strconv.FormatInt(id, 10) {
+		return notFound
+	}
+	var v checker
+	date := planDate(&v, "date", c.Param("date"))
+	if err := v.Err(); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	if p.Role == domain.RoleInspector {
+		inspector, err := strconv.ParseInt(p.Scope, 10, 64)
+		if err != nil {
+			return notFound
+		}
+		ok, err := s.store.InspectorOnTeamDay(ctx, inspector, id, date)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return notFound
+		}
+	}
+	roster, err := s.store.Roster(ctx, id, date)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, roster)
+}
