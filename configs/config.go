@@ -38,6 +38,7 @@ type Config struct {
 	Risk      Risk      `yaml:"risk"`
 	Calendar  Calendar  `yaml:"calendar"`
 	Planning  Planning  `yaml:"planning"`
+	Routine   Routine   `yaml:"routine"`
 	location  *time.Location
 }
 
@@ -150,6 +151,18 @@ type Calendar struct {
 type Planning struct {
 	// MaxHorizonDays is the longest horizon one plan may cover.
 	MaxHorizonDays int `yaml:"max_horizon_days"`
+	// WeeklyHorizonDays is the horizon of the plan the weekly_planning cron
+	// entry starts (from the next working day); at most MaxHorizonDays.
+	WeeklyHorizonDays int `yaml:"weekly_horizon_days"`
+}
+
+// Routine shapes the demands the routine_demands cron entry generates from the
+// risk policy (risk.routine_interval_days).
+type Routine struct {
+	// AnnounceDays is the notice the businesses get (0 = unannounced).
+	AnnounceDays int `yaml:"announce_days"`
+	// Priorities per risk code (1 = first, 5 = last).
+	Priorities map[string]int `yaml:"priorities"`
 }
 
 // Location is the configured time zone, valid after Load.
@@ -389,6 +402,25 @@ func (c *Config) validate() error {
 	}
 	if c.Planning.MaxHorizonDays < 1 || c.Planning.MaxHorizonDays > 366 {
 		bad("planning.max_horizon_days", "must be between 1 and 366")
+	}
+	if c.Planning.WeeklyHorizonDays < 1 || c.Planning.WeeklyHorizonDays > c.Planning.MaxHorizonDays {
+		bad("planning.weekly_horizon_days", "must be between 1 and planning.max_horizon_days")
+	}
+	if c.Routine.AnnounceDays < 0 || c.Routine.AnnounceDays > 60 {
+		bad("routine.announce_days", "must be between 0 and 60")
+	}
+	for k, p := range c.Routine.Priorities {
+		switch {
+		case k != "red" && k != "yellow" && k != "green":
+			bad("routine.priorities."+k, "is not a risk code (red, yellow, green)")
+		case p < 1 || p > 5:
+			bad("routine.priorities."+k, "must be between 1 and 5")
+		}
+	}
+	for code, d := range c.Risk.RoutineIntervalDays {
+		if _, ok := c.Routine.Priorities[code]; d > 0 && !ok {
+			bad("routine.priorities."+code, "is required: risk.routine_interval_days."+code+" is positive")
+		}
 	}
 	if c.Import.BatchSize < 1 || c.Import.BatchSize > 10000 {
 		bad("import.batch_size", "must be between 1 and 10000")

@@ -65,6 +65,9 @@ type WorkerOptions struct {
 	// the daily rosters, webhook deliveries); nil leaves them to workers that
 	// have one.
 	Dispatch *Dispatcher
+	// Planning handles the planning cron tasks (routine demands, weekly
+	// planning); nil leaves them to workers that have one.
+	Planning *Planner
 }
 
 // NewWorker connects a worker pool to Redis.
@@ -99,6 +102,9 @@ func NewWorker(redis asynq.RedisConnOpt, o WorkerOptions) *Worker {
 	}
 	if o.Dispatch != nil {
 		o.Dispatch.Register(mux)
+	}
+	if o.Planning != nil {
+		o.Planning.Register(mux)
 	}
 	return w
 }

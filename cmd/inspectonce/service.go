@@ -106,8 +106,11 @@ func runService(ctx context.Context, cfg *configs.Config, log *slog.Logger, whic
 		queue := asynq.NewClient(qopt)
 		defer queue.Close()
 		disp := jobs.NewDispatcher(jobs.DispatchOptions{Store: st, Queue: queue, Location: cfg.Location(), Logger: log, Registry: metrics})
+		// Routine demands and the weekly draft plan (its run goes through the
+		// queue as plan:run, like the API's).
+		planner := jobs.NewPlanner(jobs.PlanningOptions{Store: st, Planning: plans, Config: cfg, Queue: queue, Logger: log})
 		w := jobs.NewWorker(qopt, jobs.WorkerOptions{Concurrency: cfg.Worker.Concurrency, ShutdownTimeout: cfg.Worker.ShutdownTimeout, Logger: log,
-			Plans: plans, Dispatch: disp})
+			Plans: plans, Dispatch: disp, Planning: planner})
 		relay := jobs.NewRelay(jobs.RelayOptions{Store: st, Queue: queue, Logger: log, Registry: metrics})
 		parts = append(parts, w.Run, relay.Run)
 	}
