@@ -109,6 +109,29 @@ func TestRelayOutboxClaimsOnceAndMarksWhatWasEnqueued(t *testing.T) {
 		t.Fatalf("backlog %+v, want 2 rows", b)
 	}
 
+	// The cancelled relay's connection was closed, not rolled back politely:
+	// its backend may hold the row locks a moment longer. Wait until both rows
+	// can be claimed again, so the next part tests the relays, not that.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		tx, err := st.SQL().BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var free int
+		err = tx.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT id FROM outbox WHERE relayed_at IS NULL FOR UPDATE SKIP LOCKED) x`).Scan(&free)
+		_ = tx.Rollback()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if free == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d of 2 outbox rows free 10 s after the cancelled relay", free)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
 	// Two relays at once never claim the same row.
 	var mu sync.Mutex
 	seen := map[int64]int{}
