@@ -38,6 +38,9 @@ func TestRoleRouteMatrix(t *testing.T) {
 	draft := v.waitPlan(v.startPlan(map[string]any{"from": "2026-11-30", "to": "2026-12-11"}).ID)
 	spare := v.waitPlan(v.startPlan(map[string]any{"from": "2026-11-30", "to": "2026-12-11"}).ID)
 	plan := "/api/v1/plans/" + id(draft.ID)
+	// Queues: two archived tasks, one to retry and one to delete.
+	queue, archived, _ := archivedQueue(t, 2)
+	queuePath := "/api/v1/admin/queues/" + queue + "/archived"
 	csv := "uscc,name,region,industry,lat,lng\n" + mustUSCC(t, 77) + ",新店," + v.grid.Code + ",H621,30.7,122.4\n"
 	routes := []route{
 		{"GET", "/api/v1/me", nil, 200, staff + " business", nil},
@@ -121,6 +124,10 @@ func TestRoleRouteMatrix(t *testing.T) {
 		{"POST", "/api/v1/tokens", func(string) any { return map[string]string{"role": "planner", "scope": "SCJG", "name": "x"} }, 201, "admin", nil},
 		{"GET", "/api/v1/audit", nil, 200, "admin", nil},
 		{"GET", "/api/v1/audit/verify", nil, 200, "admin", nil},
+		{"GET", "/api/v1/admin/queues", nil, 200, "admin", nil},
+		{"GET", queuePath, nil, 200, "admin", nil},
+		{"POST", queuePath + "/" + archived[0] + "/retry", nil, 204, "admin", nil},
+		{"DELETE", queuePath + "/" + archived[1], nil, 204, "admin", nil},
 	}
 	// Import job and token revocation need an id made by the admin first.
 	rj := v.do("admin", "POST", "/api/v1/imports/businesses", []byte(csv), "Content-Type", "text/csv")

@@ -14,11 +14,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
 	"inspectonce/calendar"
 	"inspectonce/configs"
 	"inspectonce/domain"
+	"inspectonce/jobs"
 	"inspectonce/planning"
 	"inspectonce/store"
 	"inspectonce/store/storetest"
@@ -73,6 +75,12 @@ func newEnv(t *testing.T) *env {
 	}
 	rdb := redis.NewClient(ropt)
 	t.Cleanup(func() { _ = rdb.Close() })
+	qopt, err := asynq.ParseRedisURI(os.Getenv(storetest.EnvRedisURL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	queues := asynq.NewInspector(qopt)
+	t.Cleanup(func() { _ = queues.Close() })
 	plans, err := planning.New(planning.Options{Store: st, Config: cfg, Calendar: cal, Now: func() time.Time { return testToday }})
 	if err != nil {
 		t.Fatal(err)
@@ -88,7 +96,7 @@ func newEnv(t *testing.T) *env {
 	}
 	t.Cleanup(v.runs.Wait) // before the database is dropped
 	e := New(Options{Store: st, Redis: redisPing{rdb}, Config: cfg, Calendar: cal, Now: func() time.Time { return testToday },
-		Logger: slog.New(slog.DiscardHandler), Planning: plans,
+		Logger: slog.New(slog.DiscardHandler), Planning: plans, Queues: queues, QueueNames: jobs.QueueNames(),
 		Enqueue: func(ctx context.Context, planID int64) error { return v.enqueue(ctx, planID) }})
 	v.srv = httptest.NewServer(e)
 	t.Cleanup(v.srv.Close)

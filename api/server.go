@@ -40,6 +40,9 @@ type Server struct {
 	plans    *planning.Service
 	enqueue  func(ctx context.Context, planID int64) error
 	failures DispatchFailures
+	// queues and queueNames serve the admin queue view.
+	queues     QueueInspector
+	queueNames []string
 }
 
 // Options configure New.
@@ -63,6 +66,13 @@ type Options struct {
 	// DispatchFailures counts a plan's archived dispatch tasks for GET
 	// /api/v1/plans/{id}/dispatch; nil reports them unknown.
 	DispatchFailures DispatchFailures
+	// Queues inspects the job queues for the admin queue view
+	// (/api/v1/admin/queues): an *asynq.Inspector. nil makes those routes
+	// answer 500.
+	Queues QueueInspector
+	// QueueNames are the configured queues (jobs.QueueNames()), listed even
+	// before they hold a task.
+	QueueNames []string
 }
 
 // New builds the echo application with every route.
@@ -80,6 +90,7 @@ func New(o Options) *echo.Echo {
 	}
 	s.metrics = newHTTPMetrics(s.registry)
 	s.plans, s.enqueue, s.failures = o.Planning, o.Enqueue, o.DispatchFailures
+	s.queues, s.queueNames = o.Queues, o.QueueNames
 	if s.plans == nil && o.Store != nil {
 		svc, err := planning.New(planning.Options{Store: o.Store, Config: o.Config, Calendar: o.Calendar, Now: o.Now})
 		if err != nil {
@@ -181,6 +192,11 @@ func (s *Server) routes(g *echo.Group) {
 
 	g.GET("/audit", s.listAudit)
 	g.GET("/audit/verify", s.verifyAudit)
+
+	g.GET("/admin/queues", s.listQueues)
+	g.GET("/admin/queues/:queue/archived", s.listArchivedTasks)
+	g.POST("/admin/queues/:queue/archived/:task_id/retry", s.retryArchivedTask)
+	g.DELETE("/admin/queues/:queue/archived/:task_id", s.deleteArchivedTask)
 }
 
 func (s *Server) healthz(c echo.Context) error {

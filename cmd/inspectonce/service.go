@@ -75,8 +75,10 @@ func runService(ctx context.Context, cfg *configs.Config, log *slog.Logger, whic
 		enqueue := func(ctx context.Context, planID int64) error { return jobs.EnqueuePlanRun(ctx, queue, planID) }
 		inspector := asynq.NewInspector(qopt)
 		defer inspector.Close()
+		// Queue depth, latency and failures, read from Redis on each scrape.
+		metrics.MustRegister(jobs.NewQueueCollector(inspector, jobs.QueueNames()))
 		e := api.New(api.Options{Store: st, Redis: redisPinger{rdb}, Config: cfg, Calendar: cal, Logger: log,
-			Planning: plans, Enqueue: enqueue, Registry: metrics, DispatchFailures: func(_ context.Context, planID int64) (int, error) {
+			Planning: plans, Enqueue: enqueue, Registry: metrics, Queues: inspector, QueueNames: jobs.QueueNames(), DispatchFailures: func(_ context.Context, planID int64) (int, error) {
 				return jobs.ArchivedDispatches(inspector, planID, "")
 			}})
 		srv := &http.Server{Addr: cfg.HTTP.Addr, Handler: e, ReadTimeout: cfg.HTTP.ReadTimeout, WriteTimeout: cfg.HTTP.WriteTimeout,
