@@ -207,28 +207,17 @@ func taskGone(err error) error {
 // retryArchivedTask is POST /api/v1/admin/queues/{queue}/archived/{task_id}/retry:
 // the task goes back to pending, to run once more.
 func (s *Server) retryArchivedTask(c echo.Context) error {
-	p, err := allow(c, "retry archived tasks", adminOnly...)
-	if err != nil {
-		return err
-	}
-	ins, err := s.inspector()
-	if err != nil {
-		return err
-	}
-	queue, id, err := s.archivedTaskOf(c, ins)
-	if err != nil {
-		return err
-	}
-	if err := ins.RunTask(queue, id); err != nil {
-		return taskGone(err)
-	}
-	s.auditQueue(c, p, "queue.task.retry", queue, id)
-	return c.NoContent(http.StatusNoContent)
+	return s.onArchivedTask(c, "retry archived tasks", "queue.task.retry", QueueInspector.RunTask)
 }
 
 // deleteArchivedTask is DELETE /api/v1/admin/queues/{queue}/archived/{task_id}.
 func (s *Server) deleteArchivedTask(c echo.Context) error {
-	p, err := allow(c, "delete archived tasks", adminOnly...)
+	return s.onArchivedTask(c, "delete archived tasks", "queue.task.delete", QueueInspector.DeleteTask)
+}
+
+// onArchivedTask applies do to the archived task in the path and audits it.
+func (s *Server) onArchivedTask(c echo.Context, what, action string, do func(QueueInspector, string, string) error) error {
+	p, err := allow(c, what, adminOnly...)
 	if err != nil {
 		return err
 	}
@@ -240,10 +229,10 @@ func (s *Server) deleteArchivedTask(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := ins.DeleteTask(queue, id); err != nil {
+	if err := do(ins, queue, id); err != nil {
 		return taskGone(err)
 	}
-	s.auditQueue(c, p, "queue.task.delete", queue, id)
+	s.auditQueue(c, p, action, queue, id)
 	return c.NoContent(http.StatusNoContent)
 }
 
