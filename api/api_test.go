@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http/httptest"
+	"os"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -18,6 +19,7 @@ import (
 
 	"inspectonce/domain"
 	"inspectonce/store"
+	"inspectonce/store/storetest"
 )
 
 func TestRegistryRoundTrips(t *testing.T) {
@@ -379,4 +381,43 @@ func TestReadyzReportsAnUnreachableRedis(t *testing.T) {
 	if res.StatusCode != 503 || body.Ready || body.Checks["redis"] == "ok" || body.Checks["postgres"] != "ok" {
 		t.Fatalf("readyz with redis down: %d %+v", res.StatusCode, body)
 	}
+}
+
+func TestReadyzReportsAnUnreachablePostgres(t *testing.T) {
+	v := newEnv(t)
+	cfg, err := configs.Load("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Nothing listens on port 1: Postgres is "down".
+	down, err := store.Open("postgres://postgres@127.0.0.1:1/none?sslmode=disable&connect_timeout=1", store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer down.Close()
+	ropt, err := redis.ParseURL(os.Getenv(storetest.EnvRedisURL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(ropt)
+	defer rdb.Close()
+	srv := httptest.NewServer(New(Options{Store: down, Redis: redisPing{rdb}, Config: cfg, Logger: slog.New(slog.DiscardHandler)}))
+	defer srv.Close()
+	res, err := http.Get(srv.URL + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var body struct {
+		Ready  bool
+		Checks map[string]string
+	}
+	if err := json.NewDecoder(res.Body).Decode(&body); err != nil {
+		t.Fatal(err)
+	}
+	if res.StatusCode != 503 || body.Ready || body.Checks["postgres"] == "ok" || body.Checks["redis"] != "ok" {
+		t.Fatalf("readyz with postgres down: %d %+v", res.StatusCode, body)
+	}
+	// The healthy service is still ready.
+	expect(t, v.do("", "GET", "/readyz", nil), 200, "ready")
 }

@@ -34,8 +34,10 @@ func Open(url string, opts Options) (*Store, error) {
 	db, err := gorm.Open(postgres.Open(url), &gorm.Config{
 		TranslateError:         true,
 		SkipDefaultTransaction: true,
-		Logger:                 logger.Discard,
-		NowFunc:                func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
+		// Start even while Postgres is down: /readyz says so until it is up.
+		DisableAutomaticPing: true,
+		Logger:               logger.Discard,
+		NowFunc:              func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
