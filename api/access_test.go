@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -135,6 +136,18 @@ func TestRoleRouteMatrix(t *testing.T) {
 	var job struct{ ID int64 }
 	rj.json(t, &job)
 	routes = append(routes, route{"GET", "/api/v1/imports/" + id(job.ID), nil, 200, "admin", nil})
+	hook, err := v.st.CreateWebhook(context.Background(), "test", "inspector", "http://127.0.0.1:1/hook", "0123456789abcdef")
+	if err != nil {
+		t.Fatal(err)
+	}
+	routes = append(routes,
+		route{"GET", "/api/v1/webhooks", nil, 200, "admin", nil},
+		route{"POST", "/api/v1/webhooks", func(string) any {
+			return map[string]string{"recipient_kind": "business", "url": "https://example.org/h", "secret": "0123456789abcdef"}
+		}, 201, "admin", nil},
+		route{"PUT", "/api/v1/webhooks/" + id(hook.ID) + "/active", func(string) any { return map[string]bool{"active": false} }, 204, "admin", nil},
+		route{"PUT", "/api/v1/webhooks/999999/active", func(string) any { return map[string]bool{"active": true} }, 404, "admin", nil},
+	)
 
 	for _, rt := range routes {
 		for _, role := range append(roles, "") {

@@ -421,3 +421,44 @@ func TestReadyzReportsAnUnreachablePostgres(t *testing.T) {
 	// The healthy service is still ready.
 	expect(t, v.do("", "GET", "/readyz", nil), 200, "ready")
 }
+
+func TestWebhookRegistration(t *testing.T) {
+	v := newEnv(t)
+	for _, tc := range []struct {
+		body  map[string]any
+		field string
+	}{
+		{map[string]any{"recipient_kind": "planner", "url": "https://example.org/h", "secret": "0123456789abcdef"}, "recipient_kind"},
+		{map[string]any{"recipient_kind": "inspector", "url": "ftp://example.org/h", "secret": "0123456789abcdef"}, "url"},
+		{map[string]any{"recipient_kind": "inspector", "url": "https://example.org/h", "secret": "short"}, "secret"},
+	} {
+		r := v.do("admin", "POST", "/api/v1/webhooks", tc.body)
+		expect(t, r, 422, "bad webhook")
+		if p := r.problem(t); len(p.Errors) == 0 || p.Errors[0].Field != tc.field {
+			t.Fatalf("problem %+v, want field %s", p, tc.field)
+		}
+	}
+	r := v.do("admin", "POST", "/api/v1/webhooks", map[string]any{"recipient_kind": "team", "url": "https://example.org/h", "secret": "0123456789abcdef"})
+	expect(t, r, 201, "webhook")
+	if strings.Contains(string(r.Body), "0123456789abcdef") {
+		t.Fatal("the secret was shown")
+	}
+	var w struct {
+		ID     int64
+		Active bool
+	}
+	r.json(t, &w)
+	expect(t, v.do("admin", "PUT", fmt.Sprintf("/api/v1/webhooks/%d/active", w.ID), map[string]any{}), 422, "no active")
+	expect(t, v.do("admin", "PUT", fmt.Sprintf("/api/v1/webhooks/%d/active", w.ID), map[string]any{"active": false}), 204, "off")
+	r = v.do("admin", "GET", "/api/v1/webhooks", nil)
+	var page struct {
+		Items []struct {
+			ID     int64
+			Active bool
+		}
+	}
+	r.json(t, &page)
+	if len(page.Items) != 1 || page.Items[0].Active {
+		t.Fatalf("webhooks after switching off: %+v", page.Items)
+	}
+}

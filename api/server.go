@@ -175,6 +175,10 @@ func (s *Server) routes(g *echo.Group) {
 	g.GET("/demands/:id", s.getDemand)
 	g.POST("/demands/:id/cancel", s.cancelDemand)
 
+	g.GET("/webhooks", s.listWebhooks)
+	g.POST("/webhooks", s.createWebhook)
+	g.PUT("/webhooks/:id/active", s.setWebhookActive)
+
 	g.POST("/tokens", s.createToken)
 	g.DELETE("/tokens/:id", s.revokeToken)
 

@@ -559,3 +559,10 @@ func (s *Store) WebhookDeliveries(ctx context.Context, wid int64) (map[int64]str
 	}
 	return out, nil
 }
+
+// ListWebhooks pages through the webhooks (secrets are never encoded).
+func (s *Store) ListWebhooks(ctx context.Context, p Page) (Paged[Webhook], error) {
+	out, err := pageByID(s.db.WithContext(ctx).Table("webhooks").Select("id, recipient_kind, url, secret, active, created_at"),
+		p, func(w Webhook) int64 { return w.ID })
+	return out, translate(err, "webhooks")
+}
