@@ -27,7 +27,7 @@ func dispatchOnce(b *testing.B, visits int) {
 	bin := buildBinary(b)
 	cmd := exec.Command(bin, "worker")
 	cmd.Env = append(os.Environ(), "INSPECTONCE_DATABASE_URL="+dsn, "INSPECTONCE_REDIS_URL="+redisURL,
-		"INSPECTONCE_WORKER_CONCURRENCY=20", "INSPECTONCE_LOG_LEVEL=warn")
+		"INSPECTONCE_WORKER_CONCURRENCY=60", "INSPECTONCE_LOG_LEVEL=warn")
 	b.StartTimer()
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
