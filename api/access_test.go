@@ -6,6 +6,9 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"inspectonce/domain"
+	"inspectonce/store"
 )
 
 // TestRoleRouteMatrix walks every route with every role (and no token) and
@@ -26,6 +29,8 @@ func TestRoleRouteMatrix(t *testing.T) {
 	uniq := func(prefix string) string { n++; return fmt.Sprintf("%s%d", prefix, n) }
 	id := func(x int64) string { return fmt.Sprint(x) }
 	demand := func(string) any { return v.demandBody(nil) }
+	// Inspectors enough for the plans below to place visits (a visit to move).
+	v.planCounty()
 	// A demand of department B: planner A must get 404 on it.
 	r := v.do("plannerB", "POST", "/api/v1/demands", v.demandBody(func(m map[string]any) { m["item_ids"] = []int64{v.itemB.ID} }))
 	expect(t, r, 201, "setup demand")
@@ -149,6 +154,42 @@ func TestRoleRouteMatrix(t *testing.T) {
 		route{"PUT", "/api/v1/webhooks/999999/active", func(string) any { return map[string]bool{"active": true} }, 404, "admin", nil},
 	)
 
+	// Schedules, calendar feeds and moves. A feed answers whoever holds its
+	// secret, token or not (calendar apps send none), so anonymous gets 200;
+	// a revoked secret is 404 to everyone. The feed is of a business of its
+	// own, so that the rotations below do not revoke it.
+	feedBiz := domain.Business{USCC: mustUSCC(t, 78), Name: "订阅测试店", RegionID: v.grid.ID, IndustryCode: "H621",
+		Lat: 30.72, Lng: 122.45, RiskCode: domain.RiskGreen, ListKind: domain.ListRandom}
+	if err := v.st.CreateBusiness(context.Background(), "test", &feedBiz); err != nil {
+		t.Fatal(err)
+	}
+	revoked, err := v.st.RotateFeedToken(context.Background(), "test", store.FeedBusiness, feedBiz.USCC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, err := v.st.RotateFeedToken(context.Background(), "test", store.FeedBusiness, feedBiz.USCC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	everyone := map[string]int{"": 200}
+	gone := map[string]int{"": 404, "admin": 404, "planner": 404, "team_leader": 404, "inspector": 404, "business": 404}
+	move := func(string) any { return map[string]string{"date": "2026-12-21", "reason": "企业停业"} }
+	routes = append(routes,
+		route{"GET", "/api/v1/businesses/" + v.bizA.USCC + "/schedule", nil, 200, "admin business", nil},
+		route{"GET", "/api/v1/businesses/" + v.bizB.USCC + "/schedule", nil, 200, "admin", map[string]int{"business": 404}},
+		route{"POST", "/api/v1/businesses/" + v.bizA.USCC + "/feed", nil, 201, "admin business", nil},
+		route{"POST", "/api/v1/businesses/" + v.bizB.USCC + "/feed", nil, 201, "admin", map[string]int{"business": 404}},
+		route{"POST", "/api/v1/teams/" + id(v.team.ID) + "/feed", nil, 201, "admin team_leader", nil},
+		route{"POST", "/api/v1/teams/" + id(v.team.ID+1000) + "/feed", nil, 201, "", map[string]int{"admin": 404, "team_leader": 404}},
+		route{"POST", "/api/v1/inspectors/" + id(v.inspector.ID) + "/feed", nil, 201, "admin inspector", nil},
+		route{"POST", "/api/v1/inspectors/" + id(v.inspector.ID+1000) + "/feed", nil, 201, "", map[string]int{"admin": 404, "inspector": 404}},
+		route{"GET", "/feeds/" + secret + ".ics", nil, 200, "admin planner team_leader inspector business", everyone},
+		route{"GET", "/feeds/" + revoked + ".ics", nil, 200, "", gone},
+		// The plan was published above.
+		route{"POST", plan + "/visits/1/move", move, 200, "admin", nil},
+		route{"POST", plan + "/visits/999/move", move, 200, "", map[string]int{"admin": 404}},
+	)
+
 	for _, rt := range routes {
 		for _, role := range append(roles, "") {
 			name := role
@@ -158,10 +199,10 @@ func TestRoleRouteMatrix(t *testing.T) {
 			t.Run(rt.method+" "+rt.path+" as "+name, func(t *testing.T) {
 				want := http.StatusForbidden
 				switch {
+				case rt.special[role] != 0: // "" names anonymous
+					want = rt.special[role]
 				case role == "":
 					want = http.StatusUnauthorized
-				case rt.special[role] != 0:
-					want = rt.special[role]
 				case strings.Contains(" "+rt.allowed+" ", " "+role+" "):
 					want = rt.ok
 				}

@@ -13,18 +13,12 @@ import (
 
 	"inspectonce/domain"
 	"inspectonce/store"
+	"inspectonce/web"
 )
 
 // QueueInspector is the part of asynq's Inspector the admin queue view uses
-// (*asynq.Inspector satisfies it).
-type QueueInspector interface {
-	Queues() ([]string, error)
-	GetQueueInfo(queue string) (*asynq.QueueInfo, error)
-	ListArchivedTasks(queue string, opts ...asynq.ListOption) ([]*asynq.TaskInfo, error)
-	GetTaskInfo(queue, id string) (*asynq.TaskInfo, error)
-	RunTask(queue, id string) error
-	DeleteTask(queue, id string) error
-}
+// (*asynq.Inspector satisfies it); the queue page uses the same.
+type QueueInspector = web.QueueInspector
 
 // maxQueueParam bounds the queue and task id path parameters.
 const maxQueueParam = 200

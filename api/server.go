@@ -20,6 +20,7 @@ import (
 	"inspectonce/configs"
 	"inspectonce/planning"
 	"inspectonce/store"
+	"inspectonce/web"
 )
 
 // Pinger answers whether a dependency is reachable.
@@ -122,9 +123,15 @@ func New(o Options) *echo.Echo {
 	v1.GET("/openapi.yaml", serveOpenAPI)
 	api := v1.Group("", middleware.BodyLimit(strconv.FormatInt(s.cfg.HTTP.BodyLimitBytes, 10)+"B"), s.authenticate, s.auditRejected)
 	s.routes(api)
+	// Calendar feeds: no bearer token (calendar apps cannot send one); the
+	// secret in the path is the credential.
+	e.GET("/feeds/:file", s.getFeed, redactFeedSecret)
 	imports := v1.Group("/imports", middleware.BodyLimit(strconv.FormatInt(s.cfg.HTTP.ImportLimitBytes, 10)+"B"), s.authenticate, s.auditRejected)
 	imports.POST("/businesses", s.importBusinesses)
 	imports.POST("/inspectors", s.importInspectors)
+
+	web.Register(e, web.Options{Store: o.Store, Config: o.Config, Calendar: o.Calendar, Logger: s.log, Now: s.now,
+		Queues: o.Queues, QueueNames: o.QueueNames})
 	return e
 }
 
@@ -156,17 +163,21 @@ func (s *Server) routes(g *echo.Group) {
 	g.GET("/teams/:id", s.getTeam)
 	g.PUT("/teams/:id", s.updateTeam)
 	g.GET("/teams/:id/rosters/:date", s.getRoster)
+	g.POST("/teams/:id/feed", s.rotateTeamFeed)
 
 	g.GET("/inspectors", s.listInspectors)
 	g.POST("/inspectors", s.createInspector)
 	g.GET("/inspectors/:id", s.getInspector)
 	g.PUT("/inspectors/:id", s.updateInspector)
+	g.POST("/inspectors/:id/feed", s.rotateInspectorFeed)
 
 	g.GET("/businesses", s.listBusinesses)
 	g.POST("/businesses", s.createBusiness)
 	g.GET("/businesses/:uscc", s.getBusiness)
 	g.PUT("/businesses/:uscc", s.updateBusiness)
 	g.GET("/businesses/:uscc/risk-history", s.getRiskHistory)
+	g.GET("/businesses/:uscc/schedule", s.getBusinessSchedule)
+	g.POST("/businesses/:uscc/feed", s.rotateBusinessFeed)
 
 	g.GET("/imports/:id", s.getImport)
 
@@ -191,6 +202,7 @@ func (s *Server) routes(g *echo.Group) {
 	g.POST("/plans/:id/publish", s.publishPlan)
 	g.POST("/plans/:id/discard", s.discardPlan)
 	g.GET("/plans/:id/dispatch", s.getPlanDispatch)
+	g.POST("/plans/:id/visits/:seq/move", s.moveVisit)
 
 	g.GET("/notifications", s.listNotifications)
 

@@ -26,8 +26,11 @@ import (
 const (
 	ProgressLoading  = 10
 	ProgressPlanning = 40
-	ProgressSaving   = 80
-	ProgressDone     = 100
+	// ProgressComparing: a coordinated plan is built a second time with
+	// independent draws, for the comparison its stats report.
+	ProgressComparing = 60
+	ProgressSaving    = 80
+	ProgressDone      = 100
 )
 
 // Options configure New.
@@ -225,12 +228,14 @@ func (s *Service) Run(ctx context.Context, actor string, req Request) (*Result, 
 	if _, err := rand.Read(seed[:]); err != nil {
 		return nil, fmt.Errorf("plan seed: %w", err)
 	}
-	plan, err := s.build(ctx, req.From, req.To, req.RegionIDs, req.Independent, key.Key, shift, seed, nil)
+	plan, cmp, err := s.build(ctx, req.From, req.To, req.RegionIDs, req.Independent, key.Key, shift, seed, nil)
 	if err != nil {
 		return nil, err
 	}
 	hash := sha256.Sum256(seed[:])
-	return &Result{Result: plan, Stats: store.StatsOf(plan), Year: year, Shift: shift, SeedHash: hash[:]}, nil
+	stats := store.StatsOf(plan)
+	stats.Independent = cmp
+	return &Result{Result: plan, Stats: stats, Year: year, Shift: shift, SeedHash: hash[:]}, nil
 }
 
 // Start validates req and records a running plan: the year's key exists (it
@@ -258,8 +263,9 @@ func (s *Service) Start(ctx context.Context, actor string, req Request) (store.P
 		Mode: mode(req.Independent), Year: year, Shift: shift, Seed: seed})
 }
 
-// Execute carries out a running plan: load (progress 10), plan (40), save
-// (80), done (100: the plan is a draft). On failure the plan is marked
+// Execute carries out a running plan: load (progress 10), plan (40), build
+// the independent counterpart of a coordinated plan (60), save (80), done
+// (100: the plan is a draft). On failure the plan is marked
 // failed with the reason (unless it was discarded meanwhile) and the error
 // returned. Running it again after a crash is safe: the same input and seed
 // give the same plan, and a plan whose result is saved is no longer running.
@@ -291,7 +297,7 @@ func (s *Service) Execute(ctx context.Context, planID int64) (*Result, error) {
 	progress := func(p int, note string) error {
 		return s.st.UpdatePlanProgress(ctx, planID, p, note)
 	}
-	plan, err := s.build(ctx, from, to, run.RegionIDs, run.Mode == store.ModeIndependent, key.Key, run.Shift, run.RunSeed, progress)
+	plan, cmp, err := s.build(ctx, from, to, run.RegionIDs, run.Mode == store.ModeIndependent, key.Key, run.Shift, run.RunSeed, progress)
 	if err != nil {
 		if errors.Is(err, domain.ErrConflict) {
 			return nil, err // discarded while running
@@ -311,6 +317,14 @@ func (s *Service) Execute(ctx context.Context, planID int64) (*Result, error) {
 		}
 		return fail(err)
 	}
+	if cmp != nil {
+		// The draft is saved; the comparison joins its stats just after. A
+		// plan discarded (or published) in between keeps its stats as they
+		// are: the comparison is a report, not part of what the plan commits to.
+		if err := s.st.SetPlanComparison(ctx, planID, *cmp); err != nil && !errors.Is(err, domain.ErrConflict) {
+			return nil, fmt.Errorf("plan %d comparison: %w", planID, err)
+		}
+	}
 	p, err := s.st.GetPlan(ctx, planID)
 	if err != nil {
 		return nil, err
@@ -319,17 +333,24 @@ func (s *Service) Execute(ctx context.Context, planID int64) (*Result, error) {
 }
 
 // build loads the input and calls the planner, reporting progress if asked.
+// For a coordinated plan it then builds the independent counterpart on the
+// same input (same registries, demands, secrets and policy; only
+// Policy.Independent differs) and returns its figures next to the plan, so
+// the stats show what coordinated sampling saves. The counterpart is built
+// after the plan and only its figures are kept, so nothing of it can leak
+// into the plan that is stored and verified. It costs one more planner run
+// (about as long as the first; the input is loaded once).
 func (s *Service) build(ctx context.Context, from, to time.Time, regions []int64, independent bool, key []byte,
-	shift float64, seed [32]byte, progress func(int, string) error) (*planner.Plan, error) {
+	shift float64, seed [32]byte, progress func(int, string) error) (*planner.Plan, *store.ComparisonStats, error) {
 	if progress == nil {
 		progress = func(int, string) error { return nil }
 	}
 	if err := progress(ProgressLoading, "loading"); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	in, err := s.st.PlannerInput(ctx, from, to, regions)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	in.Calendar = s.cal
 	in.Policy = s.policy
@@ -339,16 +360,32 @@ func (s *Service) build(ctx context.Context, from, to time.Time, regions []int64
 	in.Shift = shift
 	in.Seed = seed
 	if err := progress(ProgressPlanning, "planning"); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	plan, err := planner.Build(in)
 	if err != nil {
-		return nil, fmt.Errorf("planner: %w", err)
+		return nil, nil, fmt.Errorf("planner: %w", err)
 	}
-	return plan, nil
+	if independent {
+		return plan, nil, nil // it is its own counterpart
+	}
+	if err := progress(ProgressComparing, "comparing with independent sampling"); err != nil {
+		return nil, nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	ind := *in
+	ind.Policy.Independent = true
+	other, err := planner.Build(&ind)
+	if err != nil {
+		return nil, nil, fmt.Errorf("planner, independent counterpart: %w", err)
+	}
+	cmp := store.ComparisonOf(plan.Stats, other.Stats)
+	return plan, &cmp, nil
 }
 
 // Get returns a plan. Its seed is there only once it was published (or

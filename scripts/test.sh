@@ -20,6 +20,13 @@
 #   SKIP_VET=1     do not run go vet
 #   TEST_TIMEOUT   go test -timeout value (default 40m)
 #   KEEP_SERVICES=1  leave services running and the temp dir in place (debugging)
+#   SKIP_BROWSER_DEPS=1  do not install the browser-test tools (see below)
+#
+# The browser tests (web/*_browser_test.go) need Debian's chromium, a CJK font
+# (fonts-noto-cjk: without it Chinese pages render as empty boxes) and
+# pdftotext/pdftoppm (poppler-utils) to read printed PDFs; missing ones are
+# installed with apt-get (as root, or via sudo), as scripts/services.sh does
+# for PostgreSQL and Redis.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -30,6 +37,34 @@ log() { printf '[test] %s\n' "$*" >&2; }
 command -v go >/dev/null 2>&1 || { log "ERROR: go not found (expected /usr/local/go/bin/go)"; exit 1; }
 
 SVC=scripts/services.sh
+
+# ensure_browser_deps installs what the browser tests need when it is missing.
+ensure_browser_deps() {
+	local pkgs=() sudo=()
+	command -v chromium >/dev/null 2>&1 || pkgs+=(chromium)
+	command -v pdftotext >/dev/null 2>&1 || pkgs+=(poppler-utils)
+	command -v fc-list >/dev/null 2>&1 || pkgs+=(fontconfig)
+	if ! command -v fc-list >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi 'Noto Sans CJK'; then
+		pkgs+=(fonts-noto-cjk)
+	fi
+	[ "${#pkgs[@]}" -gt 0 ] || return 0
+	if [ "$(id -u)" -ne 0 ]; then
+		command -v sudo >/dev/null 2>&1 || { log "ERROR: need to install ${pkgs[*]}, but not root and no sudo"; return 1; }
+		sudo=(sudo)
+	fi
+	command -v apt-get >/dev/null 2>&1 || { log "ERROR: need to install ${pkgs[*]}, but apt-get is not available"; return 1; }
+	log "apt-get install ${pkgs[*]} (browser tests)"
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q >&2 || { log "ERROR: apt-get update failed"; return 1; }
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -q --no-install-recommends "${pkgs[@]}" >&2 || { log "ERROR: apt-get install ${pkgs[*]} failed"; return 1; }
+	# A new font is found by chromium only once fontconfig's cache knows it.
+	command -v fc-cache >/dev/null 2>&1 && "${sudo[@]}" fc-cache -f >/dev/null 2>&1 || true
+}
+
+if [ "${BENCH:-0}" != 1 ] && [ "${SKIP_BROWSER_DEPS:-0}" != 1 ]; then
+	ensure_browser_deps || exit 1
+fi
+
 TMPDIR_SVC=$(mktemp -d "${TMPDIR:-/tmp}/inspectonce-test.XXXXXX")
 # mktemp creates 0700; the postgres OS user (when running as root) must traverse it.
 chmod 0755 "$TMPDIR_SVC"

@@ -92,6 +92,10 @@ type PlanStats struct {
 	// MaxFraction is the largest sampling fraction (n / frame size) of the
 	// plan's target draws: it rotates the next plan's shift.
 	MaxFraction float64 `json:"max_fraction"`
+	// Independent holds the figures of the plan's independent counterpart
+	// (see ComparisonStats); nil for an independent plan, and for plans made
+	// before the comparison existed.
+	Independent *ComparisonStats `json:"independent,omitempty"`
 }
 
 // StatsOf gives a plan's figures.

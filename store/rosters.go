@@ -28,7 +28,8 @@ type RosterTeam struct {
 }
 
 // RosterTotals are the team-day figures of the published plans
-// (plan_team_days), summed over them.
+// (plan_team_days), summed over them. They are the plans' figures: a visit
+// moved into or out of the day (MoveVisit) does not change them.
 type RosterTotals struct {
 	TravelKm      float64 `json:"travel_km"`
 	WorkMinutes   int     `json:"work_minutes"`
@@ -37,8 +38,13 @@ type RosterTotals struct {
 
 // RosterVisit is one stop of the route.
 type RosterVisit struct {
-	PlanID          int64             `json:"plan_id"`
-	VisitSeq        int               `json:"visit_seq"`
+	PlanID   int64 `json:"plan_id"`
+	VisitSeq int   `json:"visit_seq"`
+	// OriginalDate is the plan's date of a visit moved to this day, else "";
+	// Revision counts its moves. A moved visit was not routed on this day: it
+	// comes after the planned route, and its RouteOrder is its original day's.
+	OriginalDate    string            `json:"original_date,omitempty"`
+	Revision        int               `json:"revision"`
 	RouteOrder      int               `json:"route_order"`
 	DurationMinutes int               `json:"duration_minutes"`
 	TravelMinutes   int               `json:"travel_minutes"`
@@ -81,11 +87,14 @@ type RosterInspector struct {
 	Role  string `json:"role"`
 }
 
-// rosterCond selects the visits of a roster over plan_visits pv and plans p.
-const rosterCond = `pv.team_id = ? AND pv.date = ?::date AND p.status = 'published'`
+// rosterCond selects the visits of a roster over published_visits pv, which
+// holds the visits of published plans at their effective dates (a moved
+// visit is on the roster of its new day, not of its plan's).
+const rosterCond = `pv.team_id = ? AND pv.date = ?::date`
 
 // Roster reads team teamID's roster of date (a civil date): the visits it
-// leads in published plans, by plan then route order. An unknown team is
+// leads in published plans at their effective dates, by plan then route
+// order, visits moved to this day after the planned route. An unknown team is
 // ErrNotFound; a day without visits is a roster with no visits.
 func (s *Store) Roster(ctx context.Context, teamID int64, date time.Time) (Roster, error) {
 	db := s.db.WithContext(ctx)
@@ -118,6 +127,8 @@ func (s *Store) Roster(ctx context.Context, teamID int64, date time.Time) (Roste
 	var rows []struct {
 		PlanID          int64
 		Seq             int
+		OriginalDate    time.Time
+		Revision        int
 		RouteOrder      int
 		DurationMinutes int
 		TravelMinutes   int
@@ -128,11 +139,11 @@ func (s *Store) Roster(ctx context.Context, teamID int64, date time.Time) (Roste
 		ContactName     string
 		ContactPhone    string
 	}
-	if err := db.Raw(`SELECT pv.plan_id, pv.seq, pv.route_order, pv.duration_minutes, pv.travel_minutes,
+	if err := db.Raw(`SELECT pv.plan_id, pv.seq, pv.original_date, pv.revision, pv.route_order, pv.duration_minutes, pv.travel_minutes,
 			pv.uscc, coalesce(b.name, '') AS name, coalesce(b.address, '') AS address, coalesce(b.lat, 0) AS lat,
 			coalesce(b.lng, 0) AS lng, coalesce(b.contact_name, '') AS contact_name, coalesce(b.contact_phone, '') AS contact_phone
-		FROM plan_visits pv JOIN plans p ON p.id = pv.plan_id LEFT JOIN businesses b ON b.uscc = pv.uscc
-		WHERE `+rosterCond+` ORDER BY pv.plan_id, pv.route_order, pv.seq`, teamID, day).Scan(&rows).Error; err != nil {
+		FROM published_visits pv LEFT JOIN businesses b ON b.uscc = pv.uscc
+		WHERE `+rosterCond+` ORDER BY pv.plan_id, pv.revision > 0, pv.route_order, pv.seq`, teamID, day).Scan(&rows).Error; err != nil {
 		return Roster{}, translate(err, "roster visits")
 	}
 	if len(rows) == 0 {
@@ -145,11 +156,14 @@ func (s *Store) Roster(ctx context.Context, teamID int64, date time.Time) (Roste
 	at := make(map[vkey]int, len(rows))
 	out.Visits = make([]RosterVisit, len(rows))
 	for i, r := range rows {
-		out.Visits[i] = RosterVisit{PlanID: r.PlanID, VisitSeq: r.Seq, RouteOrder: r.RouteOrder,
+		out.Visits[i] = RosterVisit{PlanID: r.PlanID, VisitSeq: r.Seq, Revision: r.Revision, RouteOrder: r.RouteOrder,
 			DurationMinutes: r.DurationMinutes, TravelMinutes: r.TravelMinutes,
 			Business: RosterBusiness{USCC: r.USCC, Name: r.Name, Address: r.Address, Lat: r.Lat, Lng: r.Lng,
 				ContactName: r.ContactName, ContactPhone: r.ContactPhone},
 			Items: []RosterItem{}, Inspectors: []RosterInspector{}}
+		if r.Revision > 0 {
+			out.Visits[i].OriginalDate = civilDate(r.OriginalDate)
+		}
 		at[vkey{r.PlanID, r.Seq}] = i
 	}
 
@@ -161,7 +175,7 @@ func (s *Store) Roster(ctx context.Context, teamID int64, date time.Time) (Roste
 	if err := db.Raw(`SELECT t.plan_id, t.visit_seq, it.id AS item_id, it.code, it.name, d.id AS department_id,
 			d.code AS department_code, d.name AS department_name, it.legal_basis, it.minutes
 		FROM plan_tasks t JOIN items it ON it.id = t.item_id JOIN departments d ON d.id = it.department_id
-		JOIN plan_visits pv ON pv.plan_id = t.plan_id AND pv.seq = t.visit_seq JOIN plans p ON p.id = pv.plan_id
+		JOIN published_visits pv ON pv.plan_id = t.plan_id AND pv.seq = t.visit_seq
 		WHERE `+rosterCond+`
 		GROUP BY t.plan_id, t.visit_seq, it.id, d.id
 		ORDER BY t.plan_id, t.visit_seq, min(t.seq)`, teamID, day).Scan(&items).Error; err != nil {
@@ -180,7 +194,7 @@ func (s *Store) Roster(ctx context.Context, teamID int64, date time.Time) (Roste
 	}
 	if err := db.Raw(`SELECT a.plan_id, a.visit_seq, i.id AS inspector_id, i.name, i.phone, a.role
 		FROM plan_assignments a JOIN inspectors i ON i.id = a.inspector_id
-		JOIN plan_visits pv ON pv.plan_id = a.plan_id AND pv.seq = a.visit_seq JOIN plans p ON p.id = pv.plan_id
+		JOIN published_visits pv ON pv.plan_id = a.plan_id AND pv.seq = a.visit_seq
 		WHERE `+rosterCond+` ORDER BY a.plan_id, a.visit_seq, a.ord`, teamID, day).Scan(&people).Error; err != nil {
 		return Roster{}, translate(err, "roster inspectors")
 	}
@@ -194,12 +208,12 @@ func (s *Store) Roster(ctx context.Context, teamID int64, date time.Time) (Roste
 
 // InspectorOnTeamDay reports whether inspector inspectorID may read team
 // teamID's roster of date: a member of the team, or assigned to one of the
-// visits the team leads that day in a published plan.
+// visits the team leads that day (effective date) in a published plan.
 func (s *Store) InspectorOnTeamDay(ctx context.Context, inspectorID, teamID int64, date time.Time) (bool, error) {
 	var ok bool
 	err := s.db.WithContext(ctx).Raw(`SELECT EXISTS (SELECT 1 FROM inspectors WHERE id = ? AND team_id = ?)
 		OR EXISTS (SELECT 1 FROM plan_assignments a
-			JOIN plan_visits pv ON pv.plan_id = a.plan_id AND pv.seq = a.visit_seq JOIN plans p ON p.id = pv.plan_id
+			JOIN published_visits pv ON pv.plan_id = a.plan_id AND pv.seq = a.visit_seq
 			WHERE a.inspector_id = ? AND `+rosterCond+`)`,
 		inspectorID, teamID, inspectorID, teamID, civilDate(date)).Row().Scan(&ok)
 	if err != nil {

@@ -1,0 +1,187 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/lib/pq"
+
+	"inspectonce/domain"
+	"inspectonce/planner"
+)
+
+// ComparisonStats are the figures of a coordinated plan's independent
+// counterpart: the same registries, demands, secrets and policy, but every
+// sampling rule drawing on its own (planner Policy.Independent), so the plan
+// shows what coordinated sampling saves (DESIGN.md §9: coordinated visits ≤
+// 40 % of what independent sampling needs). Only the figures are kept; the
+// counterpart's visits and draws are thrown away.
+type ComparisonStats struct {
+	Tasks       int `json:"tasks"`
+	NaiveVisits int `json:"naive_visits"`
+	LowerBound  int `json:"lower_bound"`
+	Visits      int `json:"visits"`
+	// VisitRatio is the coordinated plan's visits / the independent plan's
+	// visits; LowerBoundRatio likewise for the lower bounds (free of capacity
+	// effects). Both are 0 when the independent figure is 0.
+	VisitRatio      float64 `json:"visit_ratio"`
+	LowerBoundRatio float64 `json:"lower_bound_ratio"`
+}
+
+// ComparisonOf compares a coordinated plan's figures with its independent
+// counterpart's.
+func ComparisonOf(coordinated, independent planner.Stats) ComparisonStats {
+	c := ComparisonStats{Tasks: independent.Tasks, NaiveVisits: independent.NaiveVisits,
+		LowerBound: independent.LowerBound, Visits: independent.Visits}
+	if independent.Visits > 0 {
+		c.VisitRatio = float64(coordinated.Visits) / float64(independent.Visits)
+	}
+	if independent.LowerBound > 0 {
+		c.LowerBoundRatio = float64(coordinated.LowerBound) / float64(independent.LowerBound)
+	}
+	return c
+}
+
+// SetPlanComparison adds the comparison to a draft's stats. Only a draft
+// takes it (a published plan's stats are frozen by the plans_guard trigger);
+// any other status is a conflict.
+func (s *Store) SetPlanComparison(ctx context.Context, planID int64, c ComparisonStats) error {
+	b, err := json.Marshal(c)
+	if err != nil {
+		return fmt.Errorf("plan comparison: %w", err)
+	}
+	res := s.db.WithContext(ctx).Exec(`UPDATE plans SET stats = jsonb_set(stats, '{independent}', ?::jsonb)
+		WHERE id = ? AND status = 'draft' AND stats IS NOT NULL`, string(b), planID)
+	if res.Error != nil {
+		return translate(res.Error, planObject(planID))
+	}
+	if res.RowsAffected == 0 {
+		if err := s.planExists(ctx, planID); err != nil {
+			return err
+		}
+		return fmt.Errorf("%s is not a draft: %w", planObject(planID), domain.ErrConflict)
+	}
+	return nil
+}
+
+// MapFilter narrows the visits of a plan's dashboard. Zero fields do not
+// restrict.
+type MapFilter struct {
+	// Scope is the department the viewer is limited to (a planner): only
+	// visits that carry its tasks, and Tasks counts only its tasks.
+	Scope int64
+	// DepartmentID keeps visits that carry that department's tasks.
+	DepartmentID int64
+	// TeamID keeps visits led by that team.
+	TeamID int64
+	// RegionID keeps visits to businesses in that region or below it.
+	RegionID int64
+}
+
+// MapVisit is a visit with what the dashboard's map and table show: the
+// business's place and region, the lead team and the route position.
+type MapVisit struct {
+	Seq          int       `json:"seq"`
+	USCC         string    `json:"uscc"`
+	BusinessName string    `json:"business_name"`
+	RegionID     int64     `json:"region_id"`
+	Lat          float64   `json:"lat"`
+	Lng          float64   `json:"lng"`
+	Date         time.Time `json:"date"`
+	TeamID       int64     `json:"team_id"`
+	RouteOrder   int       `json:"route_order"`
+	// DurationMinutes is the time on site.
+	DurationMinutes int     `json:"duration_minutes"`
+	DepartmentIDs   []int64 `json:"department_ids"`
+	// Tasks is how many tasks the visit carries (of the scope's department
+	// only, when scoped).
+	Tasks int `json:"tasks"`
+}
+
+type mapVisitRow struct {
+	Seq             int
+	USCC            string `gorm:"column:uscc"`
+	BusinessName    string
+	RegionID        int64
+	Lat, Lng        float64
+	Date            time.Time
+	TeamID          int64
+	RouteOrder      int
+	DurationMinutes int
+	DepartmentIDs   pq.Int64Array `gorm:"column:department_ids;type:bigint[]"`
+	Tasks           int
+	Total           int
+}
+
+// PlanMapVisits returns up to limit visits of a plan that pass f, ordered by
+// date, lead team and route order (so a team-day's route reads in order), and
+// how many pass f in all.
+func (s *Store) PlanMapVisits(ctx context.Context, planID int64, f MapFilter, limit int) ([]MapVisit, int, error) {
+	if err := s.planExists(ctx, planID); err != nil {
+		return nil, 0, err
+	}
+	if limit <= 0 {
+		limit = DefaultLimit
+	}
+	const carries = `EXISTS (SELECT 1 FROM plan_tasks t WHERE t.plan_id = v.plan_id AND t.visit_seq = v.seq AND t.department_id = ?)`
+	where := "v.plan_id = ?"
+	args := []any{planID}
+	if f.Scope != 0 {
+		where += " AND " + carries
+		args = append(args, f.Scope)
+	}
+	if f.DepartmentID != 0 {
+		where += " AND " + carries
+		args = append(args, f.DepartmentID)
+	}
+	if f.TeamID != 0 {
+		where += " AND v.team_id = ?"
+		args = append(args, f.TeamID)
+	}
+	if f.RegionID != 0 {
+		where += " AND b.region_id IN " + regionSubtree
+		args = append(args, pq.Int64Array{f.RegionID})
+	}
+	// The inner query counts every visit that passes (the window runs before
+	// the limit) and keeps the first limit; only those get their tasks
+	// counted, so a district plan's 100,000 visits cost one index scan, not
+	// 100,000 task counts.
+	var rows []mapVisitRow
+	err := s.db.WithContext(ctx).Raw(`SELECT w.*,
+			(SELECT count(*) FROM plan_tasks t WHERE t.plan_id = ? AND t.visit_seq = w.seq
+				AND (?::bigint = 0 OR t.department_id = ?::bigint)) AS tasks
+		FROM (SELECT v.seq, v.uscc, coalesce(b.name, '') AS business_name,
+				coalesce(b.region_id, 0) AS region_id, coalesce(b.lat, 0) AS lat, coalesce(b.lng, 0) AS lng,
+				v.date, v.team_id, v.route_order, v.duration_minutes, v.department_ids, count(*) OVER () AS total
+			FROM plan_visits v LEFT JOIN businesses b ON b.uscc = v.uscc
+			WHERE `+where+`
+			ORDER BY v.date, v.team_id, v.route_order, v.seq
+			LIMIT ?) w
+		ORDER BY w.date, w.team_id, w.route_order, w.seq`, append(append([]any{planID, f.Scope, f.Scope}, args...), limit)...).Scan(&rows).Error
+	if err != nil {
+		return nil, 0, translate(err, "plan visits")
+	}
+	out := make([]MapVisit, len(rows))
+	total := 0
+	for i, r := range rows {
+		out[i] = MapVisit{Seq: r.Seq, USCC: r.USCC, BusinessName: r.BusinessName, RegionID: r.RegionID, Lat: r.Lat,
+			Lng: r.Lng, Date: r.Date, TeamID: r.TeamID, RouteOrder: r.RouteOrder, DurationMinutes: r.DurationMinutes,
+			DepartmentIDs: nonNil([]int64(r.DepartmentIDs)), Tasks: r.Tasks}
+		total = r.Total
+	}
+	return out, total, nil
+}
+
+// PlanLeadTeams lists the teams leading at least one visit of a plan, by id.
+// The dashboard colours teams by their place in it, so that the colours stay
+// put whatever the filters and few teams share one.
+func (s *Store) PlanLeadTeams(ctx context.Context, planID int64) ([]int64, error) {
+	var ids []int64
+	if err := s.db.WithContext(ctx).Raw(`SELECT DISTINCT team_id FROM plan_visits WHERE plan_id = ? ORDER BY team_id`, planID).
+		Scan(&ids).Error; err != nil {
+		return nil, translate(err, "plan teams")
+	}
+	return ids, nil
+}

@@ -1,0 +1,12 @@
+package web
+
+import "github.com/labstack/echo/v4"
+
+// routes adds the pages that need a signed-in viewer; each page file
+// registers its own.
+func (p *Pages) routes(g *echo.Group) {
+	p.scheduleRoutes(g)
+	p.rosterRoutes(g)
+	p.planRoutes(g)
+	p.queueRoutes(g)
+}

@@ -1,0 +1,189 @@
+// Package web serves InspectOnce's HTML pages: a business's consolidated
+// schedule, a team's printable roster, the plan dashboard and the admin queue
+// view. Pages are rendered on the server from templates embedded in the
+// binary; CSS (and any script) is served by the service itself, so the pages
+// work with no internet and no outside assets. Like api/, it decodes,
+// authorises, calls the store and renders; it holds no SQL.
+package web
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"inspectonce/calendar"
+	"inspectonce/configs"
+	"inspectonce/domain"
+	"inspectonce/store"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// Options configure Register.
+type Options struct {
+	Store    *store.Store
+	Config   *configs.Config
+	Calendar *calendar.Calendar
+	Logger   *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Queues inspects the job queues for the admin queue page; nil shows the
+	// page with a note that the queue is not reachable from this process.
+	Queues QueueInspector
+	// QueueNames are the configured queues, listed even before they hold a task.
+	QueueNames []string
+}
+
+// Pages holds what the page handlers need.
+type Pages struct {
+	store      *store.Store
+	cfg        *configs.Config
+	cal        *calendar.Calendar
+	log        *slog.Logger
+	now        func() time.Time
+	loc        *time.Location
+	queues     QueueInspector
+	queueNames []string
+
+	once  sync.Once
+	tmpls map[string]*template.Template
+	err   error
+}
+
+// Register adds every page route to e. Pages live outside /api/v1; they
+// authenticate by the session cookie that /login sets (or a bearer token).
+func Register(e *echo.Echo, o Options) *Pages {
+	p := &Pages{store: o.Store, cfg: o.Config, cal: o.Calendar, log: o.Logger, now: o.Now,
+		queues: o.Queues, queueNames: o.QueueNames}
+	if p.now == nil {
+		p.now = time.Now
+	}
+	if p.log == nil {
+		p.log = slog.Default()
+	}
+	p.loc = time.UTC
+	if o.Config != nil && o.Config.Location() != nil {
+		p.loc = o.Config.Location()
+	}
+
+	static, _ := fs.Sub(staticFS, "static")
+	e.GET("/static/*", echo.WrapHandler(http.StripPrefix("/static/", staticHandler(static))))
+	e.GET("/login", p.loginForm)
+	e.POST("/login", p.login)
+	e.POST("/logout", p.logout)
+
+	g := e.Group("", p.requireLogin)
+	g.GET("/", p.home)
+	p.routes(g)
+	return p
+}
+
+// staticHandler serves the embedded assets with a short cache lifetime: they
+// change only with the binary.
+func staticHandler(fsys fs.FS) http.Handler {
+	files := http.FileServerFS(fsys)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=300")
+		files.ServeHTTP(w, r)
+	})
+}
+
+// templates parses every page once: each page template is cloned from the
+// layout so pages can define their own "content" block.
+func (p *Pages) templates() (map[string]*template.Template, error) {
+	p.once.Do(func() {
+		layout, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
+		if err != nil {
+			p.err = fmt.Errorf("parse layout: %w", err)
+			return
+		}
+		names, err := fs.Glob(templateFS, "templates/*.html")
+		if err != nil {
+			p.err = err
+			return
+		}
+		p.tmpls = map[string]*template.Template{}
+		for _, n := range names {
+			base := strings.TrimPrefix(n, "templates/")
+			if base == "layout.html" {
+				continue
+			}
+			t, err := template.Must(layout.Clone()).ParseFS(templateFS, n)
+			if err != nil {
+				p.err = fmt.Errorf("parse %s: %w", n, err)
+				return
+			}
+			p.tmpls[strings.TrimSuffix(base, ".html")] = t
+		}
+	})
+	return p.tmpls, p.err
+}
+
+// Page is what every template receives: the page's own data in Data, plus
+// language, viewer and the title.
+type Page struct {
+	Lang   Lang
+	Title  string
+	Viewer *domain.Principal
+	// Path is the request path, for the language switch and login redirects.
+	Path string
+	// Refresh, when > 0, reloads the page after that many seconds (a running
+	// plan's progress).
+	Refresh int
+	Data    any
+	loc     *time.Location
+}
+
+// render writes page name with data, in the request's language.
+func (p *Pages) render(c echo.Context, status int, name, title string, data any) error {
+	tmpls, err := p.templates()
+	if err != nil {
+		return err
+	}
+	t, ok := tmpls[name]
+	if !ok {
+		return fmt.Errorf("no template %q", name)
+	}
+	lang := negotiate(c.Request())
+	pg := Page{Lang: lang, Title: lang.T(title), Path: c.Request().URL.RequestURI(), Data: data, loc: p.loc}
+	if v, ok := c.Get(viewerKey).(domain.Principal); ok {
+		pg.Viewer = &v
+	}
+	if r, ok := c.Get(refreshKey).(int); ok {
+		pg.Refresh = r
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout.html", &pg); err != nil {
+		return fmt.Errorf("render %s: %w", name, err)
+	}
+	// A choice made with the language switch (?lang=) holds for the pages
+	// that follow, whose links do not carry it: negotiate reads it back.
+	if l, ok := parseLang(c.QueryParam("lang")); ok {
+		c.SetCookie(&http.Cookie{Name: langCookie, Value: string(l), Path: "/", HttpOnly: true,
+			SameSite: http.SameSiteLaxMode, MaxAge: 365 * 24 * 3600})
+	}
+	c.Response().Header().Set("Content-Language", string(lang))
+	c.Response().Header().Set("Vary", "Accept-Language, Cookie")
+	// No outside assets, ever: the policy makes a stray CDN link fail loudly.
+	c.Response().Header().Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'")
+	return c.HTMLBlob(status, buf.Bytes())
+}
+
+const refreshKey = "web.refresh"
+
+// autoRefresh makes the page reload itself every seconds (used while a plan
+// runs).
+func autoRefresh(c echo.Context, seconds int) { c.Set(refreshKey, seconds) }
