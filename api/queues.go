@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -231,9 +232,11 @@ func (s *Server) onArchivedTask(c echo.Context, what, action string, do func(Que
 }
 
 // auditQueue records an admin's change to the queue in the audit log; the
-// change is done, so a failure to record it is logged, not answered.
+// change is done, so a failure to record it is logged, not answered. The
+// change happened even if the client has gone, so the record must not be
+// cancelled with the request.
 func (s *Server) auditQueue(c echo.Context, p domain.Principal, action, queue, id string) {
-	if err := s.store.Audit(c.Request().Context(), p.Actor(), action, "queue:"+queue+"/task:"+id, store.OutcomeOK,
+	if err := s.store.Audit(context.WithoutCancel(c.Request().Context()), p.Actor(), action, "queue:"+queue+"/task:"+id, store.OutcomeOK,
 		map[string]string{"queue": queue, "task_id": id}); err != nil {
 		s.log.WarnContext(c.Request().Context(), "audit of a queue change failed", "err", err, "action", action, "queue", queue, "task_id", id)
 	}
