@@ -6,6 +6,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"reflect"
@@ -74,6 +75,9 @@ type Log struct {
 type Worker struct {
 	Concurrency     int           `yaml:"concurrency"`
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// MetricsAddr is where `inspectonce worker` serves Prometheus metrics
+	// (GET /metrics); empty serves none. `serve` and `all` serve them on the API.
+	MetricsAddr string `yaml:"metrics_addr"`
 }
 
 // Scheduler configures the cron process.
@@ -393,6 +397,14 @@ func (c *Config) validate() error {
 	}
 	if c.Worker.Concurrency < 1 {
 		bad("worker.concurrency", "must be at least 1")
+	}
+	if a := c.Worker.MetricsAddr; a != "" {
+		// Checked here so a typo stops start-up naming the key, not later as
+		// a listen error.
+		_, port, err := net.SplitHostPort(a)
+		if n, perr := strconv.Atoi(port); err != nil || perr != nil || n < 0 || n > 65535 {
+			bad("worker.metrics_addr (INSPECTONCE_WORKER_METRICS_ADDR)", "must be host:port (e.g. :9091), or empty for none")
+		}
 	}
 	if c.Demands.MaxWindowDays < 1 {
 		bad("demands.max_window_days", "must be at least 1")

@@ -2,12 +2,16 @@ package jobs
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -19,8 +23,15 @@ import (
 
 // Task types of the dispatch of published plans (DESIGN.md §5).
 const (
+	// TypeDispatchVisits writes the notices of a batch of visits of a
+	// published plan (DispatchVisitsPayload). The relay enqueues one per group
+	// of outbox rows (task ID OutboxBatchTaskID): one task and a few set-based
+	// statements for hundreds of visits, instead of a task and two statements
+	// per visit.
+	TypeDispatchVisits = "dispatch:visits"
 	// TypeDispatchVisit writes the notices of one visit of a published plan.
-	// The relay enqueues one per outbox row (task ID OutboxTaskID).
+	// The relay no longer enqueues it; its handler stays for the tasks older
+	// relays left in the queues (and for an admin re-running an archived one).
 	TypeDispatchVisit = "dispatch:visit"
 	// TypeCronReminderScan reminds the inspectors of tomorrow's visits (and
 	// the businesses of announced ones). The scheduler enqueues it.
@@ -54,6 +65,60 @@ type DispatchVisitPayload struct {
 	VisitSeq int   `json:"visit_seq"`
 }
 
+// DispatchVisitsPayload is version 1 of a dispatch:visits payload, e.g.
+// {"v":1,"plan_id":7,"seqs":[[1,250]]}: the plan and its visits as ascending,
+// disjoint ranges [first, last] of visit seqs, so a batch of contiguous visits
+// (the usual case) costs a few bytes whatever its size.
+type DispatchVisitsPayload struct {
+	V      int      `json:"v"`
+	PlanID int64    `json:"plan_id"`
+	Seqs   [][2]int `json:"seqs"`
+}
+
+// MaxDispatchBatch bounds the visits of one dispatch:visits task: its notices
+// are written in one statement (so a batch is dispatched all at once or not at
+// all), which must stay well inside DispatchTimeout.
+const MaxDispatchBatch = 2000
+
+// seqRanges packs visit seqs into the ascending ranges of a payload.
+func seqRanges(seqs []int) [][2]int {
+	s := slices.Clone(seqs)
+	slices.Sort(s)
+	s = slices.Compact(s)
+	var out [][2]int
+	for _, q := range s {
+		if n := len(out); n > 0 && out[n-1][1] == q-1 {
+			out[n-1][1] = q
+			continue
+		}
+		out = append(out, [2]int{q, q})
+	}
+	return out
+}
+
+// visits checks a payload and returns its visit seqs, ascending.
+func (p DispatchVisitsPayload) visits() ([]int, error) {
+	if p.V != 1 {
+		return nil, fmt.Errorf("dispatch payload version %d is not known", p.V)
+	}
+	if p.PlanID <= 0 || len(p.Seqs) == 0 {
+		return nil, fmt.Errorf("dispatch payload names plan %d and %d visit ranges", p.PlanID, len(p.Seqs))
+	}
+	var out []int
+	last := 0
+	for _, r := range p.Seqs {
+		if r[0] <= last || r[1] < r[0] || len(out)+r[1]-r[0]+1 > MaxDispatchBatch {
+			return nil, fmt.Errorf("dispatch payload of plan %d: visit range %v is not ascending, disjoint and within %d visits",
+				p.PlanID, r, MaxDispatchBatch)
+		}
+		for q := r[0]; q <= r[1]; q++ {
+			out = append(out, q)
+		}
+		last = r[1]
+	}
+	return out, nil
+}
+
 // CronPayload is version 1 of the payload of a cron:<name> task: DueAt is
 // the time the entry was due (a run that was missed and caught up keeps its
 // own due time), which fixes the day the task works on.
@@ -62,8 +127,36 @@ type CronPayload struct {
 	DueAt time.Time `json:"due_at"`
 }
 
-// OutboxTaskID is the task ID of outbox row id.
+// OutboxTaskID is the task ID of outbox row id, as relays before
+// dispatch:visits gave it to the dispatch:visit task of the row.
 func OutboxTaskID(id int64) string { return "outbox:" + strconv.FormatInt(id, 10) }
+
+// OutboxBatchTaskID is the task ID of the task that carries exactly the
+// outbox rows ids (any order): "outbox:<first>-<last>" when they are every id
+// from the first to the last (the usual case), else
+// "outbox:<first>-<last>-<FNV-1a of the ids, hex>". So two tasks share an ID
+// only if they carry the same rows, which is what lets the relay take a
+// task-ID conflict as "these rows are queued already" (see Relay).
+func OutboxBatchTaskID(ids []int64) string {
+	s := slices.Clone(ids)
+	slices.Sort(s)
+	s = slices.Compact(s)
+	if len(s) == 0 {
+		return "outbox:none"
+	}
+	first, last := s[0], s[len(s)-1]
+	id := "outbox:" + strconv.FormatInt(first, 10) + "-" + strconv.FormatInt(last, 10)
+	if last-first+1 == int64(len(s)) {
+		return id
+	}
+	h := fnv.New64a()
+	var b [8]byte
+	for _, x := range s {
+		binary.BigEndian.PutUint64(b[:], uint64(x))
+		h.Write(b[:])
+	}
+	return id + "-" + strconv.FormatUint(h.Sum64(), 16)
+}
 
 // NewDispatchVisit builds the dispatch:visit task of a visit. opts come
 // after the defaults (queue DispatchQueue, DispatchMaxRetry, DispatchTimeout,
@@ -73,13 +166,29 @@ func NewDispatchVisit(planID int64, visitSeq int, opts ...asynq.Option) (*asynq.
 	if err != nil {
 		return nil, err
 	}
-	return newDispatchTask(b, opts...), nil
+	return newDispatchTask(TypeDispatchVisit, b, opts...), nil
 }
 
-func newDispatchTask(payload []byte, opts ...asynq.Option) *asynq.Task {
+// NewDispatchVisits builds the dispatch:visits task of visits seqs of plan
+// planID (at most MaxDispatchBatch). opts come after the defaults (queue
+// DispatchQueue, DispatchMaxRetry, DispatchTimeout, TaskRetention) and
+// override them.
+func NewDispatchVisits(planID int64, seqs []int, opts ...asynq.Option) (*asynq.Task, error) {
+	p := DispatchVisitsPayload{V: 1, PlanID: planID, Seqs: seqRanges(seqs)}
+	if _, err := p.visits(); err != nil {
+		return nil, err
+	}
+	b, err := json.Marshal(p)
+	if err != nil {
+		return nil, fmt.Errorf("dispatch payload: %w", err)
+	}
+	return newDispatchTask(TypeDispatchVisits, b, opts...), nil
+}
+
+func newDispatchTask(typ string, payload []byte, opts ...asynq.Option) *asynq.Task {
 	all := append([]asynq.Option{asynq.Queue(DispatchQueue), asynq.MaxRetry(DispatchMaxRetry),
 		asynq.Timeout(DispatchTimeout), asynq.Retention(TaskRetention)}, opts...)
-	return asynq.NewTask(TypeDispatchVisit, payload, all...)
+	return asynq.NewTask(typ, payload, all...)
 }
 
 // NewCronTask builds the task of cron entry typ (TypeCronReminderScan,
@@ -112,7 +221,8 @@ type DispatchOptions struct {
 	Registry prometheus.Registerer
 }
 
-// Dispatcher handles the dispatch tasks: dispatch:visit, the reminder scan,
+// Dispatcher handles the dispatch tasks: dispatch:visits (and the older
+// dispatch:visit), the reminder scan,
 // the daily rosters and webhook deliveries. Every handler writes its effects
 // under unique keys (store.WriteNotifications), so a task delivered twice —
 // asynq delivers at least once — has its effects once.
@@ -126,6 +236,7 @@ type Dispatcher struct {
 	queue   string
 	effects *prometheus.CounterVec
 	hooks   *prometheus.CounterVec
+	visits  *prometheus.CounterVec
 }
 
 // NewDispatcher builds a Dispatcher.
@@ -148,14 +259,20 @@ func NewDispatcher(o DispatchOptions) *Dispatcher {
 		Help: "Notifications written by the dispatch tasks (redelivered tasks write none)."}, []string{"task"})
 	d.hooks = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "inspectonce_webhook_attempts_total",
 		Help: "Webhook delivery attempts by outcome."}, []string{"outcome"})
+	d.visits = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "inspectonce_dispatch_visits_total",
+		Help: "Visits handled by the dispatch tasks, by outcome: dispatched (notices written, now or by an earlier run) " +
+			"or refused (unknown visit, no lead inspector, plan not published: its task is archived). " +
+			"A redelivered task counts again."},
+		[]string{"outcome"})
 	if o.Registry != nil {
-		o.Registry.MustRegister(d.effects, d.hooks)
+		o.Registry.MustRegister(d.effects, d.hooks, d.visits)
 	}
 	return d
 }
 
 // Register adds the dispatch handlers to mux.
 func (d *Dispatcher) Register(mux *asynq.ServeMux) {
+	mux.HandleFunc(TypeDispatchVisits, d.HandleDispatchVisits)
 	mux.HandleFunc(TypeDispatchVisit, d.HandleDispatchVisit)
 	mux.HandleFunc(TypeCronReminderScan, d.HandleReminderScan)
 	mux.HandleFunc(TypeCronDailyRosters, d.HandleDailyRosters)
@@ -294,6 +411,7 @@ func (d *Dispatcher) HandleDispatchVisit(ctx context.Context, t *asynq.Task) err
 	}
 	n, err := d.DispatchVisit(ctx, p.PlanID, p.VisitSeq)
 	if errors.Is(err, domain.ErrNotFound) || errors.Is(err, domain.ErrConflict) || errors.Is(err, errNoLead) {
+		d.visits.WithLabelValues("refused").Inc()
 		d.log.Error("dispatch refused", "plan_id", p.PlanID, "visit_seq", p.VisitSeq, "err", err)
 		return fmt.Errorf("dispatch plan %d visit %d: %w: %w", p.PlanID, p.VisitSeq, err, asynq.SkipRetry)
 	}
@@ -322,7 +440,202 @@ func (d *Dispatcher) DispatchVisit(ctx context.Context, planID int64, seq int) (
 		return 0, err
 	}
 	d.effects.WithLabelValues(TypeDispatchVisit).Add(float64(w.Inserted))
+	d.visits.WithLabelValues("dispatched").Inc()
 	return w.Inserted, d.enqueueDeliveries(ctx, w.Deliveries)
+}
+
+// HandleDispatchVisits is the handler of TypeDispatchVisits. It reads the
+// batch's visits set-based (store.DispatchVisitsOf), writes all their notices
+// (VisitNotices) in one statement under their effect keys, then queues the
+// webhook deliveries still pending. A redelivered task writes nothing new and
+// queues only what is still pending (under the same task IDs).
+//
+// A bad payload or a plan that is not published is not retried (the task is
+// archived). A visit the handler refuses (unknown, or without a lead
+// inspector) must not hold up the others: they are written, and the refused
+// visits go on to a dispatch:visits task of their own (refusedTaskID), which
+// fails at once and is archived with the reason. So an archived task carries
+// only visits that were not dispatched, and counting the visits of archived
+// tasks (ArchivedDispatches) counts the failed ones; an admin who fixes the
+// data can run that task again from the queue view.
+func (d *Dispatcher) HandleDispatchVisits(ctx context.Context, t *asynq.Task) error {
+	var p DispatchVisitsPayload
+	if err := json.Unmarshal(t.Payload(), &p); err != nil {
+		return fmt.Errorf("dispatch payload: %v: %w", err, asynq.SkipRetry)
+	}
+	seqs, err := p.visits()
+	if err != nil {
+		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+	}
+	r, err := d.DispatchVisits(ctx, p.PlanID, seqs)
+	if errors.Is(err, domain.ErrConflict) {
+		d.visits.WithLabelValues("refused").Add(float64(len(seqs)))
+		d.log.Error("dispatch refused", "plan_id", p.PlanID, "visits", len(seqs), "err", err)
+		return fmt.Errorf("dispatch plan %d visits %s: %w: %w", p.PlanID, rangesText(p.Seqs), err, asynq.SkipRetry)
+	}
+	if err != nil {
+		return fmt.Errorf("dispatch plan %d visits %s: %w", p.PlanID, rangesText(p.Seqs), err)
+	}
+	if len(r.Refused) == 0 {
+		d.log.Debug("visits dispatched", "plan_id", p.PlanID, "visits", r.Dispatched, "written", r.Written)
+		return nil
+	}
+	d.log.Error("dispatch refused", "plan_id", p.PlanID, "refused", len(r.Refused), "dispatched", r.Dispatched, "err", r.Reason())
+	if r.Dispatched == 0 {
+		// Every visit here is refused: this task is the one to archive (and
+		// the one to count them, not the batch that set them apart).
+		d.visits.WithLabelValues("refused").Add(float64(len(r.Refused)))
+		return fmt.Errorf("dispatch plan %d: %s: %w", p.PlanID, r.Reason(), asynq.SkipRetry)
+	}
+	refused := make([]int, 0, len(r.Refused))
+	for _, x := range r.Refused {
+		refused = append(refused, x.Seq)
+	}
+	opts := []asynq.Option{asynq.TaskID(refusedTaskID(p.PlanID, refused))}
+	if q, ok := asynq.GetQueueName(ctx); ok {
+		opts = append(opts, asynq.Queue(q))
+	}
+	task, err := NewDispatchVisits(p.PlanID, refused, d.opts(opts...)...)
+	if err != nil {
+		return fmt.Errorf("dispatch plan %d: %w: %w", p.PlanID, err, asynq.SkipRetry)
+	}
+	if d.q == nil {
+		return fmt.Errorf("dispatch plan %d: %s, and the dispatcher has no queue to set them apart: %w", p.PlanID, r.Reason(), asynq.SkipRetry)
+	}
+	if _, err := d.q.EnqueueContext(ctx, task); err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+		return fmt.Errorf("dispatch plan %d: set refused visits apart: %w", p.PlanID, err)
+	}
+	return nil
+}
+
+// refusedTaskID is the task ID of the dispatch:visits task that carries the
+// visits seqs of plan planID a batch refused: derived from them, so a batch
+// run twice sets them apart once.
+func refusedTaskID(planID int64, seqs []int) string {
+	h := fnv.New64a()
+	var b [8]byte
+	for _, q := range seqRanges(seqs) {
+		binary.BigEndian.PutUint32(b[:4], uint32(q[0]))
+		binary.BigEndian.PutUint32(b[4:], uint32(q[1]))
+		h.Write(b[:])
+	}
+	return fmt.Sprintf("dispatch:%d:refused:%x", planID, h.Sum64())
+}
+
+// rangesText writes visit ranges for an error message: "1-250, 300".
+func rangesText(rs [][2]int) string {
+	parts := make([]string, 0, min(len(rs), 20))
+	for i, r := range rs {
+		if i == 20 {
+			parts = append(parts, fmt.Sprintf("… (%d ranges)", len(rs)))
+			break
+		}
+		if r[0] == r[1] {
+			parts = append(parts, strconv.Itoa(r[0]))
+		} else {
+			parts = append(parts, fmt.Sprintf("%d-%d", r[0], r[1]))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// RefusedVisit is a visit a dispatch batch did not dispatch, and why.
+type RefusedVisit struct {
+	Seq int
+	Err error
+}
+
+// BatchResult is what DispatchVisits did.
+type BatchResult struct {
+	// Dispatched counts the visits whose notices are written (now or before).
+	Dispatched int
+	// Written counts the notices written now (0 when an earlier run wrote them).
+	Written int
+	// Refused are the visits not dispatched, in seq order: unknown
+	// (domain.ErrNotFound) or without a lead inspector.
+	Refused []RefusedVisit
+}
+
+// Reason tells why the refused visits were refused, e.g. "visits 3, 9: not
+// found; visit 5: the visit has no lead inspector".
+func (r BatchResult) Reason() string {
+	var order []string
+	by := map[string][][2]int{}
+	for _, x := range r.Refused {
+		why := "not found"
+		if !errors.Is(x.Err, domain.ErrNotFound) {
+			why = x.Err.Error()
+		}
+		if _, ok := by[why]; !ok {
+			order = append(order, why)
+		}
+		by[why] = append(by[why], [2]int{x.Seq, x.Seq})
+	}
+	parts := make([]string, 0, len(order))
+	for _, why := range order {
+		rs := by[why]
+		word := "visits "
+		if len(rs) == 1 {
+			word = "visit "
+		}
+		parts = append(parts, word+rangesText(seqRanges(flatten(rs)))+": "+why)
+	}
+	return strings.Join(parts, "; ")
+}
+
+func flatten(rs [][2]int) []int {
+	out := make([]int, 0, len(rs))
+	for _, r := range rs {
+		for q := r[0]; q <= r[1]; q++ {
+			out = append(out, q)
+		}
+	}
+	return out
+}
+
+// DispatchVisits writes the notices of visits seqs of plan planID in one
+// statement and queues their pending webhook deliveries. Visits it cannot
+// dispatch are returned in Refused, not as an error; a plan that is not
+// published is domain.ErrConflict. All or none of the batch's notices are
+// written, so a visit is dispatched with all its notices or not at all (what
+// store.PlanDispatchStatus counts on).
+func (d *Dispatcher) DispatchVisits(ctx context.Context, planID int64, seqs []int) (BatchResult, error) {
+	var r BatchResult
+	vs, err := d.st.DispatchVisitsOf(ctx, planID, seqs)
+	if err != nil {
+		return r, err
+	}
+	found := make(map[int]bool, len(vs))
+	ns := make([]store.NewNotification, 0, 5*len(vs))
+	for i := range vs {
+		v := &vs[i]
+		found[v.Seq] = true
+		if len(v.Inspectors) == 0 || v.Inspectors[0].Role != "lead" {
+			r.Refused = append(r.Refused, RefusedVisit{Seq: v.Seq, Err: errNoLead})
+			continue
+		}
+		ns = append(ns, VisitNotices(v, d.loc)...)
+		r.Dispatched++
+	}
+	for _, q := range seqs {
+		if !found[q] {
+			r.Refused = append(r.Refused, RefusedVisit{Seq: q,
+				Err: fmt.Errorf("visit %d of plan %d: %w", q, planID, domain.ErrNotFound)})
+		}
+	}
+	slices.SortFunc(r.Refused, func(a, b RefusedVisit) int { return a.Seq - b.Seq })
+	// Reading took a while; a worker shutting down should not start the write.
+	if err := ctx.Err(); err != nil {
+		return BatchResult{}, err
+	}
+	w, err := d.st.WriteNotifications(ctx, ns)
+	if err != nil {
+		return BatchResult{}, err
+	}
+	r.Written = w.Inserted
+	d.effects.WithLabelValues(TypeDispatchVisits).Add(float64(w.Inserted))
+	d.visits.WithLabelValues("dispatched").Add(float64(r.Dispatched))
+	return r, d.enqueueDeliveries(ctx, w.Deliveries)
 }
 
 // cronDay reads a cron payload and returns the local day it is due on.

@@ -365,6 +365,15 @@ func waitDispatched(t *testing.T, st *store.Store, planID int64, timeout time.Du
 	}
 }
 
+// seqRange is the visit seqs from first to last.
+func seqRange(first, last int) []int {
+	var out []int
+	for q := first; q <= last; q++ {
+		out = append(out, q)
+	}
+	return out
+}
+
 // allKeys lists every notification by effect key, failing on a key twice.
 func allNotifications(t *testing.T, st *store.Store) map[string]store.Notification {
 	t.Helper()
@@ -545,8 +554,34 @@ func TestDispatchEndToEnd(t *testing.T) {
 		t.Fatalf("%d scheduled deliveries, want %d: %v", len(sched), later, err)
 	}
 
+	// The relay made dispatch:visits tasks only: all 40 visits in one.
+	ins := asynq.NewInspector(e.opt)
+	defer ins.Close()
+	done, err := ins.ListCompletedTasks(e.queue, asynq.PageSize(1000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dispatchTasks []*asynq.TaskInfo
+	for _, ti := range done {
+		if strings.HasPrefix(ti.Type, "dispatch:") {
+			dispatchTasks = append(dispatchTasks, ti)
+		}
+	}
+	if len(dispatchTasks) != 1 || dispatchTasks[0].Type != TypeDispatchVisits ||
+		string(dispatchTasks[0].Payload) != fmt.Sprintf(`{"v":1,"plan_id":%d,"seqs":[[1,%d]]}`, p.ID, n) {
+		t.Fatalf("dispatch tasks relayed: %+v", dispatchTasks)
+	}
+
 	// Redelivery changes nothing: the same dispatch tasks again under other
-	// task IDs, and the handler called directly.
+	// task IDs — the batch and, as an older relay made them, one per visit —
+	// and the handlers called directly.
+	again, err := NewDispatchVisits(p.ID, seqRange(1, n), asynq.Queue(e.queue), asynq.TaskID(fmt.Sprintf("again:%d", p.ID)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.client.Enqueue(again); err != nil {
+		t.Fatal(err)
+	}
 	for i := range n {
 		task, err := NewDispatchVisit(p.ID, i+1, asynq.Queue(e.queue), asynq.TaskID(fmt.Sprintf("again:%d:%d", p.ID, i+1)))
 		if err != nil {
@@ -559,8 +594,9 @@ func TestDispatchEndToEnd(t *testing.T) {
 	if w, err := e.disp.DispatchVisit(ctx, p.ID, 1); err != nil || w != 0 {
 		t.Fatalf("direct redelivery wrote %d: %v", w, err)
 	}
-	ins := asynq.NewInspector(e.opt)
-	defer ins.Close()
+	if r, err := e.disp.DispatchVisits(ctx, p.ID, []int{3, 1, 2}); err != nil || r.Written != 0 || r.Dispatched != 3 || len(r.Refused) != 0 {
+		t.Fatalf("direct batch redelivery: %+v %v", r, err)
+	}
 	for deadline := time.Now().Add(30 * time.Second); ; {
 		qi, err := ins.GetQueueInfo(e.queue)
 		if err == nil && qi.Pending == 0 && qi.Active == 0 {
@@ -587,6 +623,16 @@ func TestDispatchEndToEnd(t *testing.T) {
 	// A bad payload or an unknown visit is archived at once, not retried.
 	for _, payload := range []string{`{"v":1,`, `{"v":2,"plan_id":1,"visit_seq":1}`, fmt.Sprintf(`{"v":1,"plan_id":%d,"visit_seq":9999}`, p.ID)} {
 		if err := e.disp.HandleDispatchVisit(ctx, asynq.NewTask(TypeDispatchVisit, []byte(payload))); !errors.Is(err, asynq.SkipRetry) {
+			t.Errorf("%s: %v", payload, err)
+		}
+	}
+	for _, payload := range []string{`{"v":1,`, `{"v":2,"plan_id":1,"seqs":[[1,1]]}`,
+		fmt.Sprintf(`{"v":1,"plan_id":%d,"seqs":[]}`, p.ID), fmt.Sprintf(`{"v":1,"plan_id":%d,"seqs":[[5,3]]}`, p.ID),
+		fmt.Sprintf(`{"v":1,"plan_id":%d,"seqs":[[1,5],[3,8]]}`, p.ID), fmt.Sprintf(`{"v":1,"plan_id":%d,"seqs":[[0,2]]}`, p.ID),
+		fmt.Sprintf(`{"v":1,"plan_id":%d,"seqs":[[1,100000]]}`, p.ID), `{"v":1,"plan_id":0,"seqs":[[1,1]]}`,
+		// every visit unknown: nothing to set apart, this task is archived
+		fmt.Sprintf(`{"v":1,"plan_id":%d,"seqs":[[9990,9999]]}`, p.ID)} {
+		if err := e.disp.HandleDispatchVisits(ctx, asynq.NewTask(TypeDispatchVisits, []byte(payload))); !errors.Is(err, asynq.SkipRetry) {
 			t.Errorf("%s: %v", payload, err)
 		}
 	}
@@ -670,10 +716,13 @@ func TestRemindersAndRosters(t *testing.T) {
 	}
 }
 
-// TestRelayCrashBetweenEnqueueAndCommit: a relay that enqueued its batch but
-// died before marking it leaves the rows unrelayed; the next relay enqueues
-// them again under the same task IDs (a conflict, taken as success), so each
-// visit has exactly one task.
+// TestRelayCrashBetweenEnqueueAndCommit: a relay that enqueued its batch
+// tasks but died before marking the rows leaves them unrelayed; the next
+// relay claims them again. Grouped as before (same PerTask, whatever the
+// claim size), they get the same task IDs (a conflict, taken as success), so
+// each visit has exactly one task. Grouped otherwise (another PerTask), they
+// get other IDs: some visits ride in two tasks, none in none, and the notices
+// are still written once each.
 func TestRelayCrashBetweenEnqueueAndCommit(t *testing.T) {
 	st, _ := storetest.New(t)
 	ctx := context.Background()
@@ -681,65 +730,148 @@ func TestRelayCrashBetweenEnqueueAndCommit(t *testing.T) {
 	const n = 25
 	p := publishFixturePlan(t, st, f, n)
 	e := newDispatchEnv(t, st)
-
-	cctx, cancel := context.WithCancel(ctx)
-	crashing := enqueuerFunc(func(ctx context.Context, task *asynq.Task, opts ...asynq.Option) (*asynq.TaskInfo, error) {
-		info, err := e.client.EnqueueContext(context.WithoutCancel(ctx), task, opts...)
-		return info, err
-	})
-	r := NewRelay(RelayOptions{Store: st, Queue: crashing, QueueName: e.queue, Batch: 10, Logger: slog.New(slog.DiscardHandler)})
-	// The first batch is enqueued, then the "process dies": its transaction
-	// cannot commit.
-	_, err := st.RelayOutbox(cctx, 10, func(ctx context.Context, rows []store.OutboxRow) ([]int64, error) {
-		ids, err := r.enqueue(ctx, rows)
-		cancel()
-		return ids, err
-	})
-	if err == nil {
-		t.Fatal("the crashed batch committed")
-	}
-	if s, _ := st.PlanDispatchStatus(ctx, p.ID); s.Relayed != 0 {
-		t.Fatalf("after the crash: %+v", s)
-	}
 	ins := asynq.NewInspector(e.opt)
 	defer ins.Close()
-	if tasks, _ := ins.ListPendingTasks(e.queue); len(tasks) != 10 {
-		t.Fatalf("%d tasks queued by the crashed batch, want 10", len(tasks))
+	discard := slog.New(slog.DiscardHandler)
+
+	// crash runs one claim of r that enqueues its tasks, then "the process
+	// dies": its transaction cannot commit.
+	crash := func(r *Relay) {
+		t.Helper()
+		cctx, cancel := context.WithCancel(ctx)
+		_, err := st.RelayOutbox(cctx, r.batch, func(ctx context.Context, rows []store.OutboxRow) ([]int64, error) {
+			ids, err := r.enqueue(context.WithoutCancel(ctx), rows)
+			cancel()
+			return ids, err
+		})
+		if err == nil {
+			t.Fatal("the crashed batch committed")
+		}
+		// Its connection was closed, not rolled back politely: the backend
+		// may hold the row locks a moment longer, and a claim meanwhile would
+		// skip those rows and cut the groups elsewhere. Wait until every
+		// unrelayed row can be claimed, so the restart sees what a real one does.
+		for deadline := time.Now().Add(10 * time.Second); ; {
+			var free, all int
+			tx, err := st.SQL().BeginTx(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM (SELECT id FROM outbox WHERE relayed_at IS NULL
+				FOR UPDATE SKIP LOCKED) x), (SELECT count(*) FROM outbox WHERE relayed_at IS NULL)`).Scan(&free, &all)
+			_ = tx.Rollback()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if free == all {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d of %d outbox rows still locked 10 s after the crash", all-free, all)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
 	}
-	for {
-		k, err := e.relay.RelayOnce(ctx)
+	relayAll := func(r *Relay) {
+		t.Helper()
+		for {
+			k, err := r.RelayOnce(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if k == 0 {
+				return
+			}
+		}
+	}
+	// queued maps the plan's visits to the IDs of the pending tasks carrying them.
+	queued := func(planID int64) (map[int][]string, map[string]bool) {
+		t.Helper()
+		tasks, err := ins.ListPendingTasks(e.queue, asynq.PageSize(1000))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if k == 0 {
-			break
+		by, ids := map[int][]string{}, map[string]bool{}
+		for _, ti := range tasks {
+			if ti.Type != TypeDispatchVisits || ti.MaxRetry != DispatchMaxRetry || ti.Retention != TaskRetention {
+				t.Fatalf("task %+v", ti)
+			}
+			for _, q := range dispatchedVisits(ti.Type, ti.Payload, planID) {
+				by[q] = append(by[q], ti.ID)
+				ids[ti.ID] = true
+			}
 		}
+		return by, ids
 	}
+	rows, _, err := st.OutboxRows(ctx, p.ID)
+	if err != nil || len(rows) != n {
+		t.Fatalf("%d outbox rows: %v", len(rows), err)
+	}
+	first := rows[0].ID
+
+	crash(NewRelay(RelayOptions{Store: st, Queue: e.client, QueueName: e.queue, Batch: 20, PerTask: 10, Logger: discard}))
+	if s, _ := st.PlanDispatchStatus(ctx, p.ID); s.Relayed != 0 {
+		t.Fatalf("after the crash: %+v", s)
+	}
+	if by, ids := queued(p.ID); len(ids) != 2 || len(by) != 20 {
+		t.Fatalf("the crashed claim queued %d tasks for %d visits, want 2 for 20", len(ids), len(by))
+	}
+	// Restarted with the same grouping but another claim size.
+	relayAll(NewRelay(RelayOptions{Store: st, Queue: e.client, QueueName: e.queue, Batch: 30, PerTask: 10, Logger: discard}))
 	if s, _ := st.PlanDispatchStatus(ctx, p.ID); s.Relayed != n || s.PendingRelay != 0 || s.PendingTasks != n {
 		t.Fatalf("after the restart: %+v", s)
 	}
-	tasks, err := ins.ListPendingTasks(e.queue, asynq.PageSize(1000))
-	if err != nil {
-		t.Fatal(err)
+	by, ids := queued(p.ID)
+	want := map[string]bool{
+		fmt.Sprintf("outbox:%d-%d", first, first+9):     true,
+		fmt.Sprintf("outbox:%d-%d", first+10, first+19): true,
+		fmt.Sprintf("outbox:%d-%d", first+20, first+24): true,
 	}
-	ids := map[string]bool{}
-	for _, ti := range tasks {
-		ids[ti.ID] = true
-		if ti.Type != TypeDispatchVisit || ti.MaxRetry != DispatchMaxRetry || ti.Retention != TaskRetention {
-			t.Fatalf("task %+v", ti)
+	if fmt.Sprint(ids) != fmt.Sprint(want) {
+		t.Fatalf("task IDs %v, want %v", ids, want)
+	}
+	for q := 1; q <= n; q++ {
+		if len(by[q]) != 1 {
+			t.Fatalf("visit %d is in tasks %v, want exactly one", q, by[q])
 		}
 	}
-	if len(tasks) != n || len(ids) != n {
-		t.Fatalf("%d tasks (%d ids) queued, want one per visit (%d)", len(tasks), len(ids), n)
+
+	// A second plan: the relay comes back with 7 visits a task instead of 10.
+	p2 := publishFixturePlan(t, st, f, n)
+	crash(NewRelay(RelayOptions{Store: st, Queue: e.client, QueueName: e.queue, Batch: 20, PerTask: 10, Logger: discard}))
+	relayAll(NewRelay(RelayOptions{Store: st, Queue: e.client, QueueName: e.queue, Batch: 21, PerTask: 7, Logger: discard}))
+	by2, ids2 := queued(p2.ID)
+	if len(ids2) != 2+4 {
+		t.Fatalf("plan 2: %d tasks, want the crashed 2 and 4 regrouped", len(ids2))
 	}
-	// The worker then dispatches every visit once.
+	for q := 1; q <= n; q++ {
+		if wantN := map[bool]int{true: 2, false: 1}[q <= 20]; len(by2[q]) != wantN {
+			t.Fatalf("plan 2: visit %d is in tasks %v, want %d", q, by2[q], wantN)
+		}
+	}
+
+	// The worker then dispatches every visit of both plans, each effect once
+	// (allNotifications fails on an effect key seen twice).
 	e.start(t)
 	waitDispatched(t, st, p.ID, 60*time.Second)
-	if got := allNotifications(t, st); len(got) != len(expectedKeys(p.ID, f, n)) {
-		t.Fatalf("%d notifications, want %d", len(got), len(expectedKeys(p.ID, f, n)))
+	waitDispatched(t, st, p2.ID, 60*time.Second)
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		qi, err := ins.GetQueueInfo(e.queue)
+		if err == nil && qi.Pending+qi.Active+qi.Retry == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("queue not drained: %+v %v", qi, err)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
-	if failed, err := ArchivedDispatches(ins, p.ID, e.queue); failed != 0 || err != nil {
-		t.Fatalf("archived %d %v", failed, err)
+	if got, want := len(allNotifications(t, st)), len(expectedKeys(p.ID, f, n))+len(expectedKeys(p2.ID, f, n)); got != want {
+		t.Fatalf("%d notifications, want %d", got, want)
+	}
+	for _, id := range []int64{p.ID, p2.ID} {
+		if failed, err := ArchivedDispatches(ins, id, e.queue); failed != 0 || err != nil {
+			t.Fatalf("plan %d: archived %d %v", id, failed, err)
+		}
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Task type names.
@@ -61,13 +62,16 @@ type WorkerOptions struct {
 	// Queues overrides the queues served, with their priority weights; nil
 	// means Queues.
 	Queues map[string]int
-	// Dispatch handles the dispatch tasks (dispatch:visit, the reminder scan,
-	// the daily rosters, webhook deliveries); nil leaves them to workers that
-	// have one.
+	// Dispatch handles the dispatch tasks (dispatch:visits and dispatch:visit,
+	// the reminder scan, the daily rosters, webhook deliveries); nil leaves
+	// them to workers that have one.
 	Dispatch *Dispatcher
 	// Planning handles the planning cron tasks (routine demands, weekly
 	// planning); nil leaves them to workers that have one.
 	Planning *Planner
+	// Registry, when set, receives the task metrics: runs by task type and
+	// outcome, and how long they took.
+	Registry prometheus.Registerer
 }
 
 // NewWorker connects a worker pool to Redis.
@@ -95,6 +99,9 @@ func NewWorker(redis asynq.RedisConnOpt, o WorkerOptions) *Worker {
 		IsFailure:           func(err error) bool { return !errors.As(err, new(notYet)) },
 	})
 	mux := asynq.NewServeMux()
+	if o.Registry != nil {
+		mux.Use(taskMetrics(o.Registry))
+	}
 	w := &Worker{srv: srv, mux: mux, log: log}
 	mux.HandleFunc(TypeHeartbeat, w.handleHeartbeat)
 	if o.Plans != nil {
@@ -107,6 +114,35 @@ func NewWorker(redis asynq.RedisConnOpt, o WorkerOptions) *Worker {
 		o.Planning.Register(mux)
 	}
 	return w
+}
+
+// taskMetrics counts the task runs of this worker by type and outcome (ok;
+// error: asynq retries or archives it; deferred: a webhook delivery tried
+// before its notice is visible) and times them. The queue collector tells
+// what waits in Redis; these tell what this worker did with it.
+func taskMetrics(reg prometheus.Registerer) asynq.MiddlewareFunc {
+	runs := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "inspectonce_task_runs_total",
+		Help: "Task runs of this worker by task type and outcome (ok, error, deferred)."}, []string{"type", "outcome"})
+	took := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "inspectonce_task_duration_seconds",
+		Help:    "How long the task runs of this worker took, by task type.",
+		Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120}}, []string{"type"})
+	reg.MustRegister(runs, took)
+	return func(next asynq.Handler) asynq.Handler {
+		return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
+			start := time.Now()
+			err := next.ProcessTask(ctx, t)
+			took.WithLabelValues(t.Type()).Observe(time.Since(start).Seconds())
+			outcome := "ok"
+			switch {
+			case errors.As(err, new(notYet)):
+				outcome = "deferred"
+			case err != nil:
+				outcome = "error"
+			}
+			runs.WithLabelValues(t.Type(), outcome).Inc()
+			return err
+		})
+	}
 }
 
 // retryDelay is asynq's back-off, except for a task whose worker died (its

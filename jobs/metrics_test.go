@@ -1,7 +1,10 @@
 package jobs
 
 import (
+	"context"
+	"errors"
 	"testing"
+	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
@@ -91,5 +94,45 @@ func TestQueueCollectorRedisDown(t *testing.T) {
 	}
 	if _, ok := got["inspectonce_queue_up"]; !ok {
 		t.Fatal("inspectonce_queue_up missing")
+	}
+}
+
+// TestTaskMetrics: the worker's middleware counts runs by type and outcome
+// and times them.
+func TestTaskMetrics(t *testing.T) {
+	reg := prometheus.NewPedanticRegistry()
+	mw := taskMetrics(reg)
+	outcomes := map[string]error{"ok": nil, "error": errors.New("boom"), "deferred": notYet{time.Now().Add(time.Hour)}}
+	for _, err := range outcomes {
+		h := mw(asynq.HandlerFunc(func(context.Context, *asynq.Task) error { return err }))
+		if got := h.ProcessTask(context.Background(), asynq.NewTask(TypeDispatchVisits, nil)); got != err {
+			t.Fatalf("the middleware changed the error: %v, want %v", got, err)
+		}
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			key := mf.GetName()
+			for _, l := range m.GetLabel() {
+				key += "{" + l.GetName() + "=" + l.GetValue() + "}"
+			}
+			if h := m.GetHistogram(); h != nil {
+				got[key] = float64(h.GetSampleCount())
+				continue
+			}
+			got[key] = sampleValue(m)
+		}
+	}
+	for outcome := range outcomes {
+		if k := "inspectonce_task_runs_total{outcome=" + outcome + "}{type=dispatch:visits}"; got[k] != 1 {
+			t.Errorf("%s = %v (%v)", k, got[k], got)
+		}
+	}
+	if k := "inspectonce_task_duration_seconds{type=dispatch:visits}"; got[k] != 3 {
+		t.Errorf("%s = %v", k, got[k])
 	}
 }

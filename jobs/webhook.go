@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -114,8 +115,16 @@ func (e notYet) Error() string {
 	return "the notice is not visible before " + e.until.Format(time.RFC3339)
 }
 
+// deliveryEnqueues is how many webhook deliveries enqueueDeliveries hands
+// to Redis at once: asynq has no batch enqueue, and a dispatch batch may
+// leave a thousand deliveries, whose round trips one after the other would
+// cost more than writing the notices did.
+const deliveryEnqueues = 16
+
 // enqueueDeliveries queues the deliveries given, each under its task ID (one
-// already queued counts as queued) and not before the notice is visible.
+// already queued counts as queued) and not before the notice is visible,
+// deliveryEnqueues at a time. It returns the first error, after trying them
+// all: those not queued stay pending and are queued by the run that retries.
 func (d *Dispatcher) enqueueDeliveries(ctx context.Context, ds []store.Delivery) error {
 	if len(ds) == 0 {
 		return nil
@@ -124,20 +133,46 @@ func (d *Dispatcher) enqueueDeliveries(ctx context.Context, ds []store.Delivery)
 		return errors.New("webhook deliveries are pending but the dispatcher has no queue")
 	}
 	now := d.now()
+	var (
+		mu    sync.Mutex
+		first error
+		wg    sync.WaitGroup
+		next  = make(chan store.Delivery)
+	)
+	for range min(deliveryEnqueues, len(ds)) {
+		wg.Go(func() {
+			for x := range next {
+				if err := d.enqueueDelivery(ctx, x, now); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
+				}
+			}
+		})
+	}
 	for _, x := range ds {
-		b, err := json.Marshal(WebhookPayload{V: 1, NotificationID: x.NotificationID, WebhookID: x.WebhookID, PlanID: x.PlanID})
-		if err != nil {
-			return err
-		}
-		opts := d.opts(asynq.Queue(WebhookQueue), asynq.MaxRetry(WebhookMaxRetry), asynq.Timeout(WebhookTimeout),
-			asynq.Retention(TaskRetention), asynq.TaskID(WebhookTaskID(x.NotificationID, x.WebhookID)))
-		if x.VisibleFrom.After(now) {
-			opts = append(opts, asynq.ProcessAt(x.VisibleFrom))
-		}
-		if _, err := d.q.EnqueueContext(ctx, asynq.NewTask(TypeWebhookDeliver, b), opts...); err != nil &&
-			!errors.Is(err, asynq.ErrTaskIDConflict) {
-			return fmt.Errorf("enqueue delivery of notification %d to webhook %d: %w", x.NotificationID, x.WebhookID, err)
-		}
+		next <- x
+	}
+	close(next)
+	wg.Wait()
+	return first
+}
+
+func (d *Dispatcher) enqueueDelivery(ctx context.Context, x store.Delivery, now time.Time) error {
+	b, err := json.Marshal(WebhookPayload{V: 1, NotificationID: x.NotificationID, WebhookID: x.WebhookID, PlanID: x.PlanID})
+	if err != nil {
+		return fmt.Errorf("webhook payload: %w", err)
+	}
+	opts := d.opts(asynq.Queue(WebhookQueue), asynq.MaxRetry(WebhookMaxRetry), asynq.Timeout(WebhookTimeout),
+		asynq.Retention(TaskRetention), asynq.TaskID(WebhookTaskID(x.NotificationID, x.WebhookID)))
+	if x.VisibleFrom.After(now) {
+		opts = append(opts, asynq.ProcessAt(x.VisibleFrom))
+	}
+	if _, err := d.q.EnqueueContext(ctx, asynq.NewTask(TypeWebhookDeliver, b), opts...); err != nil &&
+		!errors.Is(err, asynq.ErrTaskIDConflict) {
+		return fmt.Errorf("enqueue delivery of notification %d to webhook %d: %w", x.NotificationID, x.WebhookID, err)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -154,16 +155,22 @@ func (s *Store) WriteNotifications(ctx context.Context, ns []NewNotification) (W
 	// only), and the pending deliveries of all the notices given. A notice
 	// another transaction wrote after this statement began is not seen here:
 	// that transaction queues its deliveries.
-	rows, err := s.db.WithContext(ctx).Raw(`WITH
+	//
+	// The arrays go to pgx as Go slices, not pq arrays through gorm: pgx sends
+	// them in the binary array format, where a pq array is a text literal that
+	// must be quoted here, then parsed back by pgx and escaped out again by
+	// Postgres — a batch's bodies are half a megabyte of JSON full of quotes,
+	// and that round trip cost as much as the insert.
+	rows, err := s.sql.QueryContext(ctx, `WITH
 		ins AS (
 			INSERT INTO notifications (effect_key, recipient_kind, recipient_id, kind, plan_id, visit_seq, title, body, visible_from)
 			SELECT u.k, u.rk, u.ri, u.kind, NULLIF(u.plan, 0), NULLIF(u.seq, 0)::integer, u.title, u.body::jsonb,
 				coalesce(NULLIF(u.vf, '')::timestamptz, now())
-			FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::text[])
+			FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::text[], $8::text[], $9::text[])
 				AS u(k, rk, ri, kind, plan, seq, title, body, vf)
 			ON CONFLICT (effect_key) DO NOTHING
 			RETURNING id, recipient_kind, plan_id, visible_from),
-		old AS (SELECT id, recipient_kind, plan_id, visible_from FROM notifications WHERE effect_key = ANY(?::text[])),
+		old AS (SELECT id, recipient_kind, plan_id, visible_from FROM notifications WHERE effect_key = ANY($1::text[])),
 		alln AS (SELECT * FROM ins UNION ALL SELECT * FROM old),
 		newd AS (
 			INSERT INTO webhook_deliveries (notification_id, webhook_id)
@@ -179,10 +186,9 @@ func (s *Store) WriteNotifications(ctx context.Context, ns []NewNotification) (W
 			SELECT p.notification_id, p.webhook_id, coalesce(n.plan_id, 0) AS plan_id, n.visible_from
 			FROM pend p JOIN alln n ON n.id = p.notification_id) AS x ON true
 		ORDER BY x.notification_id, x.webhook_id`,
-		pq.StringArray(keys), pq.StringArray(kinds), pq.StringArray(ids), pq.StringArray(nkinds), pq.Int64Array(plans),
-		pq.Int64Array(seqs), pq.StringArray(titles), pq.StringArray(bodies), pq.StringArray(visible), pq.StringArray(keys)).Rows()
+		keys, kinds, ids, nkinds, plans, seqs, titles, bodies, visible)
 	if err != nil {
-		return Written{}, translate(err, "notifications")
+		return Written{}, translatePg(err, "notifications")
 	}
 	defer rows.Close()
 	for rows.Next() {
@@ -190,7 +196,7 @@ func (s *Store) WriteNotifications(ctx context.Context, ns []NewNotification) (W
 		var nid, wid, plan *int64
 		var vf *time.Time
 		if err := rows.Scan(&inserted, &nid, &wid, &plan, &vf); err != nil {
-			return Written{}, translate(err, "notifications")
+			return Written{}, translatePg(err, "notifications")
 		}
 		out.Inserted = inserted
 		if nid != nil {
@@ -198,7 +204,7 @@ func (s *Store) WriteNotifications(ctx context.Context, ns []NewNotification) (W
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return Written{}, translate(err, "notifications")
+		return Written{}, translatePg(err, "notifications")
 	}
 	return out, nil
 }
@@ -273,7 +279,8 @@ type DispatchVisit struct {
 	DurationMinutes int
 	// Inspectors in the visit's order: the lead first.
 	Inspectors []VisitPerson
-	// Leaders are the leaders (is_leader) of the lead team; only DispatchVisitOf fills them.
+	// Leaders are the leaders (is_leader) of the lead team; only
+	// DispatchVisitOf and DispatchVisitsOf fill them.
 	Leaders []VisitPerson
 	Items   []VisitItem
 }
@@ -353,6 +360,56 @@ func (s *Store) DispatchVisitOf(ctx context.Context, planID int64, seq int) (Dis
 		return v, errNotPublished(planID, v.PlanStatus)
 	}
 	return v, nil
+}
+
+// DispatchVisitsOf reads the visits seqs of plan planID as DispatchVisitOf
+// reads one, but set-based: a fixed number of queries (visitsWhere's three
+// and one for the leaders of the visits' teams) whatever the number of
+// visits, which is what lets one dispatch task carry hundreds of them. The
+// visits come in seq order; a seq the plan does not have is left out (the
+// caller tells which). A plan that is not published is ErrConflict.
+func (s *Store) DispatchVisitsOf(ctx context.Context, planID int64, seqs []int) ([]DispatchVisit, error) {
+	if len(seqs) == 0 {
+		return nil, nil
+	}
+	ss := make(pq.Int64Array, len(seqs))
+	for i, q := range seqs {
+		ss[i] = int64(q)
+	}
+	vs, err := s.visitsWhere(ctx, "pv.plan_id = ? AND pv.seq = ANY(?::int[])", planID, ss)
+	if err != nil {
+		return nil, fmt.Errorf("visits of %s: %w", planObject(planID), err)
+	}
+	if len(vs) == 0 {
+		return nil, nil
+	}
+	if vs[0].PlanStatus != PlanPublished {
+		return nil, errNotPublished(planID, vs[0].PlanStatus)
+	}
+	slices.SortFunc(vs, func(a, b DispatchVisit) int { return a.Seq - b.Seq })
+	var teams pq.Int64Array
+	for _, v := range vs {
+		if !slices.Contains(teams, v.TeamID) {
+			teams = append(teams, v.TeamID)
+		}
+	}
+	var leaders []struct {
+		TeamID int64
+		VisitPerson
+	}
+	if err := s.db.WithContext(ctx).Raw(`SELECT team_id, id, name, phone FROM inspectors
+		WHERE team_id = ANY(?::bigint[]) AND is_leader ORDER BY team_id, id`, teams).Scan(&leaders).Error; err != nil {
+		return nil, translate(err, "team leaders")
+	}
+	byTeam := map[int64][]VisitPerson{}
+	for _, l := range leaders {
+		byTeam[l.TeamID] = append(byTeam[l.TeamID], l.VisitPerson)
+	}
+	for i := range vs {
+		// Shared, read-only: the notices only encode them.
+		vs[i].Leaders = byTeam[vs[i].TeamID]
+	}
+	return vs, nil
 }
 
 func (r dispatchVisitRow) visit() DispatchVisit {

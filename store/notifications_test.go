@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lib/pq"
+
 	"inspectonce/domain"
 	"inspectonce/store"
 	"inspectonce/store/storetest"
@@ -269,5 +271,48 @@ func TestNotificationsOncePerEffectKey(t *testing.T) {
 	}
 	if _, err := st.CreateWebhook(ctx, "admin", "nobody", "http://x", "0123456789abcdef"); !errors.As(err, new(*domain.ValidationError)) {
 		t.Fatalf("webhook for an unknown recipient kind: %v", err)
+	}
+}
+
+// TestDispatchVisitsOfMatchesOneByOne: the set-based read of a batch gives
+// each visit exactly what DispatchVisitOf gives it (leaders included), in seq
+// order, leaves unknown visits out, and refuses a plan not published.
+func TestDispatchVisitsOfMatchesOneByOne(t *testing.T) {
+	st, _ := storetest.New(t)
+	ctx := context.Background()
+	p, f := publishedHandPlan(t, st)
+	// Two leaders of the team, so there is something to read.
+	if _, err := st.SQL().ExecContext(ctx, `UPDATE inspectors SET is_leader = true WHERE id = ANY($1)`,
+		pq.Int64Array{f.inspectors[0], f.inspectors[2]}); err != nil {
+		t.Fatal(err)
+	}
+	vs, err := st.DispatchVisitsOf(ctx, p.ID, []int{3, 99, 1, 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(vs) != 3 {
+		t.Fatalf("%d visits, want 3 (99 left out)", len(vs))
+	}
+	for i, v := range vs {
+		one, err := st.DispatchVisitOf(ctx, p.ID, i+1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(v.Leaders) != 2 || len(v.Inspectors) != 2 || len(v.Items) == 0 {
+			t.Fatalf("visit %d: %+v", i+1, v)
+		}
+		if got, want := fmt.Sprintf("%+v", v), fmt.Sprintf("%+v", one); got != want {
+			t.Fatalf("visit %d\n batch %s\n  one  %s", i+1, got, want)
+		}
+	}
+	if vs, err := st.DispatchVisitsOf(ctx, p.ID, []int{98, 99}); err != nil || len(vs) != 0 {
+		t.Fatalf("unknown visits: %v %v", vs, err)
+	}
+	draft, _ := createPlan(t, st, 2026, 0.125, "2026-03-02", "2026-03-27", nil)
+	if err := st.SavePlanResult(ctx, draft.ID, handPlan(f)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.DispatchVisitsOf(ctx, draft.ID, []int{1}); !errors.Is(err, domain.ErrConflict) {
+		t.Fatalf("a draft's visits: %v", err)
 	}
 }

@@ -22,8 +22,9 @@ import (
 // GET /api/v1/plans/{id}/dispatch).
 type dispatchOutput struct {
 	store.DispatchStatus
-	// Failed counts the visits whose dispatch:visit task spent its retries and
-	// was archived (they are also counted in pending).
+	// Failed counts the visits carried by the plan's archived dispatch tasks
+	// (dispatch:visits batches, or older dispatch:visit ones) — retries spent,
+	// or refused (jobs.ArchivedDispatches). They are also counted in pending.
 	Failed     int    `json:"failed"`
 	FailedNote string `json:"failed_note,omitempty"`
 }

@@ -6,9 +6,13 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -87,6 +91,12 @@ func claimRedisDB(t testing.TB) string {
 // notices: 2 assignments, 1 team_visit, 1 visit_notice.
 func bigPlan(t testing.TB, st *store.Store, n int) store.Plan {
 	t.Helper()
+	return bigPlanWith(t, st, n, nil)
+}
+
+// bigPlanWith is bigPlan with edit applied to the plan before it is saved.
+func bigPlanWith(t testing.TB, st *store.Store, n int, edit func(*planner.Plan)) store.Plan {
+	t.Helper()
 	ctx := context.Background()
 	must := func(err error) {
 		t.Helper()
@@ -141,6 +151,9 @@ func bigPlan(t testing.TB, st *store.Store, n int) store.Plan {
 			DurationMinutes: 30, TravelMinutes: 5, RouteOrder: route[day]})
 	}
 	p.Stats = planner.Stats{Tasks: n, NaiveVisits: n, LowerBound: n, Visits: n}
+	if edit != nil {
+		edit(p)
+	}
 	year := time.Now().Year()
 	_, err = st.YearKey(ctx, "test", year)
 	must(err)
@@ -189,8 +202,10 @@ func TestDispatchSurvivesSIGKILL(t *testing.T) {
 	redisURL := claimRedisDB(t)
 
 	bin := buildBinary(t)
+	// No metrics listener: TestWorkerServesMetrics covers it, and the
+	// default port may be taken by another test's worker.
 	env := append(os.Environ(), "INSPECTONCE_DATABASE_URL="+dsn, "INSPECTONCE_REDIS_URL="+redisURL,
-		"INSPECTONCE_WORKER_CONCURRENCY=20", "INSPECTONCE_LOG_LEVEL=info")
+		"INSPECTONCE_WORKER_CONCURRENCY=20", "INSPECTONCE_LOG_LEVEL=info", "INSPECTONCE_WORKER_METRICS_ADDR=")
 	status := func() dispatchOutput {
 		t.Helper()
 		cmd := exec.Command(bin, "dispatch", "status", "--plan", strconv.FormatInt(p.ID, 10), "--json")
@@ -301,6 +316,37 @@ func TestDispatchSurvivesSIGKILL(t *testing.T) {
 		}
 		time.Sleep(time.Second)
 	}
+	// The relay made batch tasks only, which carry every visit between them.
+	carried := map[int]bool{}
+	batches := 0
+	for page := 1; ; page++ {
+		tasks, err := ins.ListCompletedTasks(jobs.DispatchQueue, asynq.Page(page), asynq.PageSize(1000))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ti := range tasks {
+			if ti.Type != jobs.TypeDispatchVisits {
+				t.Fatalf("the relay queued a %s task: %+v", ti.Type, ti)
+			}
+			var pl jobs.DispatchVisitsPayload
+			if err := json.Unmarshal(ti.Payload, &pl); err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range pl.Seqs {
+				for q := r[0]; q <= r[1]; q++ {
+					carried[q] = true
+				}
+			}
+			batches++
+		}
+		if len(tasks) < 1000 {
+			break
+		}
+	}
+	if len(carried) != visits || batches > 2*visits/jobs.DefaultPerTask {
+		t.Fatalf("%d completed batch tasks carried %d visits", batches, len(carried))
+	}
+	t.Logf("%d batch tasks for %d visits", batches, visits)
 	final = status()
 	if final.Notifications != visits*perVisit || final.NotificationsByKind["assignment"] != 2*visits ||
 		final.NotificationsByKind["team_visit"] != visits || final.NotificationsByKind["visit_notice"] != visits ||
@@ -383,5 +429,133 @@ func TestDispatchStatusCommand(t *testing.T) {
 	}
 	if out := run(good, false, "dispatch", "status", "--plan", "999999"); !strings.Contains(out, "not found") {
 		t.Errorf("unknown plan: %s", out)
+	}
+}
+
+// TestWorkerServesMetrics runs `inspectonce worker` alone (no API in the
+// process) over a plan whose second visit has no inspector: the worker serves
+// /metrics on worker.metrics_addr with the queue collector and the task and
+// dispatch metrics, and the refused visit shows as failed in `dispatch
+// status` and, with its error, among the archived tasks of the queue view.
+func TestWorkerServesMetrics(t *testing.T) {
+	st, dsn := storetest.New(t)
+	p := bigPlanWith(t, st, 3, func(p *planner.Plan) { p.Visits[1].InspectorIDs = nil })
+	redisURL := claimRedisDB(t)
+	bin := buildBinary(t)
+	addr := freePort(t)
+	env := append(os.Environ(), "INSPECTONCE_DATABASE_URL="+dsn, "INSPECTONCE_REDIS_URL="+redisURL,
+		"INSPECTONCE_WORKER_CONCURRENCY=4", "INSPECTONCE_WORKER_METRICS_ADDR="+addr)
+
+	// A bad address, or one taken, stops start-up naming the key.
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	for _, bad := range []string{"nonsense", "127.0.0.1:99999", taken.Addr().String()} {
+		cmd := exec.Command(bin, "worker")
+		cmd.Env = append(slices.Clone(env), "INSPECTONCE_WORKER_METRICS_ADDR="+bad)
+		out, err := cmd.CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "metrics_addr") {
+			t.Fatalf("worker.metrics_addr=%s: %v\n%s", bad, err, out)
+		}
+	}
+
+	var logs syncBuffer
+	cmd := exec.Command(bin, "worker")
+	cmd.Env = env
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	defer func() { _ = cmd.Process.Kill() }()
+
+	scrape := func() string {
+		c := http.Client{Timeout: 3 * time.Second}
+		res, err := c.Get("http://" + addr + "/metrics")
+		if err != nil {
+			return ""
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		if res.StatusCode != 200 {
+			return ""
+		}
+		return string(b)
+	}
+	want := []string{
+		"inspectonce_queue_up 1",
+		`inspectonce_queue_tasks{queue="critical",state="archived"} 1`,
+		`inspectonce_dispatch_visits_total{outcome="dispatched"} 2`,
+		`inspectonce_dispatch_visits_total{outcome="refused"} 1`,
+		`inspectonce_task_runs_total{outcome="ok",type="dispatch:visits"} 1`,
+		`inspectonce_task_runs_total{outcome="error",type="dispatch:visits"} 1`,
+		`inspectonce_task_duration_seconds_count{type="dispatch:visits"} 2`,
+		`inspectonce_dispatch_effects_total{task="dispatch:visits"} 8`,
+		"inspectonce_outbox_relayed_total 3",
+		"inspectonce_outbox_tasks_total 1",
+		"inspectonce_outbox_unrelayed 0",
+		"go_goroutines",
+	}
+	var body string
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		body = scrape()
+		missing := ""
+		for _, w := range want {
+			if !strings.Contains(body, w+"\n") && !strings.Contains(body, w+" ") {
+				missing = w
+				break
+			}
+		}
+		if missing == "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/metrics lacks %q after 30 s:\n%s\nlogs:\n%s", missing, body, logs.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	// What the admin sees: failed 1 in `dispatch status`, and the archived
+	// task with its error in the queue view.
+	st2 := exec.Command(bin, "dispatch", "status", "--plan", strconv.FormatInt(p.ID, 10), "--json")
+	st2.Env = env
+	out, err := st2.Output()
+	if err != nil {
+		t.Fatalf("dispatch status: %v\n%s", err, out)
+	}
+	var o dispatchOutput
+	if err := json.Unmarshal(out, &o); err != nil {
+		t.Fatal(err)
+	}
+	if o.Visits != 3 || o.Dispatched != 2 || o.Failed != 1 || o.Pending != 1 || o.FailedNote != "" {
+		t.Fatalf("dispatch status: %+v", o)
+	}
+	qopt, err := asynq.ParseRedisURI(redisURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ins := asynq.NewInspector(qopt)
+	defer ins.Close()
+	archived, err := ins.ListArchivedTasks(jobs.DispatchQueue)
+	if err != nil || len(archived) != 1 || !strings.Contains(archived[0].LastErr, "visit 2: the visit has no lead inspector") {
+		t.Fatalf("archived %+v %v", archived, err)
+	}
+
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("worker exit after SIGTERM: %v\n%s", err, logs.String())
+		}
+	case <-time.After(40 * time.Second):
+		t.Fatalf("worker did not stop after SIGTERM:\n%s", logs.String())
+	}
+	if scrape() != "" {
+		t.Fatal("/metrics still answers after the worker stopped")
 	}
 }

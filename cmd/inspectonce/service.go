@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 
 	"inspectonce/api"
@@ -62,7 +64,8 @@ func runService(ctx context.Context, cfg *configs.Config, log *slog.Logger, whic
 		return err
 	}
 
-	// The process's metrics; the API serves them at /metrics (serve, all).
+	// The process's metrics; the API serves them at /metrics (serve, all), a
+	// worker-only process at worker.metrics_addr.
 	metrics := prometheus.NewRegistry()
 	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
@@ -112,9 +115,22 @@ func runService(ctx context.Context, cfg *configs.Config, log *slog.Logger, whic
 		// queue as plan:run, like the API's).
 		planner := jobs.NewPlanner(jobs.PlanningOptions{Store: st, Planning: plans, Config: cfg, Queue: queue, Logger: log})
 		w := jobs.NewWorker(qopt, jobs.WorkerOptions{Concurrency: cfg.Worker.Concurrency, ShutdownTimeout: cfg.Worker.ShutdownTimeout, Logger: log,
-			Plans: plans, Dispatch: disp, Planning: planner})
+			Plans: plans, Dispatch: disp, Planning: planner, Registry: metrics})
 		relay := jobs.NewRelay(jobs.RelayOptions{Store: st, Queue: queue, Logger: log, Registry: metrics})
 		parts = append(parts, w.Run, relay.Run)
+		// A worker-only process has no API to serve /metrics: it serves them
+		// itself, with the queue collector the API would have (in "all" the
+		// API serves this same registry).
+		if which == "worker" && cfg.Worker.MetricsAddr != "" {
+			inspector := asynq.NewInspector(qopt)
+			defer inspector.Close()
+			metrics.MustRegister(jobs.NewQueueCollector(inspector, jobs.QueueNames()))
+			serve, err := metricsServer(cfg.Worker.MetricsAddr, metrics, log)
+			if err != nil {
+				return err
+			}
+			parts = append(parts, serve)
+		}
 	}
 	if which == "scheduler" || which == "all" {
 		client := asynq.NewClient(qopt)
@@ -145,4 +161,33 @@ func runService(ctx context.Context, cfg *configs.Config, log *slog.Logger, whic
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// metricsServer listens on addr at once (so a port taken stops start-up,
+// naming the key, rather than a worker running unobserved) and returns the
+// part that serves reg's metrics at /metrics until ctx ends.
+func metricsServer(addr string, reg *prometheus.Registry, log *slog.Logger) (func(context.Context) error, error) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("worker.metrics_addr: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
+	return func(ctx context.Context) error {
+		errc := make(chan error, 1)
+		go func() { errc <- srv.Serve(l) }()
+		log.Info("worker metrics listening", "addr", l.Addr().String())
+		select {
+		case err := <-errc:
+			return fmt.Errorf("worker metrics: %w", err)
+		case <-ctx.Done():
+		}
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("worker metrics shutdown: %w", err)
+		}
+		return nil
+	}, nil
 }
