@@ -175,17 +175,8 @@ func (s *Server) listArchivedTasks(c echo.Context) error {
 // archived.
 func (s *Server) archivedTaskOf(c echo.Context, ins QueueInspector) (string, string, error) {
 	queue, id := c.Param("queue"), c.Param("task_id")
-	if queue == "" || len(queue) > maxQueueParam || id == "" || len(id) > maxQueueParam {
-		return "", "", fmt.Errorf("archived task %q of queue %q: %w", id, queue, domain.ErrNotFound)
-	}
-	info, err := ins.GetTaskInfo(queue, id)
-	switch {
-	case errors.Is(err, asynq.ErrQueueNotFound), errors.Is(err, asynq.ErrTaskNotFound):
-		return "", "", fmt.Errorf("archived task %q of queue %q: %w", id, queue, domain.ErrNotFound)
-	case err != nil:
-		return "", "", fmt.Errorf("task %s of %s: %w", id, queue, err)
-	case info.State != asynq.TaskStateArchived:
-		return "", "", fmt.Errorf("task %q of queue %q is %s, not archived: %w", id, queue, info.State, domain.ErrNotFound)
+	if err := web.ArchivedTask(ins, queue, id); err != nil {
+		return "", "", err
 	}
 	return queue, id, nil
 }

@@ -246,22 +246,30 @@ func (p *Pages) onArchived(c echo.Context, done, action string, do func(QueueIns
 	return c.Redirect(http.StatusSeeOther, "/admin/queues?"+q.Encode())
 }
 
-// archivedTask answers the queue and id of the archived task the path names,
-// or not found when the queue or task does not exist or the task is not
-// archived (the API's rule).
-func (p *Pages) archivedTask(c echo.Context) (string, string, error) {
-	queue, id := c.Param("queue"), c.Param("task_id")
+// ArchivedTask checks that task id of queue exists and is archived: the only
+// tasks an admin may retry or delete from the queue views (the API's and this
+// page's). Anything else, bad parameters included, is domain.ErrNotFound.
+func ArchivedTask(ins QueueInspector, queue, id string) error {
 	if queue == "" || len(queue) > queueParamMax || id == "" || len(id) > queueParamMax {
-		return "", "", fmt.Errorf("archived task %q of queue %q: %w", id, queue, domain.ErrNotFound)
+		return fmt.Errorf("archived task %q of queue %q: %w", id, queue, domain.ErrNotFound)
 	}
-	info, err := p.queues.GetTaskInfo(queue, id)
+	info, err := ins.GetTaskInfo(queue, id)
 	switch {
 	case errors.Is(err, asynq.ErrQueueNotFound), errors.Is(err, asynq.ErrTaskNotFound):
-		return "", "", fmt.Errorf("archived task %q of queue %q: %w", id, queue, domain.ErrNotFound)
+		return fmt.Errorf("archived task %q of queue %q: %w", id, queue, domain.ErrNotFound)
 	case err != nil:
-		return "", "", fmt.Errorf("task %s of %s: %w", id, queue, err)
+		return fmt.Errorf("task %s of %s: %w", id, queue, err)
 	case info.State != asynq.TaskStateArchived:
-		return "", "", fmt.Errorf("task %q of queue %q is %s, not archived: %w", id, queue, info.State, domain.ErrNotFound)
+		return fmt.Errorf("task %q of queue %q is %s, not archived: %w", id, queue, info.State, domain.ErrNotFound)
+	}
+	return nil
+}
+
+// archivedTask reads the queue and task id of a retry or delete form.
+func (p *Pages) archivedTask(c echo.Context) (string, string, error) {
+	queue, id := c.Param("queue"), c.Param("task_id")
+	if err := ArchivedTask(p.queues, queue, id); err != nil {
+		return "", "", err
 	}
 	return queue, id, nil
 }
