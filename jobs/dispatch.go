@@ -2,7 +2,9 @@ package jobs
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -33,6 +35,10 @@ const (
 	// The relay no longer enqueues it; its handler stays for the tasks older
 	// relays left in the queues (and for an admin re-running an archived one).
 	TypeDispatchVisit = "dispatch:visit"
+	// TypeDispatchVisitMoved tells the people of a visit that it moved
+	// (VisitMovedPayload). The relay enqueues one per visit_moved outbox row
+	// that store.MoveVisit writes with the move (task ID MovedTaskID).
+	TypeDispatchVisitMoved = "dispatch:visit_moved"
 	// TypeCronReminderScan reminds the inspectors of tomorrow's visits (and
 	// the businesses of announced ones). The scheduler enqueues it.
 	TypeCronReminderScan = "cron:reminder_scan"
@@ -73,6 +79,27 @@ type DispatchVisitsPayload struct {
 	V      int      `json:"v"`
 	PlanID int64    `json:"plan_id"`
 	Seqs   [][2]int `json:"seqs"`
+}
+
+// VisitMovedPayload is version 1 of a dispatch:visit_moved payload: the
+// visit and the revision of its latest move when the task was made. The
+// handler tells every move of the visit not told yet, so the revision only
+// tells the tasks of successive moves apart.
+type VisitMovedPayload struct {
+	V        int   `json:"v"`
+	PlanID   int64 `json:"plan_id"`
+	VisitSeq int   `json:"visit_seq"`
+	Revision int   `json:"revision"`
+}
+
+func (p VisitMovedPayload) check() error {
+	if p.V != 1 {
+		return fmt.Errorf("visit_moved payload version %d is not known", p.V)
+	}
+	if p.PlanID <= 0 || p.VisitSeq <= 0 || p.Revision <= 0 {
+		return fmt.Errorf("visit_moved payload names plan %d visit %d revision %d", p.PlanID, p.VisitSeq, p.Revision)
+	}
+	return nil
 }
 
 // MaxDispatchBatch bounds the visits of one dispatch:visits task: its notices
@@ -158,6 +185,30 @@ func OutboxBatchTaskID(ids []int64) string {
 	return id + "-" + strconv.FormatUint(h.Sum64(), 16)
 }
 
+// MovedTaskID is the task ID of the dispatch:visit_moved task of outbox row
+// id armed for move revision: a row is re-armed by every move of its visit,
+// so the revision keeps the task of a later move from taking the (retained)
+// ID of an earlier one's, while a relay that claims the same arming again
+// after a crash gets the same ID.
+func MovedTaskID(id int64, revision int) string {
+	return OutboxTaskID(id) + ":moved:" + strconv.Itoa(revision)
+}
+
+// NewVisitMoved builds the dispatch:visit_moved task of a visit whose latest
+// move is revision. opts come after the defaults (queue DispatchQueue,
+// DispatchMaxRetry, DispatchTimeout, TaskRetention) and override them.
+func NewVisitMoved(planID int64, visitSeq, revision int, opts ...asynq.Option) (*asynq.Task, error) {
+	p := VisitMovedPayload{V: 1, PlanID: planID, VisitSeq: visitSeq, Revision: revision}
+	if err := p.check(); err != nil {
+		return nil, err
+	}
+	b, err := json.Marshal(p)
+	if err != nil {
+		return nil, fmt.Errorf("visit_moved payload: %w", err)
+	}
+	return newDispatchTask(TypeDispatchVisitMoved, b, opts...), nil
+}
+
 // NewDispatchVisit builds the dispatch:visit task of a visit. opts come
 // after the defaults (queue DispatchQueue, DispatchMaxRetry, DispatchTimeout,
 // TaskRetention) and override them.
@@ -222,7 +273,7 @@ type DispatchOptions struct {
 }
 
 // Dispatcher handles the dispatch tasks: dispatch:visits (and the older
-// dispatch:visit), the reminder scan,
+// dispatch:visit), dispatch:visit_moved, the reminder scan,
 // the daily rosters and webhook deliveries. Every handler writes its effects
 // under unique keys (store.WriteNotifications), so a task delivered twice —
 // asynq delivers at least once — has its effects once.
@@ -274,6 +325,7 @@ func NewDispatcher(o DispatchOptions) *Dispatcher {
 func (d *Dispatcher) Register(mux *asynq.ServeMux) {
 	mux.HandleFunc(TypeDispatchVisits, d.HandleDispatchVisits)
 	mux.HandleFunc(TypeDispatchVisit, d.HandleDispatchVisit)
+	mux.HandleFunc(TypeDispatchVisitMoved, d.HandleVisitMoved)
 	mux.HandleFunc(TypeCronReminderScan, d.HandleReminderScan)
 	mux.HandleFunc(TypeCronDailyRosters, d.HandleDailyRosters)
 	mux.HandleFunc(TypeWebhookDeliver, d.HandleWebhook)
@@ -288,9 +340,12 @@ func (d *Dispatcher) opts(defaults ...asynq.Option) []asynq.Option {
 
 // visitBody is the body of the notices of a visit to inspectors.
 type visitBody struct {
-	PlanID          int64               `json:"plan_id"`
-	VisitSeq        int                 `json:"visit_seq"`
-	Date            string              `json:"date"`
+	PlanID   int64  `json:"plan_id"`
+	VisitSeq int    `json:"visit_seq"`
+	Date     string `json:"date"`
+	// OriginalDate (the plan's) and Revision (moves so far) of a moved visit.
+	OriginalDate    string              `json:"original_date,omitempty"`
+	Revision        int                 `json:"revision,omitempty"`
 	Role            string              `json:"role,omitempty"`
 	USCC            string              `json:"uscc"`
 	Business        string              `json:"business"`
@@ -333,6 +388,9 @@ func bodyOf(v *store.DispatchVisit, role string) visitBody {
 		Business: v.BusinessName, Address: v.Address, Lat: v.Lat, Lng: v.Lng, RouteOrder: v.RouteOrder,
 		DurationMinutes: v.DurationMinutes, Team: teamRef{v.TeamID, v.TeamName, v.TeamPhone},
 		Inspectors: v.Inspectors, Items: v.Items}
+	if v.Revision > 0 {
+		b.OriginalDate, b.Revision = v.OriginalDate.Format(time.DateOnly), v.Revision
+	}
 	if b.Inspectors == nil {
 		b.Inspectors = []store.VisitPerson{}
 	}
@@ -347,11 +405,25 @@ func localDay(d time.Time, loc *time.Location) time.Time {
 	return time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, loc)
 }
 
+// announcedFrom is when the business of visit v, announced days ahead, may
+// first hear of it: the earliest date the visit was ever set for less days,
+// at midnight in loc — when store.BusinessSchedule starts listing it. The
+// earliest date, not the current one: a business told of a visit is told of
+// its moves too, even to a later day.
+func announcedFrom(v *store.DispatchVisit, days int, loc *time.Location) time.Time {
+	d := v.Date
+	if !v.EarliestDate.IsZero() && v.EarliestDate.Before(d) {
+		d = v.EarliestDate
+	}
+	return localDay(d, loc).AddDate(0, 0, -days)
+}
+
 // VisitNotices are the effects of dispatching visit v: an assignment notice
 // to each of its inspectors (the lead first), a team_visit notice to each
 // leader of the lead team, and — when every demand of the visit is announced
-// (announce_days > 0) — a visit_notice to the business, visible from the
-// visit's day less the least announce_days, at midnight in loc.
+// (announce_days > 0) — a visit_notice to the business, visible from
+// announcedFrom. The date told is the visit's effective one: a visit moved
+// before its dispatch is told at its new date (and its move besides).
 func VisitNotices(v *store.DispatchVisit, loc *time.Location) []store.NewNotification {
 	date := v.Date.Format(time.DateOnly)
 	var out []store.NewNotification
@@ -386,7 +458,7 @@ func VisitNotices(v *store.DispatchVisit, loc *time.Location) []store.NewNotific
 			PlanID: v.PlanID, VisitSeq: v.Seq,
 			Title:       fmt.Sprintf("Inspection visit on %s", date),
 			Body:        businessBody{PlanID: v.PlanID, VisitSeq: v.Seq, Date: date, USCC: v.USCC, Business: v.BusinessName, Team: teamRef{v.TeamID, v.TeamName, v.TeamPhone}, Items: items},
-			VisibleFrom: localDay(v.Date, loc).AddDate(0, 0, -days),
+			VisibleFrom: announcedFrom(v, days, loc),
 		})
 	}
 	return out
@@ -441,7 +513,11 @@ func (d *Dispatcher) DispatchVisit(ctx context.Context, planID int64, seq int) (
 	}
 	d.effects.WithLabelValues(TypeDispatchVisit).Add(float64(w.Inserted))
 	d.visits.WithLabelValues("dispatched").Inc()
-	return w.Inserted, d.enqueueDeliveries(ctx, w.Deliveries)
+	if err := d.enqueueDeliveries(ctx, w.Deliveries); err != nil {
+		return w.Inserted, err
+	}
+	_, err = d.refreshRosters(ctx, TypeDispatchVisit, teamDays{}.add(v.TeamID, v.Date))
+	return w.Inserted, err
 }
 
 // HandleDispatchVisits is the handler of TypeDispatchVisits. It reads the
@@ -635,7 +711,18 @@ func (d *Dispatcher) DispatchVisits(ctx context.Context, planID int64, seqs []in
 	r.Written = w.Inserted
 	d.effects.WithLabelValues(TypeDispatchVisits).Add(float64(w.Inserted))
 	d.visits.WithLabelValues("dispatched").Add(float64(r.Dispatched))
-	return r, d.enqueueDeliveries(ctx, w.Deliveries)
+	if err := d.enqueueDeliveries(ctx, w.Deliveries); err != nil {
+		return r, err
+	}
+	// A plan published after a team-day's roster went out changes that
+	// roster: re-check the team-days of these visits that have one (one
+	// query when none has, the usual case of a plan published ahead).
+	days := teamDays{}
+	for i := range vs {
+		days.add(vs[i].TeamID, vs[i].Date)
+	}
+	_, err = d.refreshRosters(ctx, TypeDispatchVisits, days)
+	return r, err
 }
 
 // cronDay reads a cron payload and returns the local day it is due on.
@@ -658,10 +745,13 @@ func (d *Dispatcher) cronDay(t *asynq.Task) (time.Time, error) {
 }
 
 // HandleReminderScan is the handler of TypeCronReminderScan: for every visit
-// of a published plan on the day after the task's due day (in the
-// configured time zone), a reminder to each of its inspectors, and to the
-// business when the visit is announced. Effect key: visit × recipient ×
-// "reminder".
+// of a published plan whose effective date (a moved visit's new one) is the
+// day after the task's due day (in the configured time zone), a reminder to
+// each of its inspectors, and to the business when the visit is announced.
+// Effect key: visit × recipient × "reminder" × revision
+// (store.ReminderEffectKey), so a visit moved after its reminder went out is
+// reminded again the day before its new date, and a scan run again writes
+// nothing new.
 func (d *Dispatcher) HandleReminderScan(ctx context.Context, t *asynq.Task) error {
 	today, err := d.cronDay(t)
 	if err != nil {
@@ -675,7 +765,8 @@ func (d *Dispatcher) HandleReminderScan(ctx context.Context, t *asynq.Task) erro
 	return nil
 }
 
-// RemindFor writes the reminders of day's visits and returns how many it wrote.
+// RemindFor writes the reminders of the visits on day (effective dates) and
+// returns how many it wrote.
 func (d *Dispatcher) RemindFor(ctx context.Context, day time.Time) (int, error) {
 	visits, err := d.st.DayVisits(ctx, day)
 	if err != nil {
@@ -688,7 +779,7 @@ func (d *Dispatcher) RemindFor(ctx context.Context, day time.Time) (int, error) 
 		for _, in := range v.Inspectors {
 			id := strconv.FormatInt(in.ID, 10)
 			ns = append(ns, store.NewNotification{
-				EffectKey:     store.VisitEffectKey(v.PlanID, v.Seq, store.RecipientInspector, id, store.NoticeReminder),
+				EffectKey:     store.ReminderEffectKey(v.PlanID, v.Seq, store.RecipientInspector, id, v.Revision),
 				RecipientKind: store.RecipientInspector, RecipientID: id, Kind: store.NoticeReminder,
 				PlanID: v.PlanID, VisitSeq: v.Seq,
 				Title: fmt.Sprintf("Tomorrow: visit %s (%s)", v.BusinessName, in.Role),
@@ -697,7 +788,7 @@ func (d *Dispatcher) RemindFor(ctx context.Context, day time.Time) (int, error) 
 		}
 		if v.AnnounceDays() > 0 {
 			ns = append(ns, store.NewNotification{
-				EffectKey:     store.VisitEffectKey(v.PlanID, v.Seq, store.RecipientBusiness, v.USCC, store.NoticeReminder),
+				EffectKey:     store.ReminderEffectKey(v.PlanID, v.Seq, store.RecipientBusiness, v.USCC, v.Revision),
 				RecipientKind: store.RecipientBusiness, RecipientID: v.USCC, Kind: store.NoticeReminder,
 				PlanID: v.PlanID, VisitSeq: v.Seq,
 				Title: fmt.Sprintf("Reminder: inspection visit tomorrow, %s", date),
@@ -716,19 +807,26 @@ func businessItems(v *store.DispatchVisit) []businessItem {
 	return items
 }
 
-// rosterBody is a team's roster of a day: its visits in route order, each
-// with the business, where it is, the checklist and the inspectors.
+// rosterBody is a team's roster of a day: its visits in route order (visits
+// moved in after the planned route), each with the business, where it is,
+// the checklist and the inspectors. Digest names the visit list (rosterDigest);
+// Updated marks a roster sent again because the team-day changed.
 type rosterBody struct {
-	TeamID int64         `json:"team_id"`
-	Team   string        `json:"team"`
-	Date   string        `json:"date"`
-	Visits []rosterVisit `json:"visits"`
+	TeamID  int64         `json:"team_id"`
+	Team    string        `json:"team"`
+	Date    string        `json:"date"`
+	Digest  string        `json:"digest,omitempty"`
+	Updated bool          `json:"updated,omitempty"`
+	Visits  []rosterVisit `json:"visits"`
 }
 
 type rosterVisit struct {
-	PlanID          int64               `json:"plan_id"`
-	VisitSeq        int                 `json:"visit_seq"`
-	RouteOrder      int                 `json:"route_order"`
+	PlanID     int64 `json:"plan_id"`
+	VisitSeq   int   `json:"visit_seq"`
+	RouteOrder int   `json:"route_order"`
+	// OriginalDate (the plan's) and Revision of a visit moved to this day.
+	OriginalDate    string              `json:"original_date,omitempty"`
+	Revision        int                 `json:"revision,omitempty"`
 	USCC            string              `json:"uscc"`
 	Business        string              `json:"business"`
 	Address         string              `json:"address"`
@@ -739,10 +837,26 @@ type rosterVisit struct {
 	Items           []store.VisitItem   `json:"items"`
 }
 
-// HandleDailyRosters is the handler of TypeCronDailyRosters: one roster
-// notice per team with visits on the task's due day, to the team (read by
-// its team leader). Effect key: roster × team × day. A roster written once
-// for a team-day is not rewritten.
+// rosterDigest is a short digest of a roster's visit list: which visits
+// (plan, seq), in which order, at which route order. It is what tells a
+// changed roster from the same one: a published plan's visits, inspectors and
+// items never change, so a team-day changes only when a visit comes (a plan
+// published, a visit moved in) or goes (moved away), which changes the list.
+// It is computed from a notice's body as well as from the day's visits, so
+// rosters sent before it existed compare too.
+func rosterDigest(vs []rosterVisit) string {
+	h := sha256.New()
+	for _, v := range vs {
+		fmt.Fprintf(h, "%d:%d:%d;", v.PlanID, v.VisitSeq, v.RouteOrder)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:12]
+}
+
+// HandleDailyRosters is the handler of TypeCronDailyRosters: the roster of
+// each team with visits on the task's due day (effective dates), to the team
+// (read by its team leader), and an updated roster to each team whose day
+// changed since its roster was sent (RostersFor). A run again writes nothing
+// new.
 func (d *Dispatcher) HandleDailyRosters(ctx context.Context, t *asynq.Task) error {
 	today, err := d.cronDay(t)
 	if err != nil {
@@ -756,32 +870,148 @@ func (d *Dispatcher) HandleDailyRosters(ctx context.Context, t *asynq.Task) erro
 	return nil
 }
 
-// RostersFor writes the rosters of day and returns how many it wrote.
+// RostersFor writes the rosters of day and returns how many it wrote: to a
+// team not sent one yet its roster (effect key store.RosterEffectKey), to a
+// team whose day changed since its latest roster notice (the visit list's
+// digest differs) an updated roster (store.RosterUpdateEffectKey), including
+// an empty one when every visit moved away; to a team whose roster is as sent,
+// nothing.
+//
+// Rosters are checked here (the daily run, for its day) and, for team-days
+// whose roster went out already, when a publication's dispatch or a move
+// changes them (refreshRosters): the day's roster goes out in the morning, and
+// a change later that day reaches the team at once. A team-day whose roster
+// has not gone out needs no re-check: its daily run sends it as it stands.
 func (d *Dispatcher) RostersFor(ctx context.Context, day time.Time) (int, error) {
-	visits, err := d.st.DayVisits(ctx, day)
+	return d.rosters(ctx, TypeCronDailyRosters, day, nil)
+}
+
+// rosters brings the roster notices of day up to date for teams (nil: every
+// team; else only teams already sent a roster of day get one) and queues
+// their webhook deliveries.
+func (d *Dispatcher) rosters(ctx context.Context, task string, day time.Time, teams []int64) (int, error) {
+	w, err := d.st.RefreshRosters(ctx, day, teams, func(rd store.RosterDay) ([]store.NewNotification, error) {
+		return rosterNotices(rd, teams == nil), nil
+	})
 	if err != nil {
 		return 0, err
 	}
-	date := day.Format(time.DateOnly)
-	var ns []store.NewNotification
-	for i := 0; i < len(visits); {
-		team := visits[i].TeamID
-		body := rosterBody{TeamID: team, Team: visits[i].TeamName, Date: date}
-		for ; i < len(visits) && visits[i].TeamID == team; i++ {
-			v := &visits[i]
-			b := bodyOf(v, "")
-			body.Visits = append(body.Visits, rosterVisit{PlanID: v.PlanID, VisitSeq: v.Seq, RouteOrder: v.RouteOrder, USCC: v.USCC,
-				Business: v.BusinessName, Address: v.Address, Lat: v.Lat, Lng: v.Lng, DurationMinutes: v.DurationMinutes,
-				Inspectors: b.Inspectors, Items: b.Items})
+	d.effects.WithLabelValues(task).Add(float64(w.Inserted))
+	return w.Inserted, d.enqueueDeliveries(ctx, w.Deliveries)
+}
+
+// rosterNotices are the roster notices that bring rd's team-days up to date:
+// for each team with visits or a roster notice, its roster when it has none
+// yet (only when first, the daily run) or an updated roster when its visit
+// list differs from the latest notice's.
+func rosterNotices(rd store.RosterDay, first bool) []store.NewNotification {
+	date := rd.Day.Format(time.DateOnly)
+	var order []int64
+	bodies := map[int64]*rosterBody{}
+	for i := range rd.Visits {
+		v := &rd.Visits[i]
+		body, ok := bodies[v.TeamID]
+		if !ok {
+			body = &rosterBody{TeamID: v.TeamID, Team: v.TeamName, Date: date, Visits: []rosterVisit{}}
+			bodies[v.TeamID] = body
+			order = append(order, v.TeamID)
 		}
-		id := strconv.FormatInt(team, 10)
-		ns = append(ns, store.NewNotification{
-			EffectKey: store.RosterEffectKey(team, day), RecipientKind: store.RecipientTeam, RecipientID: id,
-			Kind: store.NoticeRoster, Title: fmt.Sprintf("Roster of %s for %s: %d visits", body.Team, date, len(body.Visits)),
-			Body: body,
-		})
+		b := bodyOf(v, "")
+		body.Visits = append(body.Visits, rosterVisit{PlanID: v.PlanID, VisitSeq: v.Seq, RouteOrder: v.RouteOrder,
+			OriginalDate: b.OriginalDate, Revision: b.Revision, USCC: v.USCC, Business: v.BusinessName, Address: v.Address,
+			Lat: v.Lat, Lng: v.Lng, DurationMinutes: v.DurationMinutes, Inspectors: b.Inspectors, Items: b.Items})
 	}
-	return d.writeAll(ctx, TypeCronDailyRosters, ns)
+	// A team sent a roster whose visits all moved away: its roster is now
+	// empty, which it must hear too.
+	for team, l := range rd.Latest {
+		if _, ok := bodies[team]; ok {
+			continue
+		}
+		var was rosterBody
+		_ = json.Unmarshal(l.Body, &was) // the team's name only; a body not understood leaves it ""
+		bodies[team] = &rosterBody{TeamID: team, Team: was.Team, Date: date, Visits: []rosterVisit{}}
+		order = append(order, team)
+	}
+	slices.Sort(order)
+	var ns []store.NewNotification
+	for _, team := range order {
+		body := bodies[team]
+		body.Digest = rosterDigest(body.Visits)
+		id := strconv.FormatInt(team, 10)
+		n := store.NewNotification{RecipientKind: store.RecipientTeam, RecipientID: id, Kind: store.NoticeRoster, Body: body}
+		latest, sent := rd.Latest[team]
+		switch {
+		case !sent && !first:
+			continue // its daily run sends it
+		case !sent:
+			n.EffectKey = store.RosterEffectKey(team, rd.Day)
+			n.Title = fmt.Sprintf("Roster of %s for %s: %d visits", body.Team, date, len(body.Visits))
+		default:
+			var was rosterBody
+			if json.Unmarshal(latest.Body, &was) == nil && rosterDigest(was.Visits) == body.Digest {
+				continue // as sent
+			}
+			body.Updated = true
+			n.EffectKey = store.RosterUpdateEffectKey(team, rd.Day, latest.Sent+1, body.Digest)
+			n.Title = fmt.Sprintf("Updated roster of %s for %s: %d visits", body.Team, date, len(body.Visits))
+		}
+		ns = append(ns, n)
+	}
+	return ns
+}
+
+// teamDays are team-days to re-check, by day.
+type teamDays map[time.Time][]int64
+
+func (td teamDays) add(team int64, day time.Time) teamDays {
+	// One key per civil date, however the date was made (read or parsed).
+	day = time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, time.UTC)
+	if !slices.Contains(td[day], team) {
+		td[day] = append(td[day], team)
+	}
+	return td
+}
+
+// refreshRosters re-checks the rosters of the team-days td whose roster
+// notice has gone out already (see RostersFor), a day at a time, and returns
+// how many updated rosters it wrote.
+func (d *Dispatcher) refreshRosters(ctx context.Context, task string, td teamDays) (int, error) {
+	days := make([]time.Time, 0, len(td))
+	var teams []int64
+	for day, ts := range td {
+		days = append(days, day)
+		for _, t := range ts {
+			if !slices.Contains(teams, t) {
+				teams = append(teams, t)
+			}
+		}
+	}
+	if len(days) == 0 {
+		return 0, nil
+	}
+	sent, err := d.st.RosteredTeams(ctx, days, teams)
+	if err != nil {
+		return 0, fmt.Errorf("re-check rosters: %w", err)
+	}
+	slices.SortFunc(days, func(a, b time.Time) int { return a.Compare(b) })
+	total := 0
+	for _, day := range days {
+		var check []int64
+		for _, t := range td[day] {
+			if slices.Contains(sent[day.Format(time.DateOnly)], t) {
+				check = append(check, t)
+			}
+		}
+		if len(check) == 0 {
+			continue
+		}
+		n, err := d.rosters(ctx, task, day, check)
+		total += n
+		if err != nil {
+			return total, fmt.Errorf("re-check rosters of %s: %w", day.Format(time.DateOnly), err)
+		}
+	}
+	return total, nil
 }
 
 // writeAll writes notices in batches, honouring ctx between them, and queues

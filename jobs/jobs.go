@@ -63,7 +63,8 @@ type WorkerOptions struct {
 	// means Queues.
 	Queues map[string]int
 	// Dispatch handles the dispatch tasks (dispatch:visits and dispatch:visit,
-	// the reminder scan, the daily rosters, webhook deliveries); nil leaves
+	// dispatch:visit_moved, the reminder scan, the daily rosters, webhook
+	// deliveries); nil leaves
 	// them to workers that have one.
 	Dispatch *Dispatcher
 	// Planning handles the planning cron tasks (routine demands, weekly

@@ -56,6 +56,8 @@ const DefaultPerTask = 250
 // unrelayed rows in a transaction (FOR UPDATE SKIP LOCKED, so several relays
 // share the work), groups them into dispatch:visits tasks, enqueues those,
 // and marks the rows of the tasks enqueued relayed in that same transaction.
+// A visit_moved row (store.MoveVisit) is a dispatch:visit_moved task of its
+// own, under MovedTaskID: the row's id and the move it was armed for.
 //
 // A group is the rows of one plan whose visit seqs fall in the same block of
 // PerTask ((seq-1)/PerTask): a property of the rows, not of the claim, so rows
@@ -134,11 +136,15 @@ type RelayTask struct {
 }
 
 // TasksOf groups outbox rows into their tasks, in the order of their first
-// rows. Rows of a kind no task carries are left out, named in the error.
+// rows: dispatch_visit rows by plan and block of visit seqs into
+// dispatch:visits tasks, and each visit_moved row into a dispatch:visit_moved
+// task of its own (MovedTaskID). Rows of a kind no task carries, or whose
+// payload is not understood, are left out, named in the error.
 func (r *Relay) TasksOf(rows []store.OutboxRow) ([]RelayTask, error) {
 	type key struct {
 		plan  int64
 		block int
+		moved int64 // the row id of a visit_moved row; 0 for a block of dispatch_visit rows
 	}
 	var (
 		order  []key
@@ -146,11 +152,16 @@ func (r *Relay) TasksOf(rows []store.OutboxRow) ([]RelayTask, error) {
 		bad    []error
 	)
 	for _, row := range rows {
-		if row.Kind != store.OutboxDispatchVisit || row.VisitSeq <= 0 {
+		var k key
+		switch {
+		case row.Kind == store.OutboxDispatchVisit && row.VisitSeq > 0:
+			k = key{plan: row.PlanID, block: (row.VisitSeq - 1) / r.perTask}
+		case row.Kind == store.OutboxVisitMoved:
+			k = key{plan: row.PlanID, moved: row.ID}
+		default:
 			bad = append(bad, fmt.Errorf("outbox row %d has kind %q (visit %d), which no task carries", row.ID, row.Kind, row.VisitSeq))
 			continue
 		}
-		k := key{row.PlanID, (row.VisitSeq - 1) / r.perTask}
 		if _, ok := groups[k]; !ok {
 			order = append(order, k)
 		}
@@ -159,6 +170,15 @@ func (r *Relay) TasksOf(rows []store.OutboxRow) ([]RelayTask, error) {
 	out := make([]RelayTask, 0, len(order))
 	for _, k := range order {
 		g := groups[k]
+		if k.moved != 0 {
+			t, err := r.movedTask(g[0])
+			if err != nil {
+				bad = append(bad, err)
+				continue
+			}
+			out = append(out, RelayTask{Task: t, IDs: []int64{g[0].ID}})
+			continue
+		}
 		ids, seqs := make([]int64, len(g)), make([]int, len(g))
 		for i, row := range g {
 			ids[i], seqs[i] = row.ID, row.VisitSeq
@@ -175,6 +195,27 @@ func (r *Relay) TasksOf(rows []store.OutboxRow) ([]RelayTask, error) {
 		out = append(out, RelayTask{Task: t, IDs: ids})
 	}
 	return out, errors.Join(bad...)
+}
+
+// movedTask is the dispatch:visit_moved task of a visit_moved outbox row,
+// from its payload (the row's plan and visit must be the payload's).
+func (r *Relay) movedTask(row store.OutboxRow) (*asynq.Task, error) {
+	var p VisitMovedPayload
+	if err := json.Unmarshal(row.Payload, &p); err != nil {
+		return nil, fmt.Errorf("outbox row %d: visit_moved payload: %w", row.ID, err)
+	}
+	if err := p.check(); err != nil {
+		return nil, fmt.Errorf("outbox row %d: %w", row.ID, err)
+	}
+	if p.PlanID != row.PlanID || p.VisitSeq != row.VisitSeq {
+		return nil, fmt.Errorf("outbox row %d of plan %d visit %d carries plan %d visit %d",
+			row.ID, row.PlanID, row.VisitSeq, p.PlanID, p.VisitSeq)
+	}
+	opts := []asynq.Option{asynq.TaskID(MovedTaskID(row.ID, p.Revision))}
+	if r.queue != "" {
+		opts = append(opts, asynq.Queue(r.queue))
+	}
+	return NewVisitMoved(p.PlanID, p.VisitSeq, p.Revision, opts...)
 }
 
 // RelayOnce relays one batch and returns how many rows it marked relayed.

@@ -42,6 +42,11 @@ type MoveRules struct {
 // maxMoveReason bounds a move's reason (the column's CHECK says the same).
 const maxMoveReason = 1000
 
+// OutboxVisitMoved is the kind of the outbox row that tells the people of a
+// visit that it moved (jobs.TypeDispatchVisitMoved). Its payload is version 1
+// of jobs.VisitMovedPayload: plan, visit and the revision of the latest move.
+const OutboxVisitMoved = "visit_moved"
+
 // MoveVisit moves visit seq of published plan planID to the civil date to,
 // without touching the frozen plan rows: it records a move (visit_moves), and
 // from then on the visit's effective date is to and its revision one more.
@@ -53,7 +58,9 @@ const maxMoveReason = 1000
 // is already past is ErrConflict (it has happened, or should have). The
 // team's capacity on the new day and the demands' windows are not checked: a
 // move is the coordinator's decision, recorded with its reason. Audited as
-// "visit.move".
+// "visit.move". The move's outbox row (OutboxVisitMoved) is written in the
+// same transaction: its dispatch tells the inspectors, the lead team and, for
+// an announced visit, the business.
 func (s *Store) MoveVisit(ctx context.Context, actor string, planID int64, seq int, to time.Time, reason string, rules MoveRules) (VisitMove, error) {
 	var v domain.ValidationError
 	reason = strings.TrimSpace(reason)
@@ -111,6 +118,20 @@ func (s *Store) MoveVisit(ctx context.Context, actor string, planID int64, seq i
 			VALUES (?, ?, ?, ?::date, ?::date, ?, ?) RETURNING moved_at`,
 			planID, seq, out.Revision, out.FromDate, out.ToDate, reason, actor).Row().Scan(&out.MovedAt); err != nil {
 			return translate(err, visitObject(planID, seq)+" move")
+		}
+		// Telling people of the move is the dispatch's work (jobs), and it
+		// must not be lost: the outbox row is written with the move, and the
+		// relay hands it to a dispatch:visit_moved task. A visit has one such
+		// row (the outbox is unique per plan, visit and kind): a later move
+		// re-arms it with its revision, and the task tells every move not
+		// told yet. The relay's claim locks the row (FOR UPDATE), so a move
+		// made while it is being relayed waits, then re-arms it.
+		if err := tx.Exec(`INSERT INTO outbox (plan_id, visit_seq, kind, payload)
+			VALUES (?, ?, ?, jsonb_build_object('v', 1, 'plan_id', ?::bigint, 'visit_seq', ?::int, 'revision', ?::int))
+			ON CONFLICT (plan_id, visit_seq, kind) DO UPDATE
+				SET payload = excluded.payload, created_at = now(), relayed_at = NULL`,
+			planID, seq, OutboxVisitMoved, planID, seq, out.Revision).Error; err != nil {
+			return translate(err, visitObject(planID, seq)+" move outbox")
 		}
 		return appendAudit(tx, actor, "visit.move", visitObject(planID, seq), OutcomeOK, map[string]any{
 			"from": out.FromDate, "to": out.ToDate, "revision": out.Revision, "reason": reason,

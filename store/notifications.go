@@ -2,10 +2,12 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -33,8 +35,12 @@ const (
 	NoticeVisit = "visit_notice"
 	// NoticeReminder reminds an inspector of tomorrow's visit.
 	NoticeReminder = "reminder"
-	// NoticeRoster is a team's roster of the day.
+	// NoticeRoster is a team's roster of the day, or an updated one when the
+	// team-day changed after its roster was sent.
 	NoticeRoster = "roster"
+	// NoticeVisitMoved tells the inspectors, the lead team and (an announced
+	// visit's) business that a published visit moved to another day.
+	NoticeVisitMoved = "visit_moved"
 )
 
 // Notification is one message of an inbox.
@@ -82,9 +88,36 @@ func VisitEffectKey(planID int64, visitSeq int, recipientKind, recipientID, kind
 	return fmt.Sprintf("visit:%d:%d:%s:%s:%s", planID, visitSeq, recipientKind, recipientID, kind)
 }
 
-// RosterEffectKey is the unique key of a team's roster of a day.
+// ReminderEffectKey is the unique key of the day-before reminder of a visit
+// at its revision (the number of its moves) to one recipient. Revision 0 keeps
+// the key reminders had before visits could move, so reminders already sent
+// are not sent again; a moved visit's reminder is a new effect, sent the day
+// before its new date even when one went out for the old one.
+func ReminderEffectKey(planID int64, visitSeq int, recipientKind, recipientID string, revision int) string {
+	k := VisitEffectKey(planID, visitSeq, recipientKind, recipientID, NoticeReminder)
+	if revision > 0 {
+		k += ":" + strconv.Itoa(revision)
+	}
+	return k
+}
+
+// MoveEffectKey is the unique key of the notice of move revision of a visit
+// to one recipient: each move is told once to each of them.
+func MoveEffectKey(planID int64, visitSeq int, recipientKind, recipientID string, revision int) string {
+	return VisitEffectKey(planID, visitSeq, recipientKind, recipientID, "moved") + ":" + strconv.Itoa(revision)
+}
+
+// RosterEffectKey is the unique key of the first roster notice of a team-day.
 func RosterEffectKey(teamID int64, day time.Time) string {
 	return fmt.Sprintf("roster:team:%d:%s", teamID, day.Format(time.DateOnly))
+}
+
+// RosterUpdateEffectKey is the unique key of the n-th roster notice (n ≥ 2)
+// of a team-day, whose visit list has digest: an updated roster. n, not the
+// digest alone, makes it unique, so a roster that changes back to an earlier
+// list (a visit moved away and back) is sent again; the digest names the list.
+func RosterUpdateEffectKey(teamID int64, day time.Time, n int, digest string) string {
+	return fmt.Sprintf("%s:%d:%s", RosterEffectKey(teamID, day), n, digest)
 }
 
 // NewNotification is a notification to write under its effect key.
@@ -125,6 +158,18 @@ type Written struct {
 // notice's recipient kind (again at most one per notice and webhook), and
 // returns the pending deliveries of the notices given.
 func (s *Store) WriteNotifications(ctx context.Context, ns []NewNotification) (Written, error) {
+	return writeNotifications(ctx, s.sql, ns)
+}
+
+// queryer runs a query: the pool, or a transaction (*sql.Tx, which is what a
+// gorm transaction's Statement.ConnPool holds).
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// writeNotifications is WriteNotifications with q, so that RefreshRosters can
+// write in the transaction that read what it writes.
+func writeNotifications(ctx context.Context, q queryer, ns []NewNotification) (Written, error) {
 	var out Written
 	if len(ns) == 0 {
 		return out, nil
@@ -161,7 +206,7 @@ func (s *Store) WriteNotifications(ctx context.Context, ns []NewNotification) (W
 	// must be quoted here, then parsed back by pgx and escaped out again by
 	// Postgres — a batch's bodies are half a megabyte of JSON full of quotes,
 	// and that round trip cost as much as the insert.
-	rows, err := s.sql.QueryContext(ctx, `WITH
+	rows, err := q.QueryContext(ctx, `WITH
 		ins AS (
 			INSERT INTO notifications (effect_key, recipient_kind, recipient_id, kind, plan_id, visit_seq, title, body, visible_from)
 			SELECT u.k, u.rk, u.ri, u.kind, NULLIF(u.plan, 0), NULLIF(u.seq, 0)::integer, u.title, u.body::jsonb,
@@ -264,10 +309,17 @@ type VisitItem struct {
 
 // DispatchVisit is a visit of a plan with what its notices tell.
 type DispatchVisit struct {
-	PlanID          int64
-	PlanStatus      string
-	Seq             int
-	Date            time.Time // civil date (UTC midnight)
+	PlanID     int64
+	PlanStatus string
+	Seq        int
+	Date       time.Time // effective civil date (UTC midnight): the latest move's, else the plan's
+	// OriginalDate is the plan's date; Revision the number of moves (0: never
+	// moved); EarliestDate the earliest date the visit was ever set for (the
+	// plan's or a move's), from which an announced visit is told to the
+	// business (see BusinessSchedule).
+	OriginalDate    time.Time
+	Revision        int
+	EarliestDate    time.Time
 	USCC            string
 	BusinessName    string
 	Address         string
@@ -303,6 +355,9 @@ type dispatchVisitRow struct {
 	Status          string
 	Seq             int
 	Date            time.Time
+	OriginalDate    time.Time
+	Revision        int
+	EarliestDate    time.Time
 	USCC            string
 	BusinessName    string
 	Address         string
@@ -322,7 +377,8 @@ type dispatchVisitRow struct {
 func (s *Store) DispatchVisitOf(ctx context.Context, planID int64, seq int) (DispatchVisit, error) {
 	// One round trip: the visit with its people and items as JSON.
 	var r dispatchVisitRow
-	res := s.db.WithContext(ctx).Raw(`SELECT pv.plan_id, p.status, pv.seq, pv.date, pv.uscc, b.name AS business_name, b.address,
+	res := s.db.WithContext(ctx).Raw(`SELECT pv.plan_id, p.status, pv.seq, pv.date, pv.original_date, pv.revision, pv.earliest_date,
+			pv.uscc, b.name AS business_name, b.address,
 			b.lat, b.lng, pv.team_id, t.name AS team_name, t.contact_phone AS team_phone, pv.route_order, pv.duration_minutes,
 			(SELECT coalesce(json_agg(json_build_object('id', i.id, 'name', i.name, 'phone', i.phone, 'role', a.role) ORDER BY a.ord), '[]')
 				FROM plan_assignments a JOIN inspectors i ON i.id = a.inspector_id
@@ -335,7 +391,7 @@ func (s *Store) DispatchVisitOf(ctx context.Context, planID int64, seq int) (Dis
 				FROM plan_tasks tk JOIN items it ON it.id = tk.item_id JOIN departments d ON d.id = tk.department_id
 				JOIN demands dm ON dm.id = tk.demand_id
 				WHERE tk.plan_id = pv.plan_id AND tk.visit_seq = pv.seq)::text AS items
-		FROM plan_visits pv JOIN plans p ON p.id = pv.plan_id JOIN businesses b ON b.uscc = pv.uscc JOIN teams t ON t.id = pv.team_id
+		FROM `+visitsByKey+` JOIN businesses b ON b.uscc = pv.uscc JOIN teams t ON t.id = pv.team_id
 		WHERE pv.plan_id = ? AND pv.seq = ?`, planID, seq).Scan(&r)
 	if res.Error != nil {
 		return DispatchVisit{}, translate(res.Error, "visit")
@@ -376,7 +432,7 @@ func (s *Store) DispatchVisitsOf(ctx context.Context, planID int64, seqs []int) 
 	for i, q := range seqs {
 		ss[i] = int64(q)
 	}
-	vs, err := s.visitsWhere(ctx, "pv.plan_id = ? AND pv.seq = ANY(?::int[])", planID, ss)
+	vs, err := visitsWhere(s.db.WithContext(ctx), visitsByKey, "pv.plan_id = ? AND pv.seq = ANY(?::int[])", planID, ss)
 	if err != nil {
 		return nil, fmt.Errorf("visits of %s: %w", planObject(planID), err)
 	}
@@ -413,25 +469,202 @@ func (s *Store) DispatchVisitsOf(ctx context.Context, planID int64, seqs []int) 
 }
 
 func (r dispatchVisitRow) visit() DispatchVisit {
-	return DispatchVisit{PlanID: r.PlanID, PlanStatus: r.Status, Seq: r.Seq, Date: r.Date, USCC: r.USCC,
+	return DispatchVisit{PlanID: r.PlanID, PlanStatus: r.Status, Seq: r.Seq, Date: r.Date, OriginalDate: r.OriginalDate,
+		Revision: r.Revision, EarliestDate: r.EarliestDate, USCC: r.USCC,
 		BusinessName: r.BusinessName, Address: r.Address, Lat: r.Lat, Lng: r.Lng, TeamID: r.TeamID, TeamName: r.TeamName,
 		TeamPhone: r.TeamPhone, RouteOrder: r.RouteOrder, DurationMinutes: r.DurationMinutes}
 }
 
-// DayVisits lists the visits of published plans on day (a civil date), by
-// team and route order, with their inspectors and items.
+// visitsByKey is every visit of every plan at its effective date (pv, with
+// its plan p), for reads by plan and seq: unlike published_visits it keeps
+// the visits of plans that are not published, which dispatch refuses by
+// name (errNotPublished) rather than as unknown. The lateral aggregate reads
+// the visit's moves by visit_moves' primary key; the plan and seq conditions
+// reach plan_visits' primary key through it.
+const visitsByKey = `(SELECT x.plan_id, x.seq, x.uscc, coalesce(m.to_date, x.date) AS date, x.date AS original_date,
+		coalesce(m.revision, 0) AS revision, least(x.date, m.earliest) AS earliest_date, x.team_id, x.route_order,
+		x.duration_minutes
+	FROM plan_visits x LEFT JOIN LATERAL (
+		SELECT (array_agg(a.to_date ORDER BY a.seq DESC))[1] AS to_date, max(a.seq) AS revision, min(a.to_date) AS earliest
+		FROM visit_moves a WHERE a.plan_id = x.plan_id AND a.visit_seq = x.seq) m ON true) pv
+	JOIN plans p ON p.id = pv.plan_id`
+
+// visitsByDay is the visits of published plans at their effective dates (pv,
+// with its plan p), for reads by day: published_visits pushes a date
+// condition into both its branches, onto plan_visits' and visit_moves' date
+// indexes.
+const visitsByDay = `published_visits pv JOIN plans p ON p.id = pv.plan_id`
+
+// DayVisits lists the visits of published plans on day (a civil date) at
+// their effective dates — a moved visit on its new day, not its plan's — by
+// team, planned route order then visits moved in, with their inspectors and
+// items.
 func (s *Store) DayVisits(ctx context.Context, day time.Time) ([]DispatchVisit, error) {
-	return s.visitsWhere(ctx, "pv.date = ?::date AND p.status = 'published'", civilDate(day))
+	return visitsWhere(s.db.WithContext(ctx), visitsByDay, "pv.date = ?::date", civilDate(day))
 }
 
-// visitsWhere reads the visits matching cond (over plan_visits pv and plans p).
-func (s *Store) visitsWhere(ctx context.Context, cond string, args ...any) ([]DispatchVisit, error) {
-	db := s.db.WithContext(ctx)
+// ---- roster notices
+
+// RosterNotice is the latest roster notice of a team-day.
+type RosterNotice struct {
+	TeamID    int64
+	EffectKey string
+	Body      json.RawMessage
+	// Sent counts the roster notices of the team-day so far: the first and
+	// the updates.
+	Sent int
+}
+
+// RosterDay is what RefreshRosters read of a day, under the day's lock.
+type RosterDay struct {
+	Day time.Time
+	// Visits are the day's visits (as DayVisits reads them) of the teams
+	// refreshed, by team.
+	Visits []DispatchVisit
+	// Latest holds the latest roster notice of each team refreshed that has
+	// one. A team there without visits had all of them moved away since.
+	Latest map[int64]RosterNotice
+}
+
+// rosterLockKey is the first key of the advisory lock that serialises the
+// roster checks of a day (the second is the day).
+const rosterLockKey = 7_310_004
+
+// rosterNoticeCond, followed by the day, selects the roster notices of that
+// day: what notifications_roster_idx covers.
+const rosterNoticeCond = `kind = 'roster' AND recipient_kind = 'team' AND body ->> 'date' = `
+
+// RosteredTeams returns, of teams on days, those that have a roster notice,
+// by day (civil date): the team-days a publication or a move must re-check
+// (one whose roster has not gone out gets it from the daily roster run). One
+// query over notifications_roster_idx, whatever the number of days.
+func (s *Store) RosteredTeams(ctx context.Context, days []time.Time, teams []int64) (map[string][]int64, error) {
+	if len(days) == 0 || len(teams) == 0 {
+		return nil, nil
+	}
+	ds := make(pq.StringArray, len(days))
+	for i, d := range days {
+		ds[i] = civilDate(d)
+	}
+	ids := make(pq.StringArray, len(teams))
+	for i, t := range teams {
+		ids[i] = strconv.FormatInt(t, 10)
+	}
+	var rows []struct {
+		Day         string
+		RecipientID string
+	}
+	if err := s.db.WithContext(ctx).Raw(`SELECT DISTINCT body ->> 'date' AS day, recipient_id FROM notifications
+		WHERE `+rosterNoticeCond+`ANY(?::text[]) AND recipient_id = ANY(?::text[])`, ds, ids).Scan(&rows).Error; err != nil {
+		return nil, translate(err, "roster notices")
+	}
+	out := map[string][]int64{}
+	for _, r := range rows {
+		if id, err := strconv.ParseInt(r.RecipientID, 10, 64); err == nil {
+			out[r.Day] = append(out[r.Day], id)
+		}
+	}
+	return out, nil
+}
+
+// RefreshRosters brings the roster notices of day up to date, in one
+// transaction under a lock on the day: it reads the day's visits and the
+// latest roster notice of teams (nil: of every team with visits that day or
+// a roster notice of it), hands them to build, and writes the notices build
+// returns (WriteNotifications). It returns what the write did; queue the
+// deliveries after it.
+//
+// The lock serialises every roster check of the day, so a check never writes
+// a roster older than one another check wrote before it: each reads the
+// visits and the latest notice after the previous one committed. Without it a
+// slow run that read the day before a move could send its stale roster after
+// the move's own check sent the new one, and the team's latest roster would
+// be wrong until the next change.
+func (s *Store) RefreshRosters(ctx context.Context, day time.Time, teams []int64,
+	build func(RosterDay) ([]NewNotification, error)) (Written, error) {
+	var out Written
+	date := civilDate(day)
+	epochDays := time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, time.UTC).Unix() / 86400
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Exec(`SELECT pg_advisory_xact_lock(?::int, ?::int)`, rosterLockKey, epochDays).Error; err != nil {
+			return translate(err, "roster lock of "+date)
+		}
+		var latest []struct {
+			RecipientID string
+			EffectKey   string
+			Body        string
+			Sent        int
+		}
+		q := `SELECT DISTINCT ON (recipient_id) recipient_id, effect_key, body::text AS body,
+				count(*) OVER (PARTITION BY recipient_id) AS sent
+			FROM notifications WHERE ` + rosterNoticeCond + `?`
+		args := []any{date}
+		var ids pq.Int64Array
+		if teams != nil {
+			ids = pq.Int64Array(teams)
+			q += ` AND recipient_id = ANY(?::text[])`
+			txt := make(pq.StringArray, len(teams))
+			for i, t := range teams {
+				txt[i] = strconv.FormatInt(t, 10)
+			}
+			args = append(args, txt)
+		}
+		if err := tx.Raw(q+` ORDER BY recipient_id, id DESC`, args...).Scan(&latest).Error; err != nil {
+			return translate(err, "roster notices of "+date)
+		}
+		rd := RosterDay{Day: day, Latest: make(map[int64]RosterNotice, len(latest))}
+		for _, l := range latest {
+			id, err := strconv.ParseInt(l.RecipientID, 10, 64)
+			if err != nil {
+				continue // not a team id: no roster of ours
+			}
+			rd.Latest[id] = RosterNotice{TeamID: id, EffectKey: l.EffectKey, Body: json.RawMessage(l.Body), Sent: l.Sent}
+		}
+		var err error
+		if ids == nil {
+			rd.Visits, err = visitsWhere(tx, visitsByDay, "pv.date = ?::date", date)
+		} else {
+			rd.Visits, err = visitsWhere(tx, visitsByDay, "pv.date = ?::date AND pv.team_id = ANY(?::bigint[])", date, ids)
+		}
+		if err != nil {
+			return fmt.Errorf("rosters of %s: %w", date, err)
+		}
+		ns, err := build(rd)
+		if err != nil {
+			return err
+		}
+		// On the transaction's connection: the notices are written under the
+		// lock, together with the reads they were built from.
+		conn, ok := tx.Statement.ConnPool.(queryer)
+		if !ok {
+			return fmt.Errorf("rosters of %s: the transaction cannot run queries", date)
+		}
+		const batch = 500
+		for start := 0; start < len(ns); start += batch {
+			w, err := writeNotifications(ctx, conn, ns[start:min(start+batch, len(ns))])
+			if err != nil {
+				return err
+			}
+			out.Inserted += w.Inserted
+			out.Deliveries = append(out.Deliveries, w.Deliveries...)
+		}
+		return nil
+	})
+	if err != nil {
+		return Written{}, err
+	}
+	return out, nil
+}
+
+// visitsWhere reads, with db, the visits of from (visitsByKey or
+// visitsByDay) matching cond (over pv and p).
+func visitsWhere(db *gorm.DB, from, cond string, args ...any) ([]DispatchVisit, error) {
 	var rows []dispatchVisitRow
-	if err := db.Raw(`SELECT pv.plan_id, p.status, pv.seq, pv.date, pv.uscc, b.name AS business_name, b.address, b.lat, b.lng,
+	if err := db.Raw(`SELECT pv.plan_id, p.status, pv.seq, pv.date, pv.original_date, pv.revision, pv.earliest_date, pv.uscc,
+			b.name AS business_name, b.address, b.lat, b.lng,
 			pv.team_id, t.name AS team_name, t.contact_phone AS team_phone, pv.route_order, pv.duration_minutes
-		FROM plan_visits pv JOIN plans p ON p.id = pv.plan_id JOIN businesses b ON b.uscc = pv.uscc JOIN teams t ON t.id = pv.team_id
-		WHERE `+cond+` ORDER BY pv.team_id, pv.date, pv.route_order, pv.plan_id, pv.seq`, args...).Scan(&rows).Error; err != nil {
+		FROM `+from+` JOIN businesses b ON b.uscc = pv.uscc JOIN teams t ON t.id = pv.team_id
+		WHERE `+cond+` ORDER BY pv.team_id, pv.date, pv.revision > 0, pv.route_order, pv.plan_id, pv.seq`, args...).Scan(&rows).Error; err != nil {
 		return nil, translate(err, "visits")
 	}
 	if len(rows) == 0 {
@@ -454,7 +687,7 @@ func (s *Store) visitsWhere(ctx context.Context, cond string, args ...any) ([]Di
 	}
 	if err := db.Raw(`SELECT a.plan_id, a.visit_seq, i.id, i.name, i.phone, a.role
 		FROM plan_assignments a JOIN inspectors i ON i.id = a.inspector_id
-		JOIN plan_visits pv ON pv.plan_id = a.plan_id AND pv.seq = a.visit_seq JOIN plans p ON p.id = pv.plan_id
+		JOIN (`+from+`) ON pv.plan_id = a.plan_id AND pv.seq = a.visit_seq
 		WHERE `+cond+` ORDER BY a.plan_id, a.visit_seq, a.ord`, args...).Scan(&people).Error; err != nil {
 		return nil, translate(err, "visit inspectors")
 	}
@@ -472,7 +705,7 @@ func (s *Store) visitsWhere(ctx context.Context, cond string, args ...any) ([]Di
 			d.id AS department_id, d.name AS department, t.demand_id, dm.announce_days
 		FROM plan_tasks t JOIN items it ON it.id = t.item_id JOIN departments d ON d.id = t.department_id
 		JOIN demands dm ON dm.id = t.demand_id
-		JOIN plan_visits pv ON pv.plan_id = t.plan_id AND pv.seq = t.visit_seq JOIN plans p ON p.id = pv.plan_id
+		JOIN (`+from+`) ON pv.plan_id = t.plan_id AND pv.seq = t.visit_seq
 		WHERE `+cond+` ORDER BY t.plan_id, t.visit_seq, t.seq`, args...).Scan(&items).Error; err != nil {
 		return nil, translate(err, "visit items")
 	}

@@ -154,12 +154,14 @@ func (s *Store) PlanDispatchStatus(ctx context.Context, planID int64) (DispatchS
 	}
 	err = db.Raw(`SELECT
 		(SELECT count(*) FROM plan_visits WHERE plan_id = @p) AS visits,
-		(SELECT count(*) FROM outbox WHERE plan_id = @p) AS outbox,
-		(SELECT count(*) FROM outbox WHERE plan_id = @p AND relayed_at IS NOT NULL) AS relayed,
+		(SELECT count(*) FROM outbox WHERE plan_id = @p AND kind = @o) AS outbox,
+		(SELECT count(*) FROM outbox WHERE plan_id = @p AND kind = @o AND relayed_at IS NOT NULL) AS relayed,
 		(SELECT count(DISTINCT visit_seq) FROM notifications WHERE plan_id = @p AND kind = @k) AS dispatched,
-		(SELECT count(*) FROM outbox o WHERE o.plan_id = @p AND o.relayed_at IS NOT NULL AND NOT EXISTS (
+		(SELECT count(*) FROM outbox o WHERE o.plan_id = @p AND o.kind = @o AND o.relayed_at IS NOT NULL AND NOT EXISTS (
 			SELECT 1 FROM notifications n WHERE n.plan_id = o.plan_id AND n.visit_seq = o.visit_seq AND n.kind = @k)) AS pending_tasks`,
-		map[string]any{"p": planID, "k": NoticeAssignment}).Scan(&c).Error
+		// Only the dispatch rows, one per visit: a moved visit's 'visit_moved'
+		// row is the move's news, not the plan's dispatch.
+		map[string]any{"p": planID, "k": NoticeAssignment, "o": OutboxDispatchVisit}).Scan(&c).Error
 	if err != nil {
 		return st, translate(err, "dispatch of "+planObject(planID))
 	}
