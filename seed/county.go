@@ -74,14 +74,14 @@ type Business struct {
 // Anchors name the registry entries the demo tokens are scoped to.
 type Anchors struct {
 	Department string // planner: 市场监管
-	Team       string // team_leader: the comprehensive team
+	Team       string // team_leader: the 菜园镇 squad, which leads most visits of the county seat
 	Inspector  string // inspector: a member of that team (certificate number)
 	Business   string // business: a restaurant in 菜园镇 (USCC)
 }
 
 // DemoAnchors are the anchors of the demo county.
 func (c *County) DemoAnchors() Anchors {
-	a := Anchors{Department: "SCJG", Team: "SS-ZHZF"}
+	a := Anchors{Department: "SCJG", Team: "SS-ZD-CY"}
 	for _, in := range c.Inspectors {
 		if in.Team == a.Team && !in.IsLeader {
 			a.Inspector = in.Code

@@ -351,7 +351,7 @@ func TestDemoScenariosAndDomains(t *testing.T) {
 func TestDemoAnchors(t *testing.T) {
 	c := Demo()
 	a := c.DemoAnchors()
-	if a.Department != "SCJG" || a.Team != "SS-ZHZF" || a.Inspector == "" || a.Business == "" {
+	if a.Department != "SCJG" || a.Team != "SS-ZD-CY" || a.Inspector == "" || a.Business == "" {
 		t.Fatalf("anchors %+v", a)
 	}
 	for _, in := range c.Inspectors {

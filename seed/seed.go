@@ -59,7 +59,7 @@ func Load(ctx context.Context, st *store.Store) (Result, error) {
 
 // LoadAt stores the demo county (Demo) into st, whose registries must be empty,
 // with Actor in the audit log, and issues one token per role: admin, planner of
-// 市场监管 (SCJG), leader of the comprehensive team, an inspector of that team
+// 市场监管 (SCJG), leader of the 菜园镇 squad, an inspector of that squad
 // and a restaurant. It also loads the county's open demands as they stand at
 // now (County.Demands: windows in the next one to eight weeks).
 //

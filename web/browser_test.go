@@ -37,7 +37,7 @@ type benv struct {
 	srv *httptest.Server
 	// URL is the service's base URL, http://127.0.0.1:port.
 	URL string
-	// Tokens by role: admin, planner (SCJG), team_leader (SS-ZHZF), inspector,
+	// Tokens by role: admin, planner (SCJG), team_leader (SS-ZD-CY), inspector,
 	// business (the demo restaurant); Scopes likewise.
 	Tokens map[domain.Role]string
 	Scopes map[domain.Role]string

@@ -45,9 +45,8 @@ func (b *benv) busiestTeamDay(t *testing.T) (team, day string) {
 	return rows[0][0], rows[0][1]
 }
 
-// leaderToken issues a team_leader token for team: the demo leader's team
-// (the county-wide comprehensive team) may lead few or no visits in a 28-day
-// plan, where the township squads do most of the work.
+// leaderToken issues a team_leader token for team unless it is the demo
+// leader's: the busiest team-day need not be the demo leader's team.
 func (b *benv) leaderToken(t *testing.T, team string) string {
 	t.Helper()
 	if team == b.Scopes[domain.RoleTeamLeader] {

@@ -41,6 +41,8 @@ type planOutput struct {
 	TravelKm         float64        `json:"travel_km"`
 	TargetDraws      int            `json:"target_draws"`
 	InspectorDraws   int            `json:"inspector_draws"`
+	// Independent compares with each demand drawing on its own (coordinated plans only).
+	Independent *store.ComparisonStats `json:"independent,omitempty"`
 }
 
 func newPlanning(cfg *configs.Config) (*planning.Service, *store.Store, error) {
@@ -161,6 +163,7 @@ func fillStats(o *planOutput, s store.PlanStats) {
 	o.JointVisits, o.JointVisitRate, o.VisitReduction = s.JointVisits, s.JointVisitRate, s.VisitReduction
 	o.Unplaced, o.UnplacedByReason, o.TravelKm = s.Unplaced, s.UnplacedByReason, s.TravelKm
 	o.TargetDraws, o.InspectorDraws = s.TargetDraws, s.InspectorDraws
+	o.Independent = s.Independent
 	if o.UnplacedByReason == nil {
 		o.UnplacedByReason = map[string]int{}
 	}
@@ -198,6 +201,10 @@ func printPlan(out io.Writer, o planOutput, asJSON bool) error {
 	}
 	fmt.Fprintf(tw, "travel\t%.1f km\n", o.TravelKm)
 	fmt.Fprintf(tw, "draws\t%d targets, %d inspectors\n", o.TargetDraws, o.InspectorDraws)
+	if c := o.Independent; c != nil {
+		fmt.Fprintf(tw, "independent\t%d visits, lower bound %d\t(coordinated needs %.1f %% of the visits, %.1f %% of the lower bound)\n",
+			c.Visits, c.LowerBound, 100*c.VisitRatio, 100*c.LowerBoundRatio)
+	}
 	return tw.Flush()
 }
 
