@@ -382,3 +382,30 @@ func BenchmarkDispatchVisits(b *testing.B) {
 	})
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*DefaultPerTask), "ns/visit")
 }
+
+// FuzzDispatchedVisits feeds arbitrary payloads (what Redis hands back is not
+// trusted) to the reader of dispatch tasks: it never panics, and what it
+// accepts is an ascending list of distinct positive visit numbers, at most
+// MaxDispatchBatch of them.
+func FuzzDispatchedVisits(f *testing.F) {
+	f.Add([]byte(`{"v":1,"plan_id":7,"seqs":[[1,250]]}`))
+	f.Add([]byte(`{"v":1,"plan_id":7,"seqs":[[3,3],[5,9]]}`))
+	f.Add([]byte(`{"v":1,"plan_id":7,"seqs":[[5,9],[3,3]]}`))
+	f.Add([]byte(`{"v":1,"plan_id":7,"seqs":[[1,9223372036854775807]]}`))
+	f.Add([]byte(`{"v":2,"plan_id":7,"seqs":[[1,2]]}`))
+	f.Add([]byte(`{"v":1,"plan_id":7,"visit_seq":3}`))
+	f.Add([]byte(`not json`))
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		for _, typ := range []string{TypeDispatchVisits, TypeDispatchVisit} {
+			seqs := dispatchedVisits(typ, payload, 7)
+			if len(seqs) > MaxDispatchBatch {
+				t.Fatalf("%s %q: %d visits, more than %d", typ, payload, len(seqs), MaxDispatchBatch)
+			}
+			for i, q := range seqs {
+				if q <= 0 || (i > 0 && q <= seqs[i-1]) {
+					t.Fatalf("%s %q: visits %v are not ascending, distinct and positive", typ, payload, seqs)
+				}
+			}
+		}
+	})
+}
