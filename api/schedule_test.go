@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -14,6 +13,7 @@ import (
 
 	"inspectonce/calendar"
 	"inspectonce/configs"
+	"inspectonce/internal/logbuf"
 	"inspectonce/store"
 )
 
@@ -33,24 +33,6 @@ func (c *testClock) set(t time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.t = t
-}
-
-// syncBuffer is a log sink the server writes from its goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 var shanghai = func() *time.Location {
@@ -80,7 +62,7 @@ func midnight(day string, days int) time.Time {
 type scheduleFixture struct {
 	*env
 	clock  *testClock
-	logs   *syncBuffer
+	logs   *logbuf.Buffer
 	plan   store.Plan
 	joint  store.PlanVisit // business A, announced
 	silent store.PlanVisit // business A, unannounced
@@ -89,7 +71,7 @@ type scheduleFixture struct {
 
 func newScheduleFixture(t *testing.T) *scheduleFixture {
 	v := newEnv(t)
-	f := &scheduleFixture{env: v, clock: &testClock{t: testToday}, logs: &syncBuffer{}}
+	f := &scheduleFixture{env: v, clock: &testClock{t: testToday}, logs: &logbuf.Buffer{}}
 	// The same application on the same database, with a clock of its own.
 	cfg, err := configs.Load("", []string{"INSPECTONCE_HTTP_BODY_LIMIT_BYTES=65536"})
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"inspectonce/internal/logbuf"
 	"inspectonce/scheduler"
 	"inspectonce/store"
 	"inspectonce/store/storetest"
@@ -21,7 +22,7 @@ import (
 
 type replica struct {
 	cmd  *exec.Cmd
-	logs *syncBuffer
+	logs *logbuf.Buffer
 	done chan error
 }
 
@@ -71,7 +72,7 @@ func TestThreeSchedulerProcesses(t *testing.T) {
 
 	replicas := map[int]*replica{}
 	startReplica := func() *replica {
-		r := &replica{cmd: exec.Command(bin, "scheduler"), logs: &syncBuffer{}, done: make(chan error, 1)}
+		r := &replica{cmd: exec.Command(bin, "scheduler"), logs: &logbuf.Buffer{}, done: make(chan error, 1)}
 		r.cmd.Env = env
 		r.cmd.Stdout, r.cmd.Stderr = r.logs, r.logs
 		if err := r.cmd.Start(); err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"inspectonce/configs"
+	"inspectonce/internal/logbuf"
 	"inspectonce/scheduler"
 	"inspectonce/store"
 	"inspectonce/store/storetest"
@@ -92,23 +93,6 @@ func (r *recorder) get() []scheduler.Run {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]scheduler.Run(nil), r.runs...)
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func newScheduler(t *testing.T, st *store.Store, holder string, logs io.Writer, entries ...scheduler.Entry) *scheduler.Scheduler {
@@ -201,7 +185,7 @@ func TestSkipIfStillRunningAndGracefulStop(t *testing.T) {
 	st, _ := storetest.New(t)
 	ctx := context.Background()
 	rec := &recorder{hold: 1500 * time.Millisecond}
-	var logs syncBuffer
+	var logs logbuf.Buffer
 	s := newScheduler(t, st, "slow", &logs, scheduler.Entry{Name: "slow", Spec: "@every 1s", Job: rec.job})
 	stop := start(s)
 	waitFor(t, 10*time.Second, "two runs", func() bool { return len(rec.get()) >= 2 })
@@ -252,7 +236,7 @@ func TestLostConnectionHandsOver(t *testing.T) {
 	}
 	defer st2.Close()
 	rec1, rec2 := &recorder{}, &recorder{}
-	var logs1 syncBuffer
+	var logs1 logbuf.Buffer
 	s1 := newScheduler(t, st, "one", &logs1, scheduler.Entry{Name: "tick", Spec: "@every 1s", Job: rec1.job})
 	stop1 := start(s1)
 	defer stop1()

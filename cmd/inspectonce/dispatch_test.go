@@ -15,7 +15,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -24,6 +23,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"inspectonce/domain"
+	"inspectonce/internal/logbuf"
 	"inspectonce/jobs"
 	"inspectonce/planner"
 	"inspectonce/store"
@@ -167,24 +167,6 @@ func bigPlanWith(t testing.TB, st *store.Store, n int, edit func(*planner.Plan))
 	return pub
 }
 
-// syncBuffer is a bytes.Buffer safe for a child process's output.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestDispatchSurvivesSIGKILL publishes a plan of 10,000 visits while no
 // worker runs (the dispatch waits in the outbox), starts `inspectonce
 // worker`, kills it with SIGKILL part-way, starts it again, and checks that
@@ -224,7 +206,7 @@ func TestDispatchSurvivesSIGKILL(t *testing.T) {
 		t.Fatalf("before any worker: %+v", s)
 	}
 
-	start := func(logs *syncBuffer) *exec.Cmd {
+	start := func(logs *logbuf.Buffer) *exec.Cmd {
 		cmd := exec.Command(bin, "worker")
 		cmd.Env = env
 		cmd.Stdout, cmd.Stderr = logs, logs
@@ -237,7 +219,7 @@ func TestDispatchSurvivesSIGKILL(t *testing.T) {
 	// with SIGKILL.
 	killWhen := func(name, count string, at int64) dispatchOutput {
 		t.Helper()
-		var logs syncBuffer
+		var logs logbuf.Buffer
 		w := start(&logs)
 		begin := time.Now()
 		for {
@@ -273,7 +255,7 @@ func TestDispatchSurvivesSIGKILL(t *testing.T) {
 		t.Fatalf("the kill came too late to test anything: %+v", second)
 	}
 
-	var logs2 syncBuffer
+	var logs2 logbuf.Buffer
 	w2 := start(&logs2)
 	done := make(chan error, 1)
 	go func() { done <- w2.Wait() }()
@@ -461,7 +443,7 @@ func TestWorkerServesMetrics(t *testing.T) {
 		}
 	}
 
-	var logs syncBuffer
+	var logs logbuf.Buffer
 	cmd := exec.Command(bin, "worker")
 	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = &logs, &logs

@@ -12,6 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"inspectonce/internal/logbuf"
 	"inspectonce/store/storetest"
 )
 
@@ -79,7 +80,7 @@ func TestRedisOutageLosesNothing(t *testing.T) {
 
 	bin := buildBinary(t)
 	httpAddr := freePort(t)
-	var logs syncBuffer
+	var logs logbuf.Buffer
 	cmd := exec.Command(bin, "all")
 	cmd.Env = append(os.Environ(), "INSPECTONCE_DATABASE_URL="+dsn, "INSPECTONCE_REDIS_URL=redis://"+redisAddr+"/0",
 		"INSPECTONCE_HTTP_ADDR="+httpAddr, "INSPECTONCE_WORKER_CONCURRENCY=10")
