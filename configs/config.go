@@ -158,6 +158,10 @@ type Planning struct {
 	// WeeklyHorizonDays is the horizon of the plan the weekly_planning cron
 	// entry starts (from the next working day); at most MaxHorizonDays.
 	WeeklyHorizonDays int `yaml:"weekly_horizon_days"`
+	// CompareIndependent makes every coordinated plan run also build its
+	// independent counterpart and keep its figures (the comparison on the
+	// dashboard). At district size that costs about as much as the plan.
+	CompareIndependent bool `yaml:"compare_independent"`
 }
 
 // Routine shapes the demands the routine_demands cron entry generates from the

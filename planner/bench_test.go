@@ -126,6 +126,24 @@ func BenchmarkDistrict(b *testing.B) {
 	report(b, p, indep)
 }
 
+// BenchmarkDistrictIndependent builds the district's independent counterpart:
+// what a coordinated plan run adds (planning builds it for the comparison its
+// stats report).
+func BenchmarkDistrictIndependent(b *testing.B) {
+	in := districtInput(true)
+	b.ReportAllocs()
+	cpu := cpuTime()
+	n := 0
+	for b.Loop() {
+		if _, err := Build(in); err != nil {
+			b.Fatal(err)
+		}
+		n++
+	}
+	b.StopTimer()
+	b.ReportMetric((cpuTime()-cpu).Seconds()/float64(n), "cpu-s/op")
+}
+
 // cpuTime is the CPU time this process has used, user and system.
 func cpuTime() time.Duration {
 	var ru syscall.Rusage

@@ -95,6 +95,28 @@ func TestCoordinatedPlanKeepsItsIndependentCounterpart(t *testing.T) {
 	}
 }
 
+// TestComparisonCanBeSwitchedOff: with planning.compare_independent off, a
+// coordinated run builds once and keeps no counterpart.
+func TestComparisonCanBeSwitchedOff(t *testing.T) {
+	st := seeded(t)
+	cfg, err := configs.Load("", []string{"INSPECTONCE_PLANNING_COMPARE_INDEPENDENT=false"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := planning.New(planning.Options{Store: st, Config: cfg, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := svc.NextWorkingDay()
+	res, err := svc.Run(context.Background(), "tester", planning.Request{From: from, To: from.AddDate(0, 0, 27), DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Stats.Visits == 0 || res.Stats.Independent != nil {
+		t.Fatalf("visits %d, counterpart %+v: want a plan and no counterpart", res.Stats.Visits, res.Stats.Independent)
+	}
+}
+
 // BenchmarkBuildCounterpart measures the cost of the independent
 // counterpart on the demo county: Execute builds "coordinated" (the plan)
 // and then "independent" (the counterpart) on the same loaded input, so the

@@ -52,8 +52,10 @@ type Service struct {
 	cal        *calendar.Calendar
 	policy     planner.Policy
 	maxHorizon int
-	loc        *time.Location
-	now        func() time.Time
+	// compare builds the independent counterpart of coordinated plans.
+	compare bool
+	loc     *time.Location
+	now     func() time.Time
 }
 
 // New builds a Service.
@@ -61,7 +63,8 @@ func New(o Options) (*Service, error) {
 	if o.Store == nil || o.Config == nil {
 		return nil, errors.New("planning: Store and Config are required")
 	}
-	s := &Service{st: o.Store, cal: o.Calendar, maxHorizon: o.Config.Planning.MaxHorizonDays, loc: o.Config.Location(), now: o.Now}
+	s := &Service{st: o.Store, cal: o.Calendar, maxHorizon: o.Config.Planning.MaxHorizonDays,
+		compare: o.Config.Planning.CompareIndependent, loc: o.Config.Location(), now: o.Now}
 	if s.cal == nil {
 		cal, err := calendar.New(o.Config.Calendar.Holidays, o.Config.Calendar.WorkingWeekends)
 		if err != nil {
@@ -369,8 +372,8 @@ func (s *Service) build(ctx context.Context, from, to time.Time, regions []int64
 	if err != nil {
 		return nil, nil, fmt.Errorf("planner: %w", err)
 	}
-	if independent {
-		return plan, nil, nil // it is its own counterpart
+	if independent || !s.compare {
+		return plan, nil, nil // its own counterpart, or no comparison wanted
 	}
 	if err := progress(ProgressComparing, "comparing with independent sampling"); err != nil {
 		return nil, nil, err
