@@ -71,7 +71,7 @@ func (s *Server) rotateTeamFeed(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if p.Role == domain.RoleTeamLeader && p.Scope != strconv.FormatInt(id, 10) {
+	if !p.LeadsTeam(id) {
 		return fmt.Errorf("team %d: %w", id, domain.ErrNotFound)
 	}
 	return s.rotateFeed(c, p, store.FeedTeam, strconv.FormatInt(id, 10))
@@ -88,7 +88,7 @@ func (s *Server) rotateInspectorFeed(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if p.Role == domain.RoleInspector && p.Scope != strconv.FormatInt(id, 10) {
+	if !p.ActsForInspector(id) {
 		return fmt.Errorf("inspector %d: %w", id, domain.ErrNotFound)
 	}
 	return s.rotateFeed(c, p, store.FeedInspector, strconv.FormatInt(id, 10))

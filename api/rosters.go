@@ -3,7 +3,6 @@ package api
 import (
 	"fmt"
 	"net/http"
-	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -27,28 +26,18 @@ func (s *Server) getRoster(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	notFound := fmt.Errorf("team %d: %w", id, domain.ErrNotFound)
-	if p.Role == domain.RoleTeamLeader && p.Scope != strconv.FormatInt(id, 10) {
-		return notFound
-	}
 	var v checker
 	date := planDate(&v, "date", c.Param("date"))
 	if err := v.Err(); err != nil {
 		return err
 	}
 	ctx := c.Request().Context()
-	if p.Role == domain.RoleInspector {
-		inspector, err := strconv.ParseInt(p.Scope, 10, 64)
-		if err != nil {
-			return notFound
-		}
-		ok, err := s.store.InspectorOnTeamDay(ctx, inspector, id, date)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return notFound
-		}
+	ok, err := s.store.MayReadRoster(ctx, p, id, date)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("team %d: %w", id, domain.ErrNotFound)
 	}
 	roster, err := s.store.Roster(ctx, id, date)
 	if err != nil {

@@ -23,7 +23,7 @@ func ownBusiness(c echo.Context, what, code string) (domain.Principal, error) {
 	if err != nil {
 		return p, err
 	}
-	if p.Role == domain.RoleBusiness && p.Scope != code {
+	if !p.ActsForBusiness(code) {
 		return p, fmt.Errorf("business %s: %w", code, domain.ErrNotFound)
 	}
 	return p, nil

@@ -46,3 +46,38 @@ func (p Principal) Actor() string {
 	}
 	return string(p.Role) + "(" + p.Scope + ")#" + strconv.FormatInt(p.TokenID, 10) + ":" + p.Name
 }
+
+// The scope rules below say whether a principal whose role may use an
+// operation at all may use it on one object. The API and the pages answer an
+// object outside the caller's scope "not found", as if it did not exist.
+
+// ActsForBusiness reports whether p may act on business uscc's own things
+// (schedule, calendar feed): an admin on any, a business on its own.
+func (p Principal) ActsForBusiness(uscc string) bool {
+	return p.Role == RoleAdmin || (p.Role == RoleBusiness && p.Scope == uscc)
+}
+
+// LeadsTeam reports whether p may act for team teamID (its rosters and
+// calendar): an admin for any, a team leader for its own.
+func (p Principal) LeadsTeam(teamID int64) bool {
+	return p.Role == RoleAdmin || (p.Role == RoleTeamLeader && p.Scope == strconv.FormatInt(teamID, 10))
+}
+
+// ActsForInspector reports whether p may act for inspector inspectorID (its
+// calendar): an admin for any, an inspector for itself.
+func (p Principal) ActsForInspector(inspectorID int64) bool {
+	return p.Role == RoleAdmin || (p.Role == RoleInspector && p.Scope == strconv.FormatInt(inspectorID, 10))
+}
+
+// InspectorID is the inspector an inspector's token stands for; 0 for any
+// other role (or a scope that is not an id).
+func (p Principal) InspectorID() int64 {
+	if p.Role != RoleInspector {
+		return 0
+	}
+	id, err := strconv.ParseInt(p.Scope, 10, 64)
+	if err != nil || id <= 0 {
+		return 0
+	}
+	return id
+}

@@ -206,6 +206,19 @@ func (s *Store) Roster(ctx context.Context, teamID int64, date time.Time) (Roste
 	return out, nil
 }
 
+// MayReadRoster reports whether p may read team teamID's roster of date: an
+// admin any, a team leader its own team's, an inspector one of a team it
+// belongs to or works with that day (InspectorOnTeamDay); nobody else.
+func (s *Store) MayReadRoster(ctx context.Context, p domain.Principal, teamID int64, date time.Time) (bool, error) {
+	if p.LeadsTeam(teamID) {
+		return true, nil
+	}
+	if id := p.InspectorID(); id > 0 {
+		return s.InspectorOnTeamDay(ctx, id, teamID, date)
+	}
+	return false, nil
+}
+
 // InspectorOnTeamDay reports whether inspector inspectorID may read team
 // teamID's roster of date: a member of the team, or assigned to one of the
 // visits the team leads that day (effective date) in a published plan.

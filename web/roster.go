@@ -75,24 +75,12 @@ func (p *Pages) rosterAccess(c echo.Context, teamID int64, day time.Time) error 
 	if err != nil {
 		return err
 	}
-	notFound := fmt.Errorf("team %d: %w", teamID, domain.ErrNotFound)
-	switch v.Role {
-	case domain.RoleTeamLeader:
-		if v.Scope != strconv.FormatInt(teamID, 10) {
-			return notFound
-		}
-	case domain.RoleInspector:
-		inspector, err := strconv.ParseInt(v.Scope, 10, 64)
-		if err != nil {
-			return notFound
-		}
-		ok, err := p.store.InspectorOnTeamDay(c.Request().Context(), inspector, teamID, day)
-		if err != nil {
-			return fmt.Errorf("roster access: %w", err)
-		}
-		if !ok {
-			return notFound
-		}
+	ok, err := p.store.MayReadRoster(c.Request().Context(), v, teamID, day)
+	if err != nil {
+		return fmt.Errorf("roster access: %w", err)
+	}
+	if !ok {
+		return fmt.Errorf("team %d: %w", teamID, domain.ErrNotFound)
 	}
 	return nil
 }
@@ -164,7 +152,7 @@ func (p *Pages) rotateInspectorFeed(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if v.Role == domain.RoleInspector && v.Scope != strconv.FormatInt(inspectorID, 10) {
+	if !v.ActsForInspector(inspectorID) {
 		return fmt.Errorf("inspector %d: %w", inspectorID, domain.ErrNotFound)
 	}
 	teamID, err := strconv.ParseInt(c.FormValue("team"), 10, 64)
@@ -217,10 +205,7 @@ func (p *Pages) renderRoster(c echo.Context, teamID int64, day time.Time, feed *
 	v := viewer(c)
 	data := rosterData{Team: r.Team, Day: r.Date, Prev: p.workingDay(day, -1), Next: p.workingDay(day, 1),
 		Members: members.Items, Feed: feed, FeedKind: feedKind,
-		TeamFeed: v.Role == domain.RoleAdmin || v.Role == domain.RoleTeamLeader}
-	if v.Role == domain.RoleInspector {
-		data.InspectorFeed, _ = strconv.ParseInt(v.Scope, 10, 64)
-	}
+		TeamFeed: v.LeadsTeam(r.Team.ID), InspectorFeed: v.InspectorID()}
 	for i, rv := range r.Visits {
 		data.Visits = append(data.Visits, rosterVisit{RosterVisit: rv, Stop: i + 1})
 		data.Totals.Items += len(rv.Items)

@@ -61,7 +61,7 @@ func scheduleAccess(c echo.Context, uscc string) (domain.Principal, error) {
 	if err != nil {
 		return v, err
 	}
-	if v.Role == domain.RoleBusiness && v.Scope != uscc {
+	if !v.ActsForBusiness(uscc) {
 		return v, fmt.Errorf("business %s: %w", uscc, domain.ErrNotFound)
 	}
 	return v, nil
