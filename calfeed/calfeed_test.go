@@ -282,14 +282,16 @@ func TestEmptyFeedIsStillACalendar(t *testing.T) {
 func TestStaffFeed(t *testing.T) {
 	sh := zone(t, "Asia/Shanghai")
 	visit := func(seq int, date, start, end, role string, announced bool) store.CalendarVisit {
-		return store.CalendarVisit{PlanID: 5, VisitSeq: seq, UID: store.VisitUID(5, seq), Date: date, StartTime: start, EndTime: end,
-			Announced: announced, Role: role, RouteOrder: seq, DurationMinutes: 45, ItemCount: 1,
+		return store.CalendarVisit{
+			ScheduleVisit: store.ScheduleVisit{PlanID: 5, VisitSeq: seq, UID: store.VisitUID(5, seq), Date: date,
+				StartTime: start, EndTime: end, Announced: announced,
+				LeadTeam: store.ScheduleTeam{ID: 2, Name: "嵊山中队", ContactPhone: "0580-5090000"},
+				Departments: []store.ScheduleDepartment{{ID: 1, Name: "市场监管", Items: []store.ScheduleItem{
+					{ID: 1, Name: "食品贮存", LegalBasis: "不在员工日历上显示"}}}}},
+			Role: role, RouteOrder: seq, DurationMinutes: 45, ItemCount: 1,
 			Business: store.RosterBusiness{USCC: "91330922000000001X", Name: "渔家乐民宿", Address: "花鸟乡灯塔路 1 号",
 				Lat: 30.8271, Lng: 122.6689, ContactName: "陈老板", ContactPhone: "13800000000"},
-			LeadTeam:   store.ScheduleTeam{ID: 2, Name: "嵊山中队", ContactPhone: "0580-5090000"},
 			Inspectors: []store.RosterInspector{{ID: 1, Name: "王芳", Role: "lead"}, {ID: 2, Name: "李强", Role: "member", Phone: "139"}},
-			Departments: []store.ScheduleDepartment{{ID: 1, Name: "市场监管", Items: []store.ScheduleItem{
-				{ID: 1, Name: "食品贮存", LegalBasis: "不在员工日历上显示"}}}},
 		}
 	}
 	for _, c := range []struct {

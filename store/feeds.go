@@ -135,54 +135,32 @@ type StaffCalendar struct {
 }
 
 // CalendarVisit is a visit on a staff calendar: what a ScheduleVisit tells
-// (but its status: a calendar is read for a range, not for a day) and what the
-// team needs on the road.
+// (never marked past: a calendar is read for a range, not for a day) and
+// what the team needs on the road. StartTime and EndTime are an estimate
+// here: the working day's start (WorkdayStartMinutes) plus the travel and
+// work of the stops before this one on the planned route, plus its own
+// travel; a moved visit was not routed on its new day and keeps the whole
+// working window.
 type CalendarVisit struct {
-	PlanID       int64  `json:"plan_id"`
-	VisitSeq     int    `json:"visit_seq"`
-	UID          string `json:"uid"`
-	Date         string `json:"date"`
-	OriginalDate string `json:"original_date,omitempty"`
-	Revision     int    `json:"revision"`
-	// StartTime and EndTime ("HH:MM") are an estimate: the working day's
-	// start (WorkdayStartMinutes) plus the travel and work of the stops
-	// before this one on the planned route, plus its own travel. A moved
-	// visit was not routed on its new day and shows the whole working window.
-	StartTime string `json:"start_time"`
-	EndTime   string `json:"end_time"`
-	Announced bool   `json:"announced"`
+	ScheduleVisit
 	// Role is the subject's part: RoleLeadTeam on a team calendar, the
 	// inspector's role ("lead" or "member") on an inspector's.
 	Role string `json:"role"`
 	// RouteOrder and DurationMinutes are the plan's.
-	RouteOrder      int                  `json:"route_order"`
-	DurationMinutes int                  `json:"duration_minutes"`
-	Business        RosterBusiness       `json:"business"`
-	LeadTeam        ScheduleTeam         `json:"lead_team"`
-	Inspectors      []RosterInspector    `json:"inspectors"`
-	ItemCount       int                  `json:"item_count"`
-	Departments     []ScheduleDepartment `json:"departments"`
-	UpdatedAt       time.Time            `json:"updated_at"`
+	RouteOrder      int               `json:"route_order"`
+	DurationMinutes int               `json:"duration_minutes"`
+	Business        RosterBusiness    `json:"business"`
+	Inspectors      []RosterInspector `json:"inspectors"`
+	ItemCount       int               `json:"item_count"`
 }
 
 // Role of a team on its own calendar.
 const RoleLeadTeam = "lead_team"
 
-// calendarVisitRow is a scheduleVisitRow's columns and more. gorm does not
-// fill the fields of an embedded unexported struct, hence the copy.
+// calendarVisitRow is a scheduleVisitRow's columns and more. The visit's
+// columns are a named field: gorm does not fill an embedded unexported struct.
 type calendarVisitRow struct {
-	PlanID          int64
-	Seq             int
-	Date            time.Time
-	OriginalDate    time.Time
-	Revision        int
-	ChangedAt       time.Time
-	TeamID          int64
-	TeamName        string
-	TeamPhone       string
-	LeadInspector   string
-	AnnounceDays    int
-	Items           string
+	Visit           scheduleVisitRow `gorm:"embedded"`
 	Role            string
 	RouteOrder      int
 	DurationMinutes int
@@ -262,27 +240,22 @@ func (s *Store) InspectorCalendar(ctx context.Context, inspectorID int64, from, 
 func (c *StaffCalendar) fill(rows []calendarVisitRow) error {
 	for i := range rows {
 		r := &rows[i]
-		sr := scheduleVisitRow{PlanID: r.PlanID, Seq: r.Seq, Date: r.Date, OriginalDate: r.OriginalDate, Revision: r.Revision,
-			ChangedAt: r.ChangedAt, TeamID: r.TeamID, TeamName: r.TeamName, TeamPhone: r.TeamPhone,
-			LeadInspector: r.LeadInspector, AnnounceDays: r.AnnounceDays, Items: r.Items}
 		// A calendar covers a range, not a day: no visit is marked past.
-		v, err := sr.common(time.Time{})
+		v, err := r.Visit.common(time.Time{})
 		if err != nil {
 			return err
 		}
-		cv := CalendarVisit{PlanID: v.PlanID, VisitSeq: v.VisitSeq, UID: v.UID, Date: v.Date, OriginalDate: v.OriginalDate,
-			Revision: v.Revision, StartTime: v.StartTime, EndTime: v.EndTime, Announced: v.Announced, Role: r.Role,
-			RouteOrder: r.RouteOrder, DurationMinutes: r.DurationMinutes,
+		cv := CalendarVisit{ScheduleVisit: v, Role: r.Role, RouteOrder: r.RouteOrder, DurationMinutes: r.DurationMinutes,
 			Business: RosterBusiness{USCC: r.USCC, Name: r.BusinessName, Address: r.Address, Lat: r.Lat, Lng: r.Lng,
 				ContactName: r.ContactName, ContactPhone: r.ContactPhone},
-			LeadTeam: v.LeadTeam, Inspectors: []RosterInspector{}, Departments: v.Departments, UpdatedAt: v.UpdatedAt}
+			Inspectors: []RosterInspector{}}
 		if err := json.Unmarshal([]byte(r.Inspectors), &cv.Inspectors); err != nil {
-			return fmt.Errorf("inspectors of visit %d of %s: %w", r.Seq, planObject(r.PlanID), err)
+			return fmt.Errorf("inspectors of visit %d of %s: %w", v.VisitSeq, planObject(v.PlanID), err)
 		}
 		for _, d := range v.Departments {
 			cv.ItemCount += len(d.Items)
 		}
-		if r.Revision == 0 {
+		if v.Revision == 0 {
 			start := WorkdayStartMinutes + r.OffsetMinutes + r.TravelMinutes
 			cv.StartTime, cv.EndTime = hhmm(start), hhmm(start+r.DurationMinutes)
 		}
