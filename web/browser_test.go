@@ -322,7 +322,17 @@ func (b *benv) Screenshot(t *testing.T, ctx context.Context, name string) {
 	t.Logf("screenshot: %s", path)
 }
 
-// Text returns the text content of every element matching sel.
+// Location is the URL the tab shows.
+func (b *benv) Location(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	var loc string
+	if err := chromedp.Run(ctx, chromedp.Location(&loc)); err != nil {
+		t.Fatal(err)
+	}
+	return loc
+}
+
+// Texts returns the text content of every element matching sel.
 func (b *benv) Texts(t *testing.T, ctx context.Context, sel string) []string {
 	t.Helper()
 	var out []string
@@ -358,10 +368,12 @@ func (b *benv) Status(t *testing.T, ctx context.Context) int {
 	return n
 }
 
-// PDFText prints the current page to PDF (A4) and returns the PDF and its text
-// as pdftotext (poppler-utils, installed by scripts/test.sh) extracts it.
-func (b *benv) PDFText(t *testing.T, ctx context.Context, name string) (pdf []byte, text string) {
+// PDFText prints the current page to PDF (A4), writes it to the test output
+// folder and returns its text as pdftotext (poppler-utils, installed by
+// scripts/test.sh) extracts it: pages end with a form feed.
+func (b *benv) PDFText(t *testing.T, ctx context.Context, name string) string {
 	t.Helper()
+	var pdf []byte
 	if err := chromedp.Run(ctx, chromedp.ActionFunc(func(ctx context.Context) error {
 		var err error
 		pdf, _, err = pagePrintA4().Do(ctx)
@@ -381,13 +393,7 @@ func (b *benv) PDFText(t *testing.T, ctx context.Context, name string) (pdf []by
 		}
 		t.Fatalf("pdftotext (scripts/test.sh installs poppler-utils): %v", err)
 	}
-	return pdf, string(out)
-}
-
-// PDFPages counts the pages of a PDF.
-func PDFPages(pdf []byte) int {
-	return strings.Count(string(pdf), "/Type /Page\n") + strings.Count(string(pdf), "/Type /Page>") +
-		strings.Count(string(pdf), "/Type /Page/") + strings.Count(string(pdf), "/Type /Page ")
+	return string(out)
 }
 
 type testWriter struct{ t *testing.T }

@@ -18,10 +18,7 @@ func init() {
 func browserLogin(t *testing.T, b *benv) {
 	ctx := b.Browser(t)
 	b.Open(t, ctx, "/")
-	var loc string
-	if err := chromedp.Run(ctx, chromedp.Location(&loc)); err != nil {
-		t.Fatal(err)
-	}
+	loc := b.Location(t, ctx)
 	if !strings.Contains(loc, "/login?next=") {
 		t.Fatalf("signed-out visit to / went to %s, want the login page", loc)
 	}
@@ -31,9 +28,7 @@ func browserLogin(t *testing.T, b *benv) {
 		t.Fatalf("bad token: error texts %q, want one message", got)
 	}
 	b.Login(t, ctx, domain.RoleAdmin)
-	if err := chromedp.Run(ctx, chromedp.Location(&loc)); err != nil {
-		t.Fatal(err)
-	}
+	loc = b.Location(t, ctx)
 	if !strings.HasSuffix(loc, "/plans") {
 		t.Fatalf("admin landed on %s, want /plans", loc)
 	}
@@ -45,9 +40,7 @@ func browserLogin(t *testing.T, b *benv) {
 		t.Fatal(err)
 	}
 	b.Open(t, ctx, "/plans")
-	if err := chromedp.Run(ctx, chromedp.Location(&loc)); err != nil {
-		t.Fatal(err)
-	}
+	loc = b.Location(t, ctx)
 	if !strings.Contains(loc, "/login") {
 		t.Fatalf("after sign-out /plans went to %s, want the login page", loc)
 	}

@@ -77,15 +77,6 @@ func sortedInts(xs []int) []int {
 	return out
 }
 
-func (b *benv) location(t *testing.T, ctx context.Context) string {
-	t.Helper()
-	var loc string
-	if err := chromedp.Run(ctx, chromedp.Location(&loc)); err != nil {
-		t.Fatal(err)
-	}
-	return loc
-}
-
 // statText is the value of the dashboard's stat card name.
 func (b *benv) statText(t *testing.T, ctx context.Context, name string) string {
 	t.Helper()
@@ -151,7 +142,7 @@ func checkStats(t *testing.T, b *benv, ctx context.Context, st *store.PlanStats)
 func browserDashboardPlanner(t *testing.T, b *benv) {
 	ctx := b.Browser(t)
 	b.Login(t, ctx, domain.RolePlanner)
-	if loc := b.location(t, ctx); !strings.HasSuffix(loc, "/plans") {
+	if loc := b.Location(t, ctx); !strings.HasSuffix(loc, "/plans") {
 		t.Fatalf("planner landed on %s, want /plans", loc)
 	}
 	id := strconv.FormatInt(b.Plan.ID, 10)
@@ -221,7 +212,7 @@ func browserDashboardPlanner(t *testing.T, b *benv) {
 	); err != nil {
 		t.Fatalf("filter by township: %v", err)
 	}
-	if loc := b.location(t, ctx); !strings.Contains(loc, "township="+town) {
+	if loc := b.Location(t, ctx); !strings.Contains(loc, "township="+town) {
 		t.Fatalf("after filtering the page is %s", loc)
 	}
 	inTown := dashInts(t, b, `SELECT DISTINCT v.seq FROM plan_visits v JOIN businesses bz ON bz.uscc = v.uscc

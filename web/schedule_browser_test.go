@@ -138,10 +138,7 @@ func browserSchedule(t *testing.T, b *benv) {
 
 	ctx := b.Browser(t)
 	b.Login(t, ctx, domain.RoleBusiness)
-	var loc string
-	if err := chromedp.Run(ctx, chromedp.Location(&loc)); err != nil {
-		t.Fatal(err)
-	}
+	loc := b.Location(t, ctx)
 	if want := "/businesses/" + uscc + "/schedule"; !strings.HasSuffix(loc, want) {
 		t.Fatalf("business landed on %s, want %s", loc, want)
 	}

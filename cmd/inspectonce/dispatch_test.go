@@ -349,17 +349,7 @@ func TestDispatchSurvivesSIGKILL(t *testing.T) {
 		t.Fatalf("%d effects written more than once, %d assignments without their notice", dup, missing)
 	}
 
-	if err := w2.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("worker exit after SIGTERM: %v\n%s", err, logs2.String())
-		}
-	case <-time.After(40 * time.Second):
-		t.Fatalf("worker did not stop after SIGTERM:\n%s", logs2.String())
-	}
+	stopGracefully(t, w2, done, &logs2)
 	for _, want := range []string{"outbox relay stopped", "worker stopped"} {
 		if !strings.Contains(logs2.String(), want) {
 			t.Errorf("log lacks %q", want)
@@ -526,17 +516,7 @@ func TestWorkerServesMetrics(t *testing.T) {
 		t.Fatalf("archived %+v %v", archived, err)
 	}
 
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("worker exit after SIGTERM: %v\n%s", err, logs.String())
-		}
-	case <-time.After(40 * time.Second):
-		t.Fatalf("worker did not stop after SIGTERM:\n%s", logs.String())
-	}
+	stopGracefully(t, cmd, done, &logs)
 	if scrape() != "" {
 		t.Fatal("/metrics still answers after the worker stopped")
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -25,6 +26,24 @@ func buildBinary(t testing.TB) string {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
 	return bin
+}
+
+// stopGracefully sends SIGTERM to cmd, whose Wait result arrives on done,
+// and fails unless it exits cleanly within 40 s; logs is its output, shown
+// on failure.
+func stopGracefully(t *testing.T, cmd *exec.Cmd, done <-chan error, logs fmt.Stringer) {
+	t.Helper()
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v\n%s", err, logs)
+		}
+	case <-time.After(40 * time.Second):
+		t.Fatalf("did not stop after SIGTERM:\n%s", logs)
+	}
 }
 
 func freePort(t *testing.T) string {
@@ -113,17 +132,7 @@ func TestCommandEndToEnd(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	time.Sleep(1500 * time.Millisecond) // let the scheduler fire its health entry
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("exit after SIGTERM: %v\n%s", err, logs.String())
-		}
-	case <-time.After(40 * time.Second):
-		t.Fatalf("did not stop after SIGTERM:\n%s", logs.String())
-	}
+	stopGracefully(t, cmd, done, &logs)
 	for _, want := range []string{"api stopped", "worker stopped", "scheduler stopped", "scheduler health"} {
 		if !strings.Contains(logs.String(), want) {
 			t.Errorf("log lacks %q:\n%s", want, logs.String())

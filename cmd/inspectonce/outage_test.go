@@ -135,15 +135,5 @@ func TestRedisOutageLosesNothing(t *testing.T) {
 	if n := count(`SELECT count(*) FROM outbox WHERE plan_id = $1 AND relayed_at IS NULL`, p.ID); n != 0 {
 		t.Fatalf("%d outbox rows never relayed", n)
 	}
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("exit after SIGTERM: %v\n%s", err, logs.String())
-		}
-	case <-time.After(40 * time.Second):
-		t.Fatalf("did not stop after SIGTERM:\n%s", logs.String())
-	}
+	stopGracefully(t, cmd, done, &logs)
 }
