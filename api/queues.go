@@ -72,21 +72,15 @@ func (s *Server) listQueues(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	existing, err := ins.Queues()
+	states, err := web.ReadQueues(ins, s.queueNames)
 	if err != nil {
-		return fmt.Errorf("list queues: %w", err)
+		return err
 	}
-	names := slices.Concat(s.queueNames, existing)
-	slices.Sort(names)
-	names = slices.Compact(names)
-	out := make([]queueSummary, 0, len(names))
-	for _, q := range names {
+	out := make([]queueSummary, 0, len(states))
+	for _, st := range states {
+		q, info := st.Name, st.Info
 		row := queueSummary{Queue: q}
-		if slices.Contains(existing, q) {
-			info, err := ins.GetQueueInfo(q)
-			if err != nil {
-				return fmt.Errorf("queue %s: %w", q, err)
-			}
+		if info != nil {
 			row = queueSummary{Queue: q, Exists: true, Paused: info.Paused, Size: info.Size,
 				Pending: info.Pending, Active: info.Active, Scheduled: info.Scheduled, Retry: info.Retry,
 				Archived: info.Archived, Completed: info.Completed, LatencySeconds: info.Latency.Seconds(),

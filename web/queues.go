@@ -117,28 +117,51 @@ func (p *Pages) queuesPage(c echo.Context) error {
 	return p.render(c, http.StatusOK, "queues", "queues.title", v)
 }
 
-// readQueues lists the configured queues and any other queue Redis knows,
-// with their counts and first archived tasks.
-func (p *Pages) readQueues() ([]queueView, error) {
-	existing, err := p.queues.Queues()
+// QueueState is a queue by name with what Redis holds of it; Info is nil for
+// a configured queue that has never held a task.
+type QueueState struct {
+	Name string
+	Info *asynq.QueueInfo
+}
+
+// ReadQueues lists the configured queues and any other queue Redis knows, by
+// name, with their counts: what the queue views (the API's and this page's)
+// show.
+func ReadQueues(ins QueueInspector, configured []string) ([]QueueState, error) {
+	existing, err := ins.Queues()
 	if err != nil {
 		return nil, fmt.Errorf("list queues: %w", err)
 	}
-	names := slices.Concat(p.queueNames, existing)
+	names := slices.Concat(configured, existing)
 	slices.Sort(names)
 	names = slices.Compact(names)
-	out := make([]queueView, 0, len(names))
+	out := make([]QueueState, 0, len(names))
 	for _, q := range names {
-		row := queueView{Name: q}
-		if !slices.Contains(existing, q) {
-			out = append(out, row)
+		st := QueueState{Name: q}
+		if slices.Contains(existing, q) {
+			if st.Info, err = ins.GetQueueInfo(q); err != nil {
+				return nil, fmt.Errorf("queue %s: %w", q, err)
+			}
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+// readQueues reads the queues with their first archived tasks.
+func (p *Pages) readQueues() ([]queueView, error) {
+	states, err := ReadQueues(p.queues, p.queueNames)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]queueView, 0, len(states))
+	for _, st := range states {
+		q, info := st.Name, st.Info
+		if info == nil {
+			out = append(out, queueView{Name: q})
 			continue
 		}
-		info, err := p.queues.GetQueueInfo(q)
-		if err != nil {
-			return nil, fmt.Errorf("queue %s: %w", q, err)
-		}
-		row = queueView{Name: q, Exists: true, Paused: info.Paused, Pending: info.Pending, Active: info.Active,
+		row := queueView{Name: q, Exists: true, Paused: info.Paused, Pending: info.Pending, Active: info.Active,
 			Scheduled: info.Scheduled, Retry: info.Retry, Archived: info.Archived, Completed: info.Completed,
 			Processed: info.Processed, Failed: info.Failed, Latency: latencyText(info.Latency)}
 		if info.Archived > 0 {
