@@ -35,6 +35,9 @@ import (
 type benv struct {
 	st  *store.Store
 	srv *httptest.Server
+	// cfg and cal are the service's configuration and working days.
+	cfg *configs.Config
+	cal *calendar.Calendar
 	// URL is the service's base URL, http://127.0.0.1:port.
 	URL string
 	// Tokens by role: admin, planner (SCJG), team_leader (SS-ZD-CY), inspector,
@@ -119,7 +122,7 @@ func newBrowserEnv(t *testing.T) *benv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := &benv{st: st, Tokens: map[domain.Role]string{}, Scopes: map[domain.Role]string{}, Loc: cfg.Location(),
+	b := &benv{st: st, cfg: cfg, cal: cal, Tokens: map[domain.Role]string{}, Scopes: map[domain.Role]string{}, Loc: cfg.Location(),
 		start: testStart, chrome: chrome}
 	b.SetNow(testStart)
 	now := func() time.Time { return *b.clock.Load() }

@@ -21,8 +21,6 @@ import (
 	"github.com/hibiken/asynq"
 
 	"inspectonce/api"
-	"inspectonce/calendar"
-	"inspectonce/configs"
 	"inspectonce/domain"
 	"inspectonce/store"
 	"inspectonce/store/storetest"
@@ -467,16 +465,8 @@ func queueServer(t *testing.T, b *benv) (url, queue string, ids []string, ins *a
 	}
 	worker.Shutdown()
 
-	cfg, err := configs.Load("", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cal, err := calendar.New(cfg.Calendar.Holidays, cfg.Calendar.WorkingWeekends)
-	if err != nil {
-		t.Fatal(err)
-	}
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	e := api.New(api.Options{Store: b.st, Config: cfg, Calendar: cal, Logger: log, Now: func() time.Time { return *b.clock.Load() },
+	e := api.New(api.Options{Store: b.st, Config: b.cfg, Calendar: b.cal, Logger: log, Now: func() time.Time { return *b.clock.Load() },
 		Queues: ins, QueueNames: []string{queue, "default"}})
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
