@@ -67,3 +67,17 @@ func (c *Calendar) WorkingDays(from, to time.Time) int {
 	}
 	return n
 }
+
+// AddWorkingDays returns the n-th working day after the date of t (n ≥ 0;
+// n = 0 gives t itself). Deadlines counted in working days (一公开 within 20
+// working days of a visit) use it.
+func (c *Calendar) AddWorkingDays(t time.Time, n int) time.Time {
+	d := t
+	for n > 0 {
+		d = d.AddDate(0, 0, 1)
+		if c.IsWorkingDay(d) {
+			n--
+		}
+	}
+	return d
+}

@@ -43,3 +43,27 @@ func TestNewRejectsBadDates(t *testing.T) {
 		t.Error("bad working weekend accepted")
 	}
 }
+
+func TestAddWorkingDays(t *testing.T) {
+	c, err := New([]string{"2026-10-01", "2026-10-02", "2026-10-05"}, []string{"2026-10-10"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		from string
+		n    int
+		want string
+	}{
+		{"2026-09-29", 0, "2026-09-29"},
+		{"2026-09-29", 1, "2026-09-30"},
+		{"2026-09-30", 1, "2026-10-06"}, // over the holiday and the weekend
+		{"2026-10-09", 1, "2026-10-10"}, // the Saturday worked in exchange
+		{"2026-09-28", 20, "2026-10-28"},
+	}
+	for _, tt := range tests {
+		d, _ := time.Parse(time.DateOnly, tt.from)
+		if got := c.AddWorkingDays(d, tt.n).Format(time.DateOnly); got != tt.want {
+			t.Errorf("AddWorkingDays(%s, %d) = %s, want %s", tt.from, tt.n, got, tt.want)
+		}
+	}
+}

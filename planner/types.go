@@ -128,7 +128,15 @@ type Demand struct {
 	Priority     int         // 1 (highest) to 5
 	Source       string
 	ScenarioID   int64
+	// AnnounceDays is the notice the business gets: a visit of an announced
+	// demand (AnnounceDays > 0) is never earlier than Input.PublishDay plus
+	// this many days.
 	AnnounceDays int
+	// FollowUp marks a demand a confirmed visit made (a re-inspection after a
+	// violation, or a task not done going back to the pool): like a complaint
+	// it is exempt from the 无事不扰 list, cool-downs and yearly caps, which
+	// would otherwise refuse the very follow-up the first visit asked for.
+	FollowUp bool
 }
 
 // PastVisit is a visit from earlier cycles, for cool-downs, yearly caps and
@@ -168,6 +176,11 @@ type Policy struct {
 	// Uncapacitated ignores team and inspector capacity (for the lower-bound
 	// invariant and comparisons).
 	Uncapacitated bool
+	// MinSampleDays: a sampled demand whose window goes on after the horizon
+	// but leaves fewer working days than this inside it (after the notice
+	// period) is not drawn now but left for the next plan, instead of piling
+	// its whole sample onto those few days. 0 = never defer.
+	MinSampleDays int
 }
 
 // DefaultPolicy is the rule set of DESIGN.md §2a.
@@ -181,6 +194,7 @@ func DefaultPolicy() Policy {
 		SetupMinutes:        15,
 		InspectorDayMinutes: 480,
 		SpeedKmh:            30,
+		MinSampleDays:       5,
 	}
 }
 
@@ -204,6 +218,10 @@ type Input struct {
 	Shift float64
 	// Seed drives inspector draws and tie-breaks; revealed on publication.
 	Seed [32]byte
+	// PublishDay is the earliest day the plan can be published (usually the
+	// day it is made): the notice period of announced demands counts from it.
+	// 0 = the horizon's first day.
+	PublishDay Day
 }
 
 // Task is one (business, item) to inspect within a window, from one demand.
@@ -292,6 +310,8 @@ const (
 	ReasonUnknownTarget   = "unknown_business" // demand names a business not in the registry
 	ReasonTooLong         = "too_long"         // one item alone exceeds an inspector's day
 	ReasonEmptyPopulation = "empty_population" // sample rule matched no business
+	ReasonNoticePeriod    = "notice_period"    // the window ends before the business's notice runs out
+	ReasonDeferred        = "deferred"         // sample left for the next plan: too few of its days fall in this horizon
 )
 
 // Unplaced is a task (or a whole demand, with USCC empty) the plan could not

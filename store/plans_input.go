@@ -143,7 +143,7 @@ func (s *Store) PlannerInput(ctx context.Context, from, to time.Time, regionIDs 
 	err = s.queryRows(ctx, `
 SELECT d.id, d.department_id, d.target_kind, d.sample_region_ids, d.sample_industries, d.sample_scenario_id,
 	d.sample_risk_codes, d.sample_count, d.sample_ratio, d.window_from, d.window_to, d.priority, d.source,
-	d.scenario_id, d.announce_days,
+	d.scenario_id, d.announce_days, d.origin_kind IS NOT NULL,
 	ARRAY(SELECT item_id FROM demand_items x WHERE x.demand_id = d.id ORDER BY item_id),
 	ARRAY(SELECT x.uscc::text FROM demand_businesses x WHERE x.demand_id = d.id AND NOT EXISTS (
 		SELECT 1 FROM plan_tasks t JOIN plans p ON p.id = t.plan_id
@@ -167,7 +167,7 @@ ORDER BY d.id`, []any{fromS, toS}, func(rows *sql.Rows) error {
 			targets             pq.StringArray
 		)
 		if err := rows.Scan(&d.ID, &d.DepartmentID, &kind, &sRegions, &sIndustries, &sScenario, &sRisk, &sCount, &sRatio,
-			&wFrom, &wTo, &d.Priority, &d.Source, &scenario, &d.AnnounceDays, &itemIDs, &targets); err != nil {
+			&wFrom, &wTo, &d.Priority, &d.Source, &scenario, &d.AnnounceDays, &d.FollowUp, &itemIDs, &targets); err != nil {
 			return err
 		}
 		d.From, d.To = planner.DayOf(wFrom), planner.DayOf(wTo)
