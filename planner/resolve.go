@@ -10,6 +10,12 @@ package planner
 //     demand entirely outside the horizon (or with From > To) is skipped
 //     without an Unplaced entry: it belongs to another cycle, and its draw is
 //     made in that cycle.
+//   - An announced demand (AnnounceDays > 0) gets a window starting no
+//     earlier than the publish day (Input.PublishDay, else in.From) plus its
+//     notice. When that leaves nothing, or a sample too few working days
+//     while its window goes on after the horizon, the demand is postponed
+//     (see postpone): no tasks, no draw, Unplaced entries with
+//     ReasonNoticePeriod or ReasonDeferred.
 //   - Item ids are deduplicated per demand; an unknown one gives one Unplaced
 //     (demand, item, ReasonUnknownItem) with USCC empty.
 //   - A demand may carry a list target, a sample rule or both; both are
@@ -19,7 +25,7 @@ package planner
 //     business unknown to the registry (ReasonUnknownTarget), and for
 //     non-complaint demands the exclusions below. When the demand has no known
 //     item, one entry with ItemID 0 is reported instead, so no refusal is lost.
-//   - Exclusions (never for Source == complaint): the 无事不扰 list
+//   - Exclusions (never for Source == complaint nor FollowUp demands): the 无事不扰 list
 //     (ReasonLeaveAlone); the yearly cap (ReasonYearlyCap: the demand's
 //     department has Policy.YearlyCap or more visits to the business in the
 //     calendar year of in.From, dated before in.From; 0 = no cap); the
@@ -73,8 +79,16 @@ func Resolve(in *Input) (tasks []Task, draws []Draw, unplaced []Unplaced) {
 		if d.From > d.To || d.To < in.From || d.From > in.To {
 			continue
 		}
-		r.win[di] = [2]Day{max(d.From, in.From), min(d.To, in.To)}
+		lo, hi := max(d.From, in.From), min(d.To, in.To)
+		if d.AnnounceDays > 0 {
+			lo = max(lo, r.publishDay+Day(d.AnnounceDays))
+		}
+		r.win[di] = [2]Day{lo, hi}
 		items := r.demandItems(d)
+		if why := r.postpone(d, lo, hi); why != "" {
+			r.refuseDemand(d, items, why)
+			continue
+		}
 		if d.Sample != nil {
 			draws = append(draws, r.sample(di, d, items))
 		}
@@ -83,6 +97,58 @@ func Resolve(in *Input) (tasks []Task, draws []Draw, unplaced []Unplaced) {
 		}
 	}
 	return r.sortedTasks(), draws, r.unplaced
+}
+
+// postpone says why a demand gets no tasks in this plan although its window
+// overlaps the horizon, or "". ReasonNoticePeriod: the announced demand's
+// window ends before the business's notice runs out. ReasonDeferred: the
+// window goes on after the horizon, and what of it lies inside (after the
+// notice) is empty, or for a sample fewer than Policy.MinSampleDays working
+// days, onto which the whole sample would otherwise pile; the next plan,
+// whose horizon holds more of the window, takes the demand (nothing here is
+// recorded as placed or drawn, so it is still open then).
+func (r *resolver) postpone(d *Demand, lo, hi Day) string {
+	in := r.in
+	if lo > hi {
+		if d.To > in.To {
+			return ReasonDeferred
+		}
+		return ReasonNoticePeriod
+	}
+	if d.Sample == nil || d.To <= in.To || in.Policy.MinSampleDays <= 0 || in.Calendar == nil {
+		return ""
+	}
+	n := 0
+	for day := lo; day <= hi && n < in.Policy.MinSampleDays; day++ {
+		if in.Calendar.IsWorkingDay(day.Time()) {
+			n++
+		}
+	}
+	if n < in.Policy.MinSampleDays {
+		return ReasonDeferred
+	}
+	return ""
+}
+
+// refuseDemand reports a demand postponed as a whole: one entry per listed
+// business (and item) known to the registry, so a planner sees which
+// businesses wait, and one demand-level entry for its sample rule.
+func (r *resolver) refuseDemand(d *Demand, items []int64, why string) {
+	if d.Sample != nil {
+		r.unplaced = append(r.unplaced, Unplaced{DemandID: d.ID, Reason: why})
+	}
+	seen := make(map[string]bool, len(d.Businesses))
+	for _, uscc := range d.Businesses {
+		if seen[uscc] {
+			continue
+		}
+		seen[uscc] = true
+		if _, ok := r.lookup(uscc); !ok {
+			r.refuse(d, uscc, items, ReasonUnknownTarget)
+			continue
+		}
+		r.refuse(d, uscc, items, why)
+	}
 }
 
 // resTask is a task before materialisation: the business's position in USCC
@@ -119,6 +185,8 @@ type resVisit struct {
 // the population walks memory in order.
 type resolver struct {
 	in *Input
+	// publishDay is Input.PublishDay, or the horizon's first day when unset.
+	publishDay Day
 
 	slots  []int32 // hash table of pos+1 by USCC (0 = empty)
 	seed   maphash.Seed
@@ -177,6 +245,10 @@ func newResolver(in *Input) *resolver {
 		items:       make(map[int64]bool, len(in.Items)),
 		scenarios:   make(map[int64]int, len(in.Scenarios)),
 		win:         make([][2]Day, len(in.Demands)),
+		publishDay:  in.PublishDay,
+	}
+	if r.publishDay == 0 {
+		r.publishDay = in.From
 	}
 
 	// Region tree: dense indexes and children lists, built once.
@@ -519,7 +591,7 @@ func (r *resolver) refuse(d *Demand, uscc string, items []int64, reason string) 
 
 // list resolves a list target.
 func (r *resolver) list(di int, d *Demand, items []int64) {
-	complaint := d.Source == SourceComplaint
+	exempt := d.Source == SourceComplaint || d.FollowUp
 	var unknownSeen map[string]bool
 	for _, uscc := range d.Businesses {
 		p, ok := r.lookup(uscc)
@@ -538,7 +610,7 @@ func (r *resolver) list(di int, d *Demand, items []int64) {
 			continue
 		}
 		r.stamp[p] = int32(di + 1)
-		if !complaint {
+		if !exempt {
 			if r.attr[p].list == resListLeaveAlone {
 				r.refuse(d, uscc, items, ReasonLeaveAlone)
 				continue
@@ -549,7 +621,7 @@ func (r *resolver) list(di int, d *Demand, items []int64) {
 			}
 		}
 		for _, it := range items {
-			if !complaint && r.cooled(p, it) {
+			if !exempt && r.cooled(p, it) {
 				r.unplaced = append(r.unplaced, Unplaced{DemandID: d.ID, USCC: uscc, ItemID: it, Reason: ReasonCooldown})
 				continue
 			}
@@ -708,7 +780,7 @@ func resSampleSize(s *SampleRule, p int) int {
 // sample resolves a sampling rule by a recorded draw.
 func (r *resolver) sample(di int, d *Demand, items []int64) Draw {
 	in := r.in
-	complaint := d.Source == SourceComplaint
+	exempt := d.Source == SourceComplaint || d.FollowUp
 	m := r.newResMatcher(d.Sample)
 	draw := Draw{Kind: DrawTargets, DemandID: d.ID, Shift: in.Shift}
 	if in.Policy.Independent {
@@ -717,7 +789,7 @@ func (r *resolver) sample(di int, d *Demand, items []int64) Draw {
 
 	r.frameBuf = r.frameBuf[:0]
 	r.population(&m, func(p int32) {
-		if !complaint {
+		if !exempt {
 			if why := r.exclusion(p, d.DepartmentID, items); why != "" {
 				draw.Excluded = append(draw.Excluded, Exclusion{Key: r.uscc[p], Reason: why})
 				return

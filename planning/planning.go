@@ -356,6 +356,8 @@ func (s *Service) build(ctx context.Context, from, to time.Time, regions []int64
 		return nil, nil, err
 	}
 	in.Calendar = s.cal
+	// Notice runs from publication, at the earliest today.
+	in.PublishDay = planner.DayOf(s.Today())
 	in.Policy = s.policy
 	in.Policy.RiskWeights = maps.Clone(s.policy.RiskWeights)
 	in.Policy.Independent = independent
@@ -419,9 +421,10 @@ func (s *Service) Draws(ctx context.Context, id int64, p store.Page) (store.Page
 }
 
 // Publish publishes a draft: it is frozen and its seed revealed. A plan that
-// is not a draft, or whose shift went stale, is a conflict.
+// is not a draft, whose shift went stale, or that would publish an announced
+// visit inside its notice period (made on an earlier day), is a conflict.
 func (s *Service) Publish(ctx context.Context, actor string, id int64) (store.Plan, error) {
-	return s.st.PublishPlan(ctx, actor, id)
+	return s.st.PublishPlanOn(ctx, actor, id, s.Today())
 }
 
 // Discard discards a draft (or a running plan).

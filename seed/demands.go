@@ -140,14 +140,14 @@ func (c *County) Demands(now time.Time, cal *calendar.Calendar) []Demand {
 		list(pick(5, "", false, restaurants...)))
 	add("JTYS", "水路旅客运输安全检查", routine, 2, 5, 1, 4, []string{"JTYS-04"}, list(pick(2, "", false, "G5511")))
 
-	// The demo business gets an announced joint visit (two departments, a
-	// month's notice), so that its schedule page and calendar feed show one
+	// The demo business gets an announced joint visit (two departments, two
+	// weeks' notice, which the window, starting after two weeks, leaves room for), so that its schedule page and calendar feed show one
 	// after the first plan is published. Its window (weeks 2–4) is apart from
 	// the complaints' (weeks 0–2), so it is never merged into an unannounced
 	// visit.
 	anchor := []string{c.DemoAnchors().Business}
-	add("SCJG", "明码标价与计量器具专项检查", campaign, 3, 30, 2, 4, []string{"SCJG-03", "SCJG-04"}, list(anchor))
-	add("STHJ", "餐饮油烟净化设施专项检查", campaign, 3, 30, 2, 4, []string{"STHJ-01"}, list(anchor))
+	add("SCJG", "明码标价与计量器具专项检查", campaign, 3, 14, 2, 4, []string{"SCJG-03", "SCJG-04"}, list(anchor))
+	add("STHJ", "餐饮油烟净化设施专项检查", campaign, 3, 14, 2, 4, []string{"STHJ-01"}, list(anchor))
 	return out
 }
 

@@ -1348,6 +1348,19 @@ func (s *Store) PlanResult(ctx context.Context, planID int64) (*planner.Plan, er
 // same year over overlapping regions was published after this one was
 // created: this draft's shift is stale then, and it must be run again.
 func (s *Store) PublishPlan(ctx context.Context, actor string, id int64) (Plan, error) {
+	return s.publishPlan(ctx, actor, id, time.Time{})
+}
+
+// PublishPlanOn is PublishPlan on the civil date today, refusing (a conflict)
+// a draft that would give a business less notice than its demand promised:
+// an announced visit dated before today + announce_days. That happens when a
+// draft made on one day is published days later; planning it again from
+// today moves those visits later or lists them as notice_period.
+func (s *Store) PublishPlanOn(ctx context.Context, actor string, id int64, today time.Time) (Plan, error) {
+	return s.publishPlan(ctx, actor, id, today)
+}
+
+func (s *Store) publishPlan(ctx context.Context, actor string, id int64, today time.Time) (Plan, error) {
 	var p Plan
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		row, err := lockPlan(tx, id)
@@ -1356,6 +1369,25 @@ func (s *Store) PublishPlan(ctx context.Context, actor string, id int64) (Plan, 
 		}
 		if row.Status != PlanDraft {
 			return fmt.Errorf("%s is %s; only a draft can be published: %w", planObject(id), row.Status, domain.ErrConflict)
+		}
+		if !today.IsZero() {
+			var short struct {
+				N      int
+				USCC   string
+				Date   string
+				Days   int
+				Demand int64
+			}
+			if err := tx.Raw(`SELECT count(*) OVER () AS n, v.uscc, v.date::text AS date, d.announce_days AS days, d.id AS demand
+FROM plan_tasks t JOIN plan_visits v ON v.plan_id = t.plan_id AND v.seq = t.visit_seq JOIN demands d ON d.id = t.demand_id
+WHERE t.plan_id = ? AND d.announce_days > 0 AND v.date < ?::date + d.announce_days
+ORDER BY v.date, v.uscc LIMIT 1`, id, civilDate(today)).Scan(&short).Error; err != nil {
+				return translate(err, planObject(id))
+			}
+			if short.N > 0 {
+				return fmt.Errorf("%s has %d announced task(s) inside their notice period if published on %s (first: %s on %s, demand %d with %d days' notice); plan it again from today: %w",
+					planObject(id), short.N, civilDate(today), short.USCC, short.Date, short.Demand, short.Days, domain.ErrConflict)
+			}
 		}
 		var later []struct {
 			ID        int64
