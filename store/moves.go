@@ -53,8 +53,7 @@ const OutboxVisitMoved = "visit_moved"
 //
 // Refused with a validation error naming the field: an empty reason
 // ("reason"); a target before rules.Today, on a day that is not a working day,
-// or equal to the visit's current date, or earlier than the current date and
-// inside an announced visit's notice from today ("date"); a plan that is not published
+// or equal to the visit's current date ("date"); a plan that is not published
 // ("id"). An unknown plan or visit is ErrNotFound; a visit whose effective date
 // is already past is ErrConflict (it has happened, or should have). The
 // team's capacity on the new day and the demands' windows are not checked: a
@@ -111,19 +110,6 @@ func (s *Store) MoveVisit(ctx context.Context, actor string, planID int64, seq i
 				visitObject(planID, seq), civilDate(cur.Date), domain.ErrConflict)
 		case cur.Date.Equal(target):
 			return domain.Invalid("date", "is already the visit's date")
-		}
-		// Moving an announced visit earlier must still give the business the
-		// notice its demands promised; moving it later surprises no one.
-		if target.Before(cur.Date) {
-			var notice int
-			if err := tx.Raw(`SELECT coalesce(max(d.announce_days), 0) FROM plan_tasks t JOIN demands d ON d.id = t.demand_id
-				WHERE t.plan_id = ? AND t.visit_seq = ?`, planID, seq).Row().Scan(&notice); err != nil {
-				return translate(err, visitObject(planID, seq))
-			}
-			if earliest := day.AddDate(0, 0, notice); notice > 0 && target.Before(earliest) {
-				return domain.Invalid("date", "is too early: the visit is announced with %d days' notice, so moved earlier it can be no sooner than %s",
-					notice, civilDate(earliest))
-			}
 		}
 		out = VisitMove{PlanID: planID, VisitSeq: seq, UID: VisitUID(planID, seq), Revision: cur.Revision + 1,
 			OriginalDate: civilDate(cur.OriginalDate), FromDate: civilDate(cur.Date), ToDate: civilDate(target),
