@@ -123,6 +123,8 @@ func New(o Options) *echo.Echo {
 	v1.GET("/openapi.yaml", serveOpenAPI)
 	api := v1.Group("", middleware.BodyLimit(strconv.FormatInt(s.cfg.HTTP.BodyLimitBytes, 10)+"B"), s.authenticate, s.auditRejected)
 	s.routes(api)
+	// Published results (一公开): the open-data export needs no token.
+	s.publicationRoutes(v1, api)
 	// Calendar feeds: no bearer token (calendar apps cannot send one); the
 	// secret in the path is the credential.
 	e.GET("/feeds/:file", s.getFeed, redactFeedSecret)
@@ -170,6 +172,7 @@ func (s *Server) routes(g *echo.Group) {
 	g.GET("/inspectors/:id", s.getInspector)
 	g.PUT("/inspectors/:id", s.updateInspector)
 	g.POST("/inspectors/:id/feed", s.rotateInspectorFeed)
+	g.GET("/inspectors/:id/visits", s.listInspectorVisits)
 
 	g.GET("/businesses", s.listBusinesses)
 	g.POST("/businesses", s.createBusiness)
@@ -203,6 +206,10 @@ func (s *Server) routes(g *echo.Group) {
 	g.POST("/plans/:id/discard", s.discardPlan)
 	g.GET("/plans/:id/dispatch", s.getPlanDispatch)
 	g.POST("/plans/:id/visits/:seq/move", s.moveVisit)
+	g.GET("/plans/:id/visits/:seq/door", s.getDoorVisit)
+	g.POST("/plans/:id/visits/:seq/check-ins", s.recordCheckIn)
+	g.PUT("/plans/:id/visits/:seq/tasks/:task/result", s.recordResult)
+	g.POST("/plans/:id/visits/:seq/confirm", s.confirmVisit)
 
 	g.GET("/notifications", s.listNotifications)
 

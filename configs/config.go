@@ -17,6 +17,8 @@ import (
 
 	"github.com/robfig/cron/v3"
 	"gopkg.in/yaml.v3"
+
+	"inspectonce/risk"
 )
 
 //go:embed default.yaml
@@ -40,6 +42,7 @@ type Config struct {
 	Calendar  Calendar  `yaml:"calendar"`
 	Planning  Planning  `yaml:"planning"`
 	Routine   Routine   `yaml:"routine"`
+	Results   Results   `yaml:"results"`
 	location  *time.Location
 }
 
@@ -102,6 +105,7 @@ type SchedulerEntries struct {
 	ReminderScan   string `yaml:"reminder_scan"`
 	RoutineDemands string `yaml:"routine_demands"`
 	WeeklyPlanning string `yaml:"weekly_planning"`
+	PublishResults string `yaml:"publish_results"`
 }
 
 // SchedulerEntry is one configured entry: its name and cron spec.
@@ -117,6 +121,7 @@ func (s Scheduler) EntryList() []SchedulerEntry {
 		{"reminder_scan", s.Entries.ReminderScan},
 		{"routine_demands", s.Entries.RoutineDemands},
 		{"weekly_planning", s.Entries.WeeklyPlanning},
+		{"publish_results", s.Entries.PublishResults},
 		{"test_entry", s.TestEntry},
 	}
 	var out []SchedulerEntry
@@ -143,6 +148,21 @@ type Import struct {
 type Risk struct {
 	Weights             map[string]float64 `yaml:"weights"`
 	RoutineIntervalDays map[string]int     `yaml:"routine_interval_days"`
+	// Rule recomputes a business's code from its confirmed visits' results.
+	Rule risk.Rule `yaml:"rule"`
+}
+
+// Results shapes what a confirmed visit's results lead to (store.ResultRules).
+type Results struct {
+	// PublishWithinWorkingDays is the publication deadline (一公开) of a
+	// visit's results, in working days after the visit.
+	PublishWithinWorkingDays int `yaml:"publish_within_working_days"`
+	// RedoMinWindowWorkingDays is the shortest window, in working days, of
+	// the demand that puts a not-done task back in the pool.
+	RedoMinWindowWorkingDays int `yaml:"redo_min_window_working_days"`
+	// ReinspectionWindowWorkingDays is the length, in working days, of the
+	// window of a re-inspection after a rectification deadline.
+	ReinspectionWindowWorkingDays int `yaml:"reinspection_window_working_days"`
 }
 
 // Calendar lists the exceptions to the Monday-to-Friday working week.
@@ -452,6 +472,24 @@ func (c *Config) validate() error {
 	for k := range c.Risk.Weights {
 		if k != "red" && k != "yellow" && k != "green" {
 			bad("risk.weights."+k, "is not a risk code (red, yellow, green)")
+		}
+	}
+	if err := c.Risk.Rule.Validate("risk.rule"); err != nil {
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			for _, e := range j.Unwrap() {
+				errs = append(errs, fmt.Errorf("config: %w", e))
+			}
+		} else {
+			errs = append(errs, fmt.Errorf("config: %w", err))
+		}
+	}
+	for key, n := range map[string]int{
+		"results.publish_within_working_days":      c.Results.PublishWithinWorkingDays,
+		"results.redo_min_window_working_days":     c.Results.RedoMinWindowWorkingDays,
+		"results.reinspection_window_working_days": c.Results.ReinspectionWindowWorkingDays,
+	} {
+		if n < 1 || n > 250 {
+			bad(key, fmt.Sprintf("must be between 1 and 250 working days, got %d", n))
 		}
 	}
 	for i, d := range c.Calendar.Holidays {

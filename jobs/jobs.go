@@ -70,6 +70,9 @@ type WorkerOptions struct {
 	// Planning handles the planning cron tasks (routine demands, weekly
 	// planning); nil leaves them to workers that have one.
 	Planning *Planner
+	// Publication publishes confirmed visit results (TypeCronPublishResults);
+	// nil leaves them to workers that have one.
+	Publication *Publisher
 	// Registry, when set, receives the task metrics: runs by task type and
 	// outcome, and how long they took.
 	Registry prometheus.Registerer
@@ -113,6 +116,9 @@ func NewWorker(redis asynq.RedisConnOpt, o WorkerOptions) *Worker {
 	}
 	if o.Planning != nil {
 		o.Planning.Register(mux)
+	}
+	if o.Publication != nil {
+		o.Publication.Register(mux)
 	}
 	return w
 }

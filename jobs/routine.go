@@ -254,7 +254,7 @@ func (p *Planner) RoutineDemands(ctx context.Context, due time.Time) (RoutineRep
 		}
 		to := from.AddDate(0, 0, min(interval, p.cfg.Demands.MaxWindowDays))
 		groups, unmatched, err := p.st.RoutineDue(ctx, store.RoutineQuery{RiskCode: risk,
-			VisitedSince: dueDay.AddDate(0, 0, -interval), WindowFrom: from, Actor: SchedulerActor})
+			VisitedSince: dueDay.AddDate(0, 0, -interval), Today: p.plans.Today(), WindowFrom: from, Actor: SchedulerActor})
 		if err != nil {
 			return rep, err
 		}

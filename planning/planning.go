@@ -351,7 +351,7 @@ func (s *Service) build(ctx context.Context, from, to time.Time, regions []int64
 	if err := progress(ProgressLoading, "loading"); err != nil {
 		return nil, nil, err
 	}
-	in, err := s.st.PlannerInput(ctx, from, to, regions)
+	in, err := s.st.PlannerInput(ctx, from, to, regions, store.InputToday(s.Today()))
 	if err != nil {
 		return nil, nil, err
 	}

@@ -328,7 +328,8 @@ func TestConfigEntries(t *testing.T) {
 	}
 	got := c.Scheduler.EntryList()
 	want := []configs.SchedulerEntry{{Name: "daily_rosters", Spec: "0 7 * * *"}, {Name: "reminder_scan", Spec: "*/15 * * * *"},
-		{Name: "routine_demands", Spec: "0 2 * * 1"}, {Name: "weekly_planning", Spec: "0 3 * * 5"}}
+		{Name: "routine_demands", Spec: "0 2 * * 1"}, {Name: "weekly_planning", Spec: "0 3 * * 5"},
+		{Name: "publish_results", Spec: "*/10 * * * *"}}
 	if fmt.Sprint(got) != fmt.Sprint(want) || c.Scheduler.LeaderRetry != 2*time.Second {
 		t.Fatalf("defaults %+v", c.Scheduler)
 	}
@@ -336,7 +337,7 @@ func TestConfigEntries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := fmt.Sprint(c.Scheduler.EntryList()); got != "[{daily_rosters 0 7 * * *} {routine_demands 0 2 * * 1} {weekly_planning 0 3 * * 5} {test_entry @every 1s}]" {
+	if got := fmt.Sprint(c.Scheduler.EntryList()); got != "[{daily_rosters 0 7 * * *} {routine_demands 0 2 * * 1} {weekly_planning 0 3 * * 5} {publish_results */10 * * * *} {test_entry @every 1s}]" {
 		t.Fatalf("overridden entries %s", got)
 	}
 	for env, key := range map[string]string{

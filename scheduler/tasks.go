@@ -15,6 +15,7 @@ const (
 	TaskReminderScan   = "cron:reminder_scan"
 	TaskRoutineDemands = "cron:routine_demands"
 	TaskWeeklyPlanning = "cron:weekly_planning"
+	TaskPublishResults = "cron:publish_results"
 	// TaskTestEntry is fired only when scheduler.test_entry is set.
 	TaskTestEntry = "cron:test_entry"
 )

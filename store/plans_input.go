@@ -20,8 +20,8 @@ const HistoryDays = 366
 // planner's plain values: every region, team, inspector (with declared
 // conflicts), item and scenario; the businesses (within the subtrees of
 // regionIDs when any are given, else all); the open demands whose window
-// overlaps the horizon; and the history of visits of published plans in the
-// HistoryDays before from. Dates are taken as civil dates (their
+// overlaps the horizon; and the history of performed visits in the
+// HistoryDays before from (see visitHistory). Dates are taken as civil dates (their
 // year-month-day in their own location). Everything is ordered by key, so the
 // same database gives the same input.
 //
@@ -34,8 +34,12 @@ const HistoryDays = 366
 //
 // The caller sets Policy, Calendar, YearKey, Shift and Seed; PlannerInput
 // leaves Policy at planner.DefaultPolicy().
-func (s *Store) PlannerInput(ctx context.Context, from, to time.Time, regionIDs []int64) (*planner.Input, error) {
+func (s *Store) PlannerInput(ctx context.Context, from, to time.Time, regionIDs []int64, opts ...InputOption) (*planner.Input, error) {
 	in := &planner.Input{From: planner.DayOf(from), To: planner.DayOf(to), Policy: planner.DefaultPolicy()}
+	o := inputOptions{today: time.Now().UTC()}
+	for _, opt := range opts {
+		opt(&o)
+	}
 	fromS, toS := civilDate(from), civilDate(to)
 	db := s.db.WithContext(ctx)
 
@@ -200,18 +204,13 @@ ORDER BY d.id`, []any{fromS, toS}, func(rows *sql.Rows) error {
 	}
 
 	since := civilDate(from.AddDate(0, 0, -HistoryDays))
-	histFilter, histArgs := "", []any{fromS, since}
+	histFilter, histArgs := "", []any{fromS, since, civilDate(o.today)}
 	if len(regionIDs) > 0 {
-		histFilter = ` AND EXISTS (SELECT 1 FROM businesses b WHERE b.uscc = v.uscc AND b.region_id = ANY($3::bigint[]))`
+		histFilter = ` AND EXISTS (SELECT 1 FROM businesses b WHERE b.uscc = h.uscc AND b.region_id = ANY($4::bigint[]))`
 		histArgs = append(histArgs, pq.Int64Array(keys(inScope)))
 	}
-	err = s.queryRows(ctx, `
-SELECT v.uscc, v.date, v.department_ids,
-	ARRAY(SELECT DISTINCT t.item_id FROM plan_tasks t WHERE t.plan_id = v.plan_id AND t.visit_seq = v.seq ORDER BY 1),
-	ARRAY(SELECT a.inspector_id FROM plan_assignments a WHERE a.plan_id = v.plan_id AND a.visit_seq = v.seq ORDER BY a.ord)
-FROM plan_visits v JOIN plans p ON p.id = v.plan_id
-WHERE p.status = 'published' AND v.date < $1::date AND v.date >= $2::date`+histFilter+`
-ORDER BY v.date, v.uscc, v.plan_id, v.seq`, histArgs, func(rows *sql.Rows) error {
+	err = s.queryRows(ctx, visitHistory+histFilter+`
+ORDER BY h.date, h.uscc, h.plan_id, h.seq`, histArgs, func(rows *sql.Rows) error {
 		var (
 			pv                  planner.PastVisit
 			date                time.Time
@@ -230,6 +229,49 @@ ORDER BY v.date, v.uscc, v.plan_id, v.seq`, histArgs, func(rows *sql.Rows) error
 	}
 	return in, nil
 }
+
+// InputOption adjusts what PlannerInput reads.
+type InputOption func(*inputOptions)
+
+type inputOptions struct {
+	today time.Time
+}
+
+// InputToday sets today's civil date (in the configured zone): a published
+// visit with no report yet counts as history only from today on, since it is
+// still to happen. Without it, today is the UTC date of the clock.
+func InputToday(today time.Time) InputOption {
+	return func(o *inputOptions) { o.today = today }
+}
+
+// visitHistory reads the visits that count as history (cool-downs, yearly
+// caps, recusal, weights) for dates in [$2, $1), $3 being today: performed
+// visits, at their report's effective date, with only the tasks whose
+// current result is not not_done (a visit whose every task was not done is
+// left out: nobody inspected anything); and published visits with no report
+// yet whose effective date is today or later, since they will happen. A past
+// published visit with no report is not counted: it did not (yet) happen.
+// Columns: uscc, date, department ids, item ids, inspector ids (lead first);
+// the alias h carries uscc, date, plan_id and seq for filters and order.
+const visitHistory = `
+SELECT h.uscc, h.date, h.department_ids, h.item_ids, h.inspector_ids FROM (
+	SELECT r.uscc::text AS uscc, r.visit_date AS date, r.plan_id, r.visit_seq AS seq, p.department_ids, p.item_ids,
+		ARRAY(SELECT a.inspector_id FROM plan_assignments a WHERE a.plan_id = r.plan_id AND a.visit_seq = r.visit_seq ORDER BY a.ord) AS inspector_ids
+	FROM visit_reports r CROSS JOIN LATERAL (
+		SELECT array_agg(DISTINCT c.department_id ORDER BY c.department_id) AS department_ids,
+			array_agg(DISTINCT c.item_id ORDER BY c.item_id) AS item_ids
+		FROM (SELECT DISTINCT ON (t.task_seq) t.department_id, t.item_id, t.outcome FROM task_results t
+			WHERE t.plan_id = r.plan_id AND t.visit_seq = r.visit_seq ORDER BY t.task_seq, t.id DESC) c
+		WHERE c.outcome <> 'not_done') p
+	WHERE r.visit_date < $1::date AND r.visit_date >= $2::date AND p.item_ids IS NOT NULL
+	UNION ALL
+	SELECT v.uscc::text, v.date, v.plan_id, v.seq, v.department_ids,
+		ARRAY(SELECT DISTINCT t.item_id FROM plan_tasks t WHERE t.plan_id = v.plan_id AND t.visit_seq = v.seq ORDER BY 1),
+		ARRAY(SELECT a.inspector_id FROM plan_assignments a WHERE a.plan_id = v.plan_id AND a.visit_seq = v.seq ORDER BY a.ord)
+	FROM published_visits v
+	WHERE v.date < $1::date AND v.date >= $2::date AND v.date >= $3::date
+		AND NOT EXISTS (SELECT 1 FROM visit_reports x WHERE x.plan_id = v.plan_id AND x.visit_seq = v.seq)
+) h WHERE true`
 
 // queryRows runs a read on the pool and calls fn for each row.
 func (s *Store) queryRows(ctx context.Context, query string, args []any, fn func(*sql.Rows) error) error {

@@ -447,7 +447,7 @@ func TestPlanRoundTripAndLifecycle(t *testing.T) {
 	})
 
 	t.Run("planner input reads history and skips what is served", func(t *testing.T) {
-		in, err := st.PlannerInput(ctx, day("2026-03-10"), day("2026-04-06"), nil)
+		in, err := st.PlannerInput(ctx, day("2026-03-10"), day("2026-04-06"), nil, store.InputToday(day("2026-03-02")))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -467,7 +467,7 @@ func TestPlanRoundTripAndLifecycle(t *testing.T) {
 			len(h.ItemIDs) != 2 || len(h.DepartmentIDs) != 2 {
 			t.Fatalf("history[0] %+v", h)
 		}
-		early, err := st.PlannerInput(ctx, day("2026-03-01"), day("2026-03-20"), []int64{f.grid})
+		early, err := st.PlannerInput(ctx, day("2026-03-01"), day("2026-03-20"), []int64{f.grid}, store.InputToday(day("2026-03-01")))
 		if err != nil {
 			t.Fatal(err)
 		}

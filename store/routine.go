@@ -17,9 +17,15 @@ import (
 // routine visit (DESIGN.md §2a: red monthly, yellow quarterly …).
 type RoutineQuery struct {
 	RiskCode string
-	// VisitedSince: a business with a visit of a published plan dated after
-	// this day (civil date; future visits included) is not due.
+	// VisitedSince: a business with a performed visit (a confirmed report
+	// with a task done) dated after this day, or a published visit still to
+	// come (no report, dated Today or later), is not due. A past published
+	// visit with no report, or one whose every task was not done, does not
+	// count: nobody inspected the business.
 	VisitedSince time.Time
+	// Today is today's civil date in the configured zone; zero means the
+	// UTC date of the clock.
+	Today time.Time
 	// WindowFrom is the first day of the run's demands. A business named by an
 	// open routine demand of Actor whose window starts before WindowFrom and
 	// has not ended by then is already pending and not due again. Demands of
@@ -45,8 +51,8 @@ type RoutineGroup struct {
 }
 
 // RoutineDue returns the groups of businesses due a routine visit: of the
-// risk code, not on the leave-alone list (无事不扰), with no published visit
-// after q.VisitedSince, not pending in an earlier routine demand; grouped by
+// risk code, not on the leave-alone list (无事不扰), with no performed or
+// upcoming visit after q.VisitedSince (see RoutineQuery), not pending in an earlier routine demand; grouped by
 // every scenario whose industries hold the business's industry. Unmatched
 // counts the due businesses no scenario applies to (they get no demand).
 func (s *Store) RoutineDue(ctx context.Context, q RoutineQuery) (groups []RoutineGroup, unmatched int, err error) {
@@ -55,13 +61,23 @@ func (s *Store) RoutineDue(ctx context.Context, q RoutineQuery) (groups []Routin
 	WITH due AS (
 		SELECT b.uscc::text AS uscc, b.industry_code FROM businesses b
 		WHERE b.risk_code = @risk AND b.list_kind <> 'leave_alone'
-		AND NOT EXISTS (SELECT 1 FROM plan_visits v JOIN plans p ON p.id = v.plan_id
-			WHERE p.status = 'published' AND v.uscc = b.uscc AND v.date > CAST(@since AS date))
+		AND NOT EXISTS (SELECT 1 FROM visit_reports r WHERE r.uscc = b.uscc AND r.visit_date > CAST(@since AS date)
+			AND EXISTS (SELECT 1 FROM task_results t WHERE t.plan_id = r.plan_id AND t.visit_seq = r.visit_seq
+				AND t.outcome <> 'not_done' AND NOT EXISTS (SELECT 1 FROM task_results l
+					WHERE l.plan_id = t.plan_id AND l.task_seq = t.task_seq AND l.id > t.id)))
+		AND NOT EXISTS (SELECT 1 FROM published_visits v WHERE v.uscc = b.uscc
+			AND v.date > CAST(@since AS date) AND v.date >= CAST(@today AS date)
+			AND NOT EXISTS (SELECT 1 FROM visit_reports x WHERE x.plan_id = v.plan_id AND x.visit_seq = v.seq))
 		AND NOT EXISTS (SELECT 1 FROM demand_businesses x JOIN demands d ON d.id = x.demand_id
 			WHERE x.uscc = b.uscc AND d.status = 'open' AND d.source = 'routine' AND d.created_by = @actor
 			AND d.window_from < CAST(@wfrom AS date) AND d.window_to >= CAST(@wfrom AS date))
 	)`
-	args := map[string]any{"risk": q.RiskCode, "since": civilDate(q.VisitedSince), "wfrom": civilDate(q.WindowFrom), "actor": q.Actor}
+	today := q.Today
+	if today.IsZero() {
+		today = time.Now().UTC()
+	}
+	args := map[string]any{"risk": q.RiskCode, "since": civilDate(q.VisitedSince), "wfrom": civilDate(q.WindowFrom),
+		"actor": q.Actor, "today": civilDate(today)}
 	var rows []struct {
 		ScenarioID int64
 		Code       string

@@ -127,6 +127,8 @@ func (p *Pages) home(c echo.Context) error {
 		return c.Redirect(http.StatusSeeOther, "/teams/"+url.PathEscape(v.Scope)+"/rosters/"+today)
 	case domain.RoleAdmin, domain.RolePlanner:
 		return c.Redirect(http.StatusSeeOther, "/plans")
+	case domain.RoleInspector:
+		return c.Redirect(http.StatusSeeOther, "/inspect")
 	}
 	return p.render(c, http.StatusOK, "home", "home.title", nil)
 }

@@ -9,4 +9,6 @@ func (p *Pages) routes(g *echo.Group) {
 	p.rosterRoutes(g)
 	p.planRoutes(g)
 	p.queueRoutes(g)
+	p.visitMobileRoutes(g)
+	p.publicationRoutes(g)
 }

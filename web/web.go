@@ -84,6 +84,8 @@ func Register(e *echo.Echo, o Options) *Pages {
 	e.GET("/login", p.loginForm)
 	e.POST("/login", p.login)
 	e.POST("/logout", p.logout)
+	// Published results (一公开) are public: no login.
+	p.publicationPublicRoutes(e)
 
 	g := e.Group("", p.requireLogin)
 	g.GET("/", p.home)

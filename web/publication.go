@@ -1,0 +1,195 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"inspectonce/domain"
+	"inspectonce/store"
+)
+
+// publicationPublicRoutes adds the public results page (一公开): no login,
+// published results are public.
+func (p *Pages) publicationPublicRoutes(e *echo.Echo) {
+	e.GET("/results", p.page(p.publicResults))
+}
+
+// publicationRoutes adds the publication dashboard with the period's figures.
+func (p *Pages) publicationRoutes(g *echo.Group) {
+	g.GET("/publication", p.page(p.publication))
+}
+
+// resultsData is what templates/results.html shows.
+type resultsData struct {
+	From, To string
+	Results  []store.PublishedResult
+	// Next is the link to the next page ("" on the last).
+	Next string
+	// CSV and JSON are the open-data exports of the same period.
+	CSV, JSON string
+}
+
+// civilParam reads an optional date query parameter; a bad one is a
+// validation error naming it.
+func civilParam(c echo.Context, name string, v *domain.ValidationError) time.Time {
+	s := c.QueryParam(name)
+	if s == "" {
+		return time.Time{}
+	}
+	d, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		v.Add(name, "must be a date YYYY-MM-DD, got %q", s)
+	}
+	return d
+}
+
+func dateOrEmpty(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.Format(time.DateOnly)
+}
+
+// publicResults answers GET /results: published results, 50 a page.
+func (p *Pages) publicResults(c echo.Context) error {
+	var v domain.ValidationError
+	f := store.ResultFilter{From: civilParam(c, "from", &v), To: civilParam(c, "to", &v)}
+	if err := v.Err(); err != nil {
+		return err
+	}
+	page, err := p.store.PublishedResults(c.Request().Context(), f, c.QueryParam("after"), 50)
+	if err != nil {
+		return err
+	}
+	q := url.Values{}
+	if !f.From.IsZero() {
+		q.Set("from", dateOrEmpty(f.From))
+	}
+	if !f.To.IsZero() {
+		q.Set("to", dateOrEmpty(f.To))
+	}
+	data := resultsData{From: dateOrEmpty(f.From), To: dateOrEmpty(f.To), Results: page.Items,
+		CSV: "/api/v1/open-data/results.csv?" + q.Encode(), JSON: "/api/v1/open-data/results.json?" + q.Encode()}
+	if page.Next != "" {
+		n := url.Values{}
+		for k, vs := range q {
+			n[k] = vs
+		}
+		n.Set("after", page.Next)
+		data.Next = "/results?" + n.Encode()
+	}
+	return p.render(c, http.StatusOK, "results", "results.title", data)
+}
+
+// publicationData is what templates/publication.html shows.
+type publicationData struct {
+	Dashboard store.PublicationDashboard
+	Figures   store.Figures
+	// Outcomes lists the outcomes in display order.
+	Outcomes []string
+}
+
+// publication answers GET /publication: results due, published and
+// overdue, and the figures of a period (?from=&to=, default the month so
+// far). Admins see everything, planners their department's visits.
+func (p *Pages) publication(c echo.Context) error {
+	viewer, err := allow(c, domain.RoleAdmin, domain.RolePlanner)
+	if err != nil {
+		return err
+	}
+	var scope int64
+	if viewer.Role == domain.RolePlanner {
+		scope = viewer.DepartmentID
+	}
+	now := p.now().In(p.loc)
+	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+	var v domain.ValidationError
+	from, to := civilParam(c, "from", &v), civilParam(c, "to", &v)
+	if err := v.Err(); err != nil {
+		return err
+	}
+	if from.IsZero() {
+		from = time.Date(today.Year(), today.Month(), 1, 0, 0, 0, 0, time.UTC)
+	}
+	if to.IsZero() {
+		to = today
+	}
+	if to.Before(from) {
+		return domain.Invalid("to", "is before from")
+	}
+	ctx := c.Request().Context()
+	q := store.PublicationQuery{Today: today, Location: p.loc, DepartmentID: scope}
+	if p.cal != nil {
+		q.AddWorkingDays = p.cal.AddWorkingDays
+	}
+	if p.cfg != nil {
+		q.WorkingDays = p.cfg.Results.PublishWithinWorkingDays
+	}
+	dash, err := p.store.PublicationStatus(ctx, q)
+	if err != nil {
+		return err
+	}
+	figs, err := p.store.ResultFigures(ctx, store.FiguresQuery{From: from, To: to, Today: today, Location: p.loc, DepartmentID: scope})
+	if err != nil {
+		return err
+	}
+	return p.render(c, http.StatusOK, "publication", "publication.title",
+		publicationData{Dashboard: dash, Figures: figs, Outcomes: store.Outcomes})
+}
+
+func init() {
+	addMessages(map[string][2]string{
+		"results.title":                   {"检查结果公示", "Published inspection results"},
+		"results.intro":                   {"依法在检查后 20 个工作日内公示的检查结果（双随机、一公开）。抽查对象的抽取记录可用公开的种子复核。", "Inspection results, published within 20 working days of the visit (double random, one public). The draws that selected businesses can be recomputed from the published seeds."},
+		"results.from":                    {"检查日期自", "Visit date from"},
+		"results.to":                      {"至", "to"},
+		"results.filter":                  {"筛选", "Filter"},
+		"results.export":                  {"开放数据下载", "Open data"},
+		"results.none":                    {"没有已公示的检查结果。", "No published results."},
+		"results.next":                    {"下一页", "Next page"},
+		"results.inspectors":              {"执法人员", "Inspectors"},
+		"results.published_at":            {"公示时间", "Published"},
+		"results.draws":                   {"抽取记录", "Draws"},
+		"results.draw":                    {"计划 %d 第 %d 次抽取（%s）：总体 %d 户，抽取 %d 户，种子 %s", "plan %d draw %d (%s): frame of %d, %d drawn, seed %s"},
+		"results.not_drawn":               {"名单检查或投诉核查，非抽取", "Named in a list or a complaint: not drawn"},
+		"outcome.compliant":               {"未发现问题", "Compliant"},
+		"outcome.minor":                   {"轻微问题（不予处罚）", "Minor (not penalised)"},
+		"outcome.violation":               {"违法违规，责令整改", "Violation, rectification ordered"},
+		"outcome.transferred":             {"移送处理", "Transferred"},
+		"outcome.not_done":                {"未检查", "Not done"},
+		"results.rule":                    {"依据：%s", "Rule: %s"},
+		"results.rectify_by":              {"整改期限：%s", "Rectify by %s"},
+		"results.transferred_to":          {"移送：%s", "Transferred to %s"},
+		"notdone.closed":                  {"停业/关门", "closed"},
+		"notdone.absent":                  {"无人", "nobody there"},
+		"notdone.refused":                 {"拒绝检查", "refused"},
+		"publication.title":               {"结果公示与统计", "Publication and figures"},
+		"publication.due":                 {"待公示（未超期）", "Due (deadline ahead)"},
+		"publication.on_time":             {"按期公示", "Published on time"},
+		"publication.late":                {"逾期公示", "Published late"},
+		"publication.overdue_unpublished": {"超期未公示", "Overdue, confirmed but unpublished"},
+		"publication.overdue_unreported":  {"超期未报结果", "Overdue, no results reported"},
+		"publication.due_list":            {"待公示", "Due"},
+		"publication.overdue_list":        {"超期", "Overdue"},
+		"publication.state.due":           {"待公示", "due"},
+		"publication.state.unpublished":   {"已确认未公示", "confirmed, unpublished"},
+		"publication.state.unreported":    {"未报结果", "no results"},
+		"publication.deadline":            {"公示期限", "Deadline"},
+		"publication.visit_date":          {"检查日期", "Visit date"},
+		"publication.business":            {"市场主体", "Business"},
+		"publication.none":                {"无。", "None."},
+		"figures.title":                   {"统计（%s 至 %s）", "Figures (%s to %s)"},
+		"figures.planned":                 {"计划检查", "Visits planned"},
+		"figures.done":                    {"已检查", "Visits done"},
+		"figures.attempted":               {"上门未检查", "Visits attempted, nothing done"},
+		"figures.joint":                   {"联合检查率（已检查）", "Joint-visit rate (performed visits)"},
+		"figures.outcomes":                {"检查结果", "Results by outcome"},
+		"figures.publication":             {"公示", "Publication"},
+		"figures.pending":                 {"待公示", "Pending"},
+		"figures.overdue":                 {"超期未公示", "Overdue"},
+		"figures.on_time_rate":            {"按期公示率", "On-time rate"},
+	})
+}
