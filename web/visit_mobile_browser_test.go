@@ -132,7 +132,9 @@ func browserVisitMobile(t *testing.T, b *benv) {
 	if err := chromedp.Run(tab,
 		networkOffline(false),
 		network.OverrideNetworkState(false, 0, -1, -1),
-		chromedp.Click(`#door-retry`, chromedp.ByID),
+		// Coming back online may already have sent the queue and hidden the
+		// retry button, so press it only while it is still shown.
+		chromedp.Evaluate(`(b => b && b.offsetParent !== null && b.click())(document.getElementById("door-retry"))`, nil),
 		chromedp.WaitVisible(task(2)+` [data-state="saved"]`, chromedp.ByQuery),
 		chromedp.WaitNotVisible(`#door-queue`, chromedp.ByID),
 	); err != nil {
