@@ -56,19 +56,7 @@ func BenchmarkDemoCountyLoop(b *testing.B) {
 		}
 		rules, _ := resultRules(b)
 		rules.Today = to.AddDate(0, 0, 1)
-		var depts []int64
-		rows, err := st.SQL().Query(`SELECT id FROM departments ORDER BY id`)
-		if err != nil {
-			b.Fatal(err)
-		}
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				b.Fatal(err)
-			}
-			depts = append(depts, id)
-		}
-		rows.Close()
+		depts := queryIDs(b, st, `SELECT id FROM departments ORDER BY id`)
 		rnd := rand.New(rand.NewPCG(9, 9))
 
 		b.StartTimer()
@@ -172,4 +160,26 @@ func BenchmarkDemoCountyLoop(b *testing.B) {
 			fig.ResultsByOutcome, fig.PublishedOnTime, fig.PublishedLate, fig.PublicationPending, fig.PublicationOverdue,
 			dash.Due, dash.PublishedOnTime, dash.OverdueUnpublished, dash.OverdueUnreported)
 	}
+}
+
+// queryIDs returns the ids a query selects.
+func queryIDs(tb testing.TB, st *store.Store, query string) []int64 {
+	tb.Helper()
+	rows, err := st.SQL().Query(query)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			tb.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		tb.Fatal(err)
+	}
+	return ids
 }

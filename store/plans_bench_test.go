@@ -117,18 +117,7 @@ func BenchmarkSavePlanResult(b *testing.B) {
 	if err := st.UpsertInspectors(ctx, ins); err != nil {
 		b.Fatal(err)
 	}
-	rows, err := st.SQL().Query(`SELECT id FROM inspectors ORDER BY id`)
-	if err != nil {
-		b.Fatal(err)
-	}
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			b.Fatal(err)
-		}
-		inspectors = append(inspectors, id)
-	}
-	rows.Close()
+	inspectors = append(inspectors, queryIDs(b, st, `SELECT id FROM inspectors ORDER BY id`)...)
 	for range 10 {
 		d := &domain.Demand{DepartmentID: dep.ID, ItemIDs: []int64{it.ID}, TargetKind: domain.TargetList, Businesses: codes[:1],
 			WindowFrom: time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC), WindowTo: time.Date(2026, 3, 29, 0, 0, 0, 0, time.UTC),
