@@ -210,6 +210,8 @@ func (s *Server) routes(g *echo.Group) {
 	g.POST("/plans/:id/visits/:seq/check-ins", s.recordCheckIn)
 	g.PUT("/plans/:id/visits/:seq/tasks/:task/result", s.recordResult)
 	g.POST("/plans/:id/visits/:seq/confirm", s.confirmVisit)
+	g.GET("/plans/:id/visits/:seq/code", s.getVisitCode)
+	g.POST("/plans/:id/visits/:seq/code/revoke", s.revokeVisitCode)
 
 	g.GET("/notifications", s.listNotifications)
 

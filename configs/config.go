@@ -54,6 +54,9 @@ type HTTP struct {
 	ReadTimeout      time.Duration `yaml:"read_timeout"`
 	WriteTimeout     time.Duration `yaml:"write_timeout"`
 	ShutdownTimeout  time.Duration `yaml:"shutdown_timeout"`
+	// PublicBaseURL is the service's address as the public reaches it; visit
+	// codes' QR images and notices link to PublicBaseURL + /v/<code>.
+	PublicBaseURL string `yaml:"public_base_url"`
 }
 
 // Database configures the PostgreSQL pool.
@@ -374,6 +377,11 @@ func (c *Config) validate() error {
 	}
 	if c.HTTP.ImportLimitBytes < c.HTTP.BodyLimitBytes {
 		bad("http.import_limit_bytes", "must be at least http.body_limit_bytes")
+	}
+	c.HTTP.PublicBaseURL = strings.TrimRight(c.HTTP.PublicBaseURL, "/")
+	if u, err := url.Parse(c.HTTP.PublicBaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+		u.RawQuery != "" || u.Fragment != "" {
+		bad("http.public_base_url (INSPECTONCE_HTTP_PUBLIC_BASE_URL)", "must be an absolute http:// or https:// URL without query, e.g. https://inspect.example.gov.cn")
 	}
 	for key, d := range map[string]time.Duration{
 		"http.read_timeout": c.HTTP.ReadTimeout, "http.write_timeout": c.HTTP.WriteTimeout,

@@ -270,6 +270,9 @@ type DispatchOptions struct {
 	QueueName string
 	// Registry, when set, receives the dispatch metrics.
 	Registry prometheus.Registerer
+	// PublicBaseURL, when set, puts the URL of each visit's code page
+	// (<PublicBaseURL>/v/<code>) into its assignments and notices.
+	PublicBaseURL string
 }
 
 // Dispatcher handles the dispatch tasks: dispatch:visits (and the older
@@ -285,6 +288,7 @@ type Dispatcher struct {
 	http    *http.Client
 	now     func() time.Time
 	queue   string
+	base    string
 	effects *prometheus.CounterVec
 	hooks   *prometheus.CounterVec
 	visits  *prometheus.CounterVec
@@ -292,7 +296,8 @@ type Dispatcher struct {
 
 // NewDispatcher builds a Dispatcher.
 func NewDispatcher(o DispatchOptions) *Dispatcher {
-	d := &Dispatcher{st: o.Store, q: o.Queue, loc: o.Location, log: o.Logger, http: o.HTTPClient, now: o.Now, queue: o.QueueName}
+	d := &Dispatcher{st: o.Store, q: o.Queue, loc: o.Location, log: o.Logger, http: o.HTTPClient, now: o.Now, queue: o.QueueName,
+		base: strings.TrimRight(o.PublicBaseURL, "/")}
 	if d.loc == nil {
 		d.loc = time.Local
 	}
@@ -357,6 +362,8 @@ type visitBody struct {
 	Team            teamRef             `json:"team"`
 	Inspectors      []store.VisitPerson `json:"inspectors"`
 	Items           []store.VisitItem   `json:"items"`
+	// CodeURL is the visit's code page (行政行为码), to show at the door.
+	CodeURL string `json:"code_url,omitempty"`
 }
 
 type teamRef struct {
@@ -375,6 +382,9 @@ type businessBody struct {
 	Business string         `json:"business"`
 	Team     teamRef        `json:"team"`
 	Items    []businessItem `json:"items"`
+	// CodeURL is the visit's code page: the business opens it, or scans the
+	// inspectors' code, to check the visit is real.
+	CodeURL string `json:"code_url,omitempty"`
 }
 
 type businessItem struct {
@@ -387,7 +397,7 @@ func bodyOf(v *store.DispatchVisit, role string) visitBody {
 	b := visitBody{PlanID: v.PlanID, VisitSeq: v.Seq, Date: v.Date.Format(time.DateOnly), Role: role, USCC: v.USCC,
 		Business: v.BusinessName, Address: v.Address, Lat: v.Lat, Lng: v.Lng, RouteOrder: v.RouteOrder,
 		DurationMinutes: v.DurationMinutes, Team: teamRef{v.TeamID, v.TeamName, v.TeamPhone},
-		Inspectors: v.Inspectors, Items: v.Items}
+		Inspectors: v.Inspectors, Items: v.Items, CodeURL: v.CodeURL}
 	if v.Revision > 0 {
 		b.OriginalDate, b.Revision = v.OriginalDate.Format(time.DateOnly), v.Revision
 	}
@@ -457,7 +467,7 @@ func VisitNotices(v *store.DispatchVisit, loc *time.Location) []store.NewNotific
 			RecipientKind: store.RecipientBusiness, RecipientID: v.USCC, Kind: store.NoticeVisit,
 			PlanID: v.PlanID, VisitSeq: v.Seq,
 			Title:       fmt.Sprintf("Inspection visit on %s", date),
-			Body:        businessBody{PlanID: v.PlanID, VisitSeq: v.Seq, Date: date, USCC: v.USCC, Business: v.BusinessName, Team: teamRef{v.TeamID, v.TeamName, v.TeamPhone}, Items: items},
+			Body:        businessBody{PlanID: v.PlanID, VisitSeq: v.Seq, Date: date, USCC: v.USCC, Business: v.BusinessName, Team: teamRef{v.TeamID, v.TeamName, v.TeamPhone}, Items: items, CodeURL: v.CodeURL},
 			VisibleFrom: announcedFrom(v, days, loc),
 		})
 	}
@@ -507,6 +517,11 @@ func (d *Dispatcher) DispatchVisit(ctx context.Context, planID int64, seq int) (
 	if len(v.Inspectors) == 0 || v.Inspectors[0].Role != "lead" {
 		return 0, errNoLead
 	}
+	vs := []store.DispatchVisit{v}
+	if err := d.attachCodes(ctx, vs); err != nil {
+		return 0, err
+	}
+	v = vs[0]
 	w, err := d.st.WriteNotifications(ctx, VisitNotices(&v, d.loc))
 	if err != nil {
 		return 0, err
@@ -679,6 +694,9 @@ func (d *Dispatcher) DispatchVisits(ctx context.Context, planID int64, seqs []in
 	var r BatchResult
 	vs, err := d.st.DispatchVisitsOf(ctx, planID, seqs)
 	if err != nil {
+		return r, err
+	}
+	if err := d.attachCodes(ctx, vs); err != nil {
 		return r, err
 	}
 	found := make(map[int]bool, len(vs))
@@ -1034,4 +1052,24 @@ func (d *Dispatcher) writeAll(ctx context.Context, task string, ns []store.NewNo
 		}
 	}
 	return total, nil
+}
+
+// attachCodes sets the code page URL of each visit (one query for all), when
+// the public base URL is configured.
+func (d *Dispatcher) attachCodes(ctx context.Context, vs []store.DispatchVisit) error {
+	if d.base == "" || len(vs) == 0 {
+		return nil
+	}
+	keys := make([]store.VisitKey, len(vs))
+	for i, v := range vs {
+		keys[i] = store.VisitKey{PlanID: v.PlanID, VisitSeq: v.Seq}
+	}
+	codes, err := d.st.VisitCodes(ctx, keys)
+	if err != nil {
+		return fmt.Errorf("visit codes: %w", err)
+	}
+	for i := range vs {
+		vs[i].CodeURL = d.base + "/v/" + codes[keys[i]].Code
+	}
+	return nil
 }

@@ -335,6 +335,9 @@ type DispatchVisit struct {
 	// DispatchVisitOf and DispatchVisitsOf fill them.
 	Leaders []VisitPerson
 	Items   []VisitItem
+	// CodeURL is the public page of the visit's code (行政行为码), set by the
+	// dispatcher, which knows the public base URL; "" leaves it out.
+	CodeURL string
 }
 
 // AnnounceDays is how many days ahead the business may be told: the least

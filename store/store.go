@@ -20,6 +20,8 @@ import (
 type Store struct {
 	db  *gorm.DB
 	sql *sql.DB
+	// codeKey caches the visit-code signing key (visitcodes.go).
+	codeKey keyCache
 }
 
 // Options tune the connection pool.

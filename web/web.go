@@ -86,6 +86,8 @@ func Register(e *echo.Echo, o Options) *Pages {
 	e.POST("/logout", p.logout)
 	// Published results (一公开) are public: no login.
 	p.publicationPublicRoutes(e)
+	// Visit codes (行政行为码) are public too: the code is the proof.
+	p.visitCodePublicRoutes(e)
 
 	g := e.Group("", p.requireLogin)
 	g.GET("/", p.home)

@@ -110,7 +110,8 @@ func runService(ctx context.Context, cfg *configs.Config, log *slog.Logger, whic
 		// webhooks).
 		queue := asynq.NewClient(qopt)
 		defer queue.Close()
-		disp := jobs.NewDispatcher(jobs.DispatchOptions{Store: st, Queue: queue, Location: cfg.Location(), Logger: log, Registry: metrics})
+		disp := jobs.NewDispatcher(jobs.DispatchOptions{Store: st, Queue: queue, Location: cfg.Location(), Logger: log, Registry: metrics,
+			PublicBaseURL: cfg.HTTP.PublicBaseURL})
 		// Routine demands and the weekly draft plan (its run goes through the
 		// queue as plan:run, like the API's).
 		planner := jobs.NewPlanner(jobs.PlanningOptions{Store: st, Planning: plans, Config: cfg, Queue: queue, Logger: log})

@@ -1,0 +1,385 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/lib/pq"
+	"gorm.io/gorm"
+
+	"inspectonce/domain"
+	"inspectonce/visitcode"
+)
+
+// Outcomes of a visit-code scan (visit_code_scans.outcome).
+const (
+	CodeValid        = "valid"
+	CodeRevoked      = "revoked"
+	CodeNotPublished = "not_published"
+	CodeUnknown      = "unknown"
+)
+
+const (
+	codeKeyPurpose   = "visit_code"
+	maxRevokeReason  = 1000
+	maxScanUserAgent = 500
+)
+
+// keyCache holds a signing key once read: keys are never changed or
+// deleted, so a replica may keep the one it read.
+type keyCache struct {
+	mu  sync.Mutex
+	key []byte
+}
+
+// visitCodeKey returns the visit-code signing key, making it on first use.
+// Every replica races to insert its own random key; the first insert wins and
+// all read that one back.
+func (s *Store) visitCodeKey(ctx context.Context) ([]byte, error) {
+	s.codeKey.mu.Lock()
+	defer s.codeKey.mu.Unlock()
+	if s.codeKey.key != nil {
+		return s.codeKey.key, nil
+	}
+	fresh := make([]byte, visitcode.KeySize)
+	if _, err := rand.Read(fresh); err != nil {
+		return nil, fmt.Errorf("visit code key: %w", err)
+	}
+	db := s.db.WithContext(ctx)
+	if err := db.Exec(`INSERT INTO signing_keys (purpose, key) VALUES (?, ?) ON CONFLICT (purpose) DO NOTHING`,
+		codeKeyPurpose, fresh).Error; err != nil {
+		return nil, translate(err, "visit code key")
+	}
+	var key []byte
+	if err := db.Raw(`SELECT key FROM signing_keys WHERE purpose = ?`, codeKeyPurpose).Row().Scan(&key); err != nil {
+		return nil, translate(err, "visit code key")
+	}
+	if len(key) != visitcode.KeySize {
+		return nil, fmt.Errorf("visit code key is %d bytes, want %d", len(key), visitcode.KeySize)
+	}
+	s.codeKey.key = key
+	return key, nil
+}
+
+// VisitKey names one visit of one plan.
+type VisitKey struct {
+	PlanID   int64 `json:"plan_id"`
+	VisitSeq int   `json:"visit_seq"`
+}
+
+// VisitCodeInfo is the current code of a visit.
+type VisitCodeInfo struct {
+	PlanID     int64  `json:"plan_id"`
+	VisitSeq   int    `json:"visit_seq"`
+	Code       string `json:"code"`
+	Generation int    `json:"generation"`
+}
+
+// VisitCode returns the current code of visit seq of plan planID: the one
+// whose generation is the number of codes revoked so far. Any stored visit
+// has one, a draft's too (its scan says not_published); an unknown visit is
+// ErrNotFound.
+func (s *Store) VisitCode(ctx context.Context, planID int64, seq int) (VisitCodeInfo, error) {
+	if seq <= 0 || seq > math.MaxInt32 || planID <= 0 {
+		return VisitCodeInfo{}, fmt.Errorf("%s: %w", visitObject(planID, seq), domain.ErrNotFound)
+	}
+	var n int64
+	if err := s.db.WithContext(ctx).Raw(`SELECT count(*) FROM plan_visits WHERE plan_id = ? AND seq = ?`, planID, seq).
+		Row().Scan(&n); err != nil {
+		return VisitCodeInfo{}, translate(err, visitObject(planID, seq))
+	}
+	if n == 0 {
+		return VisitCodeInfo{}, fmt.Errorf("%s: %w", visitObject(planID, seq), domain.ErrNotFound)
+	}
+	codes, err := s.VisitCodes(ctx, []VisitKey{{PlanID: planID, VisitSeq: seq}})
+	if err != nil {
+		return VisitCodeInfo{}, err
+	}
+	return codes[VisitKey{PlanID: planID, VisitSeq: seq}], nil
+}
+
+// VisitCodes returns the current codes of many visits (a roster, a schedule)
+// with one query. It does not check that the visits exist: callers pass
+// visits they read.
+func (s *Store) VisitCodes(ctx context.Context, visits []VisitKey) (map[VisitKey]VisitCodeInfo, error) {
+	out := make(map[VisitKey]VisitCodeInfo, len(visits))
+	if len(visits) == 0 {
+		return out, nil
+	}
+	key, err := s.visitCodeKey(ctx)
+	if err != nil {
+		return nil, err
+	}
+	plans := make([]int64, len(visits))
+	seqs := make([]int64, len(visits))
+	for i, v := range visits {
+		plans[i], seqs[i] = v.PlanID, int64(v.VisitSeq)
+	}
+	var rows []struct {
+		PlanID   int64
+		VisitSeq int
+		N        int
+	}
+	if err := s.db.WithContext(ctx).Raw(`SELECT r.plan_id, r.visit_seq, count(*) AS n FROM visit_code_revocations r
+		JOIN unnest(?::bigint[], ?::int[]) AS k(plan_id, visit_seq) ON k.plan_id = r.plan_id AND k.visit_seq = r.visit_seq
+		GROUP BY r.plan_id, r.visit_seq`, pq.Int64Array(plans), pq.Int64Array(seqs)).Scan(&rows).Error; err != nil {
+		return nil, translate(err, "visit code revocations")
+	}
+	gen := make(map[VisitKey]int, len(rows))
+	for _, r := range rows {
+		gen[VisitKey{PlanID: r.PlanID, VisitSeq: r.VisitSeq}] = r.N
+	}
+	for _, v := range visits {
+		c := visitcode.Code{PlanID: v.PlanID, VisitSeq: v.VisitSeq, Generation: gen[v]}
+		text, err := visitcode.Sign(key, c)
+		if err != nil {
+			return nil, fmt.Errorf("%s code: %w", visitObject(v.PlanID, v.VisitSeq), err)
+		}
+		out[v] = VisitCodeInfo{PlanID: v.PlanID, VisitSeq: v.VisitSeq, Code: text, Generation: c.Generation}
+	}
+	return out, nil
+}
+
+// PublicItem is an item of a visit as the business sees it.
+type PublicItem struct {
+	Code       string `json:"code"`
+	Name       string `json:"name"`
+	Department string `json:"department"`
+	LegalBasis string `json:"legal_basis"`
+}
+
+// PublicInspector is an inspector as the business sees them: the name and the
+// law-enforcement certificate number (执法证号), nothing else.
+type PublicInspector struct {
+	Name   string `json:"name"`
+	CertNo string `json:"cert_no"`
+	Role   string `json:"role"`
+}
+
+// PublicVisit is a visit as its code page shows it to the business.
+type PublicVisit struct {
+	PlanID       int64             `json:"plan_id"`
+	VisitSeq     int               `json:"visit_seq"`
+	Date         string            `json:"date"`
+	OriginalDate string            `json:"original_date"`
+	USCC         string            `json:"uscc"`
+	BusinessName string            `json:"business_name"`
+	TeamName     string            `json:"team_name"`
+	Departments  []string          `json:"departments"`
+	Items        []PublicItem      `json:"items"`
+	Inspectors   []PublicInspector `json:"inspectors"`
+}
+
+// CodeCheck is the answer to a scan.
+type CodeCheck struct {
+	Outcome string `json:"outcome"`
+	// Visit is set only when the code is valid.
+	Visit *PublicVisit `json:"visit,omitempty"`
+	// RevokedAt is when a revoked code was revoked.
+	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+}
+
+// VerifyVisitCode checks a scanned code and records the scan whatever the
+// outcome: valid (the current code of a visit of a published plan, with the
+// visit as the business should see it, at its effective date), revoked (an
+// earlier code of a visit, since replaced), not_published (a visit of a plan
+// that is a draft or discarded) or unknown (anything else, including a code
+// whose signature does not check out). An error means the database failed;
+// the scan may then be unrecorded.
+func (s *Store) VerifyVisitCode(ctx context.Context, text, userAgent string) (CodeCheck, error) {
+	key, err := s.visitCodeKey(ctx)
+	if err != nil {
+		return CodeCheck{}, err
+	}
+	check := CodeCheck{Outcome: CodeUnknown}
+	c, perr := visitcode.Parse(key, text)
+	if perr == nil {
+		if check, err = s.checkCode(ctx, c); err != nil {
+			return CodeCheck{}, err
+		}
+	}
+	scan := map[string]any{"outcome": check.Outcome, "user_agent": scanUserAgent(userAgent)}
+	if perr == nil {
+		scan["plan_id"], scan["visit_seq"], scan["generation"] = c.PlanID, c.VisitSeq, c.Generation
+	}
+	if err := s.db.WithContext(ctx).Table("visit_code_scans").Create(scan).Error; err != nil {
+		return CodeCheck{}, translate(err, "visit code scan")
+	}
+	return check, nil
+}
+
+// checkCode decides the outcome of a code whose signature checked out.
+func (s *Store) checkCode(ctx context.Context, c visitcode.Code) (CodeCheck, error) {
+	db := s.db.WithContext(ctx)
+	var st struct {
+		Status  string
+		Visits  int
+		Revoked int
+	}
+	res := db.Raw(`SELECT p.status,
+			(SELECT count(*) FROM plan_visits v WHERE v.plan_id = p.id AND v.seq = ?) AS visits,
+			(SELECT count(*) FROM visit_code_revocations r WHERE r.plan_id = p.id AND r.visit_seq = ?) AS revoked
+		FROM plans p WHERE p.id = ?`, c.VisitSeq, c.VisitSeq, c.PlanID).Scan(&st)
+	if res.Error != nil {
+		return CodeCheck{}, translate(res.Error, visitObject(c.PlanID, c.VisitSeq))
+	}
+	switch {
+	case res.RowsAffected == 0 || st.Visits == 0 || c.Generation > st.Revoked:
+		// Signed by us but naming nothing we have (a deleted draft): say
+		// no more than for a forged code.
+		return CodeCheck{Outcome: CodeUnknown}, nil
+	case st.Status != PlanPublished:
+		return CodeCheck{Outcome: CodeNotPublished}, nil
+	case c.Generation < st.Revoked:
+		var at time.Time
+		if err := db.Raw(`SELECT revoked_at FROM visit_code_revocations WHERE plan_id = ? AND visit_seq = ? AND generation = ?`,
+			c.PlanID, c.VisitSeq, c.Generation).Row().Scan(&at); err != nil {
+			return CodeCheck{}, translate(err, visitObject(c.PlanID, c.VisitSeq)+" revocation")
+		}
+		return CodeCheck{Outcome: CodeRevoked, RevokedAt: &at}, nil
+	}
+	v, err := s.DoorVisit(ctx, c.PlanID, c.VisitSeq, 0)
+	if errors.Is(err, domain.ErrNotFound) {
+		return CodeCheck{Outcome: CodeUnknown}, nil
+	}
+	if err != nil {
+		return CodeCheck{}, err
+	}
+	pv := publicVisit(v)
+	return CodeCheck{Outcome: CodeValid, Visit: &pv}, nil
+}
+
+// publicVisit keeps of a door visit what the business may see: no phones, no
+// results, no check-ins.
+func publicVisit(v DoorVisit) PublicVisit {
+	pv := PublicVisit{PlanID: v.PlanID, VisitSeq: v.VisitSeq, Date: v.Date, OriginalDate: v.OriginalDate, USCC: v.USCC,
+		BusinessName: v.BusinessName, TeamName: v.TeamName,
+		Departments: []string{}, Items: make([]PublicItem, 0, len(v.Tasks)), Inspectors: make([]PublicInspector, 0, len(v.Inspectors))}
+	seen := map[string]bool{}
+	for _, t := range v.Tasks {
+		if !seen[t.Department] {
+			seen[t.Department] = true
+			pv.Departments = append(pv.Departments, t.Department)
+		}
+		pv.Items = append(pv.Items, PublicItem{Code: t.ItemCode, Name: t.ItemName, Department: t.Department, LegalBasis: t.LegalBasis})
+	}
+	for _, in := range v.Inspectors {
+		pv.Inspectors = append(pv.Inspectors, PublicInspector{Name: in.Name, CertNo: in.Code, Role: in.Role})
+	}
+	return pv
+}
+
+// scanUserAgent makes a user agent storable: valid UTF-8, no NULs, at most
+// maxScanUserAgent characters. A scan is recorded whatever the phone sends.
+func scanUserAgent(ua string) string {
+	ua = strings.ReplaceAll(strings.ToValidUTF8(ua, "\uFFFD"), "\x00", "")
+	if utf8.RuneCountInString(ua) > maxScanUserAgent {
+		r := []rune(ua)
+		ua = string(r[:maxScanUserAgent])
+	}
+	return ua
+}
+
+// VisitCodeScan is one recorded scan.
+type VisitCodeScan struct {
+	ID         int64     `json:"id"`
+	PlanID     *int64    `json:"plan_id"`
+	VisitSeq   *int      `json:"visit_seq"`
+	Generation *int      `json:"generation"`
+	Outcome    string    `json:"outcome"`
+	UserAgent  string    `json:"user_agent"`
+	ScannedAt  time.Time `json:"scanned_at"`
+}
+
+// VisitCodeScans lists the scans of visit seq of plan planID, oldest first.
+func (s *Store) VisitCodeScans(ctx context.Context, planID int64, seq int) ([]VisitCodeScan, error) {
+	var out []VisitCodeScan
+	err := s.db.WithContext(ctx).Raw(`SELECT id, plan_id, visit_seq, generation, outcome, user_agent, scanned_at
+		FROM visit_code_scans WHERE plan_id = ? AND visit_seq = ? ORDER BY id`, planID, seq).Scan(&out).Error
+	return nonNil(out), translate(err, visitObject(planID, seq)+" scans")
+}
+
+// VisitCodeRevocation is one revoked code of a visit.
+type VisitCodeRevocation struct {
+	PlanID     int64     `json:"plan_id"`
+	VisitSeq   int       `json:"visit_seq"`
+	Generation int       `json:"generation"`
+	Reason     string    `json:"reason"`
+	RevokedBy  string    `json:"revoked_by"`
+	RevokedAt  time.Time `json:"revoked_at"`
+	// Current is the visit's code after the revocation.
+	Current VisitCodeInfo `json:"current" gorm:"-"`
+}
+
+// RevokeVisitCode revokes the current code of visit seq of published plan
+// planID (a printed notice lost, a code photographed and misused) and returns
+// the revocation with the visit's new code. Refused with a validation error:
+// an empty or over-long reason ("reason"). A visit not in a published plan is
+// ErrNotFound. Audited as "visit_code.revoke".
+func (s *Store) RevokeVisitCode(ctx context.Context, actor string, planID int64, seq int, reason string) (VisitCodeRevocation, error) {
+	reason = strings.TrimSpace(reason)
+	switch n := utf8.RuneCountInString(reason); {
+	case n == 0:
+		return VisitCodeRevocation{}, domain.Invalid("reason", "is required: say why the code is revoked")
+	case n > maxRevokeReason:
+		return VisitCodeRevocation{}, domain.Invalid("reason", "must be at most %d characters, got %d", maxRevokeReason, n)
+	case !utf8.ValidString(reason) || strings.ContainsRune(reason, 0):
+		return VisitCodeRevocation{}, domain.Invalid("reason", "must be valid UTF-8 text without NUL characters")
+	}
+	if seq <= 0 || seq > math.MaxInt32 {
+		return VisitCodeRevocation{}, fmt.Errorf("%s: %w", visitObject(planID, seq), domain.ErrNotFound)
+	}
+	var out VisitCodeRevocation
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		// The visit's row lock orders revocations of its code: the next
+		// generation is counted and written under it.
+		var n int64
+		if err := tx.Raw(`SELECT count(*) FROM (SELECT 1 FROM plan_visits v JOIN plans p ON p.id = v.plan_id
+				WHERE v.plan_id = ? AND v.seq = ? AND p.status = ? FOR UPDATE OF v) x`, planID, seq, PlanPublished).
+			Row().Scan(&n); err != nil {
+			return translate(err, visitObject(planID, seq))
+		}
+		if n == 0 {
+			return fmt.Errorf("%s: no visit of a published plan: %w", visitObject(planID, seq), domain.ErrNotFound)
+		}
+		var gen int
+		if err := tx.Raw(`SELECT count(*) FROM visit_code_revocations WHERE plan_id = ? AND visit_seq = ?`, planID, seq).
+			Row().Scan(&gen); err != nil {
+			return translate(err, visitObject(planID, seq)+" revocations")
+		}
+		out = VisitCodeRevocation{PlanID: planID, VisitSeq: seq, Generation: gen, Reason: reason, RevokedBy: actor}
+		if err := tx.Raw(`INSERT INTO visit_code_revocations (plan_id, visit_seq, generation, reason, revoked_by)
+			VALUES (?, ?, ?, ?, ?) RETURNING revoked_at`, planID, seq, gen, reason, actor).Row().Scan(&out.RevokedAt); err != nil {
+			return translate(err, visitObject(planID, seq)+" revocation")
+		}
+		return appendAudit(tx, actor, "visit_code.revoke", visitObject(planID, seq), OutcomeOK, map[string]any{
+			"generation": gen, "reason": reason,
+		})
+	})
+	if err != nil {
+		return VisitCodeRevocation{}, err
+	}
+	out.Current, err = s.VisitCode(ctx, planID, seq)
+	return out, err
+}
+
+// ParseVisitCode checks a code's signature without recording a scan, for
+// rendering its QR image: a code this service did not sign is ErrNotFound.
+func (s *Store) ParseVisitCode(ctx context.Context, text string) (VisitKey, error) {
+	key, err := s.visitCodeKey(ctx)
+	if err != nil {
+		return VisitKey{}, err
+	}
+	c, err := visitcode.Parse(key, text)
+	if err != nil {
+		return VisitKey{}, fmt.Errorf("visit code: %v: %w", err, domain.ErrNotFound)
+	}
+	return VisitKey{PlanID: c.PlanID, VisitSeq: c.VisitSeq}, nil
+}
