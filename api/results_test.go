@@ -161,4 +161,16 @@ func TestDoorThroughAPI(t *testing.T) {
 	if err != nil || bz.RiskCode != domain.RiskRed {
 		t.Fatalf("business after the report: %+v %v", bz, err)
 	}
+	r = v.do("admin", "GET", "/api/v1/businesses/"+v.bizA.USCC+"/risk-history", nil)
+	expect(t, r, 200, "risk history")
+	var hist struct{ History []domain.RiskChange }
+	r.json(t, &hist)
+	last := hist.History[len(hist.History)-1]
+	if last.RiskCode != domain.RiskRed || last.ResultID == nil {
+		t.Fatalf("last risk change %+v, want red with the result that caused it", last)
+	}
+	var outcome string
+	if err := v.st.SQL().QueryRow(`SELECT outcome FROM task_results WHERE id = $1`, *last.ResultID).Scan(&outcome); err != nil || outcome != "violation" {
+		t.Fatalf("risk change points at result %d: %q %v, want the violation", *last.ResultID, outcome, err)
+	}
 }

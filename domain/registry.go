@@ -129,4 +129,7 @@ type RiskChange struct {
 	SetAt    time.Time `json:"set_at"`
 	Reason   string    `json:"reason"`
 	SetBy    string    `json:"set_by"`
+	// ResultID is the visit result that caused the change; nil for changes
+	// made by hand or by an import.
+	ResultID *int64 `json:"result_id"`
 }

@@ -299,7 +299,7 @@ func (s *Store) GetBusiness(ctx context.Context, code string) (domain.Business, 
 // RiskHistory returns a business's risk codes, oldest first.
 func (s *Store) RiskHistory(ctx context.Context, code string) ([]domain.RiskChange, error) {
 	var out []domain.RiskChange
-	err := s.db.WithContext(ctx).Table("risk_code_history").Select("risk_code, set_at, reason, set_by").
+	err := s.db.WithContext(ctx).Table("risk_code_history").Select("risk_code, set_at, reason, set_by, result_id").
 		Where("uscc = ?", code).Order("set_at, id").Find(&out).Error
 	return nonNil(out), translate(err, "risk history")
 }
