@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -240,5 +241,18 @@ func expect(t testing.TB, r resp, status int, what string) {
 	t.Helper()
 	if r.Status != status {
 		t.Fatalf("%s: status %d, want %d; body %s", what, r.Status, status, r.Body)
+	}
+}
+
+// expectCode checks that a roster or schedule shows a visit's current code
+// (as the code API answers it) and the page it opens.
+func (v *env) expectCode(t testing.TB, planID int64, seq int, code, url string) {
+	t.Helper()
+	r := v.do("admin", "GET", fmt.Sprintf("/api/v1/plans/%d/visits/%d/code", planID, seq), nil)
+	expect(t, r, 200, "visit code")
+	var want struct{ Code, URL string }
+	r.json(t, &want)
+	if code == "" || code != want.Code || url != want.URL || !strings.HasSuffix(url, "/v/"+code) {
+		t.Errorf("visit %d/%d shows code %q at %q, want %q at %q", planID, seq, code, url, want.Code, want.URL)
 	}
 }

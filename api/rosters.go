@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"inspectonce/domain"
+	"inspectonce/web"
 )
 
 // rosterRoles may read a team's roster: an admin any team's, a team leader its
@@ -42,6 +43,9 @@ func (s *Server) getRoster(c echo.Context) error {
 	roster, err := s.store.Roster(ctx, id, date)
 	if err != nil {
 		return err
+	}
+	for i := range roster.Visits {
+		roster.Visits[i].CodeURL = web.CodeURL(s.cfg.HTTP.PublicBaseURL, roster.Visits[i].Code)
 	}
 	return c.JSON(http.StatusOK, roster)
 }

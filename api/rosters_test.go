@@ -106,6 +106,7 @@ func TestTeamRoster(t *testing.T) {
 			continue
 		}
 		seen = true
+		v.expectCode(t, p.ID, rv.VisitSeq, rv.Code, rv.CodeURL)
 		if rv.VisitSeq != joint.Seq || rv.RouteOrder != joint.RouteOrder || rv.DurationMinutes != joint.DurationMinutes {
 			t.Errorf("joint visit %+v, plan says %+v", rv, joint)
 		}

@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"inspectonce/domain"
+	"inspectonce/web"
 )
 
 // scheduleRoles may read a business's consolidated schedule: the business its
@@ -41,6 +42,9 @@ func (s *Server) getBusinessSchedule(c echo.Context) error {
 	sched, err := s.store.BusinessSchedule(c.Request().Context(), code, s.now(), s.cfg.Location())
 	if err != nil {
 		return err
+	}
+	for i := range sched.Visits {
+		sched.Visits[i].CodeURL = web.CodeURL(s.cfg.HTTP.PublicBaseURL, sched.Visits[i].Code)
 	}
 	return c.JSON(http.StatusOK, sched)
 }

@@ -191,6 +191,7 @@ func TestBusinessScheduleThroughAPI(t *testing.T) {
 		jv.LeadInspector == "" || len(jv.Departments) != 2 {
 		t.Errorf("joint visit %+v", jv)
 	}
+	v.expectCode(t, f.plan.ID, joint, jv.Code, jv.CodeURL)
 	var names []string
 	for _, d := range jv.Departments {
 		for _, it := range d.Items {

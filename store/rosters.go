@@ -51,6 +51,10 @@ type RosterVisit struct {
 	Business        RosterBusiness    `json:"business"`
 	Items           []RosterItem      `json:"items"`
 	Inspectors      []RosterInspector `json:"inspectors"`
+	// Code is the visit's current code (行政行为码); CodeURL its public page,
+	// filled in by the HTTP layer, which knows the service's public address.
+	Code    string `json:"code"`
+	CodeURL string `json:"code_url,omitempty"`
 }
 
 // RosterBusiness is where a visit goes and whom to call there.
@@ -202,6 +206,17 @@ func (s *Store) Roster(ctx context.Context, teamID int64, date time.Time) (Roste
 		if i, ok := at[vkey{x.PlanID, x.VisitSeq}]; ok {
 			out.Visits[i].Inspectors = append(out.Visits[i].Inspectors, x.RosterInspector)
 		}
+	}
+	keys := make([]VisitKey, len(out.Visits))
+	for i, v := range out.Visits {
+		keys[i] = VisitKey{PlanID: v.PlanID, VisitSeq: v.VisitSeq}
+	}
+	codes, err := s.codesInOrder(ctx, keys)
+	if err != nil {
+		return Roster{}, err
+	}
+	for i := range out.Visits {
+		out.Visits[i].Code = codes[i]
 	}
 	return out, nil
 }

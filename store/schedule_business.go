@@ -74,6 +74,11 @@ type ScheduleVisit struct {
 	// UpdatedAt is when the visit last changed: the plan's publication or its
 	// latest move (iCalendar LAST-MODIFIED).
 	UpdatedAt time.Time `json:"updated_at"`
+	// Code is the visit's current code (行政行为码), by which the business
+	// checks the inspectors at its door; CodeURL is its public page, filled in
+	// by the HTTP layer, which knows the service's public address.
+	Code    string `json:"code"`
+	CodeURL string `json:"code_url,omitempty"`
 }
 
 // ScheduleTeam is the lead team of a visit and how to reach it.
@@ -251,6 +256,17 @@ func (s *Store) BusinessSchedule(ctx context.Context, uscc string, now time.Time
 			return BusinessSchedule{}, err
 		}
 		out.Visits = append(out.Visits, v)
+	}
+	keys := make([]VisitKey, len(out.Visits))
+	for i, v := range out.Visits {
+		keys[i] = VisitKey{PlanID: v.PlanID, VisitSeq: v.VisitSeq}
+	}
+	codes, err := s.codesInOrder(ctx, keys)
+	if err != nil {
+		return BusinessSchedule{}, err
+	}
+	for i := range out.Visits {
+		out.Visits[i].Code = codes[i]
 	}
 	return out, nil
 }

@@ -147,6 +147,19 @@ func (s *Store) VisitCodes(ctx context.Context, visits []VisitKey) (map[VisitKey
 	return out, nil
 }
 
+// codesInOrder returns the current codes of visits, in their order.
+func (s *Store) codesInOrder(ctx context.Context, visits []VisitKey) ([]string, error) {
+	codes, err := s.VisitCodes(ctx, visits)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(visits))
+	for i, v := range visits {
+		out[i] = codes[v].Code
+	}
+	return out, nil
+}
+
 // PublicItem is an item of a visit as the business sees it.
 type PublicItem struct {
 	Code       string `json:"code"`

@@ -51,8 +51,6 @@ type rosterData struct {
 type rosterVisit struct {
 	store.RosterVisit
 	Stop int
-	// Code is the visit's current code (行政行为码), shown with its QR image.
-	Code string
 }
 
 // rosterTotals are the team-day figures. Work minutes sum the visits on the
@@ -208,16 +206,8 @@ func (p *Pages) renderRoster(c echo.Context, teamID int64, day time.Time, feed *
 	data := rosterData{Team: r.Team, Day: r.Date, Prev: p.workingDay(day, -1), Next: p.workingDay(day, 1),
 		Members: members.Items, Feed: feed, FeedKind: feedKind,
 		TeamFeed: v.LeadsTeam(r.Team.ID), InspectorFeed: v.InspectorID()}
-	keys := make([]store.VisitKey, len(r.Visits))
 	for i, rv := range r.Visits {
-		keys[i] = store.VisitKey{PlanID: rv.PlanID, VisitSeq: rv.VisitSeq}
-	}
-	codes, err := p.store.VisitCodes(ctx, keys)
-	if err != nil {
-		return fmt.Errorf("visit codes of team %d: %w", teamID, err)
-	}
-	for i, rv := range r.Visits {
-		data.Visits = append(data.Visits, rosterVisit{RosterVisit: rv, Stop: i + 1, Code: codes[keys[i]].Code})
+		data.Visits = append(data.Visits, rosterVisit{RosterVisit: rv, Stop: i + 1})
 		data.Totals.Items += len(rv.Items)
 		data.Totals.WorkMinutes += rv.DurationMinutes
 		data.Totals.TravelMinutes += rv.TravelMinutes

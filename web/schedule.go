@@ -45,9 +45,6 @@ type scheduleVisit struct {
 	Today bool
 	// Joint marks a visit of several departments: one door-knock for all.
 	Joint bool
-	// Code is the visit's current code (行政行为码): the business scans it, or
-	// the one the inspectors show, to check the visit.
-	Code string
 }
 
 // feedNotice is a freshly made calendar-feed URL. The secret is shown only on
@@ -105,16 +102,8 @@ func (p *Pages) renderSchedule(c echo.Context, uscc string, feed *feedNotice) er
 	past := scheduleGroup{Key: "past", Visits: []scheduleVisit{}}
 	// The store lists visits by date; unannounced ones are already left out
 	// until they have happened, so nothing here may add them back.
-	keys := make([]store.VisitKey, len(sched.Visits))
-	for i, sv := range sched.Visits {
-		keys[i] = store.VisitKey{PlanID: sv.PlanID, VisitSeq: sv.VisitSeq}
-	}
-	codes, err := p.store.VisitCodes(c.Request().Context(), keys)
-	if err != nil {
-		return fmt.Errorf("visit codes of business %s: %w", uscc, err)
-	}
-	for i, sv := range sched.Visits {
-		v := scheduleVisit{ScheduleVisit: sv, Today: sv.Date == today, Joint: len(sv.Departments) > 1, Code: codes[keys[i]].Code}
+	for _, sv := range sched.Visits {
+		v := scheduleVisit{ScheduleVisit: sv, Today: sv.Date == today, Joint: len(sv.Departments) > 1}
 		if sv.Status == store.VisitPast {
 			past.Visits = append(past.Visits, v)
 		} else {
