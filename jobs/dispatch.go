@@ -458,16 +458,12 @@ func VisitNotices(v *store.DispatchVisit, loc *time.Location) []store.NewNotific
 		})
 	}
 	if days := v.AnnounceDays(); days > 0 {
-		items := make([]businessItem, len(v.Items))
-		for i, it := range v.Items {
-			items[i] = businessItem{Name: it.Name, Department: it.Department, LegalBasis: it.LegalBasis}
-		}
 		out = append(out, store.NewNotification{
 			EffectKey:     store.VisitEffectKey(v.PlanID, v.Seq, store.RecipientBusiness, v.USCC, store.NoticeVisit),
 			RecipientKind: store.RecipientBusiness, RecipientID: v.USCC, Kind: store.NoticeVisit,
 			PlanID: v.PlanID, VisitSeq: v.Seq,
 			Title:       fmt.Sprintf("Inspection visit on %s", date),
-			Body:        businessBody{PlanID: v.PlanID, VisitSeq: v.Seq, Date: date, USCC: v.USCC, Business: v.BusinessName, Team: teamRef{v.TeamID, v.TeamName, v.TeamPhone}, Items: items, CodeURL: v.CodeURL},
+			Body:        businessBodyOf(v, date),
 			VisibleFrom: announcedFrom(v, days, loc),
 		})
 	}
@@ -790,6 +786,9 @@ func (d *Dispatcher) RemindFor(ctx context.Context, day time.Time) (int, error) 
 	if err != nil {
 		return 0, err
 	}
+	if err := d.attachCodes(ctx, visits); err != nil {
+		return 0, err
+	}
 	date := day.Format(time.DateOnly)
 	var ns []store.NewNotification
 	for i := range visits {
@@ -810,19 +809,22 @@ func (d *Dispatcher) RemindFor(ctx context.Context, day time.Time) (int, error) 
 				RecipientKind: store.RecipientBusiness, RecipientID: v.USCC, Kind: store.NoticeReminder,
 				PlanID: v.PlanID, VisitSeq: v.Seq,
 				Title: fmt.Sprintf("Reminder: inspection visit tomorrow, %s", date),
-				Body:  businessBody{PlanID: v.PlanID, VisitSeq: v.Seq, Date: date, USCC: v.USCC, Business: v.BusinessName, Team: teamRef{v.TeamID, v.TeamName, v.TeamPhone}, Items: businessItems(v)},
+				Body:  businessBodyOf(v, date),
 			})
 		}
 	}
 	return d.writeAll(ctx, TypeCronReminderScan, ns)
 }
 
-func businessItems(v *store.DispatchVisit) []businessItem {
+// businessBodyOf is what the business is told of visit v on date (a moved
+// visit's new date), with the code page to check the inspectors by.
+func businessBodyOf(v *store.DispatchVisit, date string) businessBody {
 	items := make([]businessItem, len(v.Items))
 	for i, it := range v.Items {
 		items[i] = businessItem{Name: it.Name, Department: it.Department, LegalBasis: it.LegalBasis}
 	}
-	return items
+	return businessBody{PlanID: v.PlanID, VisitSeq: v.Seq, Date: date, USCC: v.USCC, Business: v.BusinessName,
+		Team: teamRef{v.TeamID, v.TeamName, v.TeamPhone}, Items: items, CodeURL: v.CodeURL}
 }
 
 // rosterBody is a team's roster of a day: its visits in route order (visits

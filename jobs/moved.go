@@ -108,10 +108,8 @@ func MoveNotices(v *store.DispatchVisit, moves []store.VisitMove, loc *time.Loca
 				EffectKey:     store.MoveEffectKey(v.PlanID, v.Seq, store.RecipientBusiness, v.USCC, m.Revision),
 				RecipientKind: store.RecipientBusiness, RecipientID: v.USCC, Kind: store.NoticeVisitMoved,
 				PlanID: v.PlanID, VisitSeq: v.Seq,
-				Title: fmt.Sprintf("Inspection visit moved from %s to %s", m.FromDate, m.ToDate),
-				Body: businessMoveBody{businessBody: businessBody{PlanID: v.PlanID, VisitSeq: v.Seq, Date: m.ToDate, USCC: v.USCC,
-					Business: v.BusinessName, Team: teamRef{v.TeamID, v.TeamName, v.TeamPhone}, Items: businessItems(v)},
-					Move: info},
+				Title:       fmt.Sprintf("Inspection visit moved from %s to %s", m.FromDate, m.ToDate),
+				Body:        businessMoveBody{businessBody: businessBodyOf(v, m.ToDate), Move: info},
 				VisibleFrom: localDay(earliest, loc).AddDate(0, 0, -days),
 			})
 		}
@@ -153,6 +151,11 @@ func (d *Dispatcher) TellMoves(ctx context.Context, planID int64, seq int) (int,
 	if err != nil {
 		return 0, err
 	}
+	vs := []store.DispatchVisit{v}
+	if err := d.attachCodes(ctx, vs); err != nil {
+		return 0, err
+	}
+	v = vs[0]
 	moves, err := d.st.VisitMoves(ctx, planID, seq)
 	if err != nil {
 		return 0, err

@@ -11,9 +11,9 @@ import (
 )
 
 // TestNoticesCarryVisitCode: with a public base URL configured, every
-// assignment and visit notice of a dispatched visit carries the URL of the
-// visit's code page, with its current code; a code revoked before a visit is
-// dispatched is not the one told.
+// assignment, visit notice, reminder and move notice of a visit carries the
+// URL of the visit's code page, with its current code; a code revoked before
+// a visit is dispatched is not the one told.
 func TestNoticesCarryVisitCode(t *testing.T) {
 	st, _ := storetest.New(t)
 	ctx := context.Background()
@@ -30,9 +30,18 @@ func TestNoticesCarryVisitCode(t *testing.T) {
 	if r, err := d.DispatchVisits(ctx, p.ID, seqRange(2, 6)); err != nil || len(r.Refused) != 0 {
 		t.Fatalf("dispatch: %+v %v", r, err)
 	}
+	mustMove(t, st, p.ID, 4, daysAfter(10), "the kitchen is being refitted")
+	if w, err := d.TellMoves(ctx, p.ID, 4); err != nil || w == 0 {
+		t.Fatalf("tell the move: %d written, %v", w, err)
+	}
+	if w, err := d.RemindFor(ctx, visitDay(0).Time()); err != nil || w == 0 {
+		t.Fatalf("reminders: %d written, %v", w, err)
+	}
 	told := map[string]int{}
 	for _, n := range allNotifications(t, st) {
-		if n.Kind != store.NoticeAssignment && n.Kind != store.NoticeVisit {
+		switch n.Kind {
+		case store.NoticeAssignment, store.NoticeVisit, store.NoticeReminder, store.NoticeVisitMoved:
+		default:
 			continue
 		}
 		code, err := st.VisitCode(ctx, *n.PlanID, *n.VisitSeq)
@@ -52,6 +61,9 @@ func TestNoticesCarryVisitCode(t *testing.T) {
 			t.Errorf("visit 2 told generation %d, want 1 (after its revocation)", code.Generation)
 		}
 		told[n.Kind]++
+	}
+	if told[store.NoticeReminder] == 0 || told[store.NoticeVisitMoved] == 0 {
+		t.Errorf("reminders and move notices checked: %v", told)
 	}
 	if told[store.NoticeVisit] == 0 {
 		t.Error("no business visit notice checked: the fixture has announced visits")
