@@ -276,7 +276,7 @@ type DispatchOptions struct {
 }
 
 // Dispatcher handles the dispatch tasks: dispatch:visits (and the older
-// dispatch:visit), dispatch:visit_moved, the reminder scan,
+// dispatch:visit), dispatch:visit_moved, dispatch:code_replaced, the reminder scan,
 // the daily rosters and webhook deliveries. Every handler writes its effects
 // under unique keys (store.WriteNotifications), so a task delivered twice —
 // asynq delivers at least once — has its effects once.
@@ -331,6 +331,7 @@ func (d *Dispatcher) Register(mux *asynq.ServeMux) {
 	mux.HandleFunc(TypeDispatchVisits, d.HandleDispatchVisits)
 	mux.HandleFunc(TypeDispatchVisit, d.HandleDispatchVisit)
 	mux.HandleFunc(TypeDispatchVisitMoved, d.HandleVisitMoved)
+	mux.HandleFunc(TypeDispatchCodeReplaced, d.HandleCodeReplaced)
 	mux.HandleFunc(TypeCronReminderScan, d.HandleReminderScan)
 	mux.HandleFunc(TypeCronDailyRosters, d.HandleDailyRosters)
 	mux.HandleFunc(TypeWebhookDeliver, d.HandleWebhook)

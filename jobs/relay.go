@@ -137,14 +137,16 @@ type RelayTask struct {
 
 // TasksOf groups outbox rows into their tasks, in the order of their first
 // rows: dispatch_visit rows by plan and block of visit seqs into
-// dispatch:visits tasks, and each visit_moved row into a dispatch:visit_moved
-// task of its own (MovedTaskID). Rows of a kind no task carries, or whose
+// dispatch:visits tasks, each visit_moved row into a dispatch:visit_moved
+// task of its own (MovedTaskID), and each code_revoked row into a
+// dispatch:code_replaced task of its own (CodeTaskID). Rows of a kind no task carries, or whose
 // payload is not understood, are left out, named in the error.
 func (r *Relay) TasksOf(rows []store.OutboxRow) ([]RelayTask, error) {
 	type key struct {
 		plan  int64
 		block int
 		moved int64 // the row id of a visit_moved row; 0 for a block of dispatch_visit rows
+		code  int64 // the row id of a code_revoked row
 	}
 	var (
 		order  []key
@@ -158,6 +160,8 @@ func (r *Relay) TasksOf(rows []store.OutboxRow) ([]RelayTask, error) {
 			k = key{plan: row.PlanID, block: (row.VisitSeq - 1) / r.perTask}
 		case row.Kind == store.OutboxVisitMoved:
 			k = key{plan: row.PlanID, moved: row.ID}
+		case row.Kind == store.OutboxCodeRevoked:
+			k = key{plan: row.PlanID, code: row.ID}
 		default:
 			bad = append(bad, fmt.Errorf("outbox row %d has kind %q (visit %d), which no task carries", row.ID, row.Kind, row.VisitSeq))
 			continue
@@ -170,8 +174,12 @@ func (r *Relay) TasksOf(rows []store.OutboxRow) ([]RelayTask, error) {
 	out := make([]RelayTask, 0, len(order))
 	for _, k := range order {
 		g := groups[k]
-		if k.moved != 0 {
-			t, err := r.movedTask(g[0])
+		if k.moved != 0 || k.code != 0 {
+			task := r.movedTask
+			if k.code != 0 {
+				task = r.codeTask
+			}
+			t, err := task(g[0])
 			if err != nil {
 				bad = append(bad, err)
 				continue

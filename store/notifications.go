@@ -41,6 +41,10 @@ const (
 	// NoticeVisitMoved tells the inspectors, the lead team and (an announced
 	// visit's) business that a published visit moved to another day.
 	NoticeVisitMoved = "visit_moved"
+	// NoticeCodeReplaced tells the inspectors, the lead team and (an
+	// announced visit's) business that the visit's code they hold was revoked,
+	// with the current one.
+	NoticeCodeReplaced = "code_replaced"
 )
 
 // Notification is one message of an inbox.
@@ -105,6 +109,12 @@ func ReminderEffectKey(planID int64, visitSeq int, recipientKind, recipientID st
 // to one recipient: each move is told once to each of them.
 func MoveEffectKey(planID int64, visitSeq int, recipientKind, recipientID string, revision int) string {
 	return VisitEffectKey(planID, visitSeq, recipientKind, recipientID, "moved") + ":" + strconv.Itoa(revision)
+}
+
+// CodeEffectKey is the unique key of the notice telling a recipient code
+// generation of a visit, which replaced the revoked ones.
+func CodeEffectKey(planID int64, visitSeq int, recipientKind, recipientID string, generation int) string {
+	return VisitEffectKey(planID, visitSeq, recipientKind, recipientID, "code") + ":" + strconv.Itoa(generation)
 }
 
 // RosterEffectKey is the unique key of the first roster notice of a team-day.

@@ -26,6 +26,12 @@ const (
 	CodeUnknown      = "unknown"
 )
 
+// OutboxCodeRevoked is the kind of the outbox row that tells the people of a
+// visit that its code was revoked (jobs.TypeDispatchCodeReplaced). Its payload
+// is version 1 of jobs.CodeReplacedPayload: plan, visit and the generation of
+// the code that replaced the revoked one.
+const OutboxCodeRevoked = "code_revoked"
+
 const (
 	codeKeyPurpose   = "visit_code"
 	maxRevokeReason  = 1000
@@ -335,7 +341,8 @@ type VisitCodeRevocation struct {
 // planID (a printed notice lost, a code photographed and misused) and returns
 // the revocation with the visit's new code. Refused with a validation error:
 // an empty or over-long reason ("reason"). A visit not in a published plan is
-// ErrNotFound. Audited as "visit_code.revoke".
+// ErrNotFound. Audited as "visit_code.revoke". The people holding the revoked
+// code are told the new one through the outbox (OutboxCodeRevoked).
 func (s *Store) RevokeVisitCode(ctx context.Context, actor string, planID int64, seq int, reason string) (VisitCodeRevocation, error) {
 	reason = strings.TrimSpace(reason)
 	switch n := utf8.RuneCountInString(reason); {
@@ -372,6 +379,16 @@ func (s *Store) RevokeVisitCode(ctx context.Context, actor string, planID int64,
 			VALUES (?, ?, ?, ?, ?) RETURNING revoked_at`, planID, seq, gen, reason, actor).Row().Scan(&out.RevokedAt); err != nil {
 			return translate(err, visitObject(planID, seq)+" revocation")
 		}
+		// Whoever holds the revoked code must be given the new one, and that
+		// must not be lost: the outbox row is written with the revocation
+		// (one per visit, re-armed by a later revocation, like a move's).
+		if err := tx.Exec(`INSERT INTO outbox (plan_id, visit_seq, kind, payload)
+			VALUES (?, ?, ?, jsonb_build_object('v', 1, 'plan_id', ?::bigint, 'visit_seq', ?::int, 'generation', ?::int))
+			ON CONFLICT (plan_id, visit_seq, kind) DO UPDATE
+				SET payload = excluded.payload, created_at = now(), relayed_at = NULL`,
+			planID, seq, OutboxCodeRevoked, planID, seq, gen+1).Error; err != nil {
+			return translate(err, visitObject(planID, seq)+" revocation outbox")
+		}
 		return appendAudit(tx, actor, "visit_code.revoke", visitObject(planID, seq), OutcomeOK, map[string]any{
 			"generation": gen, "reason": reason,
 		})
@@ -381,6 +398,21 @@ func (s *Store) RevokeVisitCode(ctx context.Context, actor string, planID int64,
 	}
 	out.Current, err = s.VisitCode(ctx, planID, seq)
 	return out, err
+}
+
+// LastRevocation returns the latest revocation of visit seq of plan planID;
+// ErrNotFound when its code was never revoked.
+func (s *Store) LastRevocation(ctx context.Context, planID int64, seq int) (VisitCodeRevocation, error) {
+	var out VisitCodeRevocation
+	res := s.db.WithContext(ctx).Raw(`SELECT plan_id, visit_seq, generation, reason, revoked_by, revoked_at
+		FROM visit_code_revocations WHERE plan_id = ? AND visit_seq = ? ORDER BY generation DESC LIMIT 1`, planID, seq).Scan(&out)
+	if res.Error != nil {
+		return VisitCodeRevocation{}, translate(res.Error, visitObject(planID, seq)+" revocations")
+	}
+	if res.RowsAffected == 0 {
+		return VisitCodeRevocation{}, fmt.Errorf("%s: no revoked code: %w", visitObject(planID, seq), domain.ErrNotFound)
+	}
+	return out, nil
 }
 
 // ParseVisitCode checks a code's signature without recording a scan, for

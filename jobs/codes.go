@@ -1,0 +1,205 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"inspectonce/domain"
+	"inspectonce/store"
+)
+
+// Telling people that a visit's code was revoked (store.RevokeVisitCode).
+//
+// A revoked code answers "revoked" at the door, so everyone who was given it
+// — in an assignment, a team notice, the business's notice, a reminder —
+// needs the code that replaced it. As with moves, the revocation writes an
+// outbox row in its own transaction and the relay makes it a
+// dispatch:code_replaced task, whose handler writes the notices and queues
+// their webhook deliveries.
+
+// TypeDispatchCodeReplaced tells the people of a visit the code that
+// replaced its revoked one (CodeReplacedPayload). The relay enqueues one per
+// arming of a code_revoked outbox row (CodeTaskID).
+const TypeDispatchCodeReplaced = "dispatch:code_replaced"
+
+// CodeReplacedPayload is version 1 of a dispatch:code_replaced payload: the
+// visit and the code generation that replaced the revoked one when the task
+// was made. The handler tells the code current when it runs, so two quick
+// revocations are told once, with the last code.
+type CodeReplacedPayload struct {
+	V          int   `json:"v"`
+	PlanID     int64 `json:"plan_id"`
+	VisitSeq   int   `json:"visit_seq"`
+	Generation int   `json:"generation"`
+}
+
+func (p CodeReplacedPayload) check() error {
+	if p.V != 1 {
+		return fmt.Errorf("code_replaced payload version %d is not known", p.V)
+	}
+	if p.PlanID <= 0 || p.VisitSeq <= 0 || p.Generation <= 0 {
+		return fmt.Errorf("code_replaced payload names plan %d visit %d generation %d", p.PlanID, p.VisitSeq, p.Generation)
+	}
+	return nil
+}
+
+// CodeTaskID is the task ID of the dispatch:code_replaced task of outbox row
+// id armed for code generation: each revocation re-arms the row, and the
+// generation keeps a later arming from taking an earlier one's retained ID.
+func CodeTaskID(id int64, generation int) string {
+	return OutboxTaskID(id) + ":code:" + strconv.Itoa(generation)
+}
+
+// NewCodeReplaced builds the dispatch:code_replaced task of a visit whose
+// current code is generation. opts come after the defaults (queue
+// DispatchQueue, DispatchMaxRetry, DispatchTimeout, TaskRetention) and
+// override them.
+func NewCodeReplaced(planID int64, visitSeq, generation int, opts ...asynq.Option) (*asynq.Task, error) {
+	p := CodeReplacedPayload{V: 1, PlanID: planID, VisitSeq: visitSeq, Generation: generation}
+	if err := p.check(); err != nil {
+		return nil, err
+	}
+	b, err := json.Marshal(p)
+	if err != nil {
+		return nil, fmt.Errorf("code_replaced payload: %w", err)
+	}
+	return newDispatchTask(TypeDispatchCodeReplaced, b, opts...), nil
+}
+
+// codeTask is the dispatch:code_replaced task of a code_revoked outbox row.
+func (r *Relay) codeTask(row store.OutboxRow) (*asynq.Task, error) {
+	var p CodeReplacedPayload
+	if err := json.Unmarshal(row.Payload, &p); err != nil {
+		return nil, fmt.Errorf("outbox row %d: code_revoked payload: %w", row.ID, err)
+	}
+	if err := p.check(); err != nil {
+		return nil, fmt.Errorf("outbox row %d: %w", row.ID, err)
+	}
+	if p.PlanID != row.PlanID || p.VisitSeq != row.VisitSeq {
+		return nil, fmt.Errorf("outbox row %d of plan %d visit %d carries plan %d visit %d",
+			row.ID, row.PlanID, row.VisitSeq, p.PlanID, p.VisitSeq)
+	}
+	opts := []asynq.Option{asynq.TaskID(CodeTaskID(row.ID, p.Generation))}
+	if r.queue != "" {
+		opts = append(opts, asynq.Queue(r.queue))
+	}
+	return NewCodeReplaced(p.PlanID, p.VisitSeq, p.Generation, opts...)
+}
+
+// codeInfo is what a code_replaced notice says of the codes.
+type codeInfo struct {
+	// Code is the current code; Generation counts the revocations before it.
+	Code       string `json:"code"`
+	Generation int    `json:"generation"`
+	// Reason and RevokedAt are the latest revocation's.
+	Reason    string    `json:"reason"`
+	RevokedAt time.Time `json:"revoked_at"`
+}
+
+// codeBody is the body of a code_replaced notice to an inspector or the
+// lead team: the visit (with the new code's page) and the codes.
+type codeBody struct {
+	visitBody
+	NewCode codeInfo `json:"new_code"`
+}
+
+// businessCodeBody is what the business of an announced visit is told.
+type businessCodeBody struct {
+	businessBody
+	NewCode codeInfo `json:"new_code"`
+}
+
+// CodeNotices are the notices telling the people of visit v (its CodeURL set
+// to the current code's page, when the public URL is known) the current code
+// info: a code_replaced notice to each inspector, to the lead team, and — when
+// the visit is announced — to the business, visible no earlier than its
+// visit notice. An unannounced visit's business was given no code and is told
+// nothing. Effect key: visit × recipient × "code" × generation
+// (store.CodeEffectKey).
+func CodeNotices(v *store.DispatchVisit, info codeInfo, loc *time.Location) []store.NewNotification {
+	var out []store.NewNotification
+	date := v.Date.Format(time.DateOnly)
+	for _, in := range v.Inspectors {
+		id := strconv.FormatInt(in.ID, 10)
+		out = append(out, store.NewNotification{
+			EffectKey:     store.CodeEffectKey(v.PlanID, v.Seq, store.RecipientInspector, id, info.Generation),
+			RecipientKind: store.RecipientInspector, RecipientID: id, Kind: store.NoticeCodeReplaced,
+			PlanID: v.PlanID, VisitSeq: v.Seq,
+			Title: fmt.Sprintf("New visit code for %s on %s (%s): the old one is revoked", v.BusinessName, date, in.Role),
+			Body:  codeBody{visitBody: bodyOf(v, in.Role), NewCode: info},
+		})
+	}
+	team := strconv.FormatInt(v.TeamID, 10)
+	out = append(out, store.NewNotification{
+		EffectKey:     store.CodeEffectKey(v.PlanID, v.Seq, store.RecipientTeam, team, info.Generation),
+		RecipientKind: store.RecipientTeam, RecipientID: team, Kind: store.NoticeCodeReplaced,
+		PlanID: v.PlanID, VisitSeq: v.Seq,
+		Title: fmt.Sprintf("Team %s: new visit code for %s on %s", v.TeamName, v.BusinessName, date),
+		Body:  codeBody{visitBody: bodyOf(v, ""), NewCode: info},
+	})
+	if days := v.AnnounceDays(); days > 0 {
+		out = append(out, store.NewNotification{
+			EffectKey:     store.CodeEffectKey(v.PlanID, v.Seq, store.RecipientBusiness, v.USCC, info.Generation),
+			RecipientKind: store.RecipientBusiness, RecipientID: v.USCC, Kind: store.NoticeCodeReplaced,
+			PlanID: v.PlanID, VisitSeq: v.Seq,
+			Title:       fmt.Sprintf("Inspection visit on %s: its code changed, the old one is revoked", date),
+			Body:        businessCodeBody{businessBody: businessBodyOf(v, date), NewCode: info},
+			VisibleFrom: announcedFrom(v, days, loc),
+		})
+	}
+	return out
+}
+
+// HandleCodeReplaced is the handler of TypeDispatchCodeReplaced (TellNewCode).
+// A bad payload, an unknown visit or a plan that is not published is not
+// retried (the task is archived).
+func (d *Dispatcher) HandleCodeReplaced(ctx context.Context, t *asynq.Task) error {
+	var p CodeReplacedPayload
+	if err := json.Unmarshal(t.Payload(), &p); err != nil {
+		return fmt.Errorf("code_replaced payload: %v: %w", err, asynq.SkipRetry)
+	}
+	if err := p.check(); err != nil {
+		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+	}
+	n, err := d.TellNewCode(ctx, p.PlanID, p.VisitSeq)
+	if errors.Is(err, domain.ErrNotFound) || errors.Is(err, domain.ErrConflict) {
+		d.log.Error("code notice refused", "plan_id", p.PlanID, "visit_seq", p.VisitSeq, "err", err)
+		return fmt.Errorf("tell the new code of plan %d visit %d: %w: %w", p.PlanID, p.VisitSeq, err, asynq.SkipRetry)
+	}
+	if err != nil {
+		return fmt.Errorf("tell the new code of plan %d visit %d: %w", p.PlanID, p.VisitSeq, err)
+	}
+	d.log.Debug("new code told", "plan_id", p.PlanID, "visit_seq", p.VisitSeq, "generation", p.Generation, "written", n)
+	return nil
+}
+
+// TellNewCode writes the notices of the current code of visit seq of plan
+// planID (CodeNotices; those told before are not written again) and queues
+// their webhook deliveries. It returns how many notices it wrote; a visit
+// whose code was never revoked is ErrNotFound.
+func (d *Dispatcher) TellNewCode(ctx context.Context, planID int64, seq int) (int, error) {
+	v, err := d.st.DispatchVisitOf(ctx, planID, seq)
+	if err != nil {
+		return 0, err
+	}
+	last, err := d.st.LastRevocation(ctx, planID, seq)
+	if err != nil {
+		return 0, err
+	}
+	code, err := d.st.VisitCode(ctx, planID, seq)
+	if err != nil {
+		return 0, err
+	}
+	vs := []store.DispatchVisit{v}
+	if err := d.attachCodes(ctx, vs); err != nil {
+		return 0, err
+	}
+	info := codeInfo{Code: code.Code, Generation: code.Generation, Reason: last.Reason, RevokedAt: last.RevokedAt}
+	return d.writeAll(ctx, TypeDispatchCodeReplaced, CodeNotices(&vs[0], info, d.loc))
+}
