@@ -29,6 +29,7 @@ func (s *Server) resultRules() store.ResultRules {
 		r.PublishWithinWorkingDays = s.cfg.Results.PublishWithinWorkingDays
 		r.RedoMinWindowWorkingDays = s.cfg.Results.RedoMinWindowWorkingDays
 		r.ReinspectionWindowWorkingDays = s.cfg.Results.ReinspectionWindowWorkingDays
+		r.MaxRectifyDays = s.cfg.Results.MaxRectifyDays
 	}
 	return r
 }

@@ -84,6 +84,8 @@ func TestDoorThroughAPI(t *testing.T) {
 		{"violation without a deadline", map[string]any{"client_id": "6b1d1f1e-0000-4000-8000-000000000011", "outcome": "violation", "rule_cited": "第一条"}, "rectify_by"},
 		{"deadline on the visit's day", map[string]any{"client_id": "6b1d1f1e-0000-4000-8000-000000000012", "outcome": "violation",
 			"rule_cited": "第一条", "rectify_by": f.joint.Date}, "rectify_by"},
+		{"deadline past results.max_rectify_days", map[string]any{"client_id": "6b1d1f1e-0000-4000-8000-000000000015", "outcome": "violation",
+			"rule_cited": "第一条", "rectify_by": midnight(f.joint.Date, 400).Format("2006-01-02")}, "rectify_by"},
 		{"transfer to its own department", map[string]any{"client_id": "6b1d1f1e-0000-4000-8000-000000000013", "outcome": "transferred",
 			"transferred_to": door.Tasks[0].DepartmentID}, "transferred_to"},
 		{"not done without reason", map[string]any{"client_id": "6b1d1f1e-0000-4000-8000-000000000014", "outcome": "not_done"}, "not_done_reason"},

@@ -166,6 +166,10 @@ type Results struct {
 	// ReinspectionWindowWorkingDays is the length, in working days, of the
 	// window of a re-inspection after a rectification deadline.
 	ReinspectionWindowWorkingDays int `yaml:"reinspection_window_working_days"`
+	// MaxRectifyDays bounds a violation's rectification deadline, in days
+	// after the visit: a later one is taken for a typing error (2062 for
+	// 2026), which would keep the business red for decades.
+	MaxRectifyDays int `yaml:"max_rectify_days"`
 }
 
 // Calendar lists the exceptions to the Monday-to-Friday working week.
@@ -499,6 +503,9 @@ func (c *Config) validate() error {
 		if n < 1 || n > 250 {
 			bad(key, fmt.Sprintf("must be between 1 and 250 working days, got %d", n))
 		}
+	}
+	if n := c.Results.MaxRectifyDays; n < 1 || n > 3660 {
+		bad("results.max_rectify_days", fmt.Sprintf("must be between 1 and 3660 days, got %d", n))
 	}
 	for i, d := range c.Calendar.Holidays {
 		if _, err := time.Parse(time.DateOnly, d); err != nil {

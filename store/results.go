@@ -69,6 +69,9 @@ type ResultRules struct {
 	RedoMinWindowWorkingDays int
 	// ReinspectionWindowWorkingDays is the window of a re-inspection (0: 20).
 	ReinspectionWindowWorkingDays int
+	// MaxRectifyDays bounds a rectification deadline, in days after the
+	// visit (0: 365).
+	MaxRectifyDays int
 }
 
 func (r ResultRules) cal() *calendar.Calendar {
@@ -538,8 +541,15 @@ func (s *Store) RecordResult(ctx context.Context, planID int64, seq, taskSeq int
 			return fmt.Errorf("task %d is not a task of %s: %w", taskSeq, dv.object(), domain.ErrNotFound)
 		}
 		var v domain.ValidationError
-		if in.Outcome == ResultViolation && !rectify.After(dv.Date) {
-			v.Add("rectify_by", "must be after the visit's date (%s), got %s", civilDate(dv.Date), in.RectifyBy)
+		if in.Outcome == ResultViolation {
+			latest := dv.Date.AddDate(0, 0, orDefault(rules.MaxRectifyDays, 365))
+			switch {
+			case !rectify.After(dv.Date):
+				v.Add("rectify_by", "must be after the visit's date (%s), got %s", civilDate(dv.Date), in.RectifyBy)
+			case rectify.After(latest):
+				v.Add("rectify_by", "must be at most %d days after the visit (by %s), got %s",
+					orDefault(rules.MaxRectifyDays, 365), civilDate(latest), in.RectifyBy)
+			}
 		}
 		if in.Outcome == ResultTransferred {
 			if in.TransferredTo == task[0].DepartmentID {

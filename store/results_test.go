@@ -148,6 +148,11 @@ func TestRetriedUploadsRecordOnce(t *testing.T) {
 	}{
 		{"rectify_by on the visit's day", 1, tasks[f.deptA], insp,
 			store.ResultInput{Outcome: store.ResultViolation, RuleCited: "第一条", RectifyBy: "2026-03-03"}, rules, "rectify_by", nil},
+		{"rectify_by decades out (2062 for 2026)", 1, tasks[f.deptA], insp,
+			store.ResultInput{Outcome: store.ResultViolation, RuleCited: "第一条", RectifyBy: "2062-03-13"}, rules, "rectify_by", nil},
+		{"rectify_by past the configured bound", 1, tasks[f.deptA], insp,
+			store.ResultInput{Outcome: store.ResultViolation, RuleCited: "第一条", RectifyBy: "2026-04-03"},
+			func() store.ResultRules { r := rules; r.MaxRectifyDays = 30; return r }(), "rectify_by", nil},
 		{"transfer to the task's own department", 1, tasks[f.deptA], insp,
 			store.ResultInput{Outcome: store.ResultTransferred, TransferredTo: f.deptA}, rules, "transferred_to", nil},
 		{"transfer to no department", 1, tasks[f.deptA], insp,

@@ -46,6 +46,7 @@ func (p *Pages) resultRules() store.ResultRules {
 		r.PublishWithinWorkingDays = p.cfg.Results.PublishWithinWorkingDays
 		r.RedoMinWindowWorkingDays = p.cfg.Results.RedoMinWindowWorkingDays
 		r.ReinspectionWindowWorkingDays = p.cfg.Results.ReinspectionWindowWorkingDays
+		r.MaxRectifyDays = p.cfg.Results.MaxRectifyDays
 	}
 	return r
 }
