@@ -175,4 +175,37 @@ func TestDoorThroughAPI(t *testing.T) {
 	if err := v.st.SQL().QueryRow(`SELECT outcome FROM task_results WHERE id = $1`, *last.ResultID).Scan(&outcome); err != nil || outcome != "violation" {
 		t.Fatalf("risk change points at result %d: %q %v, want the violation", *last.ResultID, outcome, err)
 	}
+
+	// 一公开: the confirmed visit is public once the publication job has run,
+	// with its outcomes, and not before.
+	openData := func() []store.PublishedResult {
+		t.Helper()
+		r := v.do("", "GET", "/api/v1/open-data/results.json", nil)
+		expect(t, r, 200, "open data")
+		var page struct{ Items []store.PublishedResult }
+		r.json(t, &page)
+		var out []store.PublishedResult
+		for _, pr := range page.Items {
+			if pr.PlanID == f.plan.ID && pr.VisitSeq == f.joint.Seq {
+				out = append(out, pr)
+			}
+		}
+		return out
+	}
+	if got := openData(); len(got) != 0 {
+		t.Fatalf("the visit is public before the publication job ran: %+v", got)
+	}
+	if n, err := v.st.PublishReports(ctx, "test", 100); err != nil || n != 1 {
+		t.Fatalf("published %d reports: %v, want 1", n, err)
+	}
+	pub := openData()
+	if len(pub) != 1 || pub[0].USCC != v.bizA.USCC || pub[0].VisitDate != f.joint.Date || pub[0].PublishDue <= f.joint.Date ||
+		len(pub[0].Items) != 2 || len(pub[0].Inspectors) == 0 {
+		t.Fatalf("open data of the visit: %+v", pub)
+	}
+	outcomes := []string{pub[0].Items[0].Outcome, pub[0].Items[1].Outcome}
+	slices.Sort(outcomes)
+	if !slices.Equal(outcomes, []string{"compliant", "violation"}) {
+		t.Fatalf("published outcomes %v, want compliant and violation", outcomes)
+	}
 }
