@@ -2,15 +2,12 @@ package jobs
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"time"
 
 	"github.com/hibiken/asynq"
 
-	"inspectonce/domain"
 	"inspectonce/store"
 )
 
@@ -61,35 +58,16 @@ func CodeTaskID(id int64, generation int) string {
 // DispatchQueue, DispatchMaxRetry, DispatchTimeout, TaskRetention) and
 // override them.
 func NewCodeReplaced(planID int64, visitSeq, generation int, opts ...asynq.Option) (*asynq.Task, error) {
-	p := CodeReplacedPayload{V: 1, PlanID: planID, VisitSeq: visitSeq, Generation: generation}
-	if err := p.check(); err != nil {
-		return nil, err
-	}
-	b, err := json.Marshal(p)
-	if err != nil {
-		return nil, fmt.Errorf("code_replaced payload: %w", err)
-	}
-	return newDispatchTask(TypeDispatchCodeReplaced, b, opts...), nil
+	return newsTask(TypeDispatchCodeReplaced, CodeReplacedPayload{V: 1, PlanID: planID, VisitSeq: visitSeq, Generation: generation}, opts...)
 }
 
 // codeTask is the dispatch:code_replaced task of a code_revoked outbox row.
 func (r *Relay) codeTask(row store.OutboxRow) (*asynq.Task, error) {
 	var p CodeReplacedPayload
-	if err := json.Unmarshal(row.Payload, &p); err != nil {
-		return nil, fmt.Errorf("outbox row %d: code_revoked payload: %w", row.ID, err)
+	if err := decodeNews(row, &p); err != nil {
+		return nil, err
 	}
-	if err := p.check(); err != nil {
-		return nil, fmt.Errorf("outbox row %d: %w", row.ID, err)
-	}
-	if p.PlanID != row.PlanID || p.VisitSeq != row.VisitSeq {
-		return nil, fmt.Errorf("outbox row %d of plan %d visit %d carries plan %d visit %d",
-			row.ID, row.PlanID, row.VisitSeq, p.PlanID, p.VisitSeq)
-	}
-	opts := []asynq.Option{asynq.TaskID(CodeTaskID(row.ID, p.Generation))}
-	if r.queue != "" {
-		opts = append(opts, asynq.Queue(r.queue))
-	}
-	return NewCodeReplaced(p.PlanID, p.VisitSeq, p.Generation, opts...)
+	return NewCodeReplaced(p.PlanID, p.VisitSeq, p.Generation, r.taskOpts(CodeTaskID(row.ID, p.Generation))...)
 }
 
 // codeInfo is what a code_replaced notice says of the codes.
@@ -160,23 +138,7 @@ func CodeNotices(v *store.DispatchVisit, info codeInfo, loc *time.Location) []st
 // A bad payload, an unknown visit or a plan that is not published is not
 // retried (the task is archived).
 func (d *Dispatcher) HandleCodeReplaced(ctx context.Context, t *asynq.Task) error {
-	var p CodeReplacedPayload
-	if err := json.Unmarshal(t.Payload(), &p); err != nil {
-		return fmt.Errorf("code_replaced payload: %v: %w", err, asynq.SkipRetry)
-	}
-	if err := p.check(); err != nil {
-		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
-	}
-	n, err := d.TellNewCode(ctx, p.PlanID, p.VisitSeq)
-	if errors.Is(err, domain.ErrNotFound) || errors.Is(err, domain.ErrConflict) {
-		d.log.Error("code notice refused", "plan_id", p.PlanID, "visit_seq", p.VisitSeq, "err", err)
-		return fmt.Errorf("tell the new code of plan %d visit %d: %w: %w", p.PlanID, p.VisitSeq, err, asynq.SkipRetry)
-	}
-	if err != nil {
-		return fmt.Errorf("tell the new code of plan %d visit %d: %w", p.PlanID, p.VisitSeq, err)
-	}
-	d.log.Debug("new code told", "plan_id", p.PlanID, "visit_seq", p.VisitSeq, "generation", p.Generation, "written", n)
-	return nil
+	return d.handleNews(ctx, t, &CodeReplacedPayload{}, "tell the new code", d.TellNewCode)
 }
 
 // TellNewCode writes the notices of the current code of visit seq of plan
@@ -184,7 +146,7 @@ func (d *Dispatcher) HandleCodeReplaced(ctx context.Context, t *asynq.Task) erro
 // their webhook deliveries. It returns how many notices it wrote; a visit
 // whose code was never revoked is ErrNotFound.
 func (d *Dispatcher) TellNewCode(ctx context.Context, planID int64, seq int) (int, error) {
-	v, err := d.st.DispatchVisitOf(ctx, planID, seq)
+	v, err := d.visitWithCode(ctx, planID, seq)
 	if err != nil {
 		return 0, err
 	}
@@ -196,10 +158,6 @@ func (d *Dispatcher) TellNewCode(ctx context.Context, planID int64, seq int) (in
 	if err != nil {
 		return 0, err
 	}
-	vs := []store.DispatchVisit{v}
-	if err := d.attachCodes(ctx, vs); err != nil {
-		return 0, err
-	}
 	info := codeInfo{Code: code.Code, Generation: code.Generation, Reason: last.Reason, RevokedAt: last.RevokedAt}
-	return d.writeAll(ctx, TypeDispatchCodeReplaced, CodeNotices(&vs[0], info, d.loc))
+	return d.writeAll(ctx, TypeDispatchCodeReplaced, CodeNotices(&v, info, d.loc))
 }

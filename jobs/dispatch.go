@@ -198,15 +198,7 @@ func MovedTaskID(id int64, revision int) string {
 // move is revision. opts come after the defaults (queue DispatchQueue,
 // DispatchMaxRetry, DispatchTimeout, TaskRetention) and override them.
 func NewVisitMoved(planID int64, visitSeq, revision int, opts ...asynq.Option) (*asynq.Task, error) {
-	p := VisitMovedPayload{V: 1, PlanID: planID, VisitSeq: visitSeq, Revision: revision}
-	if err := p.check(); err != nil {
-		return nil, err
-	}
-	b, err := json.Marshal(p)
-	if err != nil {
-		return nil, fmt.Errorf("visit_moved payload: %w", err)
-	}
-	return newDispatchTask(TypeDispatchVisitMoved, b, opts...), nil
+	return newsTask(TypeDispatchVisitMoved, VisitMovedPayload{V: 1, PlanID: planID, VisitSeq: visitSeq, Revision: revision}, opts...)
 }
 
 // NewDispatchVisit builds the dispatch:visit task of a visit. opts come

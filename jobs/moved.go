@@ -2,15 +2,12 @@ package jobs
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"time"
 
 	"github.com/hibiken/asynq"
 
-	"inspectonce/domain"
 	"inspectonce/store"
 )
 
@@ -121,23 +118,7 @@ func MoveNotices(v *store.DispatchVisit, moves []store.VisitMove, loc *time.Loca
 // moves of the visit (TellMoves). A bad payload, an unknown visit or a plan
 // that is not published is not retried (the task is archived).
 func (d *Dispatcher) HandleVisitMoved(ctx context.Context, t *asynq.Task) error {
-	var p VisitMovedPayload
-	if err := json.Unmarshal(t.Payload(), &p); err != nil {
-		return fmt.Errorf("visit_moved payload: %v: %w", err, asynq.SkipRetry)
-	}
-	if err := p.check(); err != nil {
-		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
-	}
-	n, err := d.TellMoves(ctx, p.PlanID, p.VisitSeq)
-	if errors.Is(err, domain.ErrNotFound) || errors.Is(err, domain.ErrConflict) {
-		d.log.Error("move notice refused", "plan_id", p.PlanID, "visit_seq", p.VisitSeq, "err", err)
-		return fmt.Errorf("tell moves of plan %d visit %d: %w: %w", p.PlanID, p.VisitSeq, err, asynq.SkipRetry)
-	}
-	if err != nil {
-		return fmt.Errorf("tell moves of plan %d visit %d: %w", p.PlanID, p.VisitSeq, err)
-	}
-	d.log.Debug("moves told", "plan_id", p.PlanID, "visit_seq", p.VisitSeq, "revision", p.Revision, "written", n)
-	return nil
+	return d.handleNews(ctx, t, &VisitMovedPayload{}, "tell moves", d.TellMoves)
 }
 
 // TellMoves writes the notices of every move of visit seq of plan planID
@@ -147,15 +128,10 @@ func (d *Dispatcher) HandleVisitMoved(ctx context.Context, t *asynq.Task) error 
 // wrote. Every move, not only the latest: moves made before the relay picked
 // up the first are carried by one task, and each is told.
 func (d *Dispatcher) TellMoves(ctx context.Context, planID int64, seq int) (int, error) {
-	v, err := d.st.DispatchVisitOf(ctx, planID, seq)
+	v, err := d.visitWithCode(ctx, planID, seq)
 	if err != nil {
 		return 0, err
 	}
-	vs := []store.DispatchVisit{v}
-	if err := d.attachCodes(ctx, vs); err != nil {
-		return 0, err
-	}
-	v = vs[0]
 	moves, err := d.st.VisitMoves(ctx, planID, seq)
 	if err != nil {
 		return 0, err

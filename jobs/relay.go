@@ -209,21 +209,10 @@ func (r *Relay) TasksOf(rows []store.OutboxRow) ([]RelayTask, error) {
 // from its payload (the row's plan and visit must be the payload's).
 func (r *Relay) movedTask(row store.OutboxRow) (*asynq.Task, error) {
 	var p VisitMovedPayload
-	if err := json.Unmarshal(row.Payload, &p); err != nil {
-		return nil, fmt.Errorf("outbox row %d: visit_moved payload: %w", row.ID, err)
+	if err := decodeNews(row, &p); err != nil {
+		return nil, err
 	}
-	if err := p.check(); err != nil {
-		return nil, fmt.Errorf("outbox row %d: %w", row.ID, err)
-	}
-	if p.PlanID != row.PlanID || p.VisitSeq != row.VisitSeq {
-		return nil, fmt.Errorf("outbox row %d of plan %d visit %d carries plan %d visit %d",
-			row.ID, row.PlanID, row.VisitSeq, p.PlanID, p.VisitSeq)
-	}
-	opts := []asynq.Option{asynq.TaskID(MovedTaskID(row.ID, p.Revision))}
-	if r.queue != "" {
-		opts = append(opts, asynq.Queue(r.queue))
-	}
-	return NewVisitMoved(p.PlanID, p.VisitSeq, p.Revision, opts...)
+	return NewVisitMoved(p.PlanID, p.VisitSeq, p.Revision, r.taskOpts(MovedTaskID(row.ID, p.Revision))...)
 }
 
 // RelayOnce relays one batch and returns how many rows it marked relayed.
