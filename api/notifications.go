@@ -48,6 +48,7 @@ func (s *Server) listNotifications(c echo.Context) error {
 			f.RecipientKind = store.RecipientTeam
 		}
 	}
+	f.Kind = q.oneOf("kind", store.NoticeKinds...)
 	pg := q.page()
 	if err := q.errs.Err(); err != nil {
 		return err

@@ -37,6 +37,7 @@ func TestNotificationInbox(t *testing.T) {
 		note("biz-later", "business", v.bizA.USCC, "visit_notice", future),
 		note("other-biz", "business", v.bizB.USCC, "visit_notice", past),
 		note("roster", "team", team, "roster", past),
+		note("biz-code", "business", v.bizA.USCC, "code_replaced", past),
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -57,10 +58,13 @@ func TestNotificationInbox(t *testing.T) {
 		want       []string
 	}{
 		{"inspector", "", []string{"mine"}},
-		{"business", "", []string{"biz-now"}}, // biz-later is not visible yet
+		{"business", "", []string{"biz-now", "biz-code"}}, // biz-later is not visible yet
+		{"business", "?kind=code_replaced", []string{"biz-code"}},
+		{"business", "?kind=visit_notice", []string{"biz-now"}},
 		{"team_leader", "", []string{"roster"}},
-		{"admin", "", []string{"mine", "other-inspector", "biz-now", "biz-later", "other-biz", "roster"}},
-		{"admin", "?recipient_kind=business&recipient_id=" + v.bizA.USCC, []string{"biz-now", "biz-later"}},
+		{"admin", "", []string{"mine", "other-inspector", "biz-now", "biz-later", "other-biz", "roster", "biz-code"}},
+		{"admin", "?kind=assignment", []string{"mine", "other-inspector"}},
+		{"admin", "?recipient_kind=business&recipient_id=" + v.bizA.USCC, []string{"biz-now", "biz-later", "biz-code"}},
 		{"admin", "?recipient_kind=team", []string{"roster"}},
 		{"admin", "?limit=2", []string{"mine", "other-inspector"}},
 	} {
@@ -74,7 +78,7 @@ func TestNotificationInbox(t *testing.T) {
 	if page.NextCursor == "" {
 		t.Fatal("no next cursor")
 	}
-	if got := titles("admin", "?limit=4&after="+page.NextCursor); !slices.Equal(got, []string{"other-biz", "roster"}) {
+	if got := titles("admin", "?limit=4&after="+page.NextCursor); !slices.Equal(got, []string{"other-biz", "roster", "biz-code"}) {
 		t.Fatalf("second page %v", got)
 	}
 	expect(t, v.do("planner", "GET", "/api/v1/notifications", nil), 403, "planner inbox")
@@ -85,6 +89,11 @@ func TestNotificationInbox(t *testing.T) {
 	r = v.do("admin", "GET", "/api/v1/notifications?recipient_kind=planner", nil)
 	expect(t, r, 422, "unknown recipient kind")
 	if f := fieldsOf(t, r); !slices.Equal(f, []string{"recipient_kind"}) {
+		t.Fatalf("fields %v", f)
+	}
+	r = v.do("business", "GET", "/api/v1/notifications?kind=moved", nil)
+	expect(t, r, 422, "unknown notice kind")
+	if f := fieldsOf(t, r); !slices.Equal(f, []string{"kind"}) {
 		t.Fatalf("fields %v", f)
 	}
 }

@@ -47,6 +47,10 @@ const (
 	NoticeCodeReplaced = "code_replaced"
 )
 
+// NoticeKinds are every notification kind, as notifications_kind_check has them.
+var NoticeKinds = []string{NoticeAssignment, NoticeTeamVisit, NoticeVisit, NoticeReminder, NoticeRoster,
+	NoticeVisitMoved, NoticeCodeReplaced}
+
 // Notification is one message of an inbox.
 type Notification struct {
 	ID            int64           `json:"id"`
@@ -270,7 +274,8 @@ type NotificationFilter struct {
 	RecipientID   string // "" = any
 	// VisibleAt, when set, leaves out notices not visible yet at that time.
 	VisibleAt time.Time
-	PlanID    int64 // 0 = any
+	PlanID    int64  // 0 = any
+	Kind      string // "" = any
 }
 
 // ListNotifications pages through notifications, oldest first.
@@ -287,6 +292,9 @@ func (s *Store) ListNotifications(ctx context.Context, f NotificationFilter, p P
 	}
 	if f.PlanID != 0 {
 		q = q.Where("plan_id = ?", f.PlanID)
+	}
+	if f.Kind != "" {
+		q = q.Where("kind = ?", f.Kind)
 	}
 	rows, err := pageByID(q, p, func(r notificationRow) int64 { return r.ID })
 	if err != nil {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -314,5 +316,27 @@ func TestDispatchVisitsOfMatchesOneByOne(t *testing.T) {
 	}
 	if _, err := st.DispatchVisitsOf(ctx, draft.ID, []int{1}); !errors.Is(err, domain.ErrConflict) {
 		t.Fatalf("a draft's visits: %v", err)
+	}
+}
+
+// TestNoticeKindsMatchTheSchema: every kind the API accepts as a filter is one
+// the table takes, and no other, so a filter can neither miss a kind nor
+// accept one that cannot exist.
+func TestNoticeKindsMatchTheSchema(t *testing.T) {
+	st, _ := storetest.New(t)
+	var def string
+	if err := st.SQL().QueryRow(`SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'notifications_kind_check'`).
+		Scan(&def); err != nil {
+		t.Fatal(err)
+	}
+	var inSchema []string
+	for _, m := range regexp.MustCompile(`'([a-z_]+)'`).FindAllStringSubmatch(def, -1) {
+		inSchema = append(inSchema, m[1])
+	}
+	want := slices.Clone(store.NoticeKinds)
+	slices.Sort(want)
+	slices.Sort(inSchema)
+	if !slices.Equal(inSchema, want) {
+		t.Fatalf("the schema allows %v, store.NoticeKinds has %v", inSchema, want)
 	}
 }
