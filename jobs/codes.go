@@ -61,15 +61,6 @@ func NewCodeReplaced(planID int64, visitSeq, generation int, opts ...asynq.Optio
 	return newsTask(TypeDispatchCodeReplaced, CodeReplacedPayload{V: 1, PlanID: planID, VisitSeq: visitSeq, Generation: generation}, opts...)
 }
 
-// codeTask is the dispatch:code_replaced task of a code_revoked outbox row.
-func (r *Relay) codeTask(row store.OutboxRow) (*asynq.Task, error) {
-	var p CodeReplacedPayload
-	if err := decodeNews(row, &p); err != nil {
-		return nil, err
-	}
-	return NewCodeReplaced(p.PlanID, p.VisitSeq, p.Generation, r.taskOpts(CodeTaskID(row.ID, p.Generation))...)
-}
-
 // codeInfo is what a code_replaced notice says of the codes.
 type codeInfo struct {
 	// Code is the current code; Generation counts the revocations before it.
@@ -146,7 +137,7 @@ func (d *Dispatcher) HandleCodeReplaced(ctx context.Context, t *asynq.Task) erro
 // their webhook deliveries. It returns how many notices it wrote; a visit
 // whose code was never revoked is ErrNotFound.
 func (d *Dispatcher) TellNewCode(ctx context.Context, planID int64, seq int) (int, error) {
-	v, err := d.visitWithCode(ctx, planID, seq)
+	v, err := d.st.DispatchVisitOf(ctx, planID, seq)
 	if err != nil {
 		return 0, err
 	}
@@ -158,6 +149,7 @@ func (d *Dispatcher) TellNewCode(ctx context.Context, planID int64, seq int) (in
 	if err != nil {
 		return 0, err
 	}
+	v.CodeURL = d.codeURL(code.Code)
 	info := codeInfo{Code: code.Code, Generation: code.Generation, Reason: last.Reason, RevokedAt: last.RevokedAt}
 	return d.writeAll(ctx, TypeDispatchCodeReplaced, CodeNotices(&v, info, d.loc))
 }

@@ -81,23 +81,7 @@ func TestRevokedCodeIsToldThroughTheOutbox(t *testing.T) {
 	}
 	waitTold := func(keys []string) map[string]store.Notification {
 		t.Helper()
-		for deadline := time.Now().Add(30 * time.Second); ; {
-			told := ofKind(allNotifications(t, st), store.NoticeCodeReplaced)
-			if len(told) == len(keys) {
-				var ks []string
-				for k := range told {
-					ks = append(ks, k)
-				}
-				if !sameKeys(ks, keys) {
-					t.Fatalf("code notices %v, want %v", ks, keys)
-				}
-				return told
-			}
-			if len(told) > len(keys) || time.Now().After(deadline) {
-				t.Fatalf("%d code notices, want %d", len(told), len(keys))
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+		return waitNotices(t, st, store.NoticeCodeReplaced, keys)
 	}
 	old, err := st.VisitCode(ctx, p.ID, 1)
 	if err != nil {

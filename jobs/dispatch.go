@@ -1064,7 +1064,16 @@ func (d *Dispatcher) attachCodes(ctx context.Context, vs []store.DispatchVisit) 
 		return fmt.Errorf("visit codes: %w", err)
 	}
 	for i := range vs {
-		vs[i].CodeURL = d.base + "/v/" + codes[keys[i]].Code
+		vs[i].CodeURL = d.codeURL(codes[keys[i]].Code)
 	}
 	return nil
+}
+
+// codeURL is the public page of a visit code, "" when the public base URL is
+// not configured.
+func (d *Dispatcher) codeURL(code string) string {
+	if d.base == "" {
+		return ""
+	}
+	return d.base + "/v/" + code
 }

@@ -128,10 +128,15 @@ func (d *Dispatcher) HandleVisitMoved(ctx context.Context, t *asynq.Task) error 
 // wrote. Every move, not only the latest: moves made before the relay picked
 // up the first are carried by one task, and each is told.
 func (d *Dispatcher) TellMoves(ctx context.Context, planID int64, seq int) (int, error) {
-	v, err := d.visitWithCode(ctx, planID, seq)
+	v, err := d.st.DispatchVisitOf(ctx, planID, seq)
 	if err != nil {
 		return 0, err
 	}
+	vs := []store.DispatchVisit{v}
+	if err := d.attachCodes(ctx, vs); err != nil {
+		return 0, err
+	}
+	v = vs[0]
 	moves, err := d.st.VisitMoves(ctx, planID, seq)
 	if err != nil {
 		return 0, err

@@ -30,6 +30,30 @@ func mustMove(t *testing.T, st *store.Store, planID int64, seq int, to time.Time
 	return m
 }
 
+// waitNotices polls until the notices of kind are exactly those of keys
+// (by effect key), and returns them; more of them, other keys, or too few
+// after 30 s fail the test.
+func waitNotices(t *testing.T, st *store.Store, kind string, keys []string) map[string]store.Notification {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		got := ofKind(allNotifications(t, st), kind)
+		if len(got) == len(keys) {
+			var ks []string
+			for k := range got {
+				ks = append(ks, k)
+			}
+			if !sameKeys(ks, keys) {
+				t.Fatalf("%s notices %v, want %v", kind, ks, keys)
+			}
+			return got
+		}
+		if len(got) > len(keys) || time.Now().After(deadline) {
+			t.Fatalf("%d %s notices, want %d", len(got), kind, len(keys))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // ofKind picks the notifications of one kind.
 func ofKind(all map[string]store.Notification, kind string) map[string]store.Notification {
 	out := map[string]store.Notification{}
@@ -237,23 +261,7 @@ func TestMoveNoticesOnceThroughTheOutbox(t *testing.T) {
 	}
 	waitMoved := func(keys []string) map[string]store.Notification {
 		t.Helper()
-		for deadline := time.Now().Add(30 * time.Second); ; {
-			moved := ofKind(allNotifications(t, st), store.NoticeVisitMoved)
-			if len(moved) == len(keys) {
-				var ks []string
-				for k := range moved {
-					ks = append(ks, k)
-				}
-				if !sameKeys(ks, keys) {
-					t.Fatalf("move notices %v, want %v", ks, keys)
-				}
-				return moved
-			}
-			if len(moved) > len(keys) || time.Now().After(deadline) {
-				t.Fatalf("%d move notices, want %d", len(moved), len(keys))
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+		return waitNotices(t, st, store.NoticeVisitMoved, keys)
 	}
 	keys := append(append(want(0, 1), want(2, 1)...), want(6, 1)...)
 	moved := waitMoved(keys)

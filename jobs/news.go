@@ -64,20 +64,6 @@ func (r *Relay) taskOpts(id string) []asynq.Option {
 	return opts
 }
 
-// visitWithCode is visit seq of plan planID as dispatch reads it, with its
-// code page.
-func (d *Dispatcher) visitWithCode(ctx context.Context, planID int64, seq int) (store.DispatchVisit, error) {
-	v, err := d.st.DispatchVisitOf(ctx, planID, seq)
-	if err != nil {
-		return store.DispatchVisit{}, err
-	}
-	vs := []store.DispatchVisit{v}
-	if err := d.attachCodes(ctx, vs); err != nil {
-		return store.DispatchVisit{}, err
-	}
-	return vs[0], nil
-}
-
 // handleNews decodes task t's payload into p and tells its visit's news
 // with tell. A bad payload, an unknown visit or a plan that is not published
 // is not retried (the task is archived); what names the news in logs and

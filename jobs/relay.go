@@ -145,8 +145,7 @@ func (r *Relay) TasksOf(rows []store.OutboxRow) ([]RelayTask, error) {
 	type key struct {
 		plan  int64
 		block int
-		moved int64 // the row id of a visit_moved row; 0 for a block of dispatch_visit rows
-		code  int64 // the row id of a code_revoked row
+		own   int64 // the row id of a row with a task of its own (visit news); 0 for a block of dispatch_visit rows
 	}
 	var (
 		order  []key
@@ -158,10 +157,8 @@ func (r *Relay) TasksOf(rows []store.OutboxRow) ([]RelayTask, error) {
 		switch {
 		case row.Kind == store.OutboxDispatchVisit && row.VisitSeq > 0:
 			k = key{plan: row.PlanID, block: (row.VisitSeq - 1) / r.perTask}
-		case row.Kind == store.OutboxVisitMoved:
-			k = key{plan: row.PlanID, moved: row.ID}
-		case row.Kind == store.OutboxCodeRevoked:
-			k = key{plan: row.PlanID, code: row.ID}
+		case row.Kind == store.OutboxVisitMoved || row.Kind == store.OutboxCodeRevoked:
+			k = key{plan: row.PlanID, own: row.ID}
 		default:
 			bad = append(bad, fmt.Errorf("outbox row %d has kind %q (visit %d), which no task carries", row.ID, row.Kind, row.VisitSeq))
 			continue
@@ -174,12 +171,8 @@ func (r *Relay) TasksOf(rows []store.OutboxRow) ([]RelayTask, error) {
 	out := make([]RelayTask, 0, len(order))
 	for _, k := range order {
 		g := groups[k]
-		if k.moved != 0 || k.code != 0 {
-			task := r.movedTask
-			if k.code != 0 {
-				task = r.codeTask
-			}
-			t, err := task(g[0])
+		if k.own != 0 {
+			t, err := r.newsTaskOf(g[0])
 			if err != nil {
 				bad = append(bad, err)
 				continue
@@ -205,9 +198,17 @@ func (r *Relay) TasksOf(rows []store.OutboxRow) ([]RelayTask, error) {
 	return out, errors.Join(bad...)
 }
 
-// movedTask is the dispatch:visit_moved task of a visit_moved outbox row,
-// from its payload (the row's plan and visit must be the payload's).
-func (r *Relay) movedTask(row store.OutboxRow) (*asynq.Task, error) {
+// newsTaskOf is the task of a visit_moved (dispatch:visit_moved) or
+// code_revoked (dispatch:code_replaced) outbox row, from its payload (the
+// row's plan and visit must be the payload's).
+func (r *Relay) newsTaskOf(row store.OutboxRow) (*asynq.Task, error) {
+	if row.Kind == store.OutboxCodeRevoked {
+		var p CodeReplacedPayload
+		if err := decodeNews(row, &p); err != nil {
+			return nil, err
+		}
+		return NewCodeReplaced(p.PlanID, p.VisitSeq, p.Generation, r.taskOpts(CodeTaskID(row.ID, p.Generation))...)
+	}
 	var p VisitMovedPayload
 	if err := decodeNews(row, &p); err != nil {
 		return nil, err

@@ -124,14 +124,9 @@ func (s *Store) MoveVisit(ctx context.Context, actor string, planID int64, seq i
 		// relay hands it to a dispatch:visit_moved task. A visit has one such
 		// row (the outbox is unique per plan, visit and kind): a later move
 		// re-arms it with its revision, and the task tells every move not
-		// told yet. The relay's claim locks the row (FOR UPDATE), so a move
-		// made while it is being relayed waits, then re-arms it.
-		if err := tx.Exec(`INSERT INTO outbox (plan_id, visit_seq, kind, payload)
-			VALUES (?, ?, ?, jsonb_build_object('v', 1, 'plan_id', ?::bigint, 'visit_seq', ?::int, 'revision', ?::int))
-			ON CONFLICT (plan_id, visit_seq, kind) DO UPDATE
-				SET payload = excluded.payload, created_at = now(), relayed_at = NULL`,
-			planID, seq, OutboxVisitMoved, planID, seq, out.Revision).Error; err != nil {
-			return translate(err, visitObject(planID, seq)+" move outbox")
+		// told yet.
+		if err := armVisitOutbox(tx, planID, seq, OutboxVisitMoved, "revision", out.Revision); err != nil {
+			return err
 		}
 		return appendAudit(tx, actor, "visit.move", visitObject(planID, seq), OutcomeOK, map[string]any{
 			"from": out.FromDate, "to": out.ToDate, "revision": out.Revision, "reason": reason,

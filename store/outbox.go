@@ -40,6 +40,22 @@ func writeDispatchOutbox(tx *gorm.DB, id int64) error {
 	return translate(err, "outbox of "+planObject(id))
 }
 
+// armVisitOutbox writes, in tx, the outbox row of kind that tells the people
+// of a visit its news, or re-arms it (new payload, relayed_at back to NULL):
+// a visit has one row per kind, UNIQUE (plan_id, visit_seq, kind). The
+// payload is version 1 of the kind's task payload, naming the visit and
+// field = n (a move's revision, a code's generation). The relay's claim locks
+// the row (FOR UPDATE), so a change made while it is being relayed waits,
+// then re-arms it.
+func armVisitOutbox(tx *gorm.DB, planID int64, seq int, kind, field string, n int) error {
+	err := tx.Exec(`INSERT INTO outbox (plan_id, visit_seq, kind, payload)
+		VALUES (?, ?, ?, jsonb_build_object('v', 1, 'plan_id', ?::bigint, 'visit_seq', ?::int, ?::text, ?::int))
+		ON CONFLICT (plan_id, visit_seq, kind) DO UPDATE
+			SET payload = excluded.payload, created_at = now(), relayed_at = NULL`,
+		planID, seq, kind, planID, seq, field, n).Error
+	return translate(err, visitObject(planID, seq)+" "+kind+" outbox")
+}
+
 // RelayOutbox claims up to limit unrelayed outbox rows, oldest first, skipping
 // rows another relay has claimed (FOR UPDATE SKIP LOCKED), and hands them to
 // enqueue. The ids enqueue returns are marked relayed in the same transaction,

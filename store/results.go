@@ -542,13 +542,13 @@ func (s *Store) RecordResult(ctx context.Context, planID int64, seq, taskSeq int
 		}
 		var v domain.ValidationError
 		if in.Outcome == ResultViolation {
-			latest := dv.Date.AddDate(0, 0, orDefault(rules.MaxRectifyDays, 365))
+			most := orDefault(rules.MaxRectifyDays, 365)
+			latest := dv.Date.AddDate(0, 0, most)
 			switch {
 			case !rectify.After(dv.Date):
 				v.Add("rectify_by", "must be after the visit's date (%s), got %s", civilDate(dv.Date), in.RectifyBy)
 			case rectify.After(latest):
-				v.Add("rectify_by", "must be at most %d days after the visit (by %s), got %s",
-					orDefault(rules.MaxRectifyDays, 365), civilDate(latest), in.RectifyBy)
+				v.Add("rectify_by", "must be at most %d days after the visit (by %s), got %s", most, civilDate(latest), in.RectifyBy)
 			}
 		}
 		if in.Outcome == ResultTransferred {

@@ -207,16 +207,9 @@ func (s *Store) Roster(ctx context.Context, teamID int64, date time.Time) (Roste
 			out.Visits[i].Inspectors = append(out.Visits[i].Inspectors, x.RosterInspector)
 		}
 	}
-	keys := make([]VisitKey, len(out.Visits))
-	for i, v := range out.Visits {
-		keys[i] = VisitKey{PlanID: v.PlanID, VisitSeq: v.VisitSeq}
-	}
-	codes, err := s.codesInOrder(ctx, keys)
-	if err != nil {
+	if err := setCodes(ctx, s, out.Visits, func(v *RosterVisit) VisitKey { return VisitKey{v.PlanID, v.VisitSeq} },
+		func(v *RosterVisit) *string { return &v.Code }); err != nil {
 		return Roster{}, err
-	}
-	for i := range out.Visits {
-		out.Visits[i].Code = codes[i]
 	}
 	return out, nil
 }

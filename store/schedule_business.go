@@ -257,16 +257,9 @@ func (s *Store) BusinessSchedule(ctx context.Context, uscc string, now time.Time
 		}
 		out.Visits = append(out.Visits, v)
 	}
-	keys := make([]VisitKey, len(out.Visits))
-	for i, v := range out.Visits {
-		keys[i] = VisitKey{PlanID: v.PlanID, VisitSeq: v.VisitSeq}
-	}
-	codes, err := s.codesInOrder(ctx, keys)
-	if err != nil {
+	if err := setCodes(ctx, s, out.Visits, func(v *ScheduleVisit) VisitKey { return VisitKey{v.PlanID, v.VisitSeq} },
+		func(v *ScheduleVisit) *string { return &v.Code }); err != nil {
 		return BusinessSchedule{}, err
-	}
-	for i := range out.Visits {
-		out.Visits[i].Code = codes[i]
 	}
 	return out, nil
 }

@@ -153,17 +153,21 @@ func (s *Store) VisitCodes(ctx context.Context, visits []VisitKey) (map[VisitKey
 	return out, nil
 }
 
-// codesInOrder returns the current codes of visits, in their order.
-func (s *Store) codesInOrder(ctx context.Context, visits []VisitKey) ([]string, error) {
-	codes, err := s.VisitCodes(ctx, visits)
+// setCodes sets the current code of each visit of list (one query for all):
+// key names an element's visit, code is where its code goes.
+func setCodes[T any](ctx context.Context, s *Store, list []T, key func(*T) VisitKey, code func(*T) *string) error {
+	keys := make([]VisitKey, len(list))
+	for i := range list {
+		keys[i] = key(&list[i])
+	}
+	codes, err := s.VisitCodes(ctx, keys)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	out := make([]string, len(visits))
-	for i, v := range visits {
-		out[i] = codes[v].Code
+	for i := range list {
+		*code(&list[i]) = codes[keys[i]].Code
 	}
-	return out, nil
+	return nil
 }
 
 // PublicItem is an item of a visit as the business sees it.
@@ -382,12 +386,8 @@ func (s *Store) RevokeVisitCode(ctx context.Context, actor string, planID int64,
 		// Whoever holds the revoked code must be given the new one, and that
 		// must not be lost: the outbox row is written with the revocation
 		// (one per visit, re-armed by a later revocation, like a move's).
-		if err := tx.Exec(`INSERT INTO outbox (plan_id, visit_seq, kind, payload)
-			VALUES (?, ?, ?, jsonb_build_object('v', 1, 'plan_id', ?::bigint, 'visit_seq', ?::int, 'generation', ?::int))
-			ON CONFLICT (plan_id, visit_seq, kind) DO UPDATE
-				SET payload = excluded.payload, created_at = now(), relayed_at = NULL`,
-			planID, seq, OutboxCodeRevoked, planID, seq, gen+1).Error; err != nil {
-			return translate(err, visitObject(planID, seq)+" revocation outbox")
+		if err := armVisitOutbox(tx, planID, seq, OutboxCodeRevoked, "generation", gen+1); err != nil {
+			return err
 		}
 		return appendAudit(tx, actor, "visit_code.revoke", visitObject(planID, seq), OutcomeOK, map[string]any{
 			"generation": gen, "reason": reason,
