@@ -283,7 +283,7 @@ pg_start() {
 		die "PostgreSQL of $pgdata already runs on port ${running_port:-?}, not $port; run 'scripts/services.sh stop' first"
 	fi
 	if port_in_use "$port"; then
-		die "port $port is already in use by another process; choose another PostgreSQL port"
+		die "port $port is already in use by another process; choose another PostgreSQL port: set PGPORT, e.g. make run PGPORT=$((port + 1))"
 	fi
 	pg_write_conf "$pgdata" "$port"
 	log "starting PostgreSQL on 127.0.0.1:$port ($pgdata)"
@@ -347,7 +347,7 @@ redis_start() {
 	fi
 	rm -f "$rdir/redis.pid"
 	if port_in_use "$port"; then
-		die "port $port is already in use by another process; choose another Redis port"
+		die "port $port is already in use by another process; choose another Redis port: set REDISPORT, e.g. make run REDISPORT=$((port + 1))"
 	fi
 	log "starting Redis on 127.0.0.1:$port ($rdir)"
 	echo "$port" >"$rdir/port"

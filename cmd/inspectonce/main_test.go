@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -103,6 +104,19 @@ func TestCommandEndToEnd(t *testing.T) {
 	out, err := bad.CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "INSPECTONCE_WORKER_CONCURRENCY") {
 		t.Fatalf("bad config accepted or not named: %v %s", err, out)
+	}
+
+	// A taken HTTP port stops start-up and says which variables move it.
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	busy := exec.Command(bin, "all")
+	busy.Env = append(slices.Clone(env), "INSPECTONCE_HTTP_ADDR="+taken.Addr().String())
+	out, err = busy.CombinedOutput()
+	taken.Close()
+	if err == nil || !strings.Contains(string(out), "INSPECTONCE_HTTP_ADDR") || !strings.Contains(string(out), "INSPECTONCE_HTTP_PUBLIC_BASE_URL") {
+		t.Fatalf("taken port: %v\n%s", err, out)
 	}
 
 	var logs bytes.Buffer

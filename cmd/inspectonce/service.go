@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -86,10 +87,16 @@ func runService(ctx context.Context, cfg *configs.Config, log *slog.Logger, whic
 			}})
 		srv := &http.Server{Addr: cfg.HTTP.Addr, Handler: e, ReadTimeout: cfg.HTTP.ReadTimeout, WriteTimeout: cfg.HTTP.WriteTimeout,
 			ReadHeaderTimeout: 10 * time.Second}
+		// Listen before anything starts, so a taken port stops start-up with
+		// the variable that moves it rather than a worker running headless.
+		l, err := listenHTTP(cfg.HTTP.Addr)
+		if err != nil {
+			return err
+		}
 		parts = append(parts, func(ctx context.Context) error {
 			errc := make(chan error, 1)
-			go func() { errc <- srv.ListenAndServe() }()
-			log.Info("api listening", "addr", cfg.HTTP.Addr)
+			go func() { errc <- srv.Serve(l) }()
+			log.Info("api listening", "addr", l.Addr().String())
 			select {
 			case err := <-errc:
 				return fmt.Errorf("api: %w", err)
@@ -163,6 +170,21 @@ func runService(ctx context.Context, cfg *configs.Config, log *slog.Logger, whic
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// listenHTTP listens on the API's address. A port already taken is the usual
+// first-run failure (another service on :8080), so its error says which
+// settings to change instead of only "address already in use".
+func listenHTTP(addr string) (net.Listener, error) {
+	l, err := net.Listen("tcp", addr)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return nil, fmt.Errorf("http.addr %s is already in use by another process: set INSPECTONCE_HTTP_ADDR to a free address "+
+			"(e.g. INSPECTONCE_HTTP_ADDR=:8081) and INSPECTONCE_HTTP_PUBLIC_BASE_URL to match (http://localhost:8081): %w", addr, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("http.addr %s: %w", addr, err)
+	}
+	return l, nil
 }
 
 // metricsServer listens on addr at once (so a port taken stops start-up,
