@@ -18,12 +18,13 @@ build:
 	$(GO) build -o $(BIN) ./cmd/inspectonce
 
 # Starts local PostgreSQL + Redis in $(DATA_DIR) (kept running; `make stop`),
-# migrates, seeds and runs the service in the foreground (listens on :8080).
+# migrates, seeds (tokens also in $(DATA_DIR)/demo.env) and runs the service in
+# the foreground (listens on :8080; INSPECTONCE_HTTP_ADDR moves it).
 run: build
 	scripts/services.sh start $(DATA_DIR) $(PGPORT) $(REDISPORT)
 	source $(DATA_DIR)/env && \
 		$(BIN) migrate up && \
-		$(BIN) seed && \
+		$(BIN) seed --env-file $(DATA_DIR)/demo.env && \
 		exec $(BIN) all
 
 stop:

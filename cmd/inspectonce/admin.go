@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"text/tabwriter"
 
 	"inspectonce/configs"
@@ -63,7 +64,13 @@ func runMigrate(ctx context.Context, cfg *configs.Config, args []string, out io.
 	return nil
 }
 
-func runSeed(ctx context.Context, cfg *configs.Config, out io.Writer) error {
+func runSeed(ctx context.Context, cfg *configs.Config, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("seed", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	envFile := fs.String("env-file", "", "also write the tokens, scopes and API address as shell variables to this file (mode 0600)")
+	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
+		return usageError{"seed takes: [--env-file FILE]"}
+	}
 	st, err := openStore(cfg)
 	if err != nil {
 		return err
@@ -84,7 +91,59 @@ func runSeed(ctx context.Context, cfg *configs.Config, out io.Writer) error {
 	for _, t := range res.Tokens {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", t.Role, t.Scope, t.Token, t.Description)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if *envFile == "" {
+		return nil
+	}
+	if err := writeSeedEnv(*envFile, cfg.HTTP.PublicBaseURL, res.Tokens); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "tokens written to %s (source it: . %s)\n", *envFile, *envFile)
+	return nil
+}
+
+// writeSeedEnv writes the seeded tokens as shell variables, so the README's
+// examples paste and run after one `source`: every variable they use is set.
+func writeSeedEnv(path, baseURL string, tokens []seed.Token) error {
+	var b strings.Builder
+	b.WriteString("# written by `inspectonce seed --env-file`: the demo county's tokens and scopes\n")
+	fmt.Fprintf(&b, "export BASE=%s\nexport API=%s/api/v1\n", shellQuote(baseURL), shellQuote(baseURL))
+	for _, t := range tokens {
+		name, scopeVar := "", ""
+		switch t.Role {
+		case domain.RoleAdmin:
+			name = "ADMIN"
+		case domain.RolePlanner:
+			name, scopeVar = "PLANNER", "DEPT"
+		case domain.RoleTeamLeader:
+			name, scopeVar = "LEADER", "TEAM"
+		case domain.RoleInspector:
+			name, scopeVar = "INSPECTOR", "INSPECTOR_ID"
+		case domain.RoleBusiness:
+			name, scopeVar = "BUSINESS", "USCC"
+		default:
+			continue
+		}
+		fmt.Fprintf(&b, "export %s=%s\n", name, shellQuote(t.Token))
+		if scopeVar != "" {
+			fmt.Fprintf(&b, "export %s=%s\n", scopeVar, shellQuote(t.Scope))
+		}
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		return fmt.Errorf("seed --env-file: %w", err)
+	}
+	// WriteFile keeps the mode of a file that already exists.
+	if err := os.Chmod(path, 0o600); err != nil {
+		return fmt.Errorf("seed --env-file: %w", err)
+	}
+	return nil
+}
+
+// shellQuote quotes s for a POSIX shell.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 func runToken(ctx context.Context, cfg *configs.Config, args []string, out io.Writer) error {

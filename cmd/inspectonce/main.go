@@ -27,7 +27,8 @@ Commands:
   worker                  run the job worker pool
   scheduler               run the cron scheduler
   migrate up|down|status  apply, roll back (one step) or list database migrations
-  seed                    load the demo county and print a token for each role
+  seed [--env-file FILE]  load the demo county and print a token for each role
+                          (--env-file: also as shell variables ADMIN, PLANNER, LEADER, TEAM, ...)
   token create --role R [--scope S] [--name N]
                           issue an API token (roles: admin, planner, team_leader, inspector, business)
   import businesses|inspectors FILE.csv
@@ -98,7 +99,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, environ []string)
 	case "migrate":
 		return runMigrate(ctx, cfg, rest, stdout)
 	case "seed":
-		return runSeed(ctx, cfg, stdout)
+		return runSeed(ctx, cfg, rest, stdout)
 	case "token":
 		return runToken(ctx, cfg, rest, stdout)
 	case "import":

@@ -85,7 +85,23 @@ func TestCommandEndToEnd(t *testing.T) {
 	if out := run("migrate", "status"); strings.Contains(out, "pending") {
 		t.Fatalf("migrations pending after up:\n%s", out)
 	}
-	seeded := run("seed")
+	envFile := filepath.Join(t.TempDir(), "demo.env")
+	seeded := run("seed", "--env-file", envFile)
+	// The env file is what the README's examples source: every variable they
+	// use, readable by the owner only (tokens are secrets).
+	if fi, err := os.Stat(envFile); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("env file: %v %v", fi, err)
+	}
+	sh := exec.Command("sh", "-c", ". "+envFile+` && printf '%s|%s|%s|%s|%s|%s|%s|%s|%s|%s' "$ADMIN" "$PLANNER" "$LEADER" "$INSPECTOR" "$BUSINESS" "$DEPT" "$TEAM" "$INSPECTOR_ID" "$USCC" "$API"`)
+	vars, err := sh.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range strings.Split(string(vars), "|") {
+		if v == "" || (i < 5 && !strings.Contains(seeded, v)) {
+			t.Fatalf("env file variable %d is %q (or not a printed token):\n%s", i, v, vars)
+		}
+	}
 	for _, role := range []string{"admin", "planner", "team_leader", "inspector", "business"} {
 		if !strings.Contains(seeded, role) {
 			t.Fatalf("seed printed no %s token:\n%s", role, seeded)
