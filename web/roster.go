@@ -67,8 +67,8 @@ type rosterTotals struct {
 }
 
 // rosterAccess lets an admin read any team's roster, a team leader its own
-// team's and an inspector a team it belongs to or works with that day; a
-// team outside the viewer's scope is "not found", as if it did not exist.
+// team's and an inspector only a team-day it works (store.MayReadRoster); a
+// team-day outside the viewer's scope is "not found", as if it did not exist.
 // Businesses and planners have no roster at all: forbidden.
 func (p *Pages) rosterAccess(c echo.Context, teamID int64, day time.Time) error {
 	v, err := allow(c, domain.RoleAdmin, domain.RoleTeamLeader, domain.RoleInspector)
@@ -184,7 +184,7 @@ func (p *Pages) formDay(c echo.Context) (time.Time, error) {
 
 func (p *Pages) renderRoster(c echo.Context, teamID int64, day time.Time, feed *feedNotice, feedKind string) error {
 	ctx := c.Request().Context()
-	r, err := p.store.Roster(ctx, teamID, day)
+	r, err := p.store.Roster(ctx, viewer(c), teamID, day)
 	if err != nil {
 		return fmt.Errorf("roster of team %d: %w", teamID, err)
 	}
