@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"strings"
 	"testing"
 
 	"inspectonce/domain"
@@ -17,6 +19,13 @@ import (
 // not go through v.do's response checker.
 func (v *env) pageStatus(who, path string) int {
 	v.t.Helper()
+	status, _ := v.pageAs(who, path)
+	return status
+}
+
+// pageAs fetches a page as pageStatus does and returns its status and body.
+func (v *env) pageAs(who, path string) (int, string) {
+	v.t.Helper()
 	req, err := http.NewRequest(http.MethodGet, v.srv.URL+path, nil)
 	if err != nil {
 		v.t.Fatal(err)
@@ -27,8 +36,12 @@ func (v *env) pageStatus(who, path string) int {
 	if err != nil {
 		v.t.Fatal(err)
 	}
-	res.Body.Close()
-	return res.StatusCode
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		v.t.Fatal(err)
+	}
+	return res.StatusCode, string(body)
 }
 
 // token makes a token for (role, scope) under key.
@@ -285,5 +298,13 @@ func TestContactDetailsScope(t *testing.T) {
 			want = want || (pv.USCC == rv.Business.USCC && mine[pv.Seq])
 		}
 		checkOne(t, "roster", rv.Business, want)
+		// The printable roster page shows the same.
+		status, body := v.pageAs("inspA", fmt.Sprintf("/teams/%d/rosters/%s", v.team.ID, atA.Date))
+		if status != 200 {
+			t.Fatalf("roster page: %d", status)
+		}
+		if got := strings.Contains(body, `class="phone">`+phone[rv.Business.USCC]+`<`); got != want {
+			t.Errorf("roster page shows %s's phone: %v, want %v", rv.Business.USCC, got, want)
+		}
 	}
 }
