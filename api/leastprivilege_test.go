@@ -308,5 +308,8 @@ func TestContactDetailsScope(t *testing.T) {
 		if got := strings.Contains(body, `class="phone">`+phone[rv.Business.USCC]+`<`); got != want {
 			t.Errorf("roster page shows %s's phone: %v, want %v", rv.Business.USCC, got, want)
 		}
+		if !want && !strings.Contains(body, `class="muted contact-withheld">仅本户检查人员可见<`) {
+			t.Errorf("roster page does not say %s's contact is withheld", rv.Business.USCC)
+		}
 	}
 }
