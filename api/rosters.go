@@ -11,13 +11,13 @@ import (
 )
 
 // rosterRoles may read a team's roster: an admin any team's, a team leader its
-// own team's, an inspector the roster of a team it belongs to or works with
-// that day.
+// own team's, an inspector only a team-day it works (store.MayReadRoster).
 var rosterRoles = []domain.Role{domain.RoleAdmin, domain.RoleTeamLeader, domain.RoleInspector}
 
 // getRoster answers GET /api/v1/teams/{id}/rosters/{date}: the visits the team
 // leads that day in published plans, in route order, with checklists and
-// people. A team outside the caller's scope is 404, as if it did not exist.
+// people. A team-day outside the caller's scope is 404, as if it did not
+// exist; contact details of businesses outside the caller's work are null.
 func (s *Server) getRoster(c echo.Context) error {
 	p, err := allow(c, "read team rosters", rosterRoles...)
 	if err != nil {
@@ -40,7 +40,7 @@ func (s *Server) getRoster(c echo.Context) error {
 	if !ok {
 		return fmt.Errorf("team %d: %w", id, domain.ErrNotFound)
 	}
-	roster, err := s.store.Roster(ctx, id, date)
+	roster, err := s.store.Roster(ctx, p, id, date)
 	if err != nil {
 		return err
 	}

@@ -138,8 +138,26 @@ func TestTeamRoster(t *testing.T) {
 	if a := roster("admin"); len(a.Visits) != len(got.Visits) {
 		t.Errorf("admin sees %d visits, the leader %d", len(a.Visits), len(got.Visits))
 	}
-	if in := roster("inspector"); len(in.Visits) != len(got.Visits) {
-		t.Errorf("a member sees %d visits, the leader %d", len(in.Visits), len(got.Visits))
+	// An inspector of the joint visit works the day and reads the whole
+	// roster; a member of the team does not, unless it works a visit that day.
+	s, _, err := v.st.CreateToken(ctx, "test", "joint_inspector", domain.RoleInspector, fmt.Sprint(joint.Inspectors[0].InspectorID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.tokens["joint_inspector"] = s
+	if in := roster("joint_inspector"); len(in.Visits) != len(got.Visits) {
+		t.Errorf("an inspector of the day sees %d visits, the leader %d", len(in.Visits), len(got.Visits))
+	}
+	works := false
+	for _, pv := range want {
+		for _, a := range pv.Inspectors {
+			works = works || a.InspectorID == v.inspector.ID
+		}
+	}
+	if works {
+		roster("inspector")
+	} else {
+		expect(t, v.do("inspector", "GET", path, nil), 404, "a member of the team on a day it does not work")
 	}
 
 	// Out of scope: 404; roles without rosters: 403.

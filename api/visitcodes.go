@@ -46,8 +46,8 @@ func visitPath(c echo.Context) (int64, int, error) {
 
 // getVisitCode is GET /api/v1/plans/{id}/visits/{seq}/code: the current code
 // (行政行为码) of a visit of a published plan, for the staff who may read the
-// roster it is on (an admin, the team's leader, an inspector of the team or
-// of the visit). Any other visit is not found.
+// roster it is on (an admin, the team's leader, an inspector who works that
+// team-day: store.MayReadRoster). Any other visit is not found.
 func (s *Server) getVisitCode(c echo.Context) error {
 	p, err := allow(c, "read visit codes", rosterRoles...)
 	if err != nil {

@@ -81,3 +81,16 @@ func (p Principal) InspectorID() int64 {
 	}
 	return id
 }
+
+// TeamID is the team a team leader's token stands for; 0 for any other role
+// (or a scope that is not an id).
+func (p Principal) TeamID() int64 {
+	if p.Role != RoleTeamLeader {
+		return 0
+	}
+	id, err := strconv.ParseInt(p.Scope, 10, 64)
+	if err != nil || id <= 0 {
+		return 0
+	}
+	return id
+}

@@ -121,6 +121,10 @@ type Business struct {
 	ContactPhone string    `json:"contact_phone"`
 	CreatedAt    time.Time `json:"created_at"`
 	UpdatedAt    time.Time `json:"updated_at"`
+	// ContactWithheld says the reader may not see the contact details: they
+	// are blank here and null in JSON (MarshalJSON). Read-only: set by
+	// the store's contact scope, never written.
+	ContactWithheld bool `json:"-" gorm:"->;column:contact_withheld"`
 }
 
 // RiskChange is one entry of a business's risk-code history.

@@ -231,6 +231,10 @@ type BusinessFilter struct {
 	RiskCode     string
 	ScenarioID   int64
 	ListKind     string
+	// Viewer, when set, is the reader: contact details of businesses outside
+	// its work are withheld (contactScope). Nil reads them all, for the
+	// service's own use (seed, import); the API always sets it.
+	Viewer *domain.Principal
 }
 
 const businessColumns = "uscc, name, address, region_id, industry_code, lat, lng, risk_code, risk_set_at, risk_reason, list_kind, contact_name, contact_phone, created_at, updated_at"
@@ -289,11 +293,36 @@ func (s *Store) UpdateBusiness(ctx context.Context, actor string, b *domain.Busi
 	})
 }
 
-// GetBusiness returns a business by USCC.
+// GetBusiness returns a business by USCC, contact details included: for the
+// service's own use. A reader's request goes through GetBusinessAs.
 func (s *Store) GetBusiness(ctx context.Context, code string) (domain.Business, error) {
 	var b domain.Business
 	err := s.db.WithContext(ctx).Table("businesses").Select(businessColumns).Where("uscc = ?", code).Take(&b).Error
 	return b, translate(err, "business "+code)
+}
+
+// GetBusinessAs returns a business by USCC as viewer may see it: contact
+// details outside viewer's work withheld (contactScope).
+func (s *Store) GetBusinessAs(ctx context.Context, viewer domain.Principal, code string) (domain.Business, error) {
+	var b domain.Business
+	err := s.businesses(ctx, &viewer).Where("b.uscc = ?", code).Take(&b).Error
+	return b, translate(err, "business "+code)
+}
+
+// scopedBusinessColumns are businessColumns over businesses b, the contact
+// details as contactColumns give them.
+const scopedBusinessColumns = `b.uscc, b.name, b.address, b.region_id, b.industry_code, b.lat, b.lng, b.risk_code,
+	b.risk_set_at, b.risk_reason, b.list_kind, ` + contactColumns + `, b.created_at, b.updated_at`
+
+// businesses is the query of businesses b as viewer sees them; every
+// business with a nil viewer.
+func (s *Store) businesses(ctx context.Context, viewer *domain.Principal) *gorm.DB {
+	q := s.db.WithContext(ctx).Table("businesses b")
+	if viewer == nil {
+		return q.Select(businessColumns)
+	}
+	join, args := contactLateral(*viewer)
+	return q.Select(scopedBusinessColumns).Joins(join, args...)
 }
 
 // RiskHistory returns a business's risk codes, oldest first.
@@ -304,30 +333,31 @@ func (s *Store) RiskHistory(ctx context.Context, code string) ([]domain.RiskChan
 	return nonNil(out), translate(err, "risk history")
 }
 
-// ListBusinesses pages through businesses ordered by USCC.
+// ListBusinesses pages through businesses ordered by USCC, in one query;
+// with f.Viewer, contact details outside its work are withheld.
 func (s *Store) ListBusinesses(ctx context.Context, f BusinessFilter, p Page) (Paged[domain.Business], error) {
-	q := s.db.WithContext(ctx).Table("businesses").Select(businessColumns)
+	q := s.businesses(ctx, f.Viewer)
 	if f.RegionID != 0 {
-		q = q.Where("region_id IN "+regionSubtree, pq.Int64Array{f.RegionID})
+		q = q.Where("b.region_id IN "+regionSubtree, pq.Int64Array{f.RegionID})
 	}
 	if f.IndustryCode != "" {
-		q = q.Where("industry_code = ?", f.IndustryCode)
+		q = q.Where("b.industry_code = ?", f.IndustryCode)
 	}
 	if f.RiskCode != "" {
-		q = q.Where("risk_code = ?", f.RiskCode)
+		q = q.Where("b.risk_code = ?", f.RiskCode)
 	}
 	if f.ListKind != "" {
-		q = q.Where("list_kind = ?", f.ListKind)
+		q = q.Where("b.list_kind = ?", f.ListKind)
 	}
 	if f.ScenarioID != 0 {
-		q = q.Where("industry_code = ANY(SELECT unnest(industry_codes) FROM scenarios WHERE id = ?)", f.ScenarioID)
+		q = q.Where("b.industry_code = ANY(SELECT unnest(industry_codes) FROM scenarios WHERE id = ?)", f.ScenarioID)
 	}
 	if p.After != "" {
-		q = q.Where("uscc > ?", p.After)
+		q = q.Where("b.uscc > ?", p.After)
 	}
 	lim := p.limit()
 	var items []domain.Business
-	if err := q.Order("uscc").Limit(lim + 1).Find(&items).Error; err != nil {
+	if err := q.Order("b.uscc").Limit(lim + 1).Find(&items).Error; err != nil {
 		return Paged[domain.Business]{}, translate(err, "businesses")
 	}
 	out := Paged[domain.Business]{Items: nonNil(items)}

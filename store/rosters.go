@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -66,6 +67,23 @@ type RosterBusiness struct {
 	Lng          float64 `json:"lng"`
 	ContactName  string  `json:"contact_name"`
 	ContactPhone string  `json:"contact_phone"`
+	// ContactWithheld says the reader may not see the contact details: they
+	// are blank here and null in JSON.
+	ContactWithheld bool `json:"-"`
+}
+
+// MarshalJSON writes contact_name and contact_phone null when withheld, as
+// domain.Business does.
+func (b RosterBusiness) MarshalJSON() ([]byte, error) {
+	type plain RosterBusiness
+	if !b.ContactWithheld {
+		return json.Marshal(plain(b))
+	}
+	return json.Marshal(struct {
+		plain
+		ContactName  *string `json:"contact_name"`
+		ContactPhone *string `json:"contact_phone"`
+	}{plain: plain(b)})
 }
 
 // RosterItem is one line of a visit's checklist: an item to inspect, once per
@@ -96,11 +114,15 @@ type RosterInspector struct {
 // visit is on the roster of its new day, not of its plan's).
 const rosterCond = `pv.team_id = ? AND pv.date = ?::date`
 
-// Roster reads team teamID's roster of date (a civil date): the visits it
-// leads in published plans at their effective dates, by plan then route
-// order, visits moved to this day after the planned route. An unknown team is
-// ErrNotFound; a day without visits is a roster with no visits.
-func (s *Store) Roster(ctx context.Context, teamID int64, date time.Time) (Roster, error) {
+// Roster reads team teamID's roster of date (a civil date) as viewer may see
+// it: the visits it leads in published plans at their effective dates, by
+// plan then route order, visits moved to this day after the planned route.
+// Contact details of businesses outside viewer's work are withheld
+// (contactScope): an inspector who works one visit of the day sees the
+// others' stops but not whom to call there. Whether viewer may read the
+// roster at all is MayReadRoster's to say. An unknown team is ErrNotFound; a
+// day without visits is a roster with no visits.
+func (s *Store) Roster(ctx context.Context, viewer domain.Principal, teamID int64, date time.Time) (Roster, error) {
 	db := s.db.WithContext(ctx)
 	day := civilDate(date)
 	out := Roster{Date: day, Visits: []RosterVisit{}}
@@ -142,12 +164,15 @@ func (s *Store) Roster(ctx context.Context, teamID int64, date time.Time) (Roste
 		Lat, Lng        float64
 		ContactName     string
 		ContactPhone    string
+		ContactWithheld bool
 	}
+	contacts, args := contactLateral(viewer)
 	if err := db.Raw(`SELECT pv.plan_id, pv.seq, pv.original_date, pv.revision, pv.route_order, pv.duration_minutes, pv.travel_minutes,
 			pv.uscc, coalesce(b.name, '') AS name, coalesce(b.address, '') AS address, coalesce(b.lat, 0) AS lat,
-			coalesce(b.lng, 0) AS lng, coalesce(b.contact_name, '') AS contact_name, coalesce(b.contact_phone, '') AS contact_phone
-		FROM published_visits pv LEFT JOIN businesses b ON b.uscc = pv.uscc
-		WHERE `+rosterCond+` ORDER BY pv.plan_id, pv.revision > 0, pv.route_order, pv.seq`, teamID, day).Scan(&rows).Error; err != nil {
+			coalesce(b.lng, 0) AS lng, `+contactColumns+`
+		FROM published_visits pv LEFT JOIN businesses b ON b.uscc = pv.uscc `+contacts+`
+		WHERE `+rosterCond+` ORDER BY pv.plan_id, pv.revision > 0, pv.route_order, pv.seq`,
+		append(args, teamID, day)...).Scan(&rows).Error; err != nil {
 		return Roster{}, translate(err, "roster visits")
 	}
 	if len(rows) == 0 {
@@ -163,7 +188,7 @@ func (s *Store) Roster(ctx context.Context, teamID int64, date time.Time) (Roste
 		out.Visits[i] = RosterVisit{PlanID: r.PlanID, VisitSeq: r.Seq, Revision: r.Revision, RouteOrder: r.RouteOrder,
 			DurationMinutes: r.DurationMinutes, TravelMinutes: r.TravelMinutes,
 			Business: RosterBusiness{USCC: r.USCC, Name: r.Name, Address: r.Address, Lat: r.Lat, Lng: r.Lng,
-				ContactName: r.ContactName, ContactPhone: r.ContactPhone},
+				ContactName: r.ContactName, ContactPhone: r.ContactPhone, ContactWithheld: r.ContactWithheld},
 			Items: []RosterItem{}, Inspectors: []RosterInspector{}}
 		if r.Revision > 0 {
 			out.Visits[i].OriginalDate = civilDate(r.OriginalDate)
@@ -215,8 +240,10 @@ func (s *Store) Roster(ctx context.Context, teamID int64, date time.Time) (Roste
 }
 
 // MayReadRoster reports whether p may read team teamID's roster of date: an
-// admin any, a team leader its own team's, an inspector one of a team it
-// belongs to or works with that day (InspectorOnTeamDay); nobody else.
+// admin any, a team leader its own team's, an inspector only a team-day it
+// works (InspectorOnTeamDay); nobody else. Being a member of the team is not
+// enough: a roster names the targets of unannounced visits, and an inspector
+// learns them no earlier than the day it is sent to one of them.
 func (s *Store) MayReadRoster(ctx context.Context, p domain.Principal, teamID int64, date time.Time) (bool, error) {
 	if p.LeadsTeam(teamID) {
 		return true, nil
@@ -227,16 +254,16 @@ func (s *Store) MayReadRoster(ctx context.Context, p domain.Principal, teamID in
 	return false, nil
 }
 
-// InspectorOnTeamDay reports whether inspector inspectorID may read team
-// teamID's roster of date: a member of the team, or assigned to one of the
-// visits the team leads that day (effective date) in a published plan.
+// InspectorOnTeamDay reports whether inspector inspectorID works team
+// teamID's day date: it is assigned (plan_assignments) to at least one visit
+// of a published plan that the team leads on that day, by the visit's
+// effective date (after moves). Membership of the team does not count.
 func (s *Store) InspectorOnTeamDay(ctx context.Context, inspectorID, teamID int64, date time.Time) (bool, error) {
 	var ok bool
-	err := s.db.WithContext(ctx).Raw(`SELECT EXISTS (SELECT 1 FROM inspectors WHERE id = ? AND team_id = ?)
-		OR EXISTS (SELECT 1 FROM plan_assignments a
+	err := s.db.WithContext(ctx).Raw(`SELECT EXISTS (SELECT 1 FROM plan_assignments a
 			JOIN published_visits pv ON pv.plan_id = a.plan_id AND pv.seq = a.visit_seq
 			WHERE a.inspector_id = ? AND `+rosterCond+`)`,
-		inspectorID, teamID, inspectorID, teamID, civilDate(date)).Row().Scan(&ok)
+		inspectorID, teamID, civilDate(date)).Row().Scan(&ok)
 	if err != nil {
 		return false, translate(err, "roster access")
 	}

@@ -358,14 +358,15 @@ func TestMoveVisit(t *testing.T) {
 	}
 
 	// Rosters follow the effective date; the frozen plan rows do not change.
-	r10, err := st.Roster(ctx, f.team, day("2026-03-10"))
+	admin := domain.Principal{Role: domain.RoleAdmin}
+	r10, err := st.Roster(ctx, admin, f.team, day("2026-03-10"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(r10.Visits) != 1 || r10.Visits[0].VisitSeq != 3 {
 		t.Fatalf("roster of 03-10: %+v", r10.Visits)
 	}
-	r17, err := st.Roster(ctx, f.team, day("2026-03-17"))
+	r17, err := st.Roster(ctx, admin, f.team, day("2026-03-17"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -373,7 +374,7 @@ func TestMoveVisit(t *testing.T) {
 		r17.Visits[0].Revision != 2 || len(r17.Visits[0].Items) != 2 || len(r17.Visits[0].Inspectors) != 2 {
 		t.Fatalf("roster of 03-17: %+v", r17.Visits)
 	}
-	r11, err := st.Roster(ctx, f.team, day("2026-03-11"))
+	r11, err := st.Roster(ctx, admin, f.team, day("2026-03-11"))
 	if err != nil {
 		t.Fatal(err)
 	}

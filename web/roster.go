@@ -67,8 +67,8 @@ type rosterTotals struct {
 }
 
 // rosterAccess lets an admin read any team's roster, a team leader its own
-// team's and an inspector a team it belongs to or works with that day; a
-// team outside the viewer's scope is "not found", as if it did not exist.
+// team's and an inspector only a team-day it works (store.MayReadRoster); a
+// team-day outside the viewer's scope is "not found", as if it did not exist.
 // Businesses and planners have no roster at all: forbidden.
 func (p *Pages) rosterAccess(c echo.Context, teamID int64, day time.Time) error {
 	v, err := allow(c, domain.RoleAdmin, domain.RoleTeamLeader, domain.RoleInspector)
@@ -184,7 +184,7 @@ func (p *Pages) formDay(c echo.Context) (time.Time, error) {
 
 func (p *Pages) renderRoster(c echo.Context, teamID int64, day time.Time, feed *feedNotice, feedKind string) error {
 	ctx := c.Request().Context()
-	r, err := p.store.Roster(ctx, teamID, day)
+	r, err := p.store.Roster(ctx, viewer(c), teamID, day)
 	if err != nil {
 		return fmt.Errorf("roster of team %d: %w", teamID, err)
 	}
@@ -391,6 +391,7 @@ func init() {
 		"roster.uscc":           {"统一社会信用代码", "USCC"},
 		"roster.address":        {"地址", "Address"},
 		"roster.contact":        {"联系人", "Contact"},
+		"roster.withheld":       {"仅本户检查人员可见", "Visible to this visit's inspectors only"},
 		"roster.budget":         {"现场 %d 分钟 · 路程 %d 分钟", "%d min on site · %d min travel"},
 		"roster.moved":          {"由 %s 改期至今日，未排入原路线", "Moved here from %s; not part of the planned route"},
 		"roster.col_check":      {"勾选", "Done"},

@@ -209,13 +209,19 @@ func browserRoster(t *testing.T, b *benv) {
 		t.Errorf("after the feed form the roster shows %v, want %v", got, wantUSCC)
 	}
 
-	// An inspector on its own team's roster makes its own feed, not the team's.
+	// An inspector on the roster of a team-day it works makes its own feed,
+	// not the team's.
 	insp := b.Browser(t)
 	b.Login(t, insp, domain.RoleInspector)
-	ownTeam := sqlRows(t, b, `SELECT team_id::text FROM inspectors WHERE id::text = $1`, b.Scopes[domain.RoleInspector])[0][0]
-	b.Open(t, insp, "/teams/"+ownTeam+"/rosters/"+day)
+	worked := sqlRows(t, b, effectiveVisitsSQL+`SELECT ev.team_id::text, to_char(ev.date, 'YYYY-MM-DD') FROM ev
+		JOIN plan_assignments a ON a.plan_id = ev.plan_id AND a.visit_seq = ev.seq
+		WHERE a.inspector_id::text = $1 ORDER BY ev.date, ev.team_id LIMIT 1`, b.Scopes[domain.RoleInspector])
+	if len(worked) == 0 {
+		t.Fatal("the seeded inspector works no visit of the published plan")
+	}
+	b.Open(t, insp, "/teams/"+worked[0][0]+"/rosters/"+worked[0][1])
 	if s := b.Status(t, insp); s != 0 {
-		t.Fatalf("inspector on its team's roster: error page %d", s)
+		t.Fatalf("inspector on the roster of a team-day it works: error page %d", s)
 	}
 	if n := len(b.Texts(t, insp, "#feed-rotate-team")); n != 0 {
 		t.Error("an inspector is offered the team's feed")
@@ -243,6 +249,19 @@ func browserAccess(t *testing.T, b *benv) {
 	if otherTeam == team {
 		otherTeam = sqlRows(t, b, `SELECT id::text FROM teams WHERE id::text <> $1 ORDER BY id LIMIT 1`, team)[0][0]
 	}
+	// The inspector's own team on a day it does not work (the team has visits
+	// then if the plan gives such a day, else none): not its to read.
+	ownTeam := sqlRows(t, b, `SELECT team_id::text FROM inspectors WHERE id::text = $1`, b.Scopes[domain.RoleInspector])[0][0]
+	idleDay := day
+	if rows := sqlRows(t, b, effectiveVisitsSQL+`SELECT to_char(ev.date, 'YYYY-MM-DD') FROM ev
+		WHERE ev.team_id::text = $1 AND NOT EXISTS (SELECT 1 FROM ev w JOIN plan_assignments a ON a.plan_id = w.plan_id AND a.visit_seq = w.seq
+			WHERE a.inspector_id::text = $2 AND w.team_id = ev.team_id AND w.date = ev.date)
+		ORDER BY ev.date LIMIT 1`, ownTeam, b.Scopes[domain.RoleInspector]); len(rows) > 0 {
+		idleDay = rows[0][0]
+	} else if rows := sqlRows(t, b, effectiveVisitsSQL+`SELECT 1 FROM ev JOIN plan_assignments a ON a.plan_id = ev.plan_id AND a.visit_seq = ev.seq
+		WHERE a.inspector_id::text = $1 AND ev.team_id::text = $2 AND ev.date = $3::date`, b.Scopes[domain.RoleInspector], ownTeam, day); len(rows) > 0 {
+		idleDay = "2026-11-29" // a Sunday before the plan: no visits at all
+	}
 	// A team the inspector neither belongs to nor works with that day.
 	strange := sqlRows(t, b, effectiveVisitsSQL+`SELECT tm.id::text FROM teams tm
 		WHERE NOT EXISTS (SELECT 1 FROM inspectors i WHERE i.id::text = $1 AND i.team_id = tm.id)
@@ -266,6 +285,7 @@ func browserAccess(t *testing.T, b *benv) {
 		{"planner: a business schedule", domain.RolePlanner, "/businesses/" + own + "/schedule", 403},
 		{"planner: a team roster", domain.RolePlanner, "/teams/" + team + "/rosters/" + day, 403},
 		{"inspector: a team it has nothing to do with", domain.RoleInspector, "/teams/" + strange + "/rosters/" + day, 404},
+		{"inspector: its own team on a day it does not work", domain.RoleInspector, "/teams/" + ownTeam + "/rosters/" + idleDay, 404},
 		{"admin: any schedule", domain.RoleAdmin, "/businesses/" + other + "/schedule", 0},
 		{"admin: any roster", domain.RoleAdmin, "/teams/" + otherTeam + "/rosters/" + otherDay, 0},
 		{"admin: a bad date", domain.RoleAdmin, "/teams/" + team + "/rosters/2026-13-01", 400},
