@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -261,4 +262,48 @@ func unknownScans(t testing.TB, st *store.Store) int64 {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// TestUnknownScanMigration: the scans of unsigned codes recorded one row each
+// before migration 00012 become hourly counts, and the rows go.
+func TestUnknownScanMigration(t *testing.T) {
+	st, _ := storetest.New(t)
+	ctx := context.Background()
+	p, _ := publishedHandPlan(t, st)
+	m, err := store.NewMigrator(st.SQL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Down to the schema before the counts (whatever came after it).
+	for {
+		var exists bool
+		if err := st.SQL().QueryRow(`SELECT to_regclass('visit_code_unknown_scans') IS NOT NULL`).Scan(&exists); err != nil {
+			t.Fatal(err)
+		}
+		if !exists {
+			break
+		}
+		if err := m.Down(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.ExecForTest(ctx, fmt.Sprintf(`INSERT INTO visit_code_scans (plan_id, visit_seq, generation, outcome, scanned_at) VALUES
+		(NULL, NULL, NULL, 'unknown', '2026-03-02T01:10:00Z'), (NULL, NULL, NULL, 'unknown', '2026-03-02T01:50:00Z'),
+		(NULL, NULL, NULL, 'unknown', '2026-03-02T02:05:00Z'), (%d, 1, 0, 'valid', '2026-03-02T01:20:00Z')`, p.ID)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Up(ctx); err != nil {
+		t.Fatal(err)
+	}
+	hours, err := st.UnknownCodeScans(ctx, time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 3, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hours) != 2 || !hours[0].Hour.Equal(time.Date(2026, 3, 2, 1, 0, 0, 0, time.UTC)) || hours[0].Scans != 2 ||
+		!hours[0].LastAt.Equal(time.Date(2026, 3, 2, 1, 50, 0, 0, time.UTC)) || hours[1].Scans != 1 {
+		t.Errorf("hourly counts %+v, want 2 at 01:00 and 1 at 02:00", hours)
+	}
+	if n := countRows(t, st, "visit_code_scans"); n != 1 {
+		t.Errorf("%d scan rows left, want the signed one", n)
+	}
 }
