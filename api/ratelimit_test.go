@@ -185,6 +185,11 @@ func TestRateLimitTrustedProxy(t *testing.T) {
 	}
 	expect429(t, v.send(proxy, "GET", "/v/"+randomCode(t), "", "X-Forwarded-For", "10.9.9.9, 203.0.113.7"),
 		"203.0.113.7 with a forged first entry", false)
+	// The page speaks the reader's language.
+	r := v.send(proxy, "GET", "/v/"+randomCode(t), "", "X-Forwarded-For", "203.0.113.7", "Accept-Language", "en")
+	if r.Status != http.StatusTooManyRequests || !strings.Contains(string(r.Body), "Too many requests. Please try again in ") {
+		t.Errorf("English 429 page: %d %.400s", r.Status, r.Body)
+	}
 	// An address that is not a trusted proxy is believed about nothing.
 	direct := clientFrom("127.0.0.3")
 	for i := range 3 {
