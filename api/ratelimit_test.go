@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"inspectonce/configs"
 )
 
 // clientFrom is an HTTP client whose connections leave from the loopback
@@ -314,5 +316,54 @@ func TestMetricsNotPublic(t *testing.T) {
 		if res.StatusCode != http.StatusNotFound {
 			t.Errorf("/metrics on the main listener with http.metrics_addr set, token %q: %d, want 404", who, res.StatusCode)
 		}
+	}
+}
+
+// TestClientKey: IPv4 addresses are keyed one by one, IPv6 by their /64 (a
+// subscriber picks any address in its prefix).
+func TestClientKey(t *testing.T) {
+	for _, tc := range []struct{ a, b string }{
+		{"203.0.113.7", "::ffff:203.0.113.7"},
+		{"2001:db8:1:2::1", "2001:db8:1:2:ffff:ffff:ffff:ffff"},
+	} {
+		if clientKey(tc.a) != clientKey(tc.b) {
+			t.Errorf("%s and %s have different keys: %s, %s", tc.a, tc.b, clientKey(tc.a), clientKey(tc.b))
+		}
+	}
+	for _, tc := range []struct{ a, b string }{
+		{"203.0.113.7", "203.0.113.8"},
+		{"2001:db8:1:2::1", "2001:db8:1:3::1"},
+		{"", "not an address"},
+	} {
+		if clientKey(tc.a) == clientKey(tc.b) {
+			t.Errorf("%s and %s share the key %s", tc.a, tc.b, clientKey(tc.a))
+		}
+	}
+}
+
+// TestKeyedLimiterBounded: many clients cost at most max_clients buckets;
+// the one seen least recently is forgotten first.
+func TestKeyedLimiterBounded(t *testing.T) {
+	k, err := newKeyedLimiter(configs.RateLimit{Rate: 0.001, Burst: 1}, 10)
+	if err != nil || k == nil {
+		t.Fatal(k, err)
+	}
+	now := time.Now()
+	if k.take("ip:keep", now) != 0 || k.take("ip:keep", now) == 0 {
+		t.Fatal("a bucket of 1 allowed two requests")
+	}
+	for i := range 1000 {
+		k.take("ip:"+strconv.Itoa(i), now)
+		k.wait("ip:keep", now) // seen: stays recent
+	}
+	if n := k.clients.Len(); n > 10 {
+		t.Errorf("%d buckets for max_clients 10", n)
+	}
+	if k.take("ip:keep", now) == 0 {
+		t.Error("a client seen all along lost its bucket to the flood")
+	}
+	off, err := newKeyedLimiter(configs.RateLimit{Rate: 0, Burst: 10}, 10)
+	if err != nil || off != nil {
+		t.Errorf("rate 0: %v %v, want no limiter", off, err)
 	}
 }
