@@ -119,6 +119,7 @@ func TestRateLimitCodePage(t *testing.T) {
 	if limitedAt == 0 || limitedAt > 100 {
 		t.Fatalf("first 429 at guess %d of 300, want within 100", limitedAt)
 	}
+	t.Logf("default limits: first 429 at guess %d", limitedAt)
 	expect429(t, last, "guess past the limit", false)
 	if v.send(guesser, "GET", "/v/"+randomCode(t)+"/qr.png", "").Status != http.StatusTooManyRequests {
 		t.Error("the QR image is not limited with the page")
@@ -153,6 +154,7 @@ func TestRateLimitOffScansBounded(t *testing.T) {
 		}
 	}
 	rows, counted := v.scanCounts(t)
+	t.Logf("%d made-up codes with the limit off: %d scan rows, %d counted", n, rows-rows0, counted-counted0)
 	if rows != rows0 {
 		t.Errorf("%d scan rows written for %d made-up codes, want none", rows-rows0, n)
 	}
