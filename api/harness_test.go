@@ -61,8 +61,14 @@ var testToday = time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvWith(t)
+}
+
+// newEnvWith is newEnv with configuration overrides ("INSPECTONCE_X=value").
+func newEnvWith(t *testing.T, overrides ...string) *env {
+	t.Helper()
 	st, _ := storetest.New(t)
-	cfg, err := configs.Load("", []string{"INSPECTONCE_HTTP_BODY_LIMIT_BYTES=65536"})
+	cfg, err := configs.Load("", append([]string{"INSPECTONCE_HTTP_BODY_LIMIT_BYTES=65536"}, overrides...))
 	if err != nil {
 		t.Fatal(err)
 	}

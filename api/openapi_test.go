@@ -123,7 +123,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 func TestOpenAPIOperationConventions(t *testing.T) {
 	doc := loadOpenAPI(t)
 	public := map[string]bool{
-		"GET /healthz": true, "GET /readyz": true, "GET /metrics": true, "GET /api/v1/openapi.yaml": true,
+		"GET /healthz": true, "GET /readyz": true, "GET /api/v1/openapi.yaml": true,
 		// the secret in the URL is the credential: calendar apps send no token
 		"GET /feeds/{file}": true,
 		// published results (一公开) are open data
@@ -146,6 +146,12 @@ func TestOpenAPIOperationConventions(t *testing.T) {
 		security := doc.Security
 		if op.Security != nil {
 			security = *op.Security
+		}
+		// Rate limits (http.rate_limits): every write, and every public route
+		// but the probes and this document, may answer 429.
+		limited := method != "GET" || (public[key] && key != "GET /healthz" && key != "GET /readyz" && key != "GET /api/v1/openapi.yaml")
+		if limited && op.Responses.Status(http.StatusTooManyRequests) == nil {
+			t.Errorf("%s: rate limited but response 429 is not documented", key)
 		}
 		if public[key] {
 			if len(security) != 0 {

@@ -267,8 +267,8 @@ func TestOpenAPIResponsesWithoutDatabase(t *testing.T) {
 	if rec := do("GET", "/healthz", "", nil, nil); rec.Code != http.StatusOK {
 		t.Errorf("GET /healthz = %d", rec.Code)
 	}
-	if rec := do("GET", "/metrics", "", nil, nil); rec.Code != http.StatusOK {
-		t.Errorf("GET /metrics = %d", rec.Code)
+	if rec := do("GET", "/metrics", "", nil, nil); rec.Code != http.StatusUnauthorized {
+		t.Errorf("GET /metrics without a token = %d, want 401", rec.Code)
 	}
 	rec := do("GET", "/api/v1/openapi.yaml", "", nil, nil)
 	if rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != "application/yaml" {

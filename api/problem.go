@@ -28,6 +28,7 @@ const problemBase = "https://inspectonce.example/problems/"
 func problemFor(err error) Problem {
 	var ve *domain.ValidationError
 	var he *echo.HTTPError
+	var tm *errTooManyRequests
 	switch {
 	case errors.As(err, &ve):
 		return Problem{Type: problemBase + "validation", Title: "Request is not valid", Status: http.StatusUnprocessableEntity,
@@ -41,6 +42,9 @@ func problemFor(err error) Problem {
 		return Problem{Type: problemBase + "not-found", Title: "Not found", Status: http.StatusNotFound, Detail: err.Error()}
 	case errors.Is(err, domain.ErrConflict):
 		return Problem{Type: problemBase + "conflict", Title: "Conflict", Status: http.StatusConflict, Detail: err.Error()}
+	case errors.As(err, &tm):
+		return Problem{Type: problemBase + "rate-limited", Title: "Too many requests", Status: http.StatusTooManyRequests,
+			Detail: fmt.Sprintf("this client sent more requests than the %s limit allows; retry after %d seconds (Retry-After)", tm.class, tm.retryAfter)}
 	case errors.As(err, &he):
 		p := Problem{Type: "about:blank", Title: http.StatusText(he.Code), Status: he.Code}
 		if m, ok := he.Message.(string); ok && m != p.Title {

@@ -44,6 +44,10 @@ type Server struct {
 	// queues and queueNames serve the admin queue view.
 	queues     QueueInspector
 	queueNames []string
+	// limits are the per-client rate limits; pages renders their 429 page
+	// on the HTML routes.
+	limits *rateLimits
+	pages  *web.Pages
 }
 
 // Options configure New.
@@ -103,8 +107,19 @@ func New(o Options) *echo.Echo {
 		s.enqueue = s.runInProcess
 	}
 
+	limits, err := newRateLimits(o.Config)
+	if err != nil {
+		s.log.Error("rate limits are off: they could not be built", "err", err)
+		limits = &rateLimits{}
+	}
+	s.limits = limits
+
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
+	if e.IPExtractor, err = ipExtractor(o.Config); err != nil {
+		s.log.Error("http.trusted_proxies ignored: clients are keyed by their socket address", "err", err)
+		e.IPExtractor = echo.ExtractIPDirect()
+	}
 	e.HTTPErrorHandler = s.handleError
 	e.Binder = strictBinder{}
 	e.Use(middleware.RequestID())
@@ -114,25 +129,30 @@ func New(o Options) *echo.Echo {
 		return err
 	}}))
 	e.Use(s.metrics.middleware)
+	e.Use(s.limitAnonymous)
 
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
-	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{})))
+	// With http.metrics_addr set, the metrics have a listener of their own
+	// (cmd/inspectonce) and this one has none.
+	if s.cfg.HTTP.MetricsAddr == "" {
+		e.GET("/metrics", s.serveMetrics(promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{})), s.authenticate)
+	}
 
 	v1 := e.Group("/api/v1")
 	v1.GET("/openapi.yaml", serveOpenAPI)
-	api := v1.Group("", middleware.BodyLimit(strconv.FormatInt(s.cfg.HTTP.BodyLimitBytes, 10)+"B"), s.authenticate, s.auditRejected)
+	api := v1.Group("", middleware.BodyLimit(strconv.FormatInt(s.cfg.HTTP.BodyLimitBytes, 10)+"B"), s.authenticate, s.limitWrites, s.auditRejected)
 	s.routes(api)
 	// Published results (一公开): the open-data export needs no token.
 	s.publicationRoutes(v1, api)
 	// Calendar feeds: no bearer token (calendar apps cannot send one); the
 	// secret in the path is the credential.
 	e.GET("/feeds/:file", s.getFeed, redactFeedSecret)
-	imports := v1.Group("/imports", middleware.BodyLimit(strconv.FormatInt(s.cfg.HTTP.ImportLimitBytes, 10)+"B"), s.authenticate, s.auditRejected)
+	imports := v1.Group("/imports", middleware.BodyLimit(strconv.FormatInt(s.cfg.HTTP.ImportLimitBytes, 10)+"B"), s.authenticate, s.limitWrites, s.auditRejected)
 	imports.POST("/businesses", s.importBusinesses)
 	imports.POST("/inspectors", s.importInspectors)
 
-	web.Register(e, web.Options{Store: o.Store, Config: o.Config, Calendar: o.Calendar, Logger: s.log, Now: s.now,
+	s.pages = web.Register(e, web.Options{Store: o.Store, Config: o.Config, Calendar: o.Calendar, Logger: s.log, Now: s.now,
 		Queues: o.Queues, QueueNames: o.QueueNames})
 	return e
 }
@@ -224,6 +244,18 @@ func (s *Server) routes(g *echo.Group) {
 	g.DELETE("/admin/queues/:queue/archived/:task_id", s.deleteArchivedTask)
 }
 
+// serveMetrics answers GET /metrics on the main listener: admin tokens only,
+// since the metrics name routes, queues and volumes.
+func (s *Server) serveMetrics(h http.Handler) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if _, err := allow(c, "read metrics", adminOnly...); err != nil {
+			return err
+		}
+		h.ServeHTTP(c.Response(), c.Request())
+		return nil
+	}
+}
+
 func (s *Server) healthz(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 }
@@ -268,6 +300,7 @@ func (s *Server) requestLog(next echo.HandlerFunc) echo.HandlerFunc {
 type httpMetrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	limited  *prometheus.CounterVec
 }
 
 func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
@@ -279,8 +312,11 @@ func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
 			Name: "inspectonce_http_request_duration_seconds", Help: "HTTP request latency by route.",
 			Buckets: []float64{.001, .0025, .005, .01, .02, .05, .1, .25, .5, 1, 2.5, 10},
 		}, []string{"route", "method"}),
+		limited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "inspectonce_http_rate_limited_total", Help: "Requests refused with 429 by a rate limit (http.rate_limits), by class.",
+		}, []string{"class"}),
 	}
-	reg.MustRegister(m.requests, m.duration)
+	reg.MustRegister(m.requests, m.duration, m.limited)
 	return m
 }
 

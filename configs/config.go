@@ -6,6 +6,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/url"
 	"os"
@@ -57,7 +58,45 @@ type HTTP struct {
 	// PublicBaseURL is the service's address as the public reaches it; visit
 	// codes' QR images and notices link to PublicBaseURL + /v/<code>.
 	PublicBaseURL string `yaml:"public_base_url"`
+	// MetricsAddr, when set, serves GET /metrics (no token) on a listener of
+	// its own, for a scraper on a private network; the main listener then has
+	// no /metrics. Empty serves /metrics on Addr to admin tokens only.
+	MetricsAddr string `yaml:"metrics_addr"`
+	// TrustedProxies are the addresses (IPs or CIDRs) of the reverse proxies
+	// in front of the service. Only a request whose socket peer is one of them
+	// is keyed by the client address in X-Forwarded-For; empty (the default)
+	// keys every request by its socket peer, so a forged header changes nothing.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+	// RateLimits bound what one client may ask per second (429 past them).
+	RateLimits RateLimits `yaml:"rate_limits"`
 }
+
+// RateLimits are the per-client token buckets of the HTTP listener, kept in
+// the memory of each replica.
+type RateLimits struct {
+	// CodePage: the public visit code page and QR image (/v/<code>), per
+	// client address.
+	CodePage RateLimit `yaml:"code_page"`
+	// OpenData: /api/v1/open-data/*, /results and /feeds/*, per client address.
+	OpenData RateLimit `yaml:"open_data"`
+	// Login: failed sign-ins (POST /login with a bad token), per client address.
+	Login RateLimit `yaml:"login"`
+	// Writes: POST, PUT and DELETE under /api/v1, per token.
+	Writes RateLimit `yaml:"writes"`
+	// MaxClients bounds the buckets each class keeps: past it, the client
+	// seen least recently is forgotten (and starts again with a full bucket).
+	MaxClients int `yaml:"max_clients"`
+}
+
+// RateLimit is one token bucket: Burst requests at once, refilled at Rate
+// per second. A zero Rate or Burst turns the limit off.
+type RateLimit struct {
+	Rate  float64 `yaml:"rate"`
+	Burst int     `yaml:"burst"`
+}
+
+// Enabled reports whether the limit applies.
+func (r RateLimit) Enabled() bool { return r.Rate > 0 && r.Burst > 0 }
 
 // Database configures the PostgreSQL pool.
 type Database struct {
@@ -316,6 +355,12 @@ func setFromString(fv reflect.Value, raw string) error {
 		fv.SetInt(int64(d))
 	case fv.Kind() == reflect.String:
 		fv.SetString(raw)
+	case fv.Kind() == reflect.Float64:
+		x, err := strconv.ParseFloat(raw, 64)
+		if err != nil {
+			return errors.New("not a number")
+		}
+		fv.SetFloat(x)
 	case fv.Kind() == reflect.Int || fv.Kind() == reflect.Int64:
 		n, err := strconv.ParseInt(raw, 10, 64)
 		if err != nil {
@@ -369,6 +414,32 @@ func setFromString(fv reflect.Value, raw string) error {
 	return nil
 }
 
+// validListenAddr reports whether a is host:port with a port number, checked
+// at load so a typo stops start-up naming the key, not later as a listen error.
+func validListenAddr(a string) bool {
+	_, port, err := net.SplitHostPort(a)
+	n, perr := strconv.Atoi(port)
+	return err == nil && perr == nil && n >= 0 && n <= 65535
+}
+
+// ParseTrustedProxy reads one http.trusted_proxies entry: a CIDR
+// (10.0.0.0/8) or a single address (10.0.0.5, ::1).
+func ParseTrustedProxy(s string) (*net.IPNet, error) {
+	s = strings.TrimSpace(s)
+	if _, n, err := net.ParseCIDR(s); err == nil {
+		return n, nil
+	}
+	ip := net.ParseIP(s)
+	if ip == nil {
+		return nil, fmt.Errorf("%q is not an IP address or CIDR (e.g. 10.0.0.5 or 10.0.0.0/8)", s)
+	}
+	bits := 128
+	if ip4 := ip.To4(); ip4 != nil {
+		ip, bits = ip4, 32
+	}
+	return &net.IPNet{IP: ip, Mask: net.CIDRMask(bits, bits)}, nil
+}
+
 func (c *Config) validate() error {
 	var errs []error
 	bad := func(key, why string) { errs = append(errs, fmt.Errorf("config: %s: %s", key, why)) }
@@ -406,6 +477,28 @@ func (c *Config) validate() error {
 	if u, err := url.Parse(c.Redis.URL); c.Redis.URL == "" || err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
 		bad("redis.url (INSPECTONCE_REDIS_URL)", "must be a redis:// URL")
 	}
+	if a := c.HTTP.MetricsAddr; a != "" && !validListenAddr(a) {
+		bad("http.metrics_addr (INSPECTONCE_HTTP_METRICS_ADDR)", "must be host:port (e.g. 127.0.0.1:9090), or empty to serve /metrics to admin tokens on http.addr")
+	}
+	for i, p := range c.HTTP.TrustedProxies {
+		if _, err := ParseTrustedProxy(p); err != nil {
+			bad(fmt.Sprintf("http.trusted_proxies[%d] (INSPECTONCE_HTTP_TRUSTED_PROXIES)", i), err.Error())
+		}
+	}
+	for key, l := range map[string]RateLimit{
+		"http.rate_limits.code_page": c.HTTP.RateLimits.CodePage, "http.rate_limits.open_data": c.HTTP.RateLimits.OpenData,
+		"http.rate_limits.login": c.HTTP.RateLimits.Login, "http.rate_limits.writes": c.HTTP.RateLimits.Writes,
+	} {
+		if l.Rate < 0 || math.IsNaN(l.Rate) || math.IsInf(l.Rate, 0) {
+			bad(key+".rate", "must be a number of requests per second, 0 or more (0 turns the limit off)")
+		}
+		if l.Burst < 0 {
+			bad(key+".burst", "must be 0 or more (0 turns the limit off)")
+		}
+	}
+	if c.HTTP.RateLimits.MaxClients < 1 {
+		bad("http.rate_limits.max_clients", "must be at least 1")
+	}
 	loc, err := time.LoadLocation(c.TimeZone)
 	if c.TimeZone == "" || err != nil {
 		bad("time_zone", "must be an IANA time zone such as Asia/Shanghai")
@@ -437,8 +530,7 @@ func (c *Config) validate() error {
 	if a := c.Worker.MetricsAddr; a != "" {
 		// Checked here so a typo stops start-up naming the key, not later as
 		// a listen error.
-		_, port, err := net.SplitHostPort(a)
-		if n, perr := strconv.Atoi(port); err != nil || perr != nil || n < 0 || n > 65535 {
+		if !validListenAddr(a) {
 			bad("worker.metrics_addr (INSPECTONCE_WORKER_METRICS_ADDR)", "must be host:port (e.g. :9091), or empty for none")
 		}
 	}

@@ -209,13 +209,16 @@ type CodeCheck struct {
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
 }
 
-// VerifyVisitCode checks a scanned code and records the scan whatever the
-// outcome: valid (the current code of a visit of a published plan, with the
-// visit as the business should see it, at its effective date), revoked (an
-// earlier code of a visit, since replaced), not_published (a visit of a plan
-// that is a draft or discarded) or unknown (anything else, including a code
-// whose signature does not check out). An error means the database failed;
-// the scan may then be unrecorded.
+// VerifyVisitCode checks a scanned code and records the scan: valid (the
+// current code of a visit of a published plan, with the visit as the
+// business should see it, at its effective date), revoked (an earlier code of
+// a visit, since replaced), not_published (a visit of a plan that is a draft
+// or discarded) or unknown (anything else, including a code whose signature
+// does not check out). A scan of a code this service signed is a row of
+// visit_code_scans; any other scan only adds one to the count of its hour in
+// visit_code_unknown_scans, so that codes made up by anyone cannot grow the
+// database. An error means the database failed; the scan may then be
+// unrecorded.
 func (s *Store) VerifyVisitCode(ctx context.Context, text, userAgent string) (CodeCheck, error) {
 	key, err := s.visitCodeKey(ctx)
 	if err != nil {
@@ -228,14 +231,38 @@ func (s *Store) VerifyVisitCode(ctx context.Context, text, userAgent string) (Co
 			return CodeCheck{}, err
 		}
 	}
-	scan := map[string]any{"outcome": check.Outcome, "user_agent": scanUserAgent(userAgent)}
-	if perr == nil {
-		scan["plan_id"], scan["visit_seq"], scan["generation"] = c.PlanID, c.VisitSeq, c.Generation
+	if perr != nil {
+		if err := s.db.WithContext(ctx).Exec(`INSERT INTO visit_code_unknown_scans (hour, scans, last_at)
+			VALUES (date_trunc('hour', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', 1, now())
+			ON CONFLICT (hour) DO UPDATE SET scans = visit_code_unknown_scans.scans + 1, last_at = excluded.last_at`).Error; err != nil {
+			return CodeCheck{}, translate(err, "unknown visit code scan")
+		}
+		return check, nil
 	}
+	scan := map[string]any{"outcome": check.Outcome, "user_agent": scanUserAgent(userAgent),
+		"plan_id": c.PlanID, "visit_seq": c.VisitSeq, "generation": c.Generation}
 	if err := s.db.WithContext(ctx).Table("visit_code_scans").Create(scan).Error; err != nil {
 		return CodeCheck{}, translate(err, "visit code scan")
 	}
 	return check, nil
+}
+
+// UnknownScanCount is the number of scans, in one hour, of codes this
+// service did not sign.
+type UnknownScanCount struct {
+	// Hour is the hour's start (UTC).
+	Hour   time.Time `json:"hour"`
+	Scans  int64     `json:"scans"`
+	LastAt time.Time `json:"last_at"`
+}
+
+// UnknownCodeScans lists the hourly counts of scans of unsigned codes whose
+// hour starts in [from, to), oldest first.
+func (s *Store) UnknownCodeScans(ctx context.Context, from, to time.Time) ([]UnknownScanCount, error) {
+	var out []UnknownScanCount
+	err := s.db.WithContext(ctx).Raw(`SELECT hour, scans, last_at FROM visit_code_unknown_scans
+		WHERE hour >= ? AND hour < ? ORDER BY hour`, from, to).Scan(&out).Error
+	return nonNil(out), translate(err, "unknown visit code scans")
 }
 
 // checkCode decides the outcome of a code whose signature checked out.
@@ -310,12 +337,12 @@ func scanUserAgent(ua string) string {
 	return ua
 }
 
-// VisitCodeScan is one recorded scan.
+// VisitCodeScan is one recorded scan of a code this service signed.
 type VisitCodeScan struct {
 	ID         int64     `json:"id"`
-	PlanID     *int64    `json:"plan_id"`
-	VisitSeq   *int      `json:"visit_seq"`
-	Generation *int      `json:"generation"`
+	PlanID     int64     `json:"plan_id"`
+	VisitSeq   int       `json:"visit_seq"`
+	Generation int       `json:"generation"`
 	Outcome    string    `json:"outcome"`
 	UserAgent  string    `json:"user_agent"`
 	ScannedAt  time.Time `json:"scanned_at"`

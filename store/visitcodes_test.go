@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"inspectonce/domain"
 	"inspectonce/store"
@@ -64,7 +66,7 @@ func TestVisitCodeValidScanRecorded(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(scans) != 1 || scans[0].Outcome != store.CodeValid || scans[0].UserAgent != "Mozilla/5.0 (iPhone) MicroMessenger" ||
-		scans[0].Generation == nil || *scans[0].Generation != 0 {
+		scans[0].Generation != 0 {
 		t.Fatalf("scans %+v", scans)
 	}
 
@@ -164,6 +166,7 @@ func TestVisitCodeUnknownAndTampered(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := countRows(t, st, "visit_code_scans")
+	counted := unknownScans(t, st)
 	bad := []string{string(tampered), foreign, "", "not-a-code", strings.Repeat("A", 5000), strings.ToLower(good.Code)}
 	for _, text := range bad {
 		got, err := st.VerifyVisitCode(ctx, text, "bad\x00agent\xff"+strings.Repeat("x", 900))
@@ -174,21 +177,46 @@ func TestVisitCodeUnknownAndTampered(t *testing.T) {
 			t.Errorf("%.20q: %+v, want unknown and nothing else", text, got)
 		}
 	}
-	if n := countRows(t, st, "visit_code_scans"); n != before+len(bad) {
-		t.Fatalf("%d scans recorded, want %d", n-before, len(bad))
+	// Codes this service did not sign are counted, not kept one row each:
+	// anyone can make them up.
+	if n := countRows(t, st, "visit_code_scans"); n != before {
+		t.Errorf("%d scan rows for codes this service did not sign, want none", n-before)
 	}
-	var nulls int
-	if err := st.SQL().QueryRow(`SELECT count(*) FROM visit_code_scans WHERE outcome = 'unknown' AND plan_id IS NULL
-		AND visit_seq IS NULL AND length(user_agent) = 500`).Scan(&nulls); err != nil {
+	if n := unknownScans(t, st); n != counted+int64(len(bad)) {
+		t.Errorf("%d unsigned scans counted, want %d", n-counted, len(bad))
+	}
+	hours, err := st.UnknownCodeScans(ctx, time.Now().Add(-2*time.Hour), time.Now().Add(time.Hour))
+	if err != nil {
 		t.Fatal(err)
 	}
-	if nulls != len(bad) {
-		t.Errorf("%d unknown scans with no visit and a 500-character agent, want %d", nulls, len(bad))
+	var sum int64
+	for _, h := range hours {
+		sum += h.Scans
+		if h.Hour.Minute() != 0 || h.Hour.Second() != 0 || time.Since(h.Hour) > 2*time.Hour || time.Since(h.LastAt) > time.Minute {
+			t.Errorf("hourly count %+v: not an hour's start, or not recent", h)
+		}
+	}
+	if len(hours) == 0 || len(hours) > 2 || sum != int64(len(bad)) {
+		t.Errorf("hourly counts %+v, want %d scans in this hour (or the last)", hours, len(bad))
 	}
 	// Signed by this store but naming no visit: unknown too, recorded with
-	// what it named.
+	// what it named (only this service can make such a code).
 	if _, err := st.VisitCode(ctx, p.ID, 42); !errors.Is(err, domain.ErrNotFound) {
 		t.Errorf("VisitCode of an unknown visit: %v", err)
+	}
+	var key []byte
+	if err := st.SQL().QueryRow(`SELECT key FROM signing_keys WHERE purpose = 'visit_code'`).Scan(&key); err != nil {
+		t.Fatal(err)
+	}
+	ghost, err := visitcode.Sign(key, visitcode.Code{PlanID: p.ID, VisitSeq: 42})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := st.VerifyVisitCode(ctx, ghost, "x"); err != nil || got.Outcome != store.CodeUnknown {
+		t.Fatalf("signed code of no visit: %+v %v", got, err)
+	}
+	if scans, err := st.VisitCodeScans(ctx, p.ID, 42); err != nil || len(scans) != 1 || scans[0].Outcome != store.CodeUnknown {
+		t.Errorf("scans of the signed code of no visit: %+v %v", scans, err)
 	}
 }
 
@@ -223,5 +251,59 @@ func TestVisitCodeDraftNotPublished(t *testing.T) {
 	scans, _ := st.VisitCodeScans(ctx, p.ID, 1)
 	if len(scans) != 2 || scans[0].Outcome != store.CodeNotPublished {
 		t.Errorf("scans %+v", scans)
+	}
+}
+
+// unknownScans is the number of scans of unsigned codes counted so far.
+func unknownScans(t testing.TB, st *store.Store) int64 {
+	t.Helper()
+	var n int64
+	if err := st.SQL().QueryRow(`SELECT coalesce(sum(scans), 0) FROM visit_code_unknown_scans`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestUnknownScanMigration: the scans of unsigned codes recorded one row each
+// before migration 00012 become hourly counts, and the rows go.
+func TestUnknownScanMigration(t *testing.T) {
+	st, _ := storetest.New(t)
+	ctx := context.Background()
+	p, _ := publishedHandPlan(t, st)
+	m, err := store.NewMigrator(st.SQL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Down to the schema before the counts (whatever came after it).
+	for {
+		var exists bool
+		if err := st.SQL().QueryRow(`SELECT to_regclass('visit_code_unknown_scans') IS NOT NULL`).Scan(&exists); err != nil {
+			t.Fatal(err)
+		}
+		if !exists {
+			break
+		}
+		if err := m.Down(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.ExecForTest(ctx, fmt.Sprintf(`INSERT INTO visit_code_scans (plan_id, visit_seq, generation, outcome, scanned_at) VALUES
+		(NULL, NULL, NULL, 'unknown', '2026-03-02T01:10:00Z'), (NULL, NULL, NULL, 'unknown', '2026-03-02T01:50:00Z'),
+		(NULL, NULL, NULL, 'unknown', '2026-03-02T02:05:00Z'), (%d, 1, 0, 'valid', '2026-03-02T01:20:00Z')`, p.ID)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Up(ctx); err != nil {
+		t.Fatal(err)
+	}
+	hours, err := st.UnknownCodeScans(ctx, time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 3, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hours) != 2 || !hours[0].Hour.Equal(time.Date(2026, 3, 2, 1, 0, 0, 0, time.UTC)) || hours[0].Scans != 2 ||
+		!hours[0].LastAt.Equal(time.Date(2026, 3, 2, 1, 50, 0, 0, time.UTC)) || hours[1].Scans != 1 {
+		t.Errorf("hourly counts %+v, want 2 at 01:00 and 1 at 02:00", hours)
+	}
+	if n := countRows(t, st, "visit_code_scans"); n != 1 {
+		t.Errorf("%d scan rows left, want the signed one", n)
 	}
 }

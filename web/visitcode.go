@@ -14,8 +14,11 @@ import (
 // notice, or on the inspectors' papers at the door, and sees whether the
 // visit is real: its date, departments, items with their legal basis and the
 // inspectors' names and certificate numbers. The page is public (no login:
-// the code is the proof), every scan is recorded, and a code that is not a
-// current code of a published visit says so without telling anything else.
+// the code is the proof), every scan of a code this service signed is
+// recorded (others only counted per hour: anyone can make them up), and a
+// code that is not a current code of a published visit says so without
+// telling anything else. Both routes are rate limited per client address
+// (api: http.rate_limits.code_page).
 
 func init() {
 	addMessages(map[string][2]string{

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -134,10 +135,18 @@ func TestCommandEndToEnd(t *testing.T) {
 	if err == nil || !strings.Contains(string(out), "INSPECTONCE_HTTP_ADDR") || !strings.Contains(string(out), "INSPECTONCE_HTTP_PUBLIC_BASE_URL") {
 		t.Fatalf("taken port: %v\n%s", err, out)
 	}
+	// http.metrics_addr moves /metrics to a listener of its own; a bad one
+	// stops start-up naming the key.
+	bad = exec.Command(bin, "serve")
+	bad.Env = append(slices.Clone(env), "INSPECTONCE_HTTP_METRICS_ADDR=9090")
+	if out, err := bad.CombinedOutput(); err == nil || !strings.Contains(string(out), "http.metrics_addr") {
+		t.Fatalf("bad http.metrics_addr accepted or not named: %v %s", err, out)
+	}
+	metricsAddr := freePort(t)
 
 	var logs bytes.Buffer
 	cmd := exec.Command(bin, "all")
-	cmd.Env = env
+	cmd.Env = append(slices.Clone(env), "INSPECTONCE_HTTP_METRICS_ADDR="+metricsAddr)
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -160,6 +169,23 @@ func TestCommandEndToEnd(t *testing.T) {
 			t.Fatalf("service never became ready:\n%s", logs.String())
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+	get := func(url string) (int, string) {
+		t.Helper()
+		res, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	if status, body := get("http://" + metricsAddr + "/metrics"); status != 200 ||
+		!strings.Contains(body, "inspectonce_http_requests_total") || !strings.Contains(body, "inspectonce_queue_up") {
+		t.Errorf("/metrics on http.metrics_addr: %d\n%.500s", status, body)
+	}
+	if status, _ := get("http://" + addr + "/metrics"); status != http.StatusNotFound {
+		t.Errorf("/metrics on http.addr with http.metrics_addr set: %d, want 404", status)
 	}
 	time.Sleep(1500 * time.Millisecond) // let the scheduler fire its health entry
 	stopGracefully(t, cmd, done, &logs)

@@ -85,6 +85,15 @@ func runService(ctx context.Context, cfg *configs.Config, log *slog.Logger, whic
 			Planning: plans, Enqueue: enqueue, Registry: metrics, Queues: inspector, QueueNames: jobs.QueueNames(), DispatchFailures: func(_ context.Context, planID int64) (int, error) {
 				return jobs.ArchivedDispatches(inspector, planID, "")
 			}})
+		// http.metrics_addr: the metrics on a listener of their own, with no
+		// token (the API's /metrics is then gone, see api.New).
+		if cfg.HTTP.MetricsAddr != "" {
+			serve, err := metricsServer("http.metrics_addr", cfg.HTTP.MetricsAddr, metrics, log)
+			if err != nil {
+				return err
+			}
+			parts = append(parts, serve)
+		}
 		srv := &http.Server{Addr: cfg.HTTP.Addr, Handler: e, ReadTimeout: cfg.HTTP.ReadTimeout, WriteTimeout: cfg.HTTP.WriteTimeout,
 			ReadHeaderTimeout: 10 * time.Second}
 		// Listen before anything starts, so a taken port stops start-up with
@@ -134,7 +143,7 @@ func runService(ctx context.Context, cfg *configs.Config, log *slog.Logger, whic
 			inspector := asynq.NewInspector(qopt)
 			defer inspector.Close()
 			metrics.MustRegister(jobs.NewQueueCollector(inspector, jobs.QueueNames()))
-			serve, err := metricsServer(cfg.Worker.MetricsAddr, metrics, log)
+			serve, err := metricsServer("worker.metrics_addr", cfg.Worker.MetricsAddr, metrics, log)
 			if err != nil {
 				return err
 			}
@@ -190,10 +199,10 @@ func listenHTTP(addr string) (net.Listener, error) {
 // metricsServer listens on addr at once (so a port taken stops start-up,
 // naming the key, rather than a worker running unobserved) and returns the
 // part that serves reg's metrics at /metrics until ctx ends.
-func metricsServer(addr string, reg *prometheus.Registry, log *slog.Logger) (func(context.Context) error, error) {
+func metricsServer(key, addr string, reg *prometheus.Registry, log *slog.Logger) (func(context.Context) error, error) {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("worker.metrics_addr: %w", err)
+		return nil, fmt.Errorf("%s: %w", key, err)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}))
@@ -201,16 +210,16 @@ func metricsServer(addr string, reg *prometheus.Registry, log *slog.Logger) (fun
 	return func(ctx context.Context) error {
 		errc := make(chan error, 1)
 		go func() { errc <- srv.Serve(l) }()
-		log.Info("worker metrics listening", "addr", l.Addr().String())
+		log.Info("metrics listening", "key", key, "addr", l.Addr().String())
 		select {
 		case err := <-errc:
-			return fmt.Errorf("worker metrics: %w", err)
+			return fmt.Errorf("%s: %w", key, err)
 		case <-ctx.Done():
 		}
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			return fmt.Errorf("worker metrics shutdown: %w", err)
+			return fmt.Errorf("%s shutdown: %w", key, err)
 		}
 		return nil
 	}, nil
