@@ -197,8 +197,7 @@ func TestBusinessesHeaders(t *testing.T) {
 	}{
 		{"mixed case and starred", "*USCC,Name,Region_Code,Industry,Latitude,LON,Extra\n91330922000000001H,A,330922,H621,30,122,x\n", ""},
 		{"chinese short names", "统一社会信用代码,名称,区域,行业代码,纬度,经度\n91330922000000002L,乙,330922,H621,30,122\n", ""},
-		{"missing lat", "uscc,name,region,industry_code,lng\n91330922000000003P,A,330922,H621,122\n", "lat"},
-		{"missing several", "uscc,name\n91330922000000003P,A\n", "region"},
+		{"missing uscc", "name,region,industry_code,lat,lng\nA,330922,H621,30,122\n", "uscc"},
 		{"duplicate column", "uscc,name,名称,region,industry_code,lat,lng\n", "name"},
 		{"empty file", "", "header"},
 		{"not utf-8", "\xff\xfe,name\n", "header"},
@@ -227,25 +226,29 @@ func TestBusinessesHeaders(t *testing.T) {
 	}
 }
 
-func TestBusinessesMissingHeaderLoadsNothing(t *testing.T) {
+// A file may leave out columns to update registered businesses, but a new
+// business still needs every required field: its row is refused, line and
+// column named, and nothing of it is loaded.
+func TestBusinessesMissingColumnRefusesNewRows(t *testing.T) {
 	st, _ := storetest.New(t)
 	county(t, st)
 	ctx := context.Background()
 	job, err := csvimport.Businesses(ctx, st, actor, fixture(t, "businesses_missing_lat.csv"), csvimport.Options{})
-	var ve *domain.ValidationError
-	if !errors.As(err, &ve) || !strings.Contains(err.Error(), "lat") {
-		t.Fatalf("err = %v, want a validation error naming lat", err)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if job.Status != store.ImportFailed || !strings.Contains(job.Failure, "missing required column") {
-		t.Errorf("job = %+v", job)
+	if job.Status != store.ImportDone || job.RowsLoaded != 0 || job.RowsRejected != 1 ||
+		!strings.Contains(reason(job.Errors, 2, "lat"), "required for a new business") {
+		t.Errorf("job = %+v, want line 2 refused for lat", job)
 	}
 	all, err := st.ListBusinesses(ctx, store.BusinessFilter{}, store.Page{})
 	if err != nil || len(all.Items) != 0 {
 		t.Errorf("businesses = %d, %v; want none", len(all.Items), err)
 	}
-	audit, _ := st.ListAudit(ctx, 0, 1000)
-	if last := audit[len(audit)-1]; last.Action != "import.businesses" || last.Outcome != store.OutcomeRejected {
-		t.Errorf("last audit entry = %+v, want a rejected import", last)
+	// The same file with an empty cell in a present column refuses too.
+	job, err = csvimport.Businesses(ctx, st, actor, strings.NewReader("uscc,name,region,industry_code,lat,lng\n91330922000000001H,A,330922,H621,,122\n"), csvimport.Options{})
+	if err != nil || job.RowsRejected != 1 || !strings.Contains(reason(job.Errors, 2, "lat"), "required for a new business") {
+		t.Errorf("job = %+v %v, want line 2 refused for lat", job, err)
 	}
 }
 
@@ -423,10 +426,15 @@ func TestInspectors(t *testing.T) {
 		{"code,name,team,conflicts\nZJ330922001,张三,T01,91330922000000003P;913309220000000087\n", []string{"91330922000000003P", "913309220000000087"}},
 		{"code,name,team,conflicts\nZJ330922001,张三,T01,913309220000000087\n", []string{"913309220000000087"}},
 		{"code,name,team\nZJ330922001,张三,T01\n", []string{"913309220000000087"}},
-		{"code,name,team,conflicts\nZJ330922001,张三,T01,\n", []string{}},
+		{"code,name,team,conflicts\nZJ330922001,张三,T01,\n", []string{"913309220000000087"}}, // an empty cell keeps
+		{"code,name,team,conflicts\nZJ330922001,张三,T01,\n|clear", []string{}},
 	}
 	for i, s := range steps {
-		if _, err := csvimport.Inspectors(ctx, st, actor, strings.NewReader(s.csv), csvimport.Options{}); err != nil {
+		var opt csvimport.Options
+		if text, ok := strings.CutSuffix(s.csv, "|clear"); ok {
+			s.csv, opt.Import.EmptyCells = text, store.EmptyClear
+		}
+		if _, err := csvimport.Inspectors(ctx, st, actor, strings.NewReader(s.csv), opt); err != nil {
 			t.Fatal(err)
 		}
 		byCode := inspectors(t, dsn)
