@@ -58,6 +58,12 @@ func TestImportQuery(t *testing.T) {
 		t.Errorf("page 2: %s", r.Body)
 	}
 
+	r = v.do("admin", "POST", path+"?dry_run=true", []byte("a;b\n1;2\n"), "Content-Type", "text/csv")
+	expect(t, r, 422, "dry run of a file with no known column")
+	if p := r.problem(t); len(p.Errors) == 0 || p.Errors[0].Field != "header" {
+		t.Errorf("dry run header: %s", r.Body)
+	}
+
 	for _, tc := range []struct{ query, field string }{
 		{"?empty=blank", "empty"},
 		{"?risk_override=true", "reason"},

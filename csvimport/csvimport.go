@@ -1,9 +1,16 @@
 // Package csvimport loads the business and inspector registers from CSV, the
 // way registers are exchanged between bureaus: UTF-8 with or without a BOM,
-// headers in English or Chinese. Files are streamed, rows are upserted by
+// headers in English or Chinese. Files are streamed, rows are applied by
 // their natural key in batches, and every refused row is recorded with its
 // line and reason in an import job whose progress can be watched while a long
 // file loads.
+//
+// A row changes only what it carries: a column the file lacks, and (unless
+// empty cells clear) an empty cell, keep the stored value; a new row must give
+// every required field. A risk code a visit result set is not lowered without
+// an audited override (store.ApplyBusinessPatches). Free-text cells that a
+// spreadsheet would run as a formula refuse their row. A dry run reports what
+// an import would do and writes nothing.
 //
 // Parsing and row checks are pure and need no database (parser, in
 // parse.go, fuzzed); the functions here add the database: code lookups
@@ -71,7 +78,8 @@ func (o Options) workers() int {
 	return o.Workers
 }
 
-// Businesses imports a businesses file read from r on behalf of actor.
+// Businesses imports a businesses file read from r on behalf of actor, as
+// opt.Import says (empty cells, risk override).
 //
 // The job ends "done", even when rows were refused, or "failed" when the file
 // cannot be used as a whole (no header, a missing required column: a
