@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -15,20 +16,70 @@ import (
 	"inspectonce/store"
 )
 
-type importFunc func(context.Context, *store.Store, string, io.Reader, csvimport.Options) (store.ImportJob, error)
+type (
+	importFunc func(context.Context, *store.Store, string, io.Reader, csvimport.Options) (store.ImportJob, error)
+	dryRunFunc func(context.Context, *store.Store, string, io.Reader, csvimport.Options) (csvimport.Report, error)
+)
 
 func (s *Server) importBusinesses(c echo.Context) error {
-	return s.importCSV(c, "businesses", csvimport.Businesses)
+	return s.importCSV(c, "businesses", csvimport.Businesses, csvimport.DryRunBusinesses)
 }
 
 func (s *Server) importInspectors(c echo.Context) error {
-	return s.importCSV(c, "inspectors", csvimport.Inspectors)
+	return s.importCSV(c, "inspectors", csvimport.Inspectors, csvimport.DryRunInspectors)
+}
+
+// importOptions reads the query of an import: empty=keep|clear,
+// risk_override=true with reason, and dry_run=true with limit and after_line.
+func importOptions(c echo.Context, batch int) (csvimport.Options, bool, error) {
+	q := &query{c: c}
+	opt := csvimport.Options{BatchSize: batch}
+	opt.Import.EmptyCells = q.oneOf("empty", store.EmptyKeep, store.EmptyClear)
+	opt.Import.RiskOverride = queryBool(q, "risk_override")
+	opt.Import.Reason = c.QueryParam("reason")
+	dry := queryBool(q, "dry_run")
+	if v := c.QueryParam("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > csvimport.MaxReportLimit {
+			q.errs.Add("limit", "must be between 1 and %d", csvimport.MaxReportLimit)
+		}
+		opt.ReportLimit = n
+	}
+	if v := c.QueryParam("after_line"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			q.errs.Add("after_line", "must be a line number (0 or more)")
+		}
+		opt.ReportAfterLine = n
+	}
+	if !dry && (c.QueryParam("limit") != "" || c.QueryParam("after_line") != "") {
+		q.errs.Add("dry_run", "limit and after_line page a dry run's report: add dry_run=true")
+	}
+	if err := q.errs.Err(); err != nil {
+		return opt, false, err
+	}
+	return opt, dry, opt.Import.Validate()
+}
+
+// queryBool reads an optional true/false query parameter.
+func queryBool(q *query, name string) bool {
+	switch q.c.QueryParam(name) {
+	case "", "false":
+		return false
+	case "true":
+		return true
+	}
+	q.errs.Add(name, "must be true or false")
+	return false
 }
 
 // importCSV streams the body into the importer. The job's progress is written as
 // batches commit, so GET /imports/{id} shows a long file moving; the answer is
 // the finished job with every refused row and its line number.
-func (s *Server) importCSV(c echo.Context, kind string, fn importFunc) error {
+//
+// With dry_run=true nothing is written, not even a job: the answer is the
+// report of what the import would do.
+func (s *Server) importCSV(c echo.Context, kind string, fn importFunc, dryFn dryRunFunc) error {
 	p, err := allow(c, "import registries", adminOnly...)
 	if err != nil {
 		return err
@@ -36,8 +87,22 @@ func (s *Server) importCSV(c echo.Context, kind string, fn importFunc) error {
 	if mt, _, _ := mime.ParseMediaType(c.Request().Header.Get(echo.HeaderContentType)); mt != "text/csv" {
 		return echo.NewHTTPError(http.StatusUnsupportedMediaType, "send the file as text/csv")
 	}
-	job, err := fn(c.Request().Context(), s.store, p.Actor(), c.Request().Body, csvimport.Options{BatchSize: s.cfg.Import.BatchSize})
+	opt, dry, err := importOptions(c, s.cfg.Import.BatchSize)
+	if err != nil {
+		return err
+	}
 	var mbe *http.MaxBytesError
+	if dry {
+		rep, err := dryFn(c.Request().Context(), s.store, p.Actor(), c.Request().Body, opt)
+		if errors.As(err, &mbe) {
+			return echo.NewHTTPError(http.StatusRequestEntityTooLarge)
+		}
+		if err != nil {
+			return fmt.Errorf("%s dry run: %w", kind, err)
+		}
+		return c.JSON(http.StatusOK, rep)
+	}
+	job, err := fn(c.Request().Context(), s.store, p.Actor(), c.Request().Body, opt)
 	switch {
 	case errors.As(err, &mbe):
 		return echo.NewHTTPError(http.StatusRequestEntityTooLarge)

@@ -211,7 +211,8 @@ func TestResponseCheckerReportsMismatches(t *testing.T) {
 			`{"uscc":"91330000MA2XXXXX0X","history":[{"risk_code":"green","set_at":"2026-03-01T00:00:00Z","reason":"","set_by":"admin#1:a"}]}`, ""},
 		{"import job", "GET", "http://localhost/api/v1/imports/5", 200, jsonHeader("application/json"),
 			`{"id":5,"kind":"businesses","status":"done","started_by":"admin#1:a","rows_read":3,"rows_loaded":2,"rows_rejected":1,` +
-				`"failure":"","started_at":"2026-03-01T00:00:00Z","finished_at":null,"errors":[{"line":3,"field":"uscc","reason":"bad"}]}`, ""},
+				`"empty_cells":"keep","risk_override":false,"override_reason":"",` +
+				`"failure":"","started_at":"2026-03-01T00:00:00Z","finished_at":null,"errors":[{"line":3,"field":"uscc","reason":"bad","row_applied":false}]}`, ""},
 		{"metrics", "GET", "http://localhost/metrics", 200,
 			jsonHeader("text/plain; version=0.0.4; charset=utf-8; escaping=underscores"), "# HELP x\nx 1\n", ""},
 	}

@@ -197,8 +197,7 @@ func TestBusinessesHeaders(t *testing.T) {
 	}{
 		{"mixed case and starred", "*USCC,Name,Region_Code,Industry,Latitude,LON,Extra\n91330922000000001H,A,330922,H621,30,122,x\n", ""},
 		{"chinese short names", "统一社会信用代码,名称,区域,行业代码,纬度,经度\n91330922000000002L,乙,330922,H621,30,122\n", ""},
-		{"missing lat", "uscc,name,region,industry_code,lng\n91330922000000003P,A,330922,H621,122\n", "lat"},
-		{"missing several", "uscc,name\n91330922000000003P,A\n", "region"},
+		{"missing uscc", "name,region,industry_code,lat,lng\nA,330922,H621,30,122\n", "uscc"},
 		{"duplicate column", "uscc,name,名称,region,industry_code,lat,lng\n", "name"},
 		{"empty file", "", "header"},
 		{"not utf-8", "\xff\xfe,name\n", "header"},
@@ -227,25 +226,29 @@ func TestBusinessesHeaders(t *testing.T) {
 	}
 }
 
-func TestBusinessesMissingHeaderLoadsNothing(t *testing.T) {
+// A file may leave out columns to update registered businesses, but a new
+// business still needs every required field: its row is refused, line and
+// column named, and nothing of it is loaded.
+func TestBusinessesMissingColumnRefusesNewRows(t *testing.T) {
 	st, _ := storetest.New(t)
 	county(t, st)
 	ctx := context.Background()
 	job, err := csvimport.Businesses(ctx, st, actor, fixture(t, "businesses_missing_lat.csv"), csvimport.Options{})
-	var ve *domain.ValidationError
-	if !errors.As(err, &ve) || !strings.Contains(err.Error(), "lat") {
-		t.Fatalf("err = %v, want a validation error naming lat", err)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if job.Status != store.ImportFailed || !strings.Contains(job.Failure, "missing required column") {
-		t.Errorf("job = %+v", job)
+	if job.Status != store.ImportDone || job.RowsLoaded != 0 || job.RowsRejected != 1 ||
+		!strings.Contains(reason(job.Errors, 2, "lat"), "required for a new business") {
+		t.Errorf("job = %+v, want line 2 refused for lat", job)
 	}
 	all, err := st.ListBusinesses(ctx, store.BusinessFilter{}, store.Page{})
 	if err != nil || len(all.Items) != 0 {
 		t.Errorf("businesses = %d, %v; want none", len(all.Items), err)
 	}
-	audit, _ := st.ListAudit(ctx, 0, 1000)
-	if last := audit[len(audit)-1]; last.Action != "import.businesses" || last.Outcome != store.OutcomeRejected {
-		t.Errorf("last audit entry = %+v, want a rejected import", last)
+	// The same file with an empty cell in a present column refuses too.
+	job, err = csvimport.Businesses(ctx, st, actor, strings.NewReader("uscc,name,region,industry_code,lat,lng\n91330922000000001H,A,330922,H621,,122\n"), csvimport.Options{})
+	if err != nil || job.RowsRejected != 1 || !strings.Contains(reason(job.Errors, 2, "lat"), "required for a new business") {
+		t.Errorf("job = %+v %v, want line 2 refused for lat", job, err)
 	}
 }
 
@@ -309,6 +312,119 @@ func TestBusinessesReimport(t *testing.T) {
 		if len(all.Items) != 2 {
 			t.Errorf("%s: %d businesses, want 2", s.name, len(all.Items))
 		}
+	}
+}
+
+// The round trip: a short file renamed a business, moved it from its
+// grid to the township and blanked its contact because those columns were
+// absent. Absent columns and empty cells now keep what is stored; empty=clear
+// clears the optional columns it is told to.
+func TestReimportKeepsAbsentColumnsAndEmptyCells(t *testing.T) {
+	st, _ := storetest.New(t)
+	county(t, st)
+	ctx := context.Background()
+	regions, err := st.RegionIDsByCode(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	town := regions["330922001"]
+	grid := &domain.Region{Code: "330922001001", Name: "沿港网格", Level: domain.LevelGrid, ParentID: &town}
+	if err := st.CreateRegion(ctx, actor, grid); err != nil {
+		t.Fatal(err)
+	}
+	const code = "91330922000000001H"
+	full := "uscc,name,address,region,industry_code,lat,lng,contact_name,contact_phone\n" +
+		code + ",嵊泗海鲜大排档,沿港路1号,330922001001,H621,30.72,122.45,王五,+86 138 0000 0001\n"
+	steps := []struct {
+		name, csv string
+		opt       csvimport.Options
+		want      domain.Business // the fields checked
+	}{{
+		name: "first load", csv: full,
+		want: domain.Business{Name: "嵊泗海鲜大排档", Address: "沿港路1号", RegionID: grid.ID, Lat: 30.72, ContactName: "王五", ContactPhone: "+86 138 0000 0001"},
+	}, {
+		name: "a file without the contact columns keeps the contact",
+		csv:  "uscc,name,region,industry_code,lat,lng\n" + code + ",嵊泗海鲜大排档,330922001001,H621,30.72,122.45\n",
+		want: domain.Business{Name: "嵊泗海鲜大排档", Address: "沿港路1号", RegionID: grid.ID, Lat: 30.72, ContactName: "王五", ContactPhone: "+86 138 0000 0001"},
+	}, {
+		name: "a short file changes only its columns",
+		csv:  "uscc,lat\n" + code + ",30.73\n",
+		want: domain.Business{Name: "嵊泗海鲜大排档", Address: "沿港路1号", RegionID: grid.ID, Lat: 30.73, ContactName: "王五", ContactPhone: "+86 138 0000 0001"},
+	}, {
+		name: "empty cells in present columns keep",
+		csv:  "uscc,name,region,industry_code,lat,lng,contact_name,contact_phone\n" + code + ",,,,,,,\n",
+		want: domain.Business{Name: "嵊泗海鲜大排档", Address: "沿港路1号", RegionID: grid.ID, Lat: 30.73, ContactName: "王五", ContactPhone: "+86 138 0000 0001"},
+	}, {
+		name: "empty=clear clears the optional columns given",
+		csv:  "uscc,address,contact_phone\n" + code + ",,\n",
+		opt:  csvimport.Options{Import: store.ImportOptions{EmptyCells: store.EmptyClear}},
+		want: domain.Business{Name: "嵊泗海鲜大排档", Address: "", RegionID: grid.ID, Lat: 30.73, ContactName: "王五", ContactPhone: ""},
+	}}
+	for _, s := range steps {
+		job, err := csvimport.Businesses(ctx, st, actor, strings.NewReader(s.csv), s.opt)
+		if err != nil || job.RowsLoaded != 1 || job.RowsRejected != 0 {
+			t.Fatalf("%s: %+v %v", s.name, job, err)
+		}
+		b, err := st.GetBusiness(ctx, code)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := domain.Business{Name: b.Name, Address: b.Address, RegionID: b.RegionID, Lat: b.Lat, ContactName: b.ContactName, ContactPhone: b.ContactPhone}
+		if got != s.want {
+			t.Errorf("%s: %+v, want %+v", s.name, got, s.want)
+		}
+	}
+	// empty=clear cannot clear what a business must have.
+	job, err := csvimport.Businesses(ctx, st, actor, strings.NewReader("uscc,name\n"+code+",\n"),
+		csvimport.Options{Import: store.ImportOptions{EmptyCells: store.EmptyClear}})
+	if err != nil || job.RowsRejected != 1 || !strings.Contains(reason(job.Errors, 2, "name"), "cannot be cleared") {
+		t.Errorf("clearing the name: %+v %v", job, err)
+	}
+
+	// Inspectors: a short file keeps name, phone, domains and leadership.
+	if _, err := csvimport.Inspectors(ctx, st, actor, strings.NewReader(
+		"code,name,team,domains,phone,is_leader\nZJ1,张三,T01,food_safety;fire,+86 139 0000 0002,是\n"), csvimport.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := csvimport.Inspectors(ctx, st, actor, strings.NewReader("code,name,phone,is_leader\nZJ1,,,\n"), csvimport.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	ins, err := st.ListInspectors(ctx, store.InspectorFilter{}, store.Page{})
+	if err != nil || len(ins.Items) != 1 {
+		t.Fatalf("inspectors %+v %v", ins, err)
+	}
+	if in := ins.Items[0]; in.Name != "张三" || in.Phone != "+86 139 0000 0002" || !in.IsLeader || !slices.Equal(in.Domains, []string{"food_safety", "fire"}) {
+		t.Errorf("inspector after a short file: %+v", in)
+	}
+}
+
+// Formula-looking cells are refused with their line and column; nothing of
+// the row is loaded. A phone number with + passes.
+func TestImportRefusesFormulaCells(t *testing.T) {
+	st, _ := storetest.New(t)
+	county(t, st)
+	ctx := context.Background()
+	csv := "uscc,name,region,industry_code,lat,lng,contact_phone\n" +
+		"91330922000000001H,\"=HYPERLINK(\"\"http://evil.example\"\",\"\"点我\"\")\",330922,H621,30,122,\n" +
+		"91330922000000002L,+SUM(1+1),330922,H621,30,122,\n" +
+		"91330922000000003P,正常店,330922,H621,30,122,+86 138 0000 0000\n"
+	job, err := csvimport.Businesses(ctx, st, actor, strings.NewReader(csv), csvimport.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if job.RowsLoaded != 1 || job.RowsRejected != 2 {
+		t.Fatalf("job %+v, want lines 2 and 3 refused", job)
+	}
+	for _, line := range []int{2, 3} {
+		if r := reason(job.Errors, line, "name"); !strings.Contains(r, "formula") {
+			t.Errorf("line %d: reason %q", line, r)
+		}
+	}
+	if b, err := st.GetBusiness(ctx, "91330922000000003P"); err != nil || b.ContactPhone != "+86 138 0000 0000" {
+		t.Errorf("phone row: %+v %v", b, err)
+	}
+	if _, err := st.GetBusiness(ctx, "91330922000000001H"); !errors.Is(err, domain.ErrNotFound) {
+		t.Errorf("the formula row was loaded: %v", err)
 	}
 }
 
@@ -423,10 +539,15 @@ func TestInspectors(t *testing.T) {
 		{"code,name,team,conflicts\nZJ330922001,张三,T01,91330922000000003P;913309220000000087\n", []string{"91330922000000003P", "913309220000000087"}},
 		{"code,name,team,conflicts\nZJ330922001,张三,T01,913309220000000087\n", []string{"913309220000000087"}},
 		{"code,name,team\nZJ330922001,张三,T01\n", []string{"913309220000000087"}},
-		{"code,name,team,conflicts\nZJ330922001,张三,T01,\n", []string{}},
+		{"code,name,team,conflicts\nZJ330922001,张三,T01,\n", []string{"913309220000000087"}}, // an empty cell keeps
+		{"code,name,team,conflicts\nZJ330922001,张三,T01,\n|clear", []string{}},
 	}
 	for i, s := range steps {
-		if _, err := csvimport.Inspectors(ctx, st, actor, strings.NewReader(s.csv), csvimport.Options{}); err != nil {
+		var opt csvimport.Options
+		if text, ok := strings.CutSuffix(s.csv, "|clear"); ok {
+			s.csv, opt.Import.EmptyCells = text, store.EmptyClear
+		}
+		if _, err := csvimport.Inspectors(ctx, st, actor, strings.NewReader(s.csv), opt); err != nil {
 			t.Fatal(err)
 		}
 		byCode := inspectors(t, dsn)

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"testing"
 
-	"inspectonce/domain"
+	"inspectonce/store"
 	"inspectonce/uscc"
 )
 
@@ -44,12 +44,12 @@ func BenchmarkParseBusinesses100k(b *testing.B) {
 	data := benchCSV(b, 100_000, 0)
 	b.SetBytes(int64(len(data)))
 	for b.Loop() {
-		p, err := newBusinessParser(bytes.NewReader(data), testRegions)
+		p, err := newBusinessParser(bytes.NewReader(data), testRegions, false)
 		if err != nil {
 			b.Fatal(err)
 		}
 		n := 0
-		err = p.run(func(int, domain.Business) error { n++; return nil },
+		err = p.run(func(int, store.BusinessPatch) error { n++; return nil },
 			func(line int, errs []RowError) error { return fmt.Errorf("line %d: %+v", line, errs) })
 		if err != nil || n != 100_000 {
 			b.Fatalf("%d rows, %v", n, err)

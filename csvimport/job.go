@@ -21,13 +21,23 @@ type job struct {
 	workers int
 	onStep  func(read, loaded, rejected int)
 
+	// report, in a dry run, collects what the rows would do instead of the
+	// job's table: nothing is written.
+	report *collector
+
 	mu                     sync.Mutex
 	read, loaded, rejected int
 	pending                []RowError
 }
 
+// dryJob is a job that writes nothing and reports into a collector.
+func dryJob(st *store.Store, actor, kind string, opt Options) *job {
+	return &job{st: st, actor: actor, kind: kind, size: opt.batchSize(), workers: opt.workers(), onStep: opt.Progress,
+		report: newCollector(kind, opt)}
+}
+
 func start(ctx context.Context, st *store.Store, actor, kind string, opt Options) (*job, error) {
-	id, err := st.CreateImportJob(ctx, actor, kind)
+	id, err := st.CreateImportJob(ctx, actor, kind, opt.Import)
 	if err != nil {
 		return nil, fmt.Errorf("start %s import: %w", kind, err)
 	}
@@ -68,6 +78,11 @@ func (j *job) progress(ctx context.Context) error {
 
 // write records the totals and the pending errors; j.mu is held.
 func (j *job) write(ctx context.Context) error {
+	if j.report != nil {
+		j.report.addErrors(j.pending)
+		j.pending = j.pending[:0]
+		return nil
+	}
 	if err := j.st.UpdateImportProgress(ctx, j.id, j.read, j.loaded, j.rejected, j.pending); err != nil {
 		return fmt.Errorf("record import progress: %w", err)
 	}
@@ -107,15 +122,28 @@ func (j *job) finish(ctx context.Context, cause error) (store.ImportJob, error) 
 	return out, nil
 }
 
+// refusedRows counts the rows errs refuse as a whole: a row whose other
+// columns were applied counts as loaded, and a row may have several errors.
+func refusedRows(errs []RowError) int {
+	lines := map[int]bool{}
+	for _, e := range errs {
+		if !e.RowApplied {
+			lines[e.Line] = true
+		}
+	}
+	return len(lines)
+}
+
 // batch is a run of good rows with their lines.
 type batch[T any] struct {
 	rows  []T
 	lines []int
 }
 
-// loadFunc loads one batch and returns how many rows it loaded and the rows it
-// refused on grounds only the database could judge.
-type loadFunc[T any] func(ctx context.Context, b *batch[T]) (loaded int, refused []RowError, err error)
+// loadFunc loads one batch (or, in a dry run, reads what loading it would do)
+// and returns the rows it applied and the rows and cells it refused on
+// grounds only the database could judge, fields named as in the file.
+type loadFunc[T any] func(ctx context.Context, b *batch[T]) (store.PatchResult, error)
 
 // loader feeds the parser's good rows to j.workers goroutines a batch at a
 // time, so the file is read while earlier batches load.
@@ -181,7 +209,7 @@ func (l *loader[T]) loadOne(ctx context.Context, cancel context.CancelCauseFunc,
 	if ctx.Err() != nil {
 		return // another batch failed: loading more would only blur what the job reports
 	}
-	n, refused, err := l.load(ctx, b)
+	res, err := l.load(ctx, b)
 	if err != nil {
 		cancel(fmt.Errorf("load the batch starting on line %d: %w", b.lines[0], err))
 		return
@@ -189,9 +217,12 @@ func (l *loader[T]) loadOne(ctx context.Context, cancel context.CancelCauseFunc,
 	j := l.j
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	j.loaded += n
-	j.rejected += len(refused)
-	j.pending = append(j.pending, refused...)
+	j.loaded += len(res.Rows)
+	j.rejected += refusedRows(res.Errors)
+	j.pending = append(j.pending, res.Errors...)
+	if j.report != nil {
+		j.report.addRows(res.Rows)
+	}
 	if err := j.progress(ctx); err != nil {
 		cancel(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"inspectonce/domain"
+	"inspectonce/store"
 	"inspectonce/uscc"
 )
 
@@ -29,7 +30,7 @@ const (
 )
 
 var businessColumns = []column{
-	bUSCC:         {key: "uscc", names: []string{"uscc", "统一社会信用代码"}, required: true},
+	bUSCC:         {key: "uscc", names: []string{"uscc", "统一社会信用代码"}, id: true},
 	bName:         {key: "name", names: []string{"name", "名称", "企业名称"}, required: true},
 	bAddress:      {key: "address", names: []string{"address", "地址"}},
 	bRegion:       {key: "region", names: []string{"region", "region_code", "区域", "区域编码"}, required: true},
@@ -72,14 +73,15 @@ type parser[T any] struct {
 
 // newBusinessParser reads the header of a businesses file; region codes are
 // resolved through regions. A USCC already accepted on an earlier line
-// refuses the later row.
-func newBusinessParser(r io.Reader, regions map[string]int64) (*parser[domain.Business], error) {
+// refuses the later row. With clear, an empty cell clears an optional column.
+func newBusinessParser(r io.Reader, regions map[string]int64, clear bool) (*parser[store.BusinessPatch], error) {
 	s, err := openSheet(r, businessColumns)
 	if err != nil {
 		return nil, err
 	}
+	s.clear = clear
 	seen := make(map[string]int)
-	return &parser[domain.Business]{s: s, conv: func(rw *row) domain.Business {
+	return &parser[store.BusinessPatch]{s: s, conv: func(rw *row) store.BusinessPatch {
 		b, ok := businessRow(rw, regions)
 		if ok {
 			if prev, dup := seen[b.USCC]; dup {
@@ -126,13 +128,19 @@ func (p *parser[T]) run(good goodFunc[T], bad badFunc) error {
 	}
 }
 
-func businessRow(rw *row, regions map[string]int64) (domain.Business, bool) {
-	b := domain.Business{
-		Name:         rw.text(bName, true, 300),
-		Address:      rw.text(bAddress, false, 500),
-		RiskReason:   rw.text(bRiskReason, false, 500),
-		ContactName:  rw.text(bContactName, false, 100),
-		ContactPhone: rw.text(bContactPhone, false, 50),
+// businessRow reads the fields a row sets. Whether a required field is
+// missing depends on whether the business is registered, which the store
+// decides.
+func businessRow(rw *row, regions map[string]int64) (store.BusinessPatch, bool) {
+	b := store.BusinessPatch{
+		Line:         rw.line,
+		Name:         rw.text(bName, 300),
+		Address:      rw.text(bAddress, 500),
+		ContactName:  rw.text(bContactName, 100),
+		ContactPhone: rw.text(bContactPhone, 50),
+	}
+	if v := rw.text(bRiskReason, 500); v != nil {
+		b.RiskReason = *v
 	}
 	b.USCC = strings.ToUpper(rw.cell(bUSCC))
 	if b.USCC == "" {
@@ -140,38 +148,48 @@ func businessRow(rw *row, regions map[string]int64) (domain.Business, bool) {
 	} else if err := uscc.Check(b.USCC); err != nil {
 		rw.bad(bUSCC, "%v", err)
 	}
-	if code := rw.cell(bRegion); code == "" {
-		rw.bad(bRegion, "required")
-	} else if id, ok := regions[code]; ok {
-		b.RegionID = id
-	} else {
-		rw.bad(bRegion, "unknown region code %s", quote(code))
+	if code, ok := rw.given(bRegion); ok {
+		if id, known := regions[code]; known {
+			b.RegionID, b.RegionCode = &id, code
+		} else {
+			rw.bad(bRegion, "unknown region code %s", quote(code))
+		}
 	}
-	b.IndustryCode = strings.ToUpper(rw.cell(bIndustry))
-	if !validIndustry(b.IndustryCode) {
-		rw.bad(bIndustry, "%s is not an industry code (GB/T 4754: an optional section letter and 2 to 4 digits, e.g. H621)", quote(b.IndustryCode))
+	if v, ok := rw.given(bIndustry); ok {
+		v = strings.ToUpper(v)
+		if validIndustry(v) {
+			b.IndustryCode = &v
+		} else {
+			rw.bad(bIndustry, "%s is not an industry code (GB/T 4754: an optional section letter and 2 to 4 digits, e.g. H621)", quote(v))
+		}
 	}
 	b.Lat = rw.coordinate(bLat, 90)
 	b.Lng = rw.coordinate(bLng, 180)
+	// Codes and lists have no empty value: an empty cell keeps them even
+	// with empty=clear (green and random for a new business).
 	if v := rw.cell(bRisk); v != "" {
-		if b.RiskCode = riskCodes[strings.ToLower(v)]; b.RiskCode == "" {
+		if code := riskCodes[strings.ToLower(v)]; code != "" {
+			b.RiskCode = &code
+		} else {
 			rw.bad(bRisk, "%s is not a risk code: use red, yellow or green (红, 黄, 绿)", quote(v))
 		}
 	}
 	if v := rw.cell(bList); v != "" {
-		if b.ListKind = listKinds[strings.ToLower(v)]; b.ListKind == "" {
+		if kind := listKinds[strings.ToLower(v)]; kind != "" {
+			b.ListKind = &kind
+		} else {
 			rw.bad(bList, "%s is not a list: use random, key or leave_alone (随机, 重点, 无事不扰)", quote(v))
 		}
 	}
 	return b, len(rw.errs) == 0
 }
 
-// coordinate parses a latitude or longitude in decimal degrees within ±limit.
-func (rw *row) coordinate(c int, limit float64) float64 {
-	v := rw.cell(c)
-	if v == "" {
-		rw.bad(c, "required")
-		return 0
+// coordinate parses a latitude or longitude in decimal degrees within ±limit;
+// nil when the row does not set it.
+func (rw *row) coordinate(c int, limit float64) *float64 {
+	v, ok := rw.given(c)
+	if !ok {
+		return nil
 	}
 	f, err := strconv.ParseFloat(v, 64)
 	switch {
@@ -182,9 +200,9 @@ func (rw *row) coordinate(c int, limit float64) float64 {
 	case f < -limit || f > limit:
 		rw.bad(c, "%s is out of range: must lie between -%g and %g", v, limit, limit)
 	default:
-		return f
+		return &f
 	}
-	return 0
+	return nil
 }
 
 // validIndustry mirrors the businesses.industry_code check: ^[A-Z]?[0-9]{2,4}$.
@@ -215,7 +233,7 @@ const (
 )
 
 var inspectorColumns = []column{
-	iCode:      {key: "code", names: []string{"code", "执法证号"}, required: true},
+	iCode:      {key: "code", names: []string{"code", "执法证号"}, id: true},
 	iName:      {key: "name", names: []string{"name", "姓名"}, required: true},
 	iTeam:      {key: "team", names: []string{"team", "team_code", "队伍", "队伍编码"}, required: true},
 	iDomains:   {key: "domains", names: []string{"domains", "资格领域"}},
@@ -232,14 +250,15 @@ var booleans = map[string]bool{
 // newInspectorParser reads the header of an inspectors file; team codes are
 // resolved through teams. Whether each conflict names a registered business
 // is left to the loader, which asks the database once per batch. Conflicts is
-// nil when the file has no conflicts column, so that stored ones are kept.
-func newInspectorParser(r io.Reader, teams map[string]int64) (*parser[domain.Inspector], error) {
+// nil when the row does not set them, so that stored ones are kept.
+func newInspectorParser(r io.Reader, teams map[string]int64, clear bool) (*parser[store.InspectorPatch], error) {
 	s, err := openSheet(r, inspectorColumns)
 	if err != nil {
 		return nil, err
 	}
+	s.clear = clear
 	seen := make(map[string]int)
-	return &parser[domain.Inspector]{s: s, conv: func(rw *row) domain.Inspector {
+	return &parser[store.InspectorPatch]{s: s, conv: func(rw *row) store.InspectorPatch {
 		in, ok := inspectorRow(rw, teams)
 		if ok {
 			if prev, dup := seen[in.Code]; dup {
@@ -252,10 +271,11 @@ func newInspectorParser(r io.Reader, teams map[string]int64) (*parser[domain.Ins
 	}}, nil
 }
 
-func inspectorRow(rw *row, teams map[string]int64) (domain.Inspector, bool) {
-	in := domain.Inspector{
-		Name:  rw.text(iName, true, 100),
-		Phone: rw.text(iPhone, false, 50),
+func inspectorRow(rw *row, teams map[string]int64) (store.InspectorPatch, bool) {
+	in := store.InspectorPatch{
+		Line:  rw.line,
+		Name:  rw.text(iName, 100),
+		Phone: rw.text(iPhone, 50),
 	}
 	in.Code = rw.cell(iCode)
 	if in.Code == "" {
@@ -263,42 +283,47 @@ func inspectorRow(rw *row, teams map[string]int64) (domain.Inspector, bool) {
 	} else if !validCode(in.Code) {
 		rw.bad(iCode, "%s is not a certificate number: letters, digits, '_', '.', '-', at most 64, starting with a letter or digit", quote(in.Code))
 	}
-	if code := rw.cell(iTeam); code == "" {
-		rw.bad(iTeam, "required")
-	} else if id, ok := teams[code]; ok {
-		in.TeamID = id
-	} else {
-		rw.bad(iTeam, "unknown team code %s", quote(code))
-	}
-	in.Domains = []string{}
-	for _, d := range splitList(rw.cell(iDomains)) {
-		d = strings.ToLower(d)
-		if !validDomain(d) {
-			rw.bad(iDomains, "%s is not a qualification domain: lower-case letters, digits and '_', starting with a letter", quote(d))
-			break
-		}
-		if !slices.Contains(in.Domains, d) {
-			in.Domains = append(in.Domains, d)
+	if code, ok := rw.given(iTeam); ok {
+		if id, known := teams[code]; known {
+			in.TeamID, in.TeamCode = &id, code
+		} else {
+			rw.bad(iTeam, "unknown team code %s", quote(code))
 		}
 	}
-	v := rw.cell(iLeader)
-	leader, ok := booleans[strings.ToLower(v)]
-	if !ok {
-		rw.bad(iLeader, "%s is not yes or no: use true/false, 是/否 or 1/0", quote(v))
+	if v, ok := rw.given(iDomains); ok {
+		domains := []string{}
+		for _, d := range splitList(v) {
+			d = strings.ToLower(d)
+			if !validDomain(d) {
+				rw.bad(iDomains, "%s is not a qualification domain: lower-case letters, digits and '_', starting with a letter", quote(d))
+				break
+			}
+			if !slices.Contains(domains, d) {
+				domains = append(domains, d)
+			}
+		}
+		in.Domains = &domains
 	}
-	in.IsLeader = leader
-	if rw.s.has(iConflicts) {
-		in.Conflicts = []string{}
-		for _, c := range splitList(rw.cell(iConflicts)) {
+	if v, ok := rw.given(iLeader); ok {
+		leader, known := booleans[strings.ToLower(v)]
+		if !known {
+			rw.bad(iLeader, "%s is not yes or no: use true/false, 是/否 or 1/0", quote(v))
+		}
+		in.IsLeader = &leader
+	}
+	if v, ok := rw.given(iConflicts); ok {
+		conflicts := []string{}
+		for _, c := range splitList(v) {
 			c = strings.ToUpper(c)
 			if err := uscc.Check(c); err != nil {
 				rw.bad(iConflicts, "%s: %v", quote(c), err)
 				break
 			}
-			if !slices.Contains(in.Conflicts, c) {
-				in.Conflicts = append(in.Conflicts, c)
+			if !slices.Contains(conflicts, c) {
+				conflicts = append(conflicts, c)
 			}
 		}
+		in.Conflicts = &conflicts
 	}
 	return in, len(rw.errs) == 0
 }

@@ -21,14 +21,20 @@ type RowError = store.ImportRowError
 
 // column is one column a file may carry.
 type column struct {
-	key      string   // canonical English name
-	names    []string // accepted headers, lower case, key included
+	key   string   // canonical English name
+	names []string // accepted headers, lower case, key included
+	// id marks the column that names the row (USCC, certificate code): every
+	// file must carry it.
+	id bool
+	// required marks what a new row must give; a file that only updates
+	// registered rows may leave the column out.
 	required bool
 }
 
 // sheet reads a CSV file row by row after resolving its header against a set
 // of columns. It holds at most one record in memory.
 type sheet struct {
+	clear bool // an empty cell clears an optional column instead of keeping it
 	cr    *csv.Reader
 	defs  []column
 	pos   []int    // per column: index in the record, or -1 when absent
@@ -87,7 +93,7 @@ func openSheet(r io.Reader, defs []column) (*sheet, error) {
 			"whose first line names the columns (e.g. %s)", quote(strings.Join(header, ",")), columnNames(defs))
 	}
 	for c, d := range defs {
-		if d.required && s.pos[c] < 0 {
+		if d.id && s.pos[c] < 0 {
 			v.Add(d.key, "missing required column: name it %s", strings.Join(d.names, " or "))
 		}
 	}
@@ -100,7 +106,7 @@ func openSheet(r io.Reader, defs []column) (*sheet, error) {
 func columnNames(defs []column) string {
 	var keys []string
 	for _, d := range defs {
-		if d.required {
+		if d.id || d.required {
 			keys = append(keys, d.key)
 		}
 	}
@@ -118,8 +124,29 @@ func findColumn(defs []column, norm string) int {
 	return -1
 }
 
+// nameFields turns the canonical column names of the store's errors into the
+// file's headers.
+func (s *sheet) nameFields(errs []RowError) {
+	for i := range errs {
+		if errs[i].Field != "" {
+			errs[i].Field = s.field(errs[i].Field)
+		}
+	}
+}
+
 // has reports whether the file carries column c.
 func (s *sheet) has(c int) bool { return s.pos[c] >= 0 }
+
+// field is the column with canonical name key as the file spells it, or key
+// when the file lacks it.
+func (s *sheet) field(key string) string {
+	for c, d := range s.defs {
+		if d.key == key && s.pos[c] >= 0 {
+			return s.heads[c]
+		}
+	}
+	return key
+}
 
 // next returns the next data row and its first physical line. A row that is
 // not valid CSV or has the wrong number of fields comes back as rowErr; err
@@ -167,24 +194,82 @@ func (r *row) bad(c int, format string, args ...any) {
 	r.errs = append(r.errs, RowError{Line: r.line, Field: r.s.heads[c], Reason: fmt.Sprintf(format, args...)})
 }
 
-// text returns a free-text cell, refusing what PostgreSQL would refuse (bad
-// UTF-8, NUL) and what no register needs (overlong values), so that one bad
-// cell cannot fail a whole batch.
-func (r *row) text(c int, required bool, maxRunes int) string {
+// given returns column c's cell and whether the row sets the column: not
+// when the file lacks the column, nor when the cell is empty, unless empty
+// cells clear. A clearing empty cell in a column that cannot be empty
+// (required for every row) is refused here.
+func (r *row) given(c int) (string, bool) {
+	if !r.s.has(c) {
+		return "", false
+	}
 	v := r.cell(c)
+	if v != "" {
+		return v, true
+	}
+	if !r.s.clear {
+		return "", false
+	}
+	if r.s.defs[c].required {
+		r.bad(c, "cannot be cleared (empty=clear): every %s needs one; leave the column out to keep the stored value", r.s.defs[c].key)
+		return "", false
+	}
+	return "", true
+}
+
+// text returns a free-text cell as a patch field: nil when the row does not
+// set it. It refuses what PostgreSQL would refuse (bad UTF-8, NUL), what no
+// register needs (overlong values), so that one bad cell cannot fail a whole
+// batch, and what a spreadsheet would run as a formula.
+func (r *row) text(c int, maxRunes int) *string {
+	v, ok := r.given(c)
+	if !ok {
+		return nil
+	}
 	switch {
-	case v == "" && required:
-		r.bad(c, "required")
 	case !utf8.ValidString(v):
 		r.bad(c, "not UTF-8 text: save the file as \"CSV UTF-8\"")
 	case strings.IndexByte(v, 0) >= 0:
 		r.bad(c, "contains a NUL character")
 	case utf8.RuneCountInString(v) > maxRunes:
 		r.bad(c, "longer than %d characters", maxRunes)
+	case formulaLike(r.rec[r.s.pos[c]]):
+		r.bad(c, "%s would be read as a formula by spreadsheets (CWE-1236): a text cell may not start with =, @, "+
+			"a tab, a carriage return, or + or - not followed by a digit", quote(clipRunes(v, 12)))
 	default:
+		return &v
+	}
+	return nil
+}
+
+// formulaLike reports whether a spreadsheet would take the raw cell for a
+// formula (OWASP, CSV injection): it starts with a tab or a carriage return,
+// or, white space aside, with =, @, or + or - not followed by a digit, so that
+// phone numbers such as +86 138 0000 0000 and -5 pass.
+func formulaLike(raw string) bool {
+	if raw == "" {
+		return false
+	}
+	if raw[0] == '\t' || raw[0] == '\r' {
+		return true
+	}
+	v := strings.TrimSpace(raw)
+	if v == "" {
+		return false
+	}
+	switch v[0] {
+	case '=', '@':
+		return true
+	case '+', '-':
+		return len(v) == 1 || v[1] < '0' || v[1] > '9'
+	}
+	return false
+}
+
+func clipRunes(v string, n int) string {
+	if utf8.RuneCountInString(v) <= n {
 		return v
 	}
-	return ""
+	return string([]rune(v)[:n]) + "…"
 }
 
 // quote shows a user's value in a reason, cut short and escaped so that the

@@ -42,6 +42,10 @@ func level(code string) int {
 // Valid reports whether code is a risk code.
 func Valid(code string) bool { return level(code) > 0 }
 
+// Lowers reports whether going from one valid code to another is a step down
+// (red → yellow, yellow → green, red → green).
+func Lowers(from, to string) bool { return Valid(from) && Valid(to) && level(to) < level(from) }
+
 // Rule is the policy (configs: risk.rule). The zero value is not valid; start
 // from Default.
 type Rule struct {

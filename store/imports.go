@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -30,36 +32,99 @@ const (
 )
 
 // ImportRowError is one refused row of an import: its 1-based physical line in
-// the file, the column (empty when the whole row is at fault) and why.
+// the file, the column (empty when the whole row is at fault) and why. When
+// RowApplied is set only that cell was refused (a risk code the import may
+// not lower) and the row's other columns were applied.
 type ImportRowError struct {
-	Line   int    `json:"line"`
-	Field  string `json:"field"`
-	Reason string `json:"reason"`
+	Line       int    `json:"line"`
+	Field      string `json:"field"`
+	Reason     string `json:"reason"`
+	RowApplied bool   `json:"row_applied"`
+}
+
+// How an import treats an empty cell in a column the file carries.
+const (
+	EmptyKeep  = "keep"  // the stored value stays (the default)
+	EmptyClear = "clear" // an optional column is cleared
+)
+
+// ImportOptions are the choices an import runs with.
+type ImportOptions struct {
+	// EmptyCells is EmptyKeep (also when "") or EmptyClear.
+	EmptyCells string
+	// RiskOverride lets the file lower a risk code that a visit result set;
+	// Reason is then required, and every such change is audited with it.
+	RiskOverride bool
+	Reason       string
+	// DryRun reads what the import would do and writes nothing.
+	DryRun bool
+}
+
+// MaxOverrideReason bounds ImportOptions.Reason, as risk reasons are bounded.
+const MaxOverrideReason = 500
+
+// Clear reports whether empty cells clear optional columns.
+func (o ImportOptions) Clear() bool { return o.EmptyCells == EmptyClear }
+
+// Validate names the option that is wrong, with the names the API and the
+// command line give them (empty, risk_override, reason).
+func (o ImportOptions) Validate() error {
+	var v domain.ValidationError
+	if o.EmptyCells != "" && o.EmptyCells != EmptyKeep && o.EmptyCells != EmptyClear {
+		v.Add("empty", "must be %s or %s, got %q", EmptyKeep, EmptyClear, o.EmptyCells)
+	}
+	reason := strings.TrimSpace(o.Reason)
+	switch {
+	case o.RiskOverride && reason == "":
+		v.Add("reason", "required with risk_override: say why the import may lower risk codes set by visit results")
+	case !o.RiskOverride && reason != "":
+		v.Add("reason", "only goes with risk_override=true")
+	case !utf8.ValidString(reason) || strings.IndexByte(reason, 0) >= 0:
+		v.Add("reason", "must be UTF-8 text without NUL characters")
+	case utf8.RuneCountInString(reason) > MaxOverrideReason:
+		v.Add("reason", "longer than %d characters", MaxOverrideReason)
+	}
+	return v.Err()
+}
+
+func (o ImportOptions) emptyCells() string {
+	if o.EmptyCells == "" {
+		return EmptyKeep
+	}
+	return o.EmptyCells
 }
 
 // ImportJob is one bulk import with its counters and every refused row.
 type ImportJob struct {
-	ID           int64            `json:"id"`
-	Kind         string           `json:"kind"`
-	Status       string           `json:"status"`
-	StartedBy    string           `json:"started_by"`
-	RowsRead     int              `json:"rows_read"`
-	RowsLoaded   int              `json:"rows_loaded"`
-	RowsRejected int              `json:"rows_rejected"`
-	Failure      string           `json:"failure"`
-	StartedAt    time.Time        `json:"started_at"`
-	FinishedAt   *time.Time       `json:"finished_at"`
-	Errors       []ImportRowError `json:"errors" gorm:"-"`
+	ID           int64  `json:"id"`
+	Kind         string `json:"kind"`
+	Status       string `json:"status"`
+	StartedBy    string `json:"started_by"`
+	RowsRead     int    `json:"rows_read"`
+	RowsLoaded   int    `json:"rows_loaded"`
+	RowsRejected int    `json:"rows_rejected"`
+	EmptyCells   string `json:"empty_cells"`
+	RiskOverride bool   `json:"risk_override"`
+	// OverrideReason is the reason given with RiskOverride.
+	OverrideReason string           `json:"override_reason"`
+	Failure        string           `json:"failure"`
+	StartedAt      time.Time        `json:"started_at"`
+	FinishedAt     *time.Time       `json:"finished_at"`
+	Errors         []ImportRowError `json:"errors" gorm:"-"`
 }
 
 // CreateImportJob records the start of an import of kind (ImportBusinesses or
-// ImportInspectors) and returns its id.
-func (s *Store) CreateImportJob(ctx context.Context, actor, kind string) (int64, error) {
+// ImportInspectors) run with opt and returns its id.
+func (s *Store) CreateImportJob(ctx context.Context, actor, kind string, opt ImportOptions) (int64, error) {
 	if kind != ImportBusinesses && kind != ImportInspectors {
 		return 0, domain.Invalid("kind", "must be %q or %q, got %q", ImportBusinesses, ImportInspectors, kind)
 	}
+	if err := opt.Validate(); err != nil {
+		return 0, err
+	}
 	var id int64
-	err := s.db.WithContext(ctx).Raw(`INSERT INTO import_jobs (kind, started_by) VALUES (?, ?) RETURNING id`, kind, actor).
+	err := s.db.WithContext(ctx).Raw(`INSERT INTO import_jobs (kind, started_by, empty_cells, risk_override, override_reason)
+		VALUES (?, ?, ?, ?, ?) RETURNING id`, kind, actor, opt.emptyCells(), opt.RiskOverride, strings.TrimSpace(opt.Reason)).
 		Scan(&id).Error
 	if err != nil {
 		return 0, translate(err, "import job")
@@ -90,14 +155,15 @@ func insertImportErrors(tx *gorm.DB, id int64, errs []ImportRowError) error {
 	lines := make(pq.Int64Array, len(errs))
 	fields := make(pq.StringArray, len(errs))
 	reasons := make(pq.StringArray, len(errs))
+	applied := make(pq.BoolArray, len(errs))
 	for i, e := range errs {
-		lines[i], fields[i], reasons[i] = int64(e.Line), e.Field, e.Reason
+		lines[i], fields[i], reasons[i], applied[i] = int64(e.Line), e.Field, e.Reason, e.RowApplied
 	}
 	// One statement for the lot; a second error for the same line and field
 	// adds nothing a user could act on, so it is dropped rather than failing.
-	err := tx.Exec(`INSERT INTO import_errors (job_id, line, field, reason)
-		SELECT ?, l, f, r FROM unnest(?::int[], ?::text[], ?::text[]) AS e(l, f, r)
-		ON CONFLICT DO NOTHING`, id, lines, fields, reasons).Error
+	err := tx.Exec(`INSERT INTO import_errors (job_id, line, field, reason, row_applied)
+		SELECT ?, l, f, r, a FROM unnest(?::int[], ?::text[], ?::text[], ?::boolean[]) AS e(l, f, r, a)
+		ON CONFLICT DO NOTHING`, id, lines, fields, reasons, applied).Error
 	return translate(err, "import errors")
 }
 
@@ -112,7 +178,8 @@ func (s *Store) FinishImportJob(ctx context.Context, actor string, id int64, sta
 		var job ImportJob
 		res := tx.Raw(`UPDATE import_jobs SET status = ?, failure = ?, finished_at = now()
 			WHERE id = ? AND status = 'running'
-			RETURNING id, kind, status, started_by, rows_read, rows_loaded, rows_rejected, failure`,
+			RETURNING id, kind, status, started_by, rows_read, rows_loaded, rows_rejected, empty_cells, risk_override,
+				override_reason, failure`,
 			status, failure, id).Scan(&job)
 		if res.Error != nil {
 			return translate(res.Error, importObject(id))
@@ -126,7 +193,8 @@ func (s *Store) FinishImportJob(ctx context.Context, actor string, id int64, sta
 		}
 		return appendAudit(tx, actor, "import."+job.Kind, importObject(id), outcome, map[string]any{
 			"status": job.Status, "rows_read": job.RowsRead, "rows_loaded": job.RowsLoaded,
-			"rows_rejected": job.RowsRejected, "failure": job.Failure,
+			"rows_rejected": job.RowsRejected, "failure": job.Failure, "empty_cells": job.EmptyCells,
+			"risk_override": job.RiskOverride, "override_reason": job.OverrideReason,
 		})
 	})
 }
@@ -140,7 +208,7 @@ func (s *Store) GetImportJob(ctx context.Context, id int64) (ImportJob, error) {
 		return ImportJob{}, translate(err, importObject(id))
 	}
 	job.Errors = []ImportRowError{}
-	err = db.Table("import_errors").Select("line, field, reason").Where("job_id = ?", id).
+	err = db.Table("import_errors").Select("line, field, reason, row_applied").Where("job_id = ?", id).
 		Order("line, field").Find(&job.Errors).Error
 	return job, translate(err, "import errors")
 }
@@ -252,26 +320,33 @@ func (s *Store) UpsertInspectors(ctx context.Context, rows []domain.Inspector) e
 	if len(rows) == 0 {
 		return nil
 	}
-	return s.bulk(ctx, "upsert inspectors", func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `CREATE TEMP TABLE stage_inspectors (
-			code text PRIMARY KEY, name text, team_id bigint, domains text[], phone text, is_leader boolean,
-			conflicts text[]) ON COMMIT DROP`); err != nil {
-			return err
-		}
-		_, err := tx.CopyFrom(ctx, pgx.Identifier{"stage_inspectors"},
-			[]string{"code", "name", "team_id", "domains", "phone", "is_leader", "conflicts"},
-			pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
-				in := &rows[i]
-				var conflicts any
-				if in.Conflicts != nil {
-					conflicts = in.Conflicts
-				}
-				return []any{in.Code, in.Name, in.TeamID, nonNil(in.Domains), in.Phone, in.IsLeader, conflicts}, nil
-			}))
-		if err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `
+	return s.bulk(ctx, "upsert inspectors", func(tx pgx.Tx) error { return upsertInspectors(ctx, tx, rows) })
+}
+
+// upsertInspectors is UpsertInspectors inside tx, for rows with distinct codes.
+func upsertInspectors(ctx context.Context, tx pgx.Tx, rows []domain.Inspector) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE stage_inspectors (
+		code text PRIMARY KEY, name text, team_id bigint, domains text[], phone text, is_leader boolean,
+		conflicts text[]) ON COMMIT DROP`); err != nil {
+		return err
+	}
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{"stage_inspectors"},
+		[]string{"code", "name", "team_id", "domains", "phone", "is_leader", "conflicts"},
+		pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
+			in := &rows[i]
+			var conflicts any
+			if in.Conflicts != nil {
+				conflicts = in.Conflicts
+			}
+			return []any{in.Code, in.Name, in.TeamID, nonNil(in.Domains), in.Phone, in.IsLeader, conflicts}, nil
+		}))
+	if err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `
 INSERT INTO inspectors AS t (code, name, team_id, domains, phone, is_leader)
 SELECT code, name, team_id, domains, phone, is_leader FROM stage_inspectors
 ON CONFLICT (code) DO UPDATE SET
@@ -279,23 +354,22 @@ ON CONFLICT (code) DO UPDATE SET
 	phone = EXCLUDED.phone, is_leader = EXCLUDED.is_leader, updated_at = now()
 WHERE (t.name, t.team_id, t.domains, t.phone, t.is_leader)
 	IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.team_id, EXCLUDED.domains, EXCLUDED.phone, EXCLUDED.is_leader)`); err != nil {
-			return err
-		}
-		// Delete only what left the set and insert only what joined it, so an
-		// unchanged declaration is not churned on every re-import.
-		if _, err := tx.Exec(ctx, `
+		return err
+	}
+	// Delete only what left the set and insert only what joined it, so an
+	// unchanged declaration is not churned on every re-import.
+	if _, err := tx.Exec(ctx, `
 DELETE FROM inspector_conflicts c
 USING stage_inspectors s JOIN inspectors i ON i.code = s.code
 WHERE c.inspector_id = i.id AND s.conflicts IS NOT NULL AND NOT (c.uscc::text = ANY (s.conflicts))`); err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, `
+		return err
+	}
+	_, err = tx.Exec(ctx, `
 INSERT INTO inspector_conflicts (inspector_id, uscc)
 SELECT i.id, u.uscc FROM stage_inspectors s JOIN inspectors i ON i.code = s.code
 CROSS JOIN LATERAL unnest(s.conflicts) AS u(uscc)
 ON CONFLICT DO NOTHING`)
-		return err
-	})
+	return err
 }
 
 // bulk runs fn in a transaction on a pgx connection taken from the pool: COPY

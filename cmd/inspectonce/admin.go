@@ -185,10 +185,36 @@ func osUser() string {
 }
 
 func runImport(ctx context.Context, cfg *configs.Config, args []string, out io.Writer) error {
-	if len(args) != 2 || (args[0] != "businesses" && args[0] != "inspectors") {
-		return usageError{"import needs: businesses|inspectors FILE.csv"}
+	const usage = "import needs: businesses|inspectors [--dry-run [--limit N] [--after-line N]] [--empty keep|clear] [--risk-override --reason TEXT] FILE.csv"
+	if len(args) == 0 || (args[0] != "businesses" && args[0] != "inspectors") {
+		return usageError{usage}
 	}
-	f, err := os.Open(args[1])
+	fs := flag.NewFlagSet("import", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	dry := fs.Bool("dry-run", false, "write nothing; print what the import would do")
+	empty := fs.String("empty", store.EmptyKeep, "what an empty cell means: keep or clear")
+	override := fs.Bool("risk-override", false, "allow lowering risk codes set by visit results")
+	reason := fs.String("reason", "", "why the override is justified (required with --risk-override)")
+	limit := fs.Int("limit", csvimport.DefaultReportLimit, "dry run: lines to report")
+	after := fs.Int("after-line", 0, "dry run: report only lines after this one")
+	if err := fs.Parse(args[1:]); err != nil {
+		return usageError{"import: " + err.Error()}
+	}
+	if fs.NArg() != 1 {
+		return usageError{usage}
+	}
+	if *limit < 1 || *limit > csvimport.MaxReportLimit || *after < 0 {
+		return usageError{fmt.Sprintf("import: --limit must be between 1 and %d and --after-line 0 or more", csvimport.MaxReportLimit)}
+	}
+	opt := csvimport.Options{BatchSize: cfg.Import.BatchSize, ReportLimit: *limit, ReportAfterLine: *after,
+		Import: store.ImportOptions{EmptyCells: *empty, RiskOverride: *override, Reason: *reason},
+		Progress: func(read, loaded, rejected int) {
+			fmt.Fprintf(os.Stderr, "\rread %d, loaded %d, rejected %d", read, loaded, rejected)
+		}}
+	if err := opt.Import.Validate(); err != nil {
+		return usageError{"import: " + err.Error()}
+	}
+	f, err := os.Open(fs.Arg(0))
 	if err != nil {
 		return err
 	}
@@ -198,10 +224,21 @@ func runImport(ctx context.Context, cfg *configs.Config, args []string, out io.W
 		return err
 	}
 	defer st.Close()
-	opt := csvimport.Options{BatchSize: cfg.Import.BatchSize, Progress: func(read, loaded, rejected int) {
-		fmt.Fprintf(os.Stderr, "\rread %d, loaded %d, rejected %d", read, loaded, rejected)
-	}}
 	actor := "cli:" + osUser()
+	enc := json.NewEncoder(out)
+	enc.SetIndent("", "  ")
+	if *dry {
+		dryFn := csvimport.DryRunBusinesses
+		if args[0] == "inspectors" {
+			dryFn = csvimport.DryRunInspectors
+		}
+		opt.Progress = nil
+		rep, err := dryFn(ctx, st, actor, f, opt)
+		if err != nil {
+			return err
+		}
+		return enc.Encode(rep)
+	}
 	importFn := csvimport.Businesses
 	if args[0] == "inspectors" {
 		importFn = csvimport.Inspectors
@@ -209,8 +246,6 @@ func runImport(ctx context.Context, cfg *configs.Config, args []string, out io.W
 	job, err := importFn(ctx, st, actor, f, opt)
 	fmt.Fprintln(os.Stderr)
 	if job.ID != 0 {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
 		if eerr := enc.Encode(job); eerr != nil {
 			return eerr
 		}

@@ -31,8 +31,11 @@ Commands:
                           (--env-file: also as shell variables ADMIN, PLANNER, LEADER, TEAM, ...)
   token create --role R [--scope S] [--name N]
                           issue an API token (roles: admin, planner, team_leader, inspector, business)
-  import businesses|inspectors FILE.csv
-                          bulk-load a registry from CSV, reporting every bad row
+  import businesses|inspectors [--dry-run [--limit N] [--after-line N]] [--empty keep|clear]
+         [--risk-override --reason TEXT] FILE.csv
+                          bulk-load a registry from CSV, reporting every bad row; rows change
+                          only the columns the file carries; --dry-run writes nothing and
+                          prints what would be new, changed (field by field) or refused
   audit verify            walk the audit log's hash chain and name the first broken record
   plan [--horizon 28d] [--from YYYY-MM-DD] [--region ID,...] [--independent]
        [--dry-run] [--publish] [--json]

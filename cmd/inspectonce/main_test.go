@@ -115,8 +115,32 @@ func TestCommandEndToEnd(t *testing.T) {
 		t.Fatalf("audit verify said %q", out)
 	}
 
+	// import --dry-run reports the change and writes nothing: run twice, it
+	// reports the same change; an override without a reason is a usage error.
+	var biz string
+	for _, line := range strings.Split(seeded, "\n") {
+		if f := strings.Fields(line); len(f) > 1 && f[0] == "business" {
+			biz = f[1]
+		}
+	}
+	csvPath := filepath.Join(t.TempDir(), "rename.csv")
+	if err := os.WriteFile(csvPath, []byte("uscc,name\n"+biz+",改名测试\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		out := run("import", "businesses", "--dry-run", csvPath)
+		if !strings.Contains(out, `"rows_changed": 1`) || !strings.Contains(out, `"new": "改名测试"`) {
+			t.Fatalf("import --dry-run said %s", out)
+		}
+	}
+	bad := exec.Command(bin, "import", "businesses", "--risk-override", csvPath)
+	bad.Env = env
+	if out, err := bad.CombinedOutput(); err == nil || !strings.Contains(string(out), "reason") {
+		t.Fatalf("an override without a reason: %v %s", err, out)
+	}
+
 	// A bad configuration value stops start-up naming the key.
-	bad := exec.Command(bin, "serve")
+	bad = exec.Command(bin, "serve")
 	bad.Env = append(env, "INSPECTONCE_WORKER_CONCURRENCY=many")
 	out, err := bad.CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "INSPECTONCE_WORKER_CONCURRENCY") {
