@@ -20,8 +20,11 @@ import (
 )
 
 // PastDays is how many days before today the demo county's past plan was
-// made: its first visits are about five weeks old.
-const PastDays = 37
+// made: its first visits are three weeks old or a little more. Not older:
+// results are published within 20 working days of the visit (一公开), and the
+// seed's publication run, today, must find every reported visit still within
+// its deadline, as a publication run after each confirmation would have.
+const PastDays = 24
 
 // PastResult is what LoadAt put into the demo county's past: one published
 // plan made PastDays ago over the weeks up to today (and two weeks beyond),
