@@ -10,6 +10,7 @@ import (
 	"inspectonce/calendar"
 	"inspectonce/configs"
 	"inspectonce/domain"
+	"inspectonce/jobs"
 	"inspectonce/planning"
 	"inspectonce/seed"
 	"inspectonce/store"
@@ -267,4 +268,60 @@ func independentVisits(s store.PlanStats) int {
 		return 0
 	}
 	return s.Independent.Visits
+}
+
+// The past plan is dispatched like any plan, through its outbox rows; its
+// visits already past by then tell only their inspectors (their record of
+// the visit): no business hears of a visit after it took place, and no
+// leader of one gone by. Every visit counts as dispatched.
+func TestPastDispatch(t *testing.T) {
+	ctx := context.Background()
+	cfg, err := configs.Load("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ := storetest.New(t)
+	now := time.Now()
+	res, err := seed.LoadConfig(ctx, st, cfg, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, _, err := st.OutboxRows(ctx, res.Past.PlanID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seqs []int
+	for _, r := range rows {
+		if r.Kind == store.OutboxDispatchVisit {
+			seqs = append(seqs, r.VisitSeq)
+		}
+	}
+	if len(seqs) != res.Past.Visits {
+		t.Fatalf("%d dispatch rows in the outbox for %d visits", len(seqs), res.Past.Visits)
+	}
+	d := jobs.NewDispatcher(jobs.DispatchOptions{Store: st, Location: cfg.Location(), Now: func() time.Time { return now }})
+	r, err := d.DispatchVisits(ctx, res.Past.PlanID, seqs)
+	if err != nil || len(r.Refused) > 0 {
+		t.Fatalf("dispatch: %+v, %v", r, err)
+	}
+	status, err := st.PlanDispatchStatus(ctx, res.Past.PlanID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status.Dispatched != int64(res.Past.Visits) {
+		t.Errorf("%d of %d visits dispatched", status.Dispatched, res.Past.Visits)
+	}
+	y, m, dd := now.In(cfg.Location()).Date()
+	today := time.Date(y, m, dd, 0, 0, 0, 0, time.UTC).Format(time.DateOnly)
+	late := count(t, st, `SELECT count(*) FROM notifications n JOIN published_visits v ON v.plan_id = n.plan_id AND v.seq = n.visit_seq
+		WHERE v.date < $1::date AND n.kind <> 'assignment'`, today)
+	if late != 0 {
+		t.Errorf("%d notices other than assignments about visits already past", late)
+	}
+	current := count(t, st, `SELECT count(*) FROM notifications n JOIN published_visits v ON v.plan_id = n.plan_id AND v.seq = n.visit_seq
+		WHERE v.date >= $1::date AND n.kind = 'team_visit'`, today)
+	if current == 0 {
+		t.Error("no team_visit notice about today's and coming visits")
+	}
+	t.Logf("dispatch status %+v", status)
 }

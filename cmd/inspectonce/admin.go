@@ -81,7 +81,7 @@ func runSeed(ctx context.Context, cfg *configs.Config, out io.Writer) error {
 			res.Departments, res.Items, res.Scenarios, res.Regions, res.Teams, res.Inspectors, res.Businesses)
 		p := res.Past
 		fmt.Fprintf(out, "and its past: plan %d (published, %d visits, %d today); %d visits reported (%d results published), "+
-			"%d awaiting a second confirmation, %d overdue; %d risk codes changed, %d follow-up demands; %d moved, %d code revoked; %d open demands\n",
+			"%d awaiting a second confirmation, %d not reported yet; %d risk codes changed, %d follow-up demands; %d moved, %d code revoked; %d open demands\n",
 			p.PlanID, p.Visits, p.Today, p.Reported, p.Published, p.Awaiting, p.Unreported, p.RiskChanges, p.FollowUps,
 			p.Moved, p.Revoked, res.Demands)
 	}
