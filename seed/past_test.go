@@ -323,5 +323,17 @@ func TestPastDispatch(t *testing.T) {
 	if current == 0 {
 		t.Error("no team_visit notice about today's and coming visits")
 	}
+	moved := count(t, st, `SELECT min(visit_seq) FROM visit_moves WHERE plan_id = $1 AND to_date < $2::date`, res.Past.PlanID, today)
+	if _, err := d.TellMoves(ctx, res.Past.PlanID, moved); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, st, `SELECT count(*) FROM notifications WHERE plan_id = $1 AND visit_seq = $2 AND kind = 'visit_moved'`,
+		res.Past.PlanID, moved); n == 0 {
+		t.Error("the inspectors of the past visit moved were not told")
+	}
+	if n := count(t, st, `SELECT count(*) FROM notifications WHERE plan_id = $1 AND visit_seq = $2 AND kind = 'visit_moved'
+		AND recipient_kind <> 'inspector'`, res.Past.PlanID, moved); n != 0 {
+		t.Errorf("%d notices to others than its inspectors of the move of a visit already past", n)
+	}
 	t.Logf("dispatch status %+v", status)
 }
