@@ -463,6 +463,34 @@ func VisitNotices(v *store.DispatchVisit, loc *time.Location) []store.NewNotific
 	return out
 }
 
+// LateNotices keeps, of the notices ns of visit v, what is still worth
+// telling on today (a civil date): all of them while the visit is today or
+// later; once its date has passed (a plan dispatched late, or the demo
+// county's past), only the inspectors' assignments. They are the
+// inspectors' record of the visit, and what the dispatch status counts; but
+// telling the business of a visit after it took place, or the team's leaders
+// of one their roster of that day already showed, is news nobody can act
+// on, and would flood their inboxes and webhooks with a plan's history.
+func LateNotices(ns []store.NewNotification, v *store.DispatchVisit, today time.Time) []store.NewNotification {
+	if !v.Date.Before(today) {
+		return ns
+	}
+	out := ns[:0:0]
+	for _, n := range ns {
+		if n.Kind == store.NoticeAssignment {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// today is the dispatcher's civil date in its time zone (midnight UTC, as
+// visit dates are stored).
+func (d *Dispatcher) today() time.Time {
+	y, m, dd := d.now().In(d.loc).Date()
+	return time.Date(y, m, dd, 0, 0, 0, 0, time.UTC)
+}
+
 // HandleDispatchVisit is the handler of TypeDispatchVisit. It writes the
 // visit's notices (VisitNotices) in one transaction under their effect keys,
 // then queues the webhook deliveries still pending. A redelivered task writes
@@ -511,7 +539,7 @@ func (d *Dispatcher) DispatchVisit(ctx context.Context, planID int64, seq int) (
 		return 0, err
 	}
 	v = vs[0]
-	w, err := d.st.WriteNotifications(ctx, VisitNotices(&v, d.loc))
+	w, err := d.st.WriteNotifications(ctx, LateNotices(VisitNotices(&v, d.loc), &v, d.today()))
 	if err != nil {
 		return 0, err
 	}
@@ -690,6 +718,7 @@ func (d *Dispatcher) DispatchVisits(ctx context.Context, planID int64, seqs []in
 	}
 	found := make(map[int]bool, len(vs))
 	ns := make([]store.NewNotification, 0, 5*len(vs))
+	today := d.today()
 	for i := range vs {
 		v := &vs[i]
 		found[v.Seq] = true
@@ -697,7 +726,7 @@ func (d *Dispatcher) DispatchVisits(ctx context.Context, planID int64, seqs []in
 			r.Refused = append(r.Refused, RefusedVisit{Seq: v.Seq, Err: errNoLead})
 			continue
 		}
-		ns = append(ns, VisitNotices(v, d.loc)...)
+		ns = append(ns, LateNotices(VisitNotices(v, d.loc), v, today)...)
 		r.Dispatched++
 	}
 	for _, q := range seqs {

@@ -144,7 +144,19 @@ func (d *Dispatcher) TellMoves(ctx context.Context, planID int64, seq int) (int,
 	if len(moves) == 0 {
 		return 0, nil
 	}
-	w, err := d.st.WriteNotifications(ctx, MoveNotices(&v, moves, d.loc))
+	ns := MoveNotices(&v, moves, d.loc)
+	if v.Date.Before(d.today()) {
+		// Told after the visit's (new) date: only its inspectors, as for a
+		// late dispatch (LateNotices).
+		kept := ns[:0:0]
+		for _, n := range ns {
+			if n.RecipientKind == store.RecipientInspector {
+				kept = append(kept, n)
+			}
+		}
+		ns = kept
+	}
+	w, err := d.st.WriteNotifications(ctx, ns)
 	if err != nil {
 		return 0, err
 	}

@@ -194,44 +194,48 @@ func defaultCalendar() (*calendar.Calendar, error) {
 
 // loadDemands stores the county's demands as of now, resolving codes with the
 // ids the registries got.
-func loadDemands(ctx context.Context, st *store.Store, c *County, now time.Time, ids idMaps) (int, error) {
-	cal, err := defaultCalendar()
-	if err != nil {
-		return 0, fmt.Errorf("seed: calendar: %w", err)
-	}
+func loadDemands(ctx context.Context, st *store.Store, c *County, cal *calendar.Calendar, now time.Time, ids idMaps) (int, error) {
 	n := 0
 	for _, d := range c.Demands(now, cal) {
-		dm := d.Demand
-		dm.DepartmentID = ids.dept[d.Department]
-		dm.ItemIDs = nil
-		for _, code := range d.Items {
-			dm.ItemIDs = append(dm.ItemIDs, ids.item[code])
-		}
-		if d.Scenario != "" {
-			id := ids.scenario[d.Scenario]
-			dm.ScenarioID = &id
-		}
-		if d.Sample != nil {
-			s := *d.Sample
-			for _, code := range d.SampleRegions {
-				s.RegionIDs = append(s.RegionIDs, ids.region[code])
-			}
-			if d.SampleScenario != "" {
-				id := ids.scenario[d.SampleScenario]
-				s.ScenarioID = &id
-			}
-			dm.Sample = &s
-		}
-		dm.CreatedBy = Actor
-		if _, err := st.CreateDemand(ctx, Actor, nil, &dm); err != nil {
-			return n, fmt.Errorf("seed: demand %q: %w", d.Title, err)
+		if _, err := storeDemand(ctx, st, d, ids); err != nil {
+			return n, err
 		}
 		n++
 	}
 	return n, nil
 }
 
+// storeDemand stores one demand, resolving its codes with ids.
+func storeDemand(ctx context.Context, st *store.Store, d Demand, ids idMaps) (domain.Demand, error) {
+	dm := d.Demand
+	dm.DepartmentID = ids.dept[d.Department]
+	dm.ItemIDs = nil
+	for _, code := range d.Items {
+		dm.ItemIDs = append(dm.ItemIDs, ids.item[code])
+	}
+	if d.Scenario != "" {
+		id := ids.scenario[d.Scenario]
+		dm.ScenarioID = &id
+	}
+	if d.Sample != nil {
+		s := *d.Sample
+		for _, code := range d.SampleRegions {
+			s.RegionIDs = append(s.RegionIDs, ids.region[code])
+		}
+		if d.SampleScenario != "" {
+			id := ids.scenario[d.SampleScenario]
+			s.ScenarioID = &id
+		}
+		dm.Sample = &s
+	}
+	dm.CreatedBy = Actor
+	if _, err := st.CreateDemand(ctx, Actor, nil, &dm); err != nil {
+		return dm, fmt.Errorf("seed: demand %q: %w", d.Title, err)
+	}
+	return dm, nil
+}
+
 // idMaps map the county's codes to the ids they were stored under.
 type idMaps struct {
-	dept, item, scenario, region map[string]int64
+	dept, item, scenario, region, team, inspector map[string]int64
 }

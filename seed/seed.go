@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"inspectonce/calendar"
+	"inspectonce/configs"
 	"inspectonce/domain"
 	"inspectonce/store"
 )
@@ -49,7 +51,9 @@ type Result struct {
 	Demands int
 	// Conflicts counts declared inspector-business conflicts of interest.
 	Conflicts int
-	Tokens    []Token
+	// Past is what the county's past holds (PastResult).
+	Past   PastResult
+	Tokens []Token
 }
 
 // Load is LoadAt with the current time.
@@ -57,32 +61,49 @@ func Load(ctx context.Context, st *store.Store) (Result, error) {
 	return LoadAt(ctx, st, time.Now())
 }
 
-// LoadAt stores the demo county (Demo) into st, whose registries must be empty,
-// with Actor in the audit log, and issues one token per role: admin, planner of
-// 市场监管 (SCJG), leader of the 菜园镇 squad, an inspector of that squad
-// and a restaurant. It also loads the county's open demands as they stand at
-// now (County.Demands: windows in the next one to eight weeks).
+// LoadAt is LoadConfig with the built-in configuration.
+func LoadAt(ctx context.Context, st *store.Store, now time.Time) (Result, error) {
+	cfg, err := configs.Load("", nil)
+	if err != nil {
+		return Result{}, fmt.Errorf("seed: configuration: %w", err)
+	}
+	return LoadConfig(ctx, st, cfg, now)
+}
+
+// LoadConfig stores the demo county (Demo) into st, whose registries must be
+// empty, with Actor in the audit log, and issues one token per role: admin,
+// planner of 市场监管 (SCJG), leader of the 菜园镇 squad, an inspector of that
+// squad with visits today and a restaurant. Before the open demands it makes
+// the county's past (loadPast, PastResult): a plan made PastDays ago and
+// published, its past visits performed, confirmed and their results
+// published, so that every token has something to see on day 0. Then it
+// loads the county's open demands as they stand at now (County.Demands:
+// windows in the next one to eight weeks). cfg gives the time zone, calendar,
+// risk rule and result rules, as it does to the service.
 //
 // If any registry already holds rows, Load loads nothing, issues tokens for the
 // demo anchors (or, when the data is not the demo county's, the nearest
 // equivalents it finds) and returns them with an error wrapping
 // ErrAlreadySeeded. Load is not atomic: on any other error the database holds
 // part of the county and must be reset before seeding again.
-func LoadAt(ctx context.Context, st *store.Store, now time.Time) (Result, error) {
+func LoadConfig(ctx context.Context, st *store.Store, cfg *configs.Config, now time.Time) (Result, error) {
 	c := Demo()
 	full, err := populated(ctx, st)
 	if err != nil {
 		return Result{}, err
 	}
 	if len(full) > 0 {
-		tokens, err := tokensForExisting(ctx, st, c.DemoAnchors())
+		tokens, err := tokensForExisting(ctx, st, c.DemoAnchors(), today(cfg, now))
 		if err != nil {
 			return Result{Tokens: tokens}, err
 		}
 		return Result{Tokens: tokens}, fmt.Errorf("%w (%s not empty)", ErrAlreadySeeded, strings.Join(full, ", "))
 	}
-	return load(ctx, st, &c, now)
+	return load(ctx, st, &c, cfg, now)
 }
+
+// today is the civil date of now in cfg's time zone.
+func today(cfg *configs.Config, now time.Time) time.Time { return civil(now.In(cfg.Location())) }
 
 // populated names the registries that hold at least one row.
 func populated(ctx context.Context, st *store.Store) ([]string, error) {
@@ -122,8 +143,12 @@ func populated(ctx context.Context, st *store.Store) ([]string, error) {
 }
 
 // load writes the county in dependency order and issues the tokens.
-func load(ctx context.Context, st *store.Store, c *County, now time.Time) (Result, error) {
+func load(ctx context.Context, st *store.Store, c *County, cfg *configs.Config, now time.Time) (Result, error) {
 	var res Result
+	cal, err := calendar.New(cfg.Calendar.Holidays, cfg.Calendar.WorkingWeekends)
+	if err != nil {
+		return res, fmt.Errorf("seed: calendar: %w", err)
+	}
 	dept := map[string]int64{}
 	for _, d := range c.Departments {
 		if err := st.CreateDepartment(ctx, Actor, &d); err != nil {
@@ -198,13 +223,22 @@ func load(ctx context.Context, st *store.Store, c *County, now time.Time) (Resul
 		res.Inspectors++
 		res.Conflicts += conflicts
 	}
-	demands, err := loadDemands(ctx, st, c, now, idMaps{dept: dept, item: item, scenario: scenario, region: region})
+	ids := idMaps{dept: dept, item: item, scenario: scenario, region: region, team: team, inspector: inspector}
+	// The past first: its plan, made weeks ago, must not see (and serve)
+	// the demands that are open now.
+	if res.Past, err = loadPast(ctx, st, c, cfg, cal, now, ids); err != nil {
+		return res, err
+	}
+	demands, err := loadDemands(ctx, st, c, cal, now, ids)
 	res.Demands = demands
 	if err != nil {
 		return res, err
 	}
 
 	a := c.DemoAnchors()
+	if a.Inspector, err = busyInspector(ctx, st, c, a, inspector, today(cfg, now)); err != nil {
+		return res, err
+	}
 	n := anchorNames(c, a)
 	tokens, err := issue(ctx, st, []Token{
 		{Role: domain.RoleAdmin, Description: adminDescription},
@@ -273,7 +307,7 @@ func issue(ctx context.Context, st *store.Store, want []Token) ([]Token, error) 
 // tokensForExisting issues tokens into a database that already holds data:
 // scoped to the demo anchors when they exist, otherwise to the first entry of
 // the same kind. A role with nothing to scope to gets no token.
-func tokensForExisting(ctx context.Context, st *store.Store, a Anchors) ([]Token, error) {
+func tokensForExisting(ctx context.Context, st *store.Store, a Anchors, day time.Time) ([]Token, error) {
 	want := []Token{{Role: domain.RoleAdmin, Description: adminDescription}}
 
 	depts, err := st.ListDepartments(ctx, store.Page{Limit: store.MaxLimit})
@@ -296,7 +330,12 @@ func tokensForExisting(ctx context.Context, st *store.Store, a Anchors) ([]Token
 		if err != nil {
 			return nil, fmt.Errorf("seed: %w", err)
 		}
-		if in, ok := find(ins.Items, func(in domain.Inspector) bool { return in.Code == a.Inspector },
+		busy, err := busyMember(ctx, st, ins.Items, day)
+		if err != nil {
+			return nil, err
+		}
+		if in, ok := find(ins.Items, func(in domain.Inspector) bool { return in.Code == busy },
+			func(in domain.Inspector) bool { return in.Code == a.Inspector },
 			func(in domain.Inspector) bool { return !in.IsLeader }); ok {
 			want = append(want, Token{Role: domain.RoleInspector, Scope: id(in.ID), Description: inspectorDescription(in, tm.Name)})
 		}
@@ -320,6 +359,44 @@ func tokensForExisting(ctx context.Context, st *store.Store, a Anchors) ([]Token
 		want = append(want, Token{Role: domain.RoleBusiness, Scope: b.USCC, Description: businessDescription(b)})
 	}
 	return issue(ctx, st, want)
+}
+
+// busyInspector is the certificate number of the demo token's inspector: the
+// first member of the anchor team (not its leader), in register order, with
+// a visit on day, so that the phone page shows one; a.Inspector when none has.
+func busyInspector(ctx context.Context, st *store.Store, c *County, a Anchors, ids map[string]int64, day time.Time) (string, error) {
+	var members []domain.Inspector
+	for _, in := range c.Inspectors {
+		if in.Team == a.Team {
+			m := in.Inspector
+			m.ID = ids[in.Code]
+			members = append(members, m)
+		}
+	}
+	code, err := busyMember(ctx, st, members, day)
+	if code == "" {
+		code = a.Inspector
+	}
+	return code, err
+}
+
+// busyMember is the code of the first inspector of members, leaders left
+// out, with a visit on day through the store call the phone page uses; ""
+// when none has. members must carry their stored ids.
+func busyMember(ctx context.Context, st *store.Store, members []domain.Inspector, day time.Time) (string, error) {
+	for _, in := range members {
+		if in.IsLeader || in.ID == 0 {
+			continue
+		}
+		vs, err := st.InspectorVisits(ctx, in.ID, day)
+		if err != nil {
+			return "", fmt.Errorf("seed: visits of inspector %s: %w", in.Code, err)
+		}
+		if len(vs) > 0 {
+			return in.Code, nil
+		}
+	}
+	return "", nil
 }
 
 // find returns the first element matching the first predicate that any

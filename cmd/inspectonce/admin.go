@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"inspectonce/configs"
 	"inspectonce/csvimport"
@@ -76,7 +77,7 @@ func runSeed(ctx context.Context, cfg *configs.Config, args []string, out io.Wri
 		return err
 	}
 	defer st.Close()
-	res, err := seed.Load(ctx, st)
+	res, err := seed.LoadConfig(ctx, st, cfg, time.Now())
 	switch {
 	case errors.Is(err, seed.ErrAlreadySeeded):
 		fmt.Fprintln(out, "the demo county is already loaded; issuing fresh tokens")
@@ -85,6 +86,11 @@ func runSeed(ctx context.Context, cfg *configs.Config, args []string, out io.Wri
 	default:
 		fmt.Fprintf(out, "loaded the demo county: %d departments, %d items, %d scenarios, %d regions, %d teams, %d inspectors, %d businesses\n",
 			res.Departments, res.Items, res.Scenarios, res.Regions, res.Teams, res.Inspectors, res.Businesses)
+		p := res.Past
+		fmt.Fprintf(out, "and its past: plan %d (published, %d visits, %d today); %d visits reported (%d results published), "+
+			"%d awaiting a second confirmation, %d not reported yet; %d risk codes changed, %d follow-up demands; %d moved, %d code revoked; %d open demands\n",
+			p.PlanID, p.Visits, p.Today, p.Reported, p.Published, p.Awaiting, p.Unreported, p.RiskChanges, p.FollowUps,
+			p.Moved, p.Revoked, res.Demands)
 	}
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ROLE\tSCOPE\tTOKEN\tWHO")
