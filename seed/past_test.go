@@ -63,7 +63,7 @@ func checkDayZero(t *testing.T, st *store.Store, cfg *configs.Config, res seed.R
 	if err != nil {
 		t.Fatal(err)
 	}
-	roster, err := st.Roster(ctx, team, today)
+	roster, err := st.Roster(ctx, domain.Principal{Role: domain.RoleTeamLeader, Scope: strconv.FormatInt(team, 10)}, team, today)
 	if err != nil {
 		t.Fatal(err)
 	}
