@@ -14,9 +14,10 @@
 //     coordinate or a difference stays a number for the person reading it.
 //     "-1+2", "-1e5", "- 3" and "--1" are not plain numbers and get the mark.
 //   - A cell in which a dangerous character follows a separator a
-//     spreadsheet might split on (',', ';', '|', tab, CR, LF) or a quote
-//     character ('"' or '\'') gets the single quote too: a reader that splits
-//     such a cell would otherwise start a new cell with a formula.
+//     spreadsheet might split on (',', ';', '|', tab, CR, LF) or a double
+//     or single quote, with nothing or only spaces between them, gets
+//     the single quote too: a reader that splits such a cell would otherwise
+//     start a new cell with a formula.
 //   - A cell that already starts with a single quote gets another, so the
 //     marking is exactly reversible: Restore strips one leading quote.
 //   - Every field is enclosed in double quotes (doubling any inside, RFC 4180
@@ -171,8 +172,21 @@ func needsMark(cell string) bool {
 	if dangerous(cell[0]) {
 		return !plainNumber(cell)
 	}
-	for i := 1; i < len(cell); i++ {
-		if dangerous(cell[i]) && separator(cell[i-1]) {
+	return splitFormula(cell)
+}
+
+// splitFormula reports whether a dangerous character follows a separator,
+// with only spaces between them, anywhere in the cell.
+func splitFormula(cell string) bool {
+	for i := 0; i < len(cell); i++ {
+		if !separator(cell[i]) {
+			continue
+		}
+		j := i + 1
+		for j < len(cell) && cell[j] == ' ' {
+			j++
+		}
+		if j < len(cell) && dangerous(cell[j]) {
 			return true
 		}
 	}

@@ -43,6 +43,8 @@ func TestNeutralise(t *testing.T) {
 		{"a,-1", "'a,-1"},
 		{"a\n@x", "'a\n@x"},
 		{"a|+1", "'a|+1"},
+		{"王芳; =1+2", "'王芳; =1+2"},
+		{"a,  @x", "'a,  @x"},
 		{"a\t-1", "'a\t-1"},
 		// A dangerous character elsewhere is harmless.
 		{"a=b", "a=b"},
@@ -132,10 +134,8 @@ func FuzzNeutralise(f *testing.F) {
 			t.Fatalf("Neutralise(%q) = %q starts with a dangerous character", s, n)
 		}
 		if n == s {
-			for i := 1; i < len(n); i++ {
-				if dangerous(n[i]) && separator(n[i-1]) {
-					t.Fatalf("Neutralise(%q) left a dangerous character after a separator", s)
-				}
+			if formulaAfterSeparator(n) {
+				t.Fatalf("Neutralise(%q) left a dangerous character after a separator", s)
 			}
 			if strings.HasPrefix(n, "'") {
 				t.Fatalf("Neutralise(%q) left a leading quote unmarked", s)
@@ -146,10 +146,7 @@ func FuzzNeutralise(f *testing.F) {
 		if Restore(n) != s {
 			t.Fatalf("Restore(Neutralise(%q)) = %q", s, Restore(n))
 		}
-		safe := s == "" || (!dangerous(s[0]) && s[0] != '\'')
-		for i := 1; safe && i < len(s); i++ {
-			safe = !(dangerous(s[i]) && separator(s[i-1]))
-		}
+		safe := (s == "" || (!dangerous(s[0]) && s[0] != '\'')) && !formulaAfterSeparator(s)
 		if safe && n != s {
 			t.Fatalf("safe text %q changed to %q", s, n)
 		}
@@ -174,4 +171,19 @@ func FuzzNeutralise(f *testing.F) {
 			t.Fatalf("read back %q, want [%q x]", got, want)
 		}
 	})
+}
+
+// formulaAfterSeparator is the fuzz target's own statement of the rule: some
+// dangerous character has, before it and past any spaces, a separator.
+func formulaAfterSeparator(s string) bool {
+	for i := 1; i < len(s); i++ {
+		if !dangerous(s[i]) {
+			continue
+		}
+		before := strings.TrimRight(s[:i], " ")
+		if before != "" && strings.ContainsRune(",;|\t\r\n\"'", rune(before[len(before)-1])) {
+			return true
+		}
+	}
+	return false
 }
