@@ -1,12 +1,14 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
 	"testing"
 
+	"inspectonce/domain"
 	"inspectonce/store"
 )
 
@@ -103,5 +105,18 @@ func TestPublishEmptyPlan(t *testing.T) {
 	r.json(t, &pub)
 	if pub.Status != store.PlanPublished || pub.ID != unplaced {
 		t.Fatalf("forced: %+v", pub)
+	}
+
+	// Open demands remain (the leave-alone one), but a plan of a township
+	// with no business gets no task from them.
+	empty := domain.Region{Code: "SS-WS", Name: "五龙乡", Level: domain.LevelTownship, ParentID: &v.county.ID}
+	if err := v.st.CreateRegion(context.Background(), "test", &empty); err != nil {
+		t.Fatal(err)
+	}
+	elsewhere := v.waitPlan(v.startPlan(map[string]any{"from": planWindow["from"], "to": planWindow["to"],
+		"region_ids": []int64{empty.ID}}).ID)
+	p = refused(elsewhere.ID, "no_tasks")
+	if p.EmptyPlan.OpenDemands != 2 || len(p.EmptyPlan.Served) != 1 {
+		t.Errorf("no tasks: %+v %q", *p.EmptyPlan, p.Detail)
 	}
 }
