@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 
 	"inspectonce/configs"
+	"inspectonce/csvout"
 )
 
 // responseChecker validates real responses against api/openapi.yaml, so that
@@ -58,7 +60,23 @@ func buildCheckerRouter() (routers.Router, error) {
 	// and text/csv; problem details are JSON (registered here explicitly, the
 	// same decoder kin-openapi uses for it by default).
 	openapi3filter.RegisterBodyDecoder("application/problem+json", openapi3filter.JSONBodyDecoder)
+	openapi3filter.RegisterBodyDecoder("text/csv", csvWithBOMDecoder)
 	return gorillamux.NewRouter(doc)
+}
+
+// csvWithBOMDecoder is kin-openapi's CSV decoder for the files csvout
+// writes: the byte order mark is taken off before encoding/csv reads the
+// body and put back in front of the text the schema checks, so a pattern
+// can require it.
+func csvWithBOMDecoder(body io.Reader, h http.Header, schema *openapi3.SchemaRef, enc openapi3filter.EncodingFn) (any, error) {
+	br := bufio.NewReader(body)
+	bom, _ := br.Peek(len(csvout.BOM))
+	had := string(bom) == csvout.BOM
+	v, err := openapi3filter.CsvBodyDecoder(csvout.StripBOM(br), h, schema, enc)
+	if s, ok := v.(string); ok && had {
+		v = csvout.BOM + s
+	}
+	return v, err
 }
 
 // newResponseChecker returns a checker for api/openapi.yaml. The document is

@@ -205,7 +205,12 @@ func (s *Server) publishPlan(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	plan, err := s.plans.Publish(c.Request().Context(), p.Actor(), id)
+	q := query{c: c}
+	force := q.boolean("force")
+	if err := q.errs.Err(); err != nil {
+		return err
+	}
+	plan, err := s.plans.PublishWith(c.Request().Context(), p.Actor(), id, force)
 	if err != nil {
 		return err
 	}
@@ -226,4 +231,16 @@ func (s *Server) discardPlan(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, plan)
+}
+
+// boolean reads an optional true/false query parameter (absent = false).
+func (q *query) boolean(name string) bool {
+	switch q.c.QueryParam(name) {
+	case "", "false":
+		return false
+	case "true":
+		return true
+	}
+	q.errs.Add(name, "must be true or false")
+	return false
 }

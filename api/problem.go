@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"inspectonce/domain"
+	"inspectonce/store"
 )
 
 // Problem is an RFC 9457 problem details body.
@@ -20,6 +21,9 @@ type Problem struct {
 	Instance  string              `json:"instance,omitempty"`
 	RequestID string              `json:"request_id,omitempty"`
 	Errors    []domain.FieldError `json:"errors,omitempty"`
+	// EmptyPlan (an extension member) says why a plan refused for having
+	// no visits is empty.
+	EmptyPlan *store.EmptyPlan `json:"empty_plan,omitempty"`
 }
 
 const problemBase = "https://inspectonce.example/problems/"
@@ -41,7 +45,11 @@ func problemFor(err error) Problem {
 	case errors.Is(err, domain.ErrNotFound):
 		return Problem{Type: problemBase + "not-found", Title: "Not found", Status: http.StatusNotFound, Detail: err.Error()}
 	case errors.Is(err, domain.ErrConflict):
-		return Problem{Type: problemBase + "conflict", Title: "Conflict", Status: http.StatusConflict, Detail: err.Error()}
+		p := Problem{Type: problemBase + "conflict", Title: "Conflict", Status: http.StatusConflict, Detail: err.Error()}
+		if ep := (*store.EmptyPlanError)(nil); errors.As(err, &ep) {
+			p.Type, p.EmptyPlan = problemBase+"empty-plan", &ep.EmptyPlan
+		}
+		return p
 	case errors.As(err, &tm):
 		return Problem{Type: problemBase + "rate-limited", Title: "Too many requests", Status: http.StatusTooManyRequests,
 			Detail: fmt.Sprintf("this client sent more requests than the %s limit allows; retry after %d seconds (Retry-After)", tm.class, tm.retryAfter)}

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/csv"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"inspectonce/csvout"
 	"inspectonce/store"
 )
 
@@ -65,8 +65,20 @@ func (s *Server) openResultsJSON(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	loc := s.location()
+	for i := range out.Items {
+		out.Items[i].PublishedAt = publicInstant(out.Items[i].PublishedAt, loc)
+	}
 	c.Response().Header().Set("Cache-Control", "public, max-age=300")
 	return list(c, out)
+}
+
+// publicInstant is how open data gives a timestamp, in JSON and CSV alike:
+// in the county's zone, to the second, so both read the same RFC 3339 text
+// with the zone's offset (2026-11-23T10:00:00+08:00). Dates (visit_date,
+// publish_due, rectify_by) are civil dates in that zone.
+func publicInstant(t time.Time, loc *time.Location) time.Time {
+	return t.In(loc).Truncate(time.Second)
 }
 
 // ResultsCSVHeader is the open-data CSV's header: one row per item result,
@@ -76,7 +88,8 @@ var ResultsCSVHeader = []string{"visit_date", "uscc", "business_name", "plan_id"
 	"not_done_reason", "inspectors", "published_at", "publish_due", "draws"}
 
 // openResultsCSV answers GET /api/v1/open-data/results.csv: every published
-// result of the period, one row per item, streamed.
+// result of the period, one row per item, streamed. It is written by
+// csvout: a UTF-8 BOM first, formula cells neutralised.
 func (s *Server) openResultsCSV(c echo.Context) error {
 	q := query{c: c}
 	f := resultFilter(&q)
@@ -95,7 +108,7 @@ func (s *Server) openResultsCSV(c echo.Context) error {
 	h.Set("Content-Disposition", `attachment; filename="results.csv"`)
 	h.Set("Cache-Control", "public, max-age=300")
 	c.Response().WriteHeader(http.StatusOK)
-	w := csv.NewWriter(c.Response())
+	w := csvout.NewWriter(c.Response())
 	if err := w.Write(ResultsCSVHeader); err != nil {
 		return err
 	}
@@ -127,20 +140,16 @@ func (s *Server) openResultsCSV(c echo.Context) error {
 func resultRows(r store.PublishedResult, loc *time.Location) [][]string {
 	draws := make([]string, len(r.Draws))
 	for i, d := range r.Draws {
-		draws[i] = fmt.Sprintf("plan %d draw %d (%s): frame %d sha256 %s, n %d, shift %s, seed %s",
-			d.PlanID, d.Seq, d.DepartmentCode, d.FrameSize, d.FrameHash, d.N,
+		draws[i] = fmt.Sprintf("plan %d draw %d (%s %s): frame %d sha256 %s, n %d, shift %s, seed %s",
+			d.PlanID, d.Seq, d.DepartmentName, d.DepartmentCode, d.FrameSize, d.FrameHash, d.N,
 			strconv.FormatFloat(d.Shift, 'g', -1, 64), d.Seed.String())
-	}
-	names := map[string]string{}
-	for _, dp := range r.Departments {
-		names[dp.Code] = dp.Name
 	}
 	rows := make([][]string, 0, len(r.Items))
 	for _, it := range r.Items {
 		rows = append(rows, []string{r.VisitDate, r.USCC, r.BusinessName, strconv.FormatInt(r.PlanID, 10),
-			strconv.Itoa(r.VisitSeq), it.DepartmentCode, names[it.DepartmentCode], it.ItemCode, it.ItemName, it.LegalBasis,
+			strconv.Itoa(r.VisitSeq), it.DepartmentCode, it.DepartmentName, it.ItemCode, it.ItemName, it.LegalBasis,
 			it.Outcome, it.RuleCited, it.RectifyBy, it.TransferredTo, it.NotDoneReason, strings.Join(r.Inspectors, "; "),
-			r.PublishedAt.In(loc).Format(time.RFC3339), r.PublishDue, strings.Join(draws, "; ")})
+			publicInstant(r.PublishedAt, loc).Format(time.RFC3339), r.PublishDue, strings.Join(draws, "; ")})
 	}
 	return rows
 }

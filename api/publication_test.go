@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"inspectonce/csvout"
 	"inspectonce/domain"
 	"inspectonce/planner"
 	"inspectonce/store"
@@ -122,7 +123,7 @@ func TestPublicationAPI(t *testing.T) {
 	}
 	r = v.do("", "GET", "/api/v1/open-data/results.csv", nil)
 	expect(t, r, 200, "open data CSV")
-	rows, err := csv.NewReader(strings.NewReader(string(r.Body))).ReadAll()
+	rows, err := csv.NewReader(csvout.StripBOM(strings.NewReader(string(r.Body)))).ReadAll()
 	if err != nil {
 		t.Fatal(err)
 	}

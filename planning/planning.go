@@ -422,9 +422,15 @@ func (s *Service) Draws(ctx context.Context, id int64, p store.Page) (store.Page
 
 // Publish publishes a draft: it is frozen and its seed revealed. A plan that
 // is not a draft, whose shift went stale, or that would publish an announced
-// visit inside its notice period (made on an earlier day), is a conflict.
+// visit inside its notice period (made on an earlier day), is a conflict; so
+// is a plan with no visits (a *store.EmptyPlanError saying why).
 func (s *Service) Publish(ctx context.Context, actor string, id int64) (store.Plan, error) {
-	return s.st.PublishPlanOn(ctx, actor, id, s.Today())
+	return s.PublishWith(ctx, actor, id, false)
+}
+
+// PublishWith is Publish; with force, a plan with no visits is published too.
+func (s *Service) PublishWith(ctx context.Context, actor string, id int64, force bool) (store.Plan, error) {
+	return s.st.PublishPlanWith(ctx, actor, id, store.PublishOptions{Today: s.Today(), Force: force})
 }
 
 // Discard discards a draft (or a running plan).

@@ -1347,8 +1347,12 @@ func (s *Store) PlanResult(ctx context.Context, planID int64) (*planner.Plan, er
 // It is a conflict when the plan is not a draft, or when another plan of the
 // same year over overlapping regions was published after this one was
 // created: this draft's shift is stale then, and it must be run again.
+//
+// A draft with no visits is refused (an *EmptyPlanError, a conflict, that
+// says why it is empty) unless forced (PublishPlanWith): publishing nothing
+// without a word hides that the cycle found no work.
 func (s *Store) PublishPlan(ctx context.Context, actor string, id int64) (Plan, error) {
-	return s.publishPlan(ctx, actor, id, time.Time{})
+	return s.PublishPlanWith(ctx, actor, id, PublishOptions{})
 }
 
 // PublishPlanOn is PublishPlan on the civil date today, refusing (a conflict)
@@ -1357,10 +1361,22 @@ func (s *Store) PublishPlan(ctx context.Context, actor string, id int64) (Plan, 
 // draft made on one day is published days later; planning it again from
 // today moves those visits later or lists them as notice_period.
 func (s *Store) PublishPlanOn(ctx context.Context, actor string, id int64, today time.Time) (Plan, error) {
-	return s.publishPlan(ctx, actor, id, today)
+	return s.PublishPlanWith(ctx, actor, id, PublishOptions{Today: today})
 }
 
-func (s *Store) publishPlan(ctx context.Context, actor string, id int64, today time.Time) (Plan, error) {
+// PublishOptions qualify a publication.
+type PublishOptions struct {
+	// Today, when set, refuses announced visits inside their notice period
+	// (see PublishPlanOn).
+	Today time.Time
+	// Force publishes a draft with no visits; without it that is an
+	// *EmptyPlanError. The audit entry records "empty": true.
+	Force bool
+}
+
+// PublishPlanWith is PublishPlan with options.
+func (s *Store) PublishPlanWith(ctx context.Context, actor string, id int64, o PublishOptions) (Plan, error) {
+	today := o.Today
 	var p Plan
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		row, err := lockPlan(tx, id)
@@ -1369,6 +1385,17 @@ func (s *Store) publishPlan(ctx context.Context, actor string, id int64, today t
 		}
 		if row.Status != PlanDraft {
 			return fmt.Errorf("%s is %s; only a draft can be published: %w", planObject(id), row.Status, domain.ErrConflict)
+		}
+		var visits int
+		if err := tx.Raw(`SELECT count(*) FROM plan_visits WHERE plan_id = ?`, id).Scan(&visits).Error; err != nil {
+			return translate(err, planObject(id))
+		}
+		if visits == 0 && !o.Force {
+			why, err := emptyPlan(tx, row)
+			if err != nil {
+				return err
+			}
+			return &EmptyPlanError{EmptyPlan: why}
 		}
 		if !today.IsZero() {
 			var short struct {
@@ -1424,9 +1451,13 @@ ORDER BY v.date, v.uscc LIMIT 1`, id, civilDate(today)).Scan(&short).Error; err 
 		if p, err = getPlanTx(tx, id); err != nil {
 			return err
 		}
-		return appendAudit(tx, actor, "plan.publish", planObject(id), OutcomeOK, map[string]any{
+		detail := map[string]any{
 			"seed": Hex(seed), "seed_hash": p.SeedHash, "year": p.Year, "shift": p.Shift, "next_shift": p.NextShift,
-		})
+		}
+		if visits == 0 {
+			detail["empty"] = true // forced
+		}
+		return appendAudit(tx, actor, "plan.publish", planObject(id), OutcomeOK, detail)
 	})
 	return p, err
 }

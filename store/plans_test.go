@@ -438,10 +438,12 @@ func TestPlanRoundTripAndLifecycle(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if _, err := st.PublishPlan(ctx, "admin", a.ID); err != nil {
+		// Both are empty: forced, so that staleness is what refuses b.
+		force := store.PublishOptions{Force: true}
+		if _, err := st.PublishPlanWith(ctx, "admin", a.ID, force); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := st.PublishPlan(ctx, "admin", b.ID); !errors.Is(err, domain.ErrConflict) {
+		if _, err := st.PublishPlanWith(ctx, "admin", b.ID, force); !errors.Is(err, domain.ErrConflict) || !strings.Contains(err.Error(), "stale") {
 			t.Fatalf("stale draft published: %v", err)
 		}
 	})

@@ -144,6 +144,8 @@ type PublishedDepartment struct {
 // PublishedItem is one task's current result.
 type PublishedItem struct {
 	DepartmentCode string `json:"department_code"`
+	// DepartmentName is what the public reads; the code is for machines.
+	DepartmentName string `json:"department_name"`
 	ItemCode       string `json:"item_code"`
 	ItemName       string `json:"item_name"`
 	LegalBasis     string `json:"legal_basis"`
@@ -167,6 +169,7 @@ type PublishedDraw struct {
 	Seq            int     `json:"seq"`
 	DemandID       int64   `json:"demand_id"`
 	DepartmentCode string  `json:"department_code"`
+	DepartmentName string  `json:"department_name"`
 	FrameHash      string  `json:"frame_hash"`
 	FrameSize      int     `json:"frame_size"`
 	N              int     `json:"n"`
@@ -305,13 +308,12 @@ JOIN departments d ON d.id = c.department_id JOIN items i ON i.id = c.item_id
 LEFT JOIN departments td ON td.id = c.transferred_to
 ORDER BY c.plan_id, c.visit_seq, d.code, i.code, c.task_seq`, []any{plans, seqs}, func(rows *sql.Rows) error {
 		var (
-			plan     int64
-			seq      int
-			it       PublishedItem
-			deptName string
-			rectify  sql.NullTime
+			plan    int64
+			seq     int
+			it      PublishedItem
+			rectify sql.NullTime
 		)
-		if err := rows.Scan(&plan, &seq, &it.DepartmentCode, &deptName, &it.ItemCode, &it.ItemName, &it.LegalBasis,
+		if err := rows.Scan(&plan, &seq, &it.DepartmentCode, &it.DepartmentName, &it.ItemCode, &it.ItemName, &it.LegalBasis,
 			&it.Outcome, &it.RuleCited, &rectify, &it.TransferredTo, &it.NotDoneReason); err != nil {
 			return err
 		}
@@ -324,7 +326,7 @@ ORDER BY c.plan_id, c.visit_seq, d.code, i.code, c.task_seq`, []any{plans, seqs}
 		}
 		r.Items = append(r.Items, it)
 		if n := len(r.Departments); n == 0 || r.Departments[n-1].Code != it.DepartmentCode {
-			r.Departments = append(r.Departments, PublishedDepartment{Code: it.DepartmentCode, Name: deptName})
+			r.Departments = append(r.Departments, PublishedDepartment{Code: it.DepartmentCode, Name: it.DepartmentName})
 		}
 		return nil
 	})
@@ -387,7 +389,7 @@ ORDER BY 1, 2, 3`, []any{plans, seqs}, func(rows *sql.Rows) error {
 			cache.byDemand[k] = nil
 		}
 		err = s.queryRows(ctx, `
-SELECT pd.plan_id, pd.seq, pd.demand_id, coalesce(dp.code, ''), pd.frame_hash, json_array_length(pd.frame), pd.n, pd.shift,
+SELECT pd.plan_id, pd.seq, pd.demand_id, coalesce(dp.code, ''), coalesce(dp.name, ''), pd.frame_hash, json_array_length(pd.frame), pd.n, pd.shift,
 	p.year, p.seed_hash, CASE WHEN p.status = 'published' THEN p.seed END, y.key_hash,
 	CASE WHEN y.revealed_at IS NOT NULL THEN y.key END, pd.result::text
 FROM plan_draws pd JOIN unnest($1::bigint[], $2::bigint[]) AS k(plan_id, demand_id)
@@ -399,7 +401,7 @@ ORDER BY pd.plan_id, pd.seq`, []any{mp, md}, func(rows *sql.Rows) error {
 			var d cachedDraw
 			var result string
 			var seedHash, seed, keyHash, key []byte
-			if err := rows.Scan(&d.PlanID, &d.Seq, &d.DemandID, &d.DepartmentCode, &d.FrameHash, &d.FrameSize, &d.N, &d.Shift,
+			if err := rows.Scan(&d.PlanID, &d.Seq, &d.DemandID, &d.DepartmentCode, &d.DepartmentName, &d.FrameHash, &d.FrameSize, &d.N, &d.Shift,
 				&d.Year, &seedHash, &seed, &keyHash, &key, &result); err != nil {
 				return err
 			}

@@ -38,11 +38,12 @@ Commands:
                           prints what would be new, changed (field by field) or refused
   audit verify            walk the audit log's hash chain and name the first broken record
   plan [--horizon 28d] [--from YYYY-MM-DD] [--region ID,...] [--independent]
-       [--dry-run] [--publish] [--json]
+       [--dry-run] [--publish [--force]] [--json]
                           run a planning cycle (from the next working day by default) and
                           print its stats; --publish publishes the draft it made
-  plan publish|discard|show ID [--json]
-                          publish, discard or show a stored plan
+  plan publish|discard|show ID [--json] [--force]
+                          publish, discard or show a stored plan; a plan with no visits
+                          is refused with the reason it is empty unless --force
   draw verify --plan ID [--json]
                           recompute every draw of a published plan; exit 1 on a mismatch
   dispatch status --plan ID [--json]

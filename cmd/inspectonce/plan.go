@@ -103,6 +103,7 @@ func runPlan(ctx context.Context, cfg *configs.Config, args []string, out io.Wri
 	independent := fs.Bool("independent", false, "draw each demand on its own instead of coordinated")
 	dry := fs.Bool("dry-run", false, "plan without storing anything")
 	publish := fs.Bool("publish", false, "publish the plan made")
+	force := fs.Bool("force", false, "with --publish: publish it even with no visits")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	if err := fs.Parse(args); err != nil {
 		return usageError{"plan: " + err.Error()}
@@ -112,6 +113,9 @@ func runPlan(ctx context.Context, cfg *configs.Config, args []string, out io.Wri
 	}
 	if *dry && *publish {
 		return usageError{"plan: --dry-run and --publish exclude each other"}
+	}
+	if *force && !*publish {
+		return usageError{"plan: --force goes with --publish"}
 	}
 	days, err := parseHorizon(*horizon)
 	if err != nil {
@@ -148,7 +152,7 @@ func runPlan(ctx context.Context, cfg *configs.Config, args []string, out io.Wri
 		o.Status = res.Plan.Status
 	}
 	if *publish {
-		p, err := svc.Publish(ctx, actor, res.PlanID)
+		p, err := svc.PublishWith(ctx, actor, res.PlanID, *force)
 		if err != nil {
 			return fmt.Errorf("plan %d was made but not published: %w", res.PlanID, err)
 		}
@@ -208,24 +212,40 @@ func printPlan(out io.Writer, o planOutput, asJSON bool) error {
 	return tw.Flush()
 }
 
-// runPlanAction is `plan publish|discard|show ID [--json]`.
+// runPlanAction is `plan publish|discard|show ID [--json]`, and
+// `plan publish ID --force` to publish a plan with no visits. Flags may come
+// before or after the id.
 func runPlanAction(ctx context.Context, cfg *configs.Config, args []string, out io.Writer) error {
 	action := args[0]
 	fs := flag.NewFlagSet("plan "+action, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	asJSON := fs.Bool("json", false, "print one JSON object")
-	if err := fs.Parse(args[1:]); err != nil {
-		return usageError{"plan " + action + ": " + err.Error()}
-	}
+	force := fs.Bool("force", false, "publish: publish a plan even with no visits")
 	if action != "publish" && action != "discard" && action != "show" {
 		return usageError{fmt.Sprintf("plan: unknown action %q (publish, discard, show)", action)}
 	}
-	if fs.NArg() != 1 {
+	var idS string
+	for rest := args[1:]; ; {
+		if err := fs.Parse(rest); err != nil {
+			return usageError{"plan " + action + ": " + err.Error()}
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		if idS != "" {
+			return usageError{fmt.Sprintf("plan %s: unexpected argument %q", action, fs.Arg(0))}
+		}
+		idS, rest = fs.Arg(0), fs.Args()[1:]
+	}
+	if idS == "" {
 		return usageError{"plan " + action + " needs a plan id"}
 	}
-	id, err := strconv.ParseInt(fs.Arg(0), 10, 64)
+	if *force && action != "publish" {
+		return usageError{"plan " + action + ": --force goes with publish"}
+	}
+	id, err := strconv.ParseInt(idS, 10, 64)
 	if err != nil {
-		return usageError{fmt.Sprintf("plan %s: %q is not a plan id", action, fs.Arg(0))}
+		return usageError{fmt.Sprintf("plan %s: %q is not a plan id", action, idS)}
 	}
 	svc, st, err := newPlanning(cfg)
 	if err != nil {
@@ -236,7 +256,7 @@ func runPlanAction(ctx context.Context, cfg *configs.Config, args []string, out 
 	var p store.Plan
 	switch action {
 	case "publish":
-		p, err = svc.Publish(ctx, actor, id)
+		p, err = svc.PublishWith(ctx, actor, id, *force)
 	case "discard":
 		p, err = svc.Discard(ctx, actor, id)
 	default:

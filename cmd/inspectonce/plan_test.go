@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"inspectonce/store"
 	"inspectonce/store/storetest"
@@ -91,5 +93,28 @@ func TestPlanCommands(t *testing.T) {
 		if !strings.Contains(out, "horizon") && !strings.Contains(out, "region_ids") {
 			t.Errorf("%v: %s", bad, out)
 		}
+	}
+
+	// A plan with no visits (a week next year: no demand is open then) is
+	// made but not published, with the reason; plan publish refuses it too,
+	// and publishes it with --force.
+	far := time.Now().AddDate(1, 0, 0).Format(time.DateOnly)
+	out = run(false, "plan", "--from", far, "--horizon", "7d", "--publish")
+	m := regexp.MustCompile(`plan (\d+) was made but not published: plan/\d+ has no visits: no open demand`).FindStringSubmatch(out)
+	if m == nil || !strings.Contains(out, "--force") {
+		t.Fatalf("empty plan --publish:\n%s", out)
+	}
+	if out := run(false, "plan", "publish", m[1]); !strings.Contains(out, "has no visits") {
+		t.Fatalf("plan publish of an empty draft:\n%s", out)
+	}
+	var forced planOutput
+	if err := json.Unmarshal([]byte(run(true, "plan", "publish", m[1], "--force", "--json")), &forced); err != nil {
+		t.Fatal(err)
+	}
+	if forced.Status != store.PlanPublished || forced.Visits != 0 {
+		t.Fatalf("forced: %+v", forced)
+	}
+	if out := run(false, "plan", "show", m[1], "--force"); !strings.Contains(out, "--force goes with publish") {
+		t.Errorf("show --force: %s", out)
 	}
 }
