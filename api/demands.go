@@ -112,7 +112,7 @@ func (s *Server) checkDemand(c echo.Context, p domain.Principal, req *demandRequ
 			return nil, err
 		}
 	}
-	v.text("title", req.Title, false, 200)
+	v.text("title", req.Title, false, maxTitleLen)
 	v.oneOf("source", req.Source, domain.SourceRoutine, domain.SourceComplaint, domain.SourceCampaign, domain.SourceScenario)
 	if req.Priority != nil {
 		d.Priority = *req.Priority
@@ -131,6 +131,9 @@ func (s *Server) checkDemand(c echo.Context, p domain.Principal, req *demandRequ
 	// Items: at least one, each existing and owned by the demand's department.
 	if len(req.ItemIDs) == 0 {
 		v.Add("item_ids", "name at least one inspection item")
+	}
+	if !v.count("item_ids", len(req.ItemIDs), maxDemandItems) {
+		return nil, v.Err() // nothing is looked up for an oversized list
 	}
 	v.positiveIDs("item_ids", req.ItemIDs)
 	d.ItemIDs = req.ItemIDs
@@ -277,6 +280,11 @@ func (s *Server) checkSample(c echo.Context, v *checker, r *sampleRequest) error
 	case r.Ratio != nil && (*r.Ratio <= 0 || *r.Ratio > 1):
 		v.Add("sample.ratio", "must be greater than 0 and at most 1 (0.05 = 5 %%)")
 	}
+	if !v.count("sample.risk_codes", len(r.RiskCodes), maxRiskCodes) ||
+		!v.count("sample.industry_codes", len(r.IndustryCodes), maxIndustryCodes) ||
+		!v.count("sample.region_ids", len(r.RegionIDs), maxRegionIDs) {
+		return nil
+	}
 	for i, rc := range r.RiskCodes {
 		if rc != domain.RiskRed && rc != domain.RiskYellow && rc != domain.RiskGreen {
 			v.Add(fmt.Sprintf("sample.risk_codes[%d]", i), "must be red, yellow or green, got %q", rc)
@@ -374,7 +382,7 @@ func (s *Server) cancelDemand(c echo.Context) error {
 		return err
 	}
 	var v checker
-	v.text("reason", req.Reason, true, 1000)
+	v.longText("reason", req.Reason, true, maxReasonLen)
 	if err := v.Err(); err != nil {
 		return err
 	}

@@ -44,7 +44,7 @@ func (s *Server) moveVisit(c echo.Context) error {
 	}
 	var v checker
 	date := planDate(&v, "date", req.Date)
-	v.text("reason", req.Reason, true, 1000)
+	v.longText("reason", req.Reason, true, maxReasonLen)
 	if err := v.Err(); err != nil {
 		return err
 	}

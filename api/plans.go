@@ -67,6 +67,7 @@ func (s *Server) createPlan(c echo.Context) error {
 	var v checker
 	from := planDate(&v, "from", req.From)
 	to := planDate(&v, "to", req.To)
+	v.count("region_ids", len(req.RegionIDs), maxRegionIDs)
 	if err := v.Err(); err != nil {
 		return err
 	}

@@ -114,6 +114,7 @@ func New(o Options) *echo.Echo {
 		return err
 	}}))
 	e.Use(s.metrics.middleware)
+	e.Use(cleanParams)
 
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
