@@ -205,13 +205,13 @@ func (s *Server) checkWindow(v *checker, w *windowJSON, d *domain.Demand) {
 		return
 	}
 	loc := s.cfg.Location()
-	from, errF := time.ParseInLocation(time.DateOnly, w.From, loc)
-	to, errT := time.ParseInLocation(time.DateOnly, w.To, loc)
+	from, errF := domain.ParseDate(w.From, loc)
+	to, errT := domain.ParseDate(w.To, loc)
 	if errF != nil {
-		v.Add("window.from", "must be a date YYYY-MM-DD, got %q", w.From)
+		v.Add("window.from", "%v", errF)
 	}
 	if errT != nil {
-		v.Add("window.to", "must be a date YYYY-MM-DD, got %q", w.To)
+		v.Add("window.to", "%v", errT)
 	}
 	if errF != nil || errT != nil {
 		return

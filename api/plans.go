@@ -89,15 +89,15 @@ func (s *Server) createPlan(c echo.Context) error {
 	return c.JSON(http.StatusAccepted, plan)
 }
 
-// planDate reads a required civil date.
+// planDate reads a required civil date (domain.ParseDate: years 2000–2100).
 func planDate(v *checker, field, value string) time.Time {
 	if value == "" {
 		v.Add(field, "is required: a date YYYY-MM-DD")
 		return time.Time{}
 	}
-	d, err := time.Parse(time.DateOnly, value)
+	d, err := domain.ParseDate(value, nil)
 	if err != nil {
-		v.Add(field, "must be a date YYYY-MM-DD, got %q", value)
+		v.Add(field, "%v", err)
 	}
 	return d
 }

@@ -101,9 +101,9 @@ func (p *Pages) doorPage(c echo.Context) error {
 	today := p.resultRules().Today
 	day := today
 	if q := c.QueryParam("date"); q != "" {
-		d, err := time.Parse(time.DateOnly, q)
+		d, err := domain.ParseDate(q, nil)
 		if err != nil {
-			return domain.Invalid("date", "must be a date YYYY-MM-DD, got %q", q)
+			return domain.InvalidDate("date", err)
 		}
 		day = d
 	}
