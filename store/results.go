@@ -42,6 +42,13 @@ const (
 	OriginReinspection = "reinspection"
 )
 
+// MaxRuleCited and MaxResultNote bound a result's texts; api/openapi.yaml
+// states the same (api's TestOpenAPIBoundsMatchCode).
+const (
+	MaxRuleCited  = maxRuleCited
+	MaxResultNote = maxNote
+)
+
 // Limits of result texts (the columns' CHECKs say the same).
 const (
 	maxRuleCited = 500
