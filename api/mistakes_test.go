@@ -7,7 +7,10 @@ import (
 	"log/slog"
 	"maps"
 	"net"
+	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -404,5 +407,62 @@ func TestPlanRunThatCannotBeQueued(t *testing.T) {
 	}
 	if !slices.Contains(actions, "plan.create") || !slices.Contains(actions, "plan.withdraw") {
 		t.Errorf("audit actions %v, want plan.create and plan.withdraw", actions)
+	}
+}
+
+// TestPagesRefuseNULAndBadDates: the pages (web/) share the parameter check,
+// the body reader and the date parser: a NUL or invalid UTF-8 in a path,
+// query or door body, or a date in year 9999, is a 4xx, not a 500.
+func TestPagesRefuseNULAndBadDates(t *testing.T) {
+	v := newEnv(t)
+	login := func(who string) *http.Client {
+		jar, err := cookiejar.New(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		req, _ := http.NewRequest("POST", v.srv.URL+"/login", strings.NewReader(url.Values{"token": {v.tokens[who]}, "next": {"/"}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", v.srv.URL)
+		res, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("login as %s: %d", who, res.StatusCode)
+		}
+		return c
+	}
+	admin, inspector := login("admin"), login("inspector")
+	for _, c := range []struct {
+		client       *http.Client
+		method, path string
+		body         string
+	}{
+		{admin, "GET", "/businesses/%00/schedule", ""},
+		{admin, "GET", "/businesses/%FF/schedule", ""},
+		{admin, "GET", fmt.Sprintf("/teams/%d/rosters/9999-12-31", v.team.ID), ""},
+		{inspector, "GET", "/inspect?date=9999-12-31", ""},
+		{inspector, "POST", "/inspect/plans/1/visits/1/check-in", `{"client_id":"\u0000"}`},
+		{http.DefaultClient, "GET", "/results?from=2026-01-01%00", ""},
+	} {
+		req, err := http.NewRequest(c.method, v.srv.URL+c.path, strings.NewReader(c.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.body != "" {
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Origin", v.srv.URL)
+		}
+		res, err := c.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode < 400 || res.StatusCode >= 500 {
+			t.Errorf("%s %s: %d, want a 4xx: %.300s", c.method, c.path, res.StatusCode, body)
+		}
 	}
 }
