@@ -38,7 +38,8 @@ func (s *Server) createToken(c echo.Context) error {
 	if !domain.Role(req.Role).Valid() {
 		v.Add("role", "must be one of admin, planner, team_leader, inspector, business")
 	}
-	v.text("name", req.Name, true, 200)
+	v.text("name", req.Name, true, maxNameLen)
+	v.text("scope", req.Scope, false, maxScopeLen)
 	if err := v.Err(); err != nil {
 		return err
 	}

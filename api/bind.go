@@ -1,18 +1,22 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
 
 	"inspectonce/domain"
+	"inspectonce/internal/jsonin"
 	"inspectonce/store"
 )
 
@@ -25,7 +29,16 @@ func (strictBinder) Bind(i any, c echo.Context) error {
 	if mt, _, _ := mime.ParseMediaType(req.Header.Get(echo.HeaderContentType)); mt != echo.MIMEApplicationJSON {
 		return echo.NewHTTPError(http.StatusUnsupportedMediaType, "send the body as application/json")
 	}
-	dec := json.NewDecoder(req.Body)
+	raw, err := io.ReadAll(req.Body)
+	if err != nil {
+		return decodeError(err)
+	}
+	// encoding/json would turn invalid UTF-8 into U+FFFD and \u0000 into a
+	// NUL that PostgreSQL refuses: refuse both here, for every route at once.
+	if err := jsonin.Check(raw); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(i); err != nil {
 		return decodeError(err)
@@ -142,4 +155,51 @@ func list[T any](c echo.Context, p store.Paged[T]) error {
 		items = []T{}
 	}
 	return c.JSON(http.StatusOK, listResponse[T]{Items: items, NextCursor: p.Next})
+}
+
+// cleanParams refuses a path, query or form value holding a NUL character or
+// invalid UTF-8 before any handler sees it: PostgreSQL refuses both in text,
+// which would otherwise be a 500. A bad path value names nothing that exists
+// (404, as a malformed id); a bad query or form value is a 422 naming it.
+func cleanParams(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		for i, name := range c.ParamNames() {
+			if i < len(c.ParamValues()) {
+				if reason := jsonin.TextReason(c.ParamValues()[i]); reason != "" {
+					return fmt.Errorf("path parameter %s %s: %w", name, reason, domain.ErrNotFound)
+				}
+			}
+		}
+		var v checker
+		checkValues(&v, c.QueryParams())
+		req := c.Request()
+		if mt, _, _ := mime.ParseMediaType(req.Header.Get(echo.HeaderContentType)); mt == echo.MIMEApplicationForm {
+			form, err := c.FormParams()
+			if err != nil {
+				return domain.Invalid("body", "is not a form: %v", err)
+			}
+			checkValues(&v, form)
+		}
+		if err := v.Err(); err != nil {
+			return err
+		}
+		return next(c)
+	}
+}
+
+func checkValues(v *checker, values map[string][]string) {
+	for _, name := range slices.Sorted(maps.Keys(values)) {
+		vals, field := values[name], name
+		if reason := jsonin.TextReason(name); reason != "" {
+			field = strconv.QuoteToASCII(name)
+			v.Add(field, "names a parameter that %s", reason)
+			continue
+		}
+		for _, s := range vals {
+			if reason := jsonin.TextReason(s); reason != "" {
+				v.Add(field, "%s", reason)
+				break
+			}
+		}
+	}
 }

@@ -112,7 +112,7 @@ func (s *Server) checkDemand(c echo.Context, p domain.Principal, req *demandRequ
 			return nil, err
 		}
 	}
-	v.text("title", req.Title, false, 200)
+	v.text("title", req.Title, false, maxTitleLen)
 	v.oneOf("source", req.Source, domain.SourceRoutine, domain.SourceComplaint, domain.SourceCampaign, domain.SourceScenario)
 	if req.Priority != nil {
 		d.Priority = *req.Priority
@@ -131,6 +131,9 @@ func (s *Server) checkDemand(c echo.Context, p domain.Principal, req *demandRequ
 	// Items: at least one, each existing and owned by the demand's department.
 	if len(req.ItemIDs) == 0 {
 		v.Add("item_ids", "name at least one inspection item")
+	}
+	if !v.count("item_ids", len(req.ItemIDs), maxDemandItems) {
+		return nil, v.Err() // nothing is looked up for an oversized list
 	}
 	v.positiveIDs("item_ids", req.ItemIDs)
 	d.ItemIDs = req.ItemIDs
@@ -202,13 +205,13 @@ func (s *Server) checkWindow(v *checker, w *windowJSON, d *domain.Demand) {
 		return
 	}
 	loc := s.cfg.Location()
-	from, errF := time.ParseInLocation(time.DateOnly, w.From, loc)
-	to, errT := time.ParseInLocation(time.DateOnly, w.To, loc)
+	from, errF := domain.ParseDate(w.From, loc)
+	to, errT := domain.ParseDate(w.To, loc)
 	if errF != nil {
-		v.Add("window.from", "must be a date YYYY-MM-DD, got %q", w.From)
+		v.Add("window.from", "%v", errF)
 	}
 	if errT != nil {
-		v.Add("window.to", "must be a date YYYY-MM-DD, got %q", w.To)
+		v.Add("window.to", "%v", errT)
 	}
 	if errF != nil || errT != nil {
 		return
@@ -276,6 +279,11 @@ func (s *Server) checkSample(c echo.Context, v *checker, r *sampleRequest) error
 		v.Add("sample.count", "must be at least 1")
 	case r.Ratio != nil && (*r.Ratio <= 0 || *r.Ratio > 1):
 		v.Add("sample.ratio", "must be greater than 0 and at most 1 (0.05 = 5 %%)")
+	}
+	if !v.count("sample.risk_codes", len(r.RiskCodes), maxRiskCodes) ||
+		!v.count("sample.industry_codes", len(r.IndustryCodes), maxIndustryCodes) ||
+		!v.count("sample.region_ids", len(r.RegionIDs), maxRegionIDs) {
+		return nil
 	}
 	for i, rc := range r.RiskCodes {
 		if rc != domain.RiskRed && rc != domain.RiskYellow && rc != domain.RiskGreen {
@@ -374,7 +382,7 @@ func (s *Server) cancelDemand(c echo.Context) error {
 		return err
 	}
 	var v checker
-	v.text("reason", req.Reason, true, 1000)
+	v.longText("reason", req.Reason, true, maxReasonLen)
 	if err := v.Err(); err != nil {
 		return err
 	}

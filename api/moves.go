@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -44,7 +45,13 @@ func (s *Server) moveVisit(c echo.Context) error {
 	}
 	var v checker
 	date := planDate(&v, "date", req.Date)
-	v.text("reason", req.Reason, true, 1000)
+	// A move reschedules a visit, it does not park it: no further ahead than
+	// a demand's window may reach (demands.max_window_days).
+	if latest := s.today().AddDate(0, 0, s.cfg.Demands.MaxWindowDays); !date.IsZero() && date.After(latest) {
+		v.Add("date", "must be at most %d days ahead (%s at the latest), got %s",
+			s.cfg.Demands.MaxWindowDays, latest.Format(time.DateOnly), req.Date)
+	}
+	v.longText("reason", req.Reason, true, maxReasonLen)
 	if err := v.Err(); err != nil {
 		return err
 	}

@@ -67,6 +67,7 @@ func (s *Server) createPlan(c echo.Context) error {
 	var v checker
 	from := planDate(&v, "from", req.From)
 	to := planDate(&v, "to", req.To)
+	v.count("region_ids", len(req.RegionIDs), maxRegionIDs)
 	if err := v.Err(); err != nil {
 		return err
 	}
@@ -76,27 +77,34 @@ func (s *Server) createPlan(c echo.Context) error {
 		return err
 	}
 	if err := s.enqueue(ctx, plan.ID); err != nil {
-		// Nothing will carry the plan out: end it rather than leave it running.
+		// Nothing will carry the plan out, and nothing was drawn from its
+		// seed: withdraw it, so that a refused request leaves no plan behind
+		// (and marks it failed only if even that is impossible).
 		s.log.ErrorContext(ctx, "plan run could not be queued", "plan_id", plan.ID, "err", err)
-		if ferr := s.store.FailPlan(context.WithoutCancel(ctx), plan.ID, "the run could not be queued: "+err.Error()); ferr != nil {
-			s.log.ErrorContext(ctx, "could not mark the unqueued plan failed", "plan_id", plan.ID, "err", ferr)
+		bg := context.WithoutCancel(ctx)
+		reason := "the run could not be queued: " + err.Error()
+		if werr := s.store.WithdrawPlan(bg, plan.ID, reason); werr != nil {
+			s.log.ErrorContext(ctx, "could not withdraw the unqueued plan", "plan_id", plan.ID, "err", werr)
+			if ferr := s.store.FailPlan(bg, plan.ID, reason); ferr != nil {
+				s.log.ErrorContext(ctx, "could not mark the unqueued plan failed", "plan_id", plan.ID, "err", ferr)
+			}
 		}
 		return echo.NewHTTPError(http.StatusServiceUnavailable,
-			fmt.Sprintf("the run of plan %d could not be queued (the plan is marked failed); try again", plan.ID))
+			"the job queue cannot be reached, so the plan was not started (nothing was kept); try again")
 	}
 	c.Response().Header().Set(echo.HeaderLocation, fmt.Sprintf("/api/v1/plans/%d", plan.ID))
 	return c.JSON(http.StatusAccepted, plan)
 }
 
-// planDate reads a required civil date.
+// planDate reads a required civil date (domain.ParseDate: years 2000–2100).
 func planDate(v *checker, field, value string) time.Time {
 	if value == "" {
 		v.Add(field, "is required: a date YYYY-MM-DD")
 		return time.Time{}
 	}
-	d, err := time.Parse(time.DateOnly, value)
+	d, err := domain.ParseDate(value, nil)
 	if err != nil {
-		v.Add(field, "must be a date YYYY-MM-DD, got %q", value)
+		v.Add(field, "%v", err)
 	}
 	return d
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -312,20 +311,6 @@ func TestPlanRequestsRefused(t *testing.T) {
 	expect(t, v.do("admin", "GET", fmt.Sprintf("/api/v1/plans/%d/unplaced?limit=0", p.ID), nil), 422, "bad limit")
 	if p := v.waitPlan(p.ID); p.Status != store.PlanDraft || p.Stats.Visits != 0 {
 		t.Fatalf("a plan without demands: %+v", p)
-	}
-}
-
-// When the run cannot be queued, the plan is not left running.
-func TestPlanRunThatCannotBeQueued(t *testing.T) {
-	v := newEnv(t)
-	v.enqueue = func(context.Context, int64) error { return errors.New("redis is away") }
-	r := v.do("admin", "POST", "/api/v1/plans", map[string]any{"from": "2026-12-01", "to": "2026-12-11"})
-	expect(t, r, 503, "unqueued run")
-	r = v.do("admin", "GET", "/api/v1/plans?status=failed", nil)
-	var plans listResponse[store.Plan]
-	r.json(t, &plans)
-	if len(plans.Items) != 1 || !strings.Contains(plans.Items[0].Failure, "redis is away") || plans.Items[0].Seed == nil {
-		t.Fatalf("failed plans: %+v", plans.Items)
 	}
 }
 

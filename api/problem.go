@@ -28,6 +28,10 @@ type Problem struct {
 
 const problemBase = "https://inspectonce.example/problems/"
 
+// retryAfterSeconds is the Retry-After of a 503: long enough for a restarted
+// PostgreSQL or Redis to accept connections again, short enough for a person.
+const retryAfterSeconds = "5"
+
 // problemFor maps any error, wrapped domain errors included, to a problem.
 func problemFor(err error) Problem {
 	var ve *domain.ValidationError
@@ -37,6 +41,9 @@ func problemFor(err error) Problem {
 	case errors.As(err, &ve):
 		return Problem{Type: problemBase + "validation", Title: "Request is not valid", Status: http.StatusUnprocessableEntity,
 			Detail: "see errors for each field that was refused", Errors: ve.Fields}
+	case errors.Is(err, domain.ErrUnavailable), store.Unavailable(err):
+		return Problem{Type: problemBase + "unavailable", Title: "Service Unavailable", Status: http.StatusServiceUnavailable,
+			Detail: "the database or the job queue cannot be reached right now; nothing was changed, try again after Retry-After seconds"}
 	case errors.Is(err, domain.ErrUnauthenticated):
 		return Problem{Type: problemBase + "unauthenticated", Title: "Authentication required", Status: http.StatusUnauthorized,
 			Detail: "send a valid token as Authorization: Bearer <token>"}
@@ -77,6 +84,9 @@ func (s *Server) handleError(err error, c echo.Context) {
 	p.RequestID = c.Response().Header().Get(echo.HeaderXRequestID)
 	if p.Status >= 500 {
 		s.log.ErrorContext(c.Request().Context(), "request failed", "err", err, "path", p.Instance, "request_id", p.RequestID)
+	}
+	if p.Status == http.StatusServiceUnavailable {
+		c.Response().Header().Set("Retry-After", retryAfterSeconds)
 	}
 	if p.Status == http.StatusUnauthorized {
 		c.Response().Header().Set("WWW-Authenticate", `Bearer realm="inspectonce"`)

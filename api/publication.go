@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"inspectonce/csvout"
+	"inspectonce/domain"
 	"inspectonce/store"
 )
 
@@ -36,9 +37,9 @@ func optionalDate(q *query, name string) time.Time {
 	if v == "" {
 		return time.Time{}
 	}
-	d, err := time.Parse(time.DateOnly, v)
+	d, err := domain.ParseDate(v, nil)
 	if err != nil {
-		q.errs.Add(name, "must be a date YYYY-MM-DD, got %q", v)
+		q.errs.Add(name, "%v", err)
 	}
 	return d
 }

@@ -22,7 +22,7 @@ type departmentRequest struct {
 func (r departmentRequest) validate() error {
 	var v checker
 	v.match("code", r.Code, deptCodeRe, "2 to 16 upper-case letters or digits starting with a letter (e.g. SCJG)")
-	v.text("name", r.Name, true, 200)
+	v.text("name", r.Name, true, maxNameLen)
 	return v.Err()
 }
 
@@ -153,12 +153,12 @@ func (s *Server) saveItem(c echo.Context, create bool) error {
 	ctx := c.Request().Context()
 	var v checker
 	v.match("code", req.Code, codeRe, "letters, digits, '_', '.' or '-' (up to 64)")
-	v.text("name", req.Name, true, 300)
+	v.text("name", req.Name, true, maxLongNameLen)
 	v.match("domain", req.Domain, domainRe, "a lower-case qualification domain such as food_safety")
 	if req.Minutes < 1 || req.Minutes > 480 {
 		v.Add("minutes", "must be between 1 and 480, got %d", req.Minutes)
 	}
-	v.text("legal_basis", req.LegalBasis, false, 2000)
+	v.longText("legal_basis", req.LegalBasis, false, maxLegalBasisLen)
 	if req.DepartmentID <= 0 {
 		v.Add("department_id", "is required")
 	} else if err := s.missing(ctx, &v, "department_id", "departments", req.DepartmentID); err != nil {
@@ -209,18 +209,22 @@ func (s *Server) saveScenario(c echo.Context, create bool) error {
 	ctx := c.Request().Context()
 	var v checker
 	v.match("code", req.Code, codeRe, "letters, digits, '_', '.' or '-' (up to 64)")
-	v.text("name", req.Name, true, 200)
-	for i, ic := range req.IndustryCodes {
-		if !industryRe.MatchString(ic) {
-			v.Add(fmt.Sprintf("industry_codes[%d]", i), "must be an industry code such as H621 or 6210, got %q", ic)
+	v.text("name", req.Name, true, maxNameLen)
+	if v.count("industry_codes", len(req.IndustryCodes), maxIndustryCodes) {
+		for i, ic := range req.IndustryCodes {
+			if !industryRe.MatchString(ic) {
+				v.Add(fmt.Sprintf("industry_codes[%d]", i), "must be an industry code such as H621 or 6210, got %q", ic)
+			}
 		}
 	}
 	if len(req.ItemIDs) == 0 {
 		v.Add("item_ids", "a scenario bundles at least one item")
 	}
-	v.positiveIDs("item_ids", req.ItemIDs)
-	if err := s.missing(ctx, &v, "item_ids", "items", req.ItemIDs...); err != nil {
-		return err
+	if v.count("item_ids", len(req.ItemIDs), maxScenarioItems) {
+		v.positiveIDs("item_ids", req.ItemIDs)
+		if err := s.missing(ctx, &v, "item_ids", "items", req.ItemIDs...); err != nil {
+			return err
+		}
 	}
 	if err := v.Err(); err != nil {
 		return err
@@ -268,7 +272,7 @@ func (s *Server) saveRegion(c echo.Context, create bool) error {
 	}
 	var v checker
 	v.match("code", req.Code, codeRe, "letters, digits, '_', '.' or '-' (up to 64)")
-	v.text("name", req.Name, true, 200)
+	v.text("name", req.Name, true, maxNameLen)
 	v.oneOf("level", req.Level, domain.LevelCounty, domain.LevelTownship, domain.LevelGrid)
 	if req.ParentID != nil && *req.ParentID == id {
 		v.Add("parent_id", "a region cannot be its own parent")

@@ -53,7 +53,7 @@ func (s *Server) saveTeam(c echo.Context, create bool) error {
 	ctx := c.Request().Context()
 	var v checker
 	v.match("code", req.Code, codeRe, "letters, digits, '_', '.' or '-' (up to 64)")
-	v.text("name", req.Name, true, 200)
+	v.text("name", req.Name, true, maxNameLen)
 	v.oneOf("kind", req.Kind, domain.TeamComprehensive, domain.TeamProfessional, domain.TeamTownship)
 	switch {
 	case req.Kind == domain.TeamProfessional && req.DepartmentID == nil:
@@ -70,13 +70,15 @@ func (s *Server) saveTeam(c echo.Context, create bool) error {
 	if req.DailyCapacityMinutes < 1 || req.DailyCapacityMinutes > 100000 {
 		v.Add("daily_capacity_minutes", "must be between 1 and 100000, got %d", req.DailyCapacityMinutes)
 	}
-	v.text("contact_phone", req.ContactPhone, false, 40)
+	v.text("contact_phone", req.ContactPhone, false, maxPhoneLen)
 	if len(req.RegionIDs) == 0 {
 		v.Add("region_ids", "a team covers at least one region")
 	}
-	v.positiveIDs("region_ids", req.RegionIDs)
-	if err := s.missing(ctx, &v, "region_ids", "regions", req.RegionIDs...); err != nil {
-		return err
+	if v.count("region_ids", len(req.RegionIDs), maxRegionIDs) {
+		v.positiveIDs("region_ids", req.RegionIDs)
+		if err := s.missing(ctx, &v, "region_ids", "regions", req.RegionIDs...); err != nil {
+			return err
+		}
 	}
 	if err := v.Err(); err != nil {
 		return err
@@ -129,20 +131,24 @@ func (s *Server) saveInspector(c echo.Context, create bool) error {
 	ctx := c.Request().Context()
 	var v checker
 	v.match("code", req.Code, codeRe, "a certificate number of letters, digits, '_', '.' or '-'")
-	v.text("name", req.Name, true, 100)
-	v.text("phone", req.Phone, false, 40)
+	v.text("name", req.Name, true, maxPersonNameLen)
+	v.text("phone", req.Phone, false, maxPhoneLen)
 	if req.TeamID <= 0 {
 		v.Add("team_id", "is required")
 	} else if err := s.missing(ctx, &v, "team_id", "teams", req.TeamID); err != nil {
 		return err
 	}
-	for i, d := range req.Domains {
-		if !domainRe.MatchString(d) {
-			v.Add(fmt.Sprintf("domains[%d]", i), "must be a lower-case qualification domain such as food_safety, got %q", d)
+	if v.count("domains", len(req.Domains), maxDomains) {
+		for i, d := range req.Domains {
+			if !domainRe.MatchString(d) {
+				v.Add(fmt.Sprintf("domains[%d]", i), "must be a lower-case qualification domain such as food_safety, got %q", d)
+			}
 		}
 	}
-	for i, code := range req.Conflicts {
-		v.uscc(fmt.Sprintf("conflicts[%d]", i), code)
+	if v.count("conflicts", len(req.Conflicts), maxConflicts) {
+		for i, code := range req.Conflicts {
+			v.uscc(fmt.Sprintf("conflicts[%d]", i), code)
+		}
 	}
 	if v.Err() == nil && len(req.Conflicts) > 0 {
 		miss, err := s.store.MissingBusinesses(ctx, req.Conflicts)
@@ -307,16 +313,16 @@ func (r businessUpdate) domain(code string) *domain.Business {
 }
 
 func (s *Server) checkBusiness(c echo.Context, v *checker, b *domain.Business) error {
-	v.text("name", b.Name, true, 300)
-	v.text("address", b.Address, false, 500)
+	v.text("name", b.Name, true, maxLongNameLen)
+	v.text("address", b.Address, false, maxAddressLen)
 	v.match("industry_code", b.IndustryCode, industryRe, "an industry code such as H621 or 6210")
 	v.between("lat", b.Lat, -90, 90)
 	v.between("lng", b.Lng, -180, 180)
 	v.oneOf("risk_code", b.RiskCode, domain.RiskRed, domain.RiskYellow, domain.RiskGreen)
-	v.text("risk_reason", b.RiskReason, false, 1000)
+	v.longText("risk_reason", b.RiskReason, false, maxReasonLen)
 	v.oneOf("list_kind", b.ListKind, domain.ListRandom, domain.ListKey, domain.ListLeaveAlone)
-	v.text("contact_name", b.ContactName, false, 100)
-	v.text("contact_phone", b.ContactPhone, false, 40)
+	v.text("contact_name", b.ContactName, false, maxPersonNameLen)
+	v.text("contact_phone", b.ContactPhone, false, maxPhoneLen)
 	if b.RegionID <= 0 {
 		v.Add("region_id", "is required")
 	} else if err := s.missing(c.Request().Context(), v, "region_id", "regions", b.RegionID); err != nil {

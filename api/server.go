@@ -130,6 +130,7 @@ func New(o Options) *echo.Echo {
 	}}))
 	e.Use(s.metrics.middleware)
 	e.Use(s.limitAnonymous)
+	e.Use(cleanParams)
 
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)

@@ -21,12 +21,48 @@ var (
 // checker collects field errors for one request.
 type checker struct{ domain.ValidationError }
 
+// text checks a one-line value: a name, title, code or phone.
 func (v *checker) text(field, value string, required bool, max int) {
+	v.textLines(field, value, required, max, false)
+}
+
+// longText checks free text that may run over several lines (a reason, a
+// legal basis): newlines and tabs are allowed there.
+func (v *checker) longText(field, value string, required bool, max int) {
+	v.textLines(field, value, required, max, true)
+}
+
+// textLines is the one place text is checked. Besides presence and length it
+// refuses a value of spaces only (a blank phone or name is no value), control
+// characters (C0 but, in multi-line text, tab, newline and carriage return;
+// DEL; C1), which break CSV, logs and pages, and the bidirectional embedding,
+// override and isolate characters, which make a name read otherwise than it
+// is stored (CVE-2021-42574, "Trojan Source").
+func (v *checker) textLines(field, value string, required bool, max int, multiline bool) {
+	blank := strings.TrimSpace(value) == ""
 	switch n := utf8.RuneCountInString(value); {
-	case required && strings.TrimSpace(value) == "":
+	case required && blank:
 		v.Add(field, "is required")
+		return
+	case value != "" && blank:
+		v.Add(field, "must not be blank: leave it empty or give a value")
+		return
 	case n > max:
 		v.Add(field, "must be at most %d characters, got %d", max, n)
+		return
+	}
+	pos := 0
+	for _, r := range value {
+		pos++
+		switch {
+		case multiline && (r == '\t' || r == '\n' || r == '\r'):
+		case r < 0x20, r == 0x7f, r >= 0x80 && r <= 0x9f:
+			v.Add(field, "must not contain the control character U+%04X (character %d)", r, pos)
+			return
+		case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
+			v.Add(field, "must not contain the bidirectional control U+%04X (character %d): it makes text read otherwise than it is stored", r, pos)
+			return
+		}
 	}
 }
 
@@ -69,4 +105,14 @@ func (v *checker) positiveIDs(field string, ids []int64) {
 		}
 		seen[id] = true
 	}
+}
+
+// count refuses a list longer than max and reports whether it is within, so
+// that the caller looks nothing up for an oversized list.
+func (v *checker) count(field string, n, max int) bool {
+	if n > max {
+		v.Add(field, "must have at most %d entries, got %d", max, n)
+		return false
+	}
+	return true
 }

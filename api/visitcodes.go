@@ -109,7 +109,7 @@ func (s *Server) revokeVisitCode(c echo.Context) error {
 		return err
 	}
 	var v checker
-	v.text("reason", req.Reason, true, 1000)
+	v.longText("reason", req.Reason, true, maxReasonLen)
 	if err := v.Err(); err != nil {
 		return err
 	}

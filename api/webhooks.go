@@ -46,8 +46,8 @@ func (s *Server) createWebhook(c echo.Context) error {
 		return err
 	}
 	var v checker
-	v.text("url", req.URL, true, 2000)
-	v.text("secret", req.Secret, true, 500)
+	v.text("url", req.URL, true, maxWebhookURLLen)
+	v.text("secret", req.Secret, true, maxWebhookSecretLen)
 	if err := v.Err(); err != nil {
 		return err
 	}

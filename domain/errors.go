@@ -18,6 +18,9 @@ var (
 	ErrForbidden = errors.New("forbidden")
 	// ErrUnauthenticated: no valid token.
 	ErrUnauthenticated = errors.New("unauthenticated")
+	// ErrUnavailable: a dependency (PostgreSQL, Redis) cannot be reached now;
+	// the same request may succeed later (503 with Retry-After).
+	ErrUnavailable = errors.New("temporarily unavailable")
 )
 
 // FieldError names one field of a request and why its value is refused.

@@ -1508,6 +1508,27 @@ func (s *Store) FailPlan(ctx context.Context, id int64, failure string) error {
 	})
 }
 
+// WithdrawPlan deletes a running plan that was never handed to the worker
+// pool (its run could not be queued): nothing was drawn from its seed, so it
+// leaves no plan behind, neither running nor failed. The audit log keeps its
+// "plan.create" entry (with the seed hash) and gets "plan.withdraw" with the
+// reason. A plan that is not running is a conflict.
+func (s *Store) WithdrawPlan(ctx context.Context, id int64, reason string) error {
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		row, err := lockPlan(tx, id)
+		if err != nil {
+			return err
+		}
+		if row.Status != PlanRunning {
+			return fmt.Errorf("%s is %s, not running: %w", planObject(id), row.Status, domain.ErrConflict)
+		}
+		if err := tx.Exec(`DELETE FROM plans WHERE id = ?`, id).Error; err != nil {
+			return translate(err, planObject(id))
+		}
+		return appendAudit(tx, row.CreatedBy, "plan.withdraw", planObject(id), OutcomeOK, map[string]string{"reason": reason})
+	})
+}
+
 func lockPlan(tx *gorm.DB, id int64) (planRow, error) {
 	var row planRow
 	res := tx.Raw(`SELECT `+planColumns+` FROM plans WHERE id = ? FOR UPDATE`, id).Scan(&row)

@@ -160,7 +160,9 @@ func (s *Store) GetItem(ctx context.Context, id int64) (domain.Item, error) {
 // ItemsByID returns the items with the given ids, in no particular order.
 func (s *Store) ItemsByID(ctx context.Context, ids []int64) ([]domain.Item, error) {
 	var out []domain.Item
-	err := s.db.WithContext(ctx).Table("items").Where("id IN ?", ids).Find(&out).Error
+	// One array parameter, not one per id: no list length reaches
+	// PostgreSQL's 65,535-parameter limit.
+	err := s.db.WithContext(ctx).Table("items").Where("id = ANY(?::bigint[])", pq.Int64Array(ids)).Order("id").Find(&out).Error
 	return out, translate(err, "items")
 }
 

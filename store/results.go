@@ -42,6 +42,13 @@ const (
 	OriginReinspection = "reinspection"
 )
 
+// MaxRuleCited and MaxResultNote bound a result's texts; api/openapi.yaml
+// states the same (api's TestOpenAPIBoundsMatchCode).
+const (
+	MaxRuleCited  = maxRuleCited
+	MaxResultNote = maxNote
+)
+
 // Limits of result texts (the columns' CHECKs say the same).
 const (
 	maxRuleCited = 500
@@ -413,9 +420,9 @@ func (in ResultInput) normalize() (ResultInput, time.Time, error) {
 	if in.Outcome == ResultViolation {
 		needs("rectify_by", in.RectifyBy != "", "the rectification deadline, YYYY-MM-DD")
 		if in.RectifyBy != "" {
-			d, err := time.Parse(time.DateOnly, in.RectifyBy)
+			d, err := domain.ParseDate(in.RectifyBy, nil)
 			if err != nil {
-				v.Add("rectify_by", "must be a date YYYY-MM-DD, got %q", in.RectifyBy)
+				v.Add("rectify_by", "%v", err)
 			}
 			rectify = d
 		}

@@ -5,9 +5,16 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"strings"
+	"syscall"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
@@ -72,10 +79,21 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 // translate maps driver and gorm errors to domain errors, keeping context.
+// gorm translates only some statements' errors (not those of Raw(...).Scan),
+// so PostgreSQL's own codes are read here too.
 func translate(err error, what string) error {
+	var pe *pgconn.PgError
 	switch {
 	case err == nil:
 		return nil
+	case Unavailable(err):
+		return fmt.Errorf("%s: %w: %w", what, domain.ErrUnavailable, err)
+	case errors.As(err, &pe) && pe.Code == "23505":
+		return fmt.Errorf("%s already exists: %w", what, domain.ErrConflict)
+	case errors.As(err, &pe) && pe.Code == "23503":
+		return fmt.Errorf("%s refers to something that does not exist, or is still referenced: %w", what, domain.ErrConflict)
+	case errors.As(err, &pe) && pe.Code == "23514":
+		return fmt.Errorf("%s breaks a rule of the registry: %w", what, domain.ErrConflict)
 	case errors.Is(err, gorm.ErrRecordNotFound):
 		return fmt.Errorf("%s: %w", what, domain.ErrNotFound)
 	case errors.Is(err, gorm.ErrDuplicatedKey):
@@ -86,6 +104,29 @@ func translate(err error, what string) error {
 		return fmt.Errorf("%s breaks a rule of the registry: %w", what, domain.ErrConflict)
 	}
 	return fmt.Errorf("%s: %w", what, err)
+}
+
+// Unavailable reports whether err says PostgreSQL cannot be reached or is not
+// serving now (down, starting, shutting down, out of connections, or the
+// connection broke), rather than that the request was wrong: the API answers
+// such errors 503 with Retry-After (domain.ErrUnavailable).
+func Unavailable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		// Class 08: connection exception; 57P01-57P03: admin_shutdown,
+		// crash_shutdown, cannot_connect_now; 53300: too_many_connections.
+		return strings.HasPrefix(pe.Code, "08") || pe.Code == "57P01" || pe.Code == "57P02" ||
+			pe.Code == "57P03" || pe.Code == "53300"
+	}
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	return errors.As(err, &ce) || errors.As(err, &ne) || errors.Is(err, driver.ErrBadConn) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err)
 }
 
 func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {

@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"inspectonce/domain"
+	"inspectonce/store"
 )
 
 // sessionCookie holds the caller's access token. It is HttpOnly (no script
@@ -141,6 +142,9 @@ func (p *Pages) fail(c echo.Context, err error) error {
 	switch {
 	case errors.As(err, &ve):
 		status, key, detail = http.StatusBadRequest, "error.bad_request", ve.Error()
+	case errors.Is(err, domain.ErrUnavailable), store.Unavailable(err):
+		status, key = http.StatusServiceUnavailable, "error.unavailable"
+		c.Response().Header().Set("Retry-After", "5")
 	case errors.Is(err, domain.ErrNotFound):
 		status, key = http.StatusNotFound, "error.not_found"
 	case errors.Is(err, domain.ErrForbidden):

@@ -193,6 +193,7 @@ func init() {
 		"error.forbidden":   {"您的角色无权打开此页面。", "Your role may not open this page."},
 		"error.bad_request": {"请求有误：", "The request is not valid: "},
 		"error.internal":    {"服务器内部错误，请稍后重试。", "Internal error; please try again later."},
+		"error.unavailable": {"数据库暂时无法连接，未做任何更改，请稍后重试。", "The database cannot be reached right now; nothing was changed. Please try again shortly."},
 		"home.title":        {"首页", "Home"},
 		"home.nothing":      {"您的角色没有可查看的页面。", "There is no page for your role."},
 		"role.admin":        {"综合执法办（管理员）", "Coordinator (admin)"},

@@ -39,9 +39,9 @@ func civilParam(c echo.Context, name string, v *domain.ValidationError) time.Tim
 	if s == "" {
 		return time.Time{}
 	}
-	d, err := time.Parse(time.DateOnly, s)
+	d, err := domain.ParseDate(s, nil)
 	if err != nil {
-		v.Add(name, "must be a date YYYY-MM-DD, got %q", s)
+		v.Add(name, "%v", err)
 	}
 	return d
 }

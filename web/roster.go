@@ -87,9 +87,9 @@ func (p *Pages) rosterAccess(c echo.Context, teamID int64, day time.Time) error 
 
 // parseDay reads a civil date YYYY-MM-DD; a bad one is a validation error.
 func parseDay(field, s string) (time.Time, error) {
-	d, err := time.Parse(time.DateOnly, s)
+	d, err := domain.ParseDate(s, nil)
 	if err != nil {
-		return time.Time{}, domain.Invalid(field, "must be a date YYYY-MM-DD, got %q", s)
+		return time.Time{}, domain.InvalidDate(field, err)
 	}
 	return d, nil
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"inspectonce/domain"
+	"inspectonce/internal/jsonin"
 	"inspectonce/store"
 )
 
@@ -99,9 +101,9 @@ func (p *Pages) doorPage(c echo.Context) error {
 	today := p.resultRules().Today
 	day := today
 	if q := c.QueryParam("date"); q != "" {
-		d, err := time.Parse(time.DateOnly, q)
+		d, err := domain.ParseDate(q, nil)
 		if err != nil {
-			return domain.Invalid("date", "must be a date YYYY-MM-DD, got %q", q)
+			return domain.InvalidDate("date", err)
 		}
 		day = d
 	}
@@ -192,13 +194,20 @@ func decodeDoor(c echo.Context, into any) error {
 	if ct := c.Request().Header.Get(echo.HeaderContentType); ct != echo.MIMEApplicationJSON && ct != echo.MIMEApplicationJSONCharsetUTF8 {
 		return echo.NewHTTPError(http.StatusUnsupportedMediaType)
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(c.Response(), c.Request().Body, doorBodyLimit))
+	raw, err := io.ReadAll(http.MaxBytesReader(c.Response(), c.Request().Body, doorBodyLimit))
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return echo.NewHTTPError(http.StatusRequestEntityTooLarge)
+	} else if err != nil {
+		return fmt.Errorf("read body: %w", err)
+	}
+	// NUL and invalid UTF-8 would reach PostgreSQL as text (jsonin.Check).
+	if err := jsonin.Check(raw); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(into); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return echo.NewHTTPError(http.StatusRequestEntityTooLarge)
-		}
 		return domain.Invalid("body", "is not the JSON this endpoint reads: %v", err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
