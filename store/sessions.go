@@ -48,8 +48,10 @@ func (s *Store) CreateSession(ctx context.Context, tokenID int64, now time.Time,
 	if _, err := s.PurgeSessions(ctx, now, t.Idle); err != nil {
 		return "", err
 	}
-	err := s.db.WithContext(ctx).Exec(`INSERT INTO sessions (id_hash, token_id, created_at, last_seen_at, expires_at)
-		VALUES (?, ?, ?, ?, ?)`, hashToken(id), tokenID, now, now, now.Add(t.Absolute)).Error
+	// gorm spreads a []byte placed right after "(" as a list: the hash is
+	// not the first value.
+	err := s.db.WithContext(ctx).Exec(`INSERT INTO sessions (token_id, id_hash, created_at, last_seen_at, expires_at)
+		VALUES (?, ?, ?, ?, ?)`, tokenID, hashToken(id), now, now, now.Add(t.Absolute)).Error
 	if err != nil {
 		return "", translate(err, "session")
 	}

@@ -180,9 +180,10 @@ func safeNext(next string) string {
 		strings.ContainsFunc(next, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }) {
 		return "/"
 	}
-	form := next
-	for range 3 {
-		if !localPath(form) {
+	// Decoded until nothing changes; a value still changing after a few
+	// rounds is no path of ours.
+	for form, rounds := next, 0; ; rounds++ {
+		if !localPath(form) || rounds > 4 {
 			return "/"
 		}
 		dec, err := url.PathUnescape(form)
@@ -193,9 +194,6 @@ func safeNext(next string) string {
 			break
 		}
 		form = dec
-	}
-	if !localPath(form) {
-		return "/"
 	}
 	u, err := url.Parse(next)
 	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" || !strings.HasPrefix(u.Path, "/") {
