@@ -133,7 +133,7 @@ func TestPlanDispatchThroughAPI(t *testing.T) {
 	queue := "test-dispatch-" + hex.EncodeToString(b[:])
 	client := asynq.NewClient(opt)
 	log := slog.New(slog.DiscardHandler)
-	disp := jobs.NewDispatcher(jobs.DispatchOptions{Store: v.st, Queue: client, Location: time.UTC, Logger: log, QueueName: queue})
+	disp := jobs.NewDispatcher(jobs.DispatchOptions{Store: v.st, AllowPrivateWebhooks: true, Queue: client, Location: time.UTC, Logger: log, QueueName: queue})
 	w := jobs.NewWorker(opt, jobs.WorkerOptions{Concurrency: 2, ShutdownTimeout: 5 * time.Second, Logger: log,
 		Queues: map[string]int{queue: 1}, Dispatch: disp})
 	relay := jobs.NewRelay(jobs.RelayOptions{Store: v.st, Queue: client, Logger: log, QueueName: queue, Interval: 50 * time.Millisecond})

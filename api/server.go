@@ -18,6 +18,7 @@ import (
 
 	"inspectonce/calendar"
 	"inspectonce/configs"
+	"inspectonce/domain"
 	"inspectonce/planning"
 	"inspectonce/store"
 	"inspectonce/web"
@@ -123,6 +124,7 @@ func New(o Options) *echo.Echo {
 	e.HTTPErrorHandler = s.handleError
 	e.Binder = strictBinder{}
 	e.Use(middleware.RequestID())
+	e.Use(s.securityHeaders)
 	e.Use(s.requestLog)
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
 		s.log.Error("panic in handler", "err", err, "stack", string(stack))
@@ -155,7 +157,32 @@ func New(o Options) *echo.Echo {
 
 	s.pages = web.Register(e, web.Options{Store: o.Store, Config: o.Config, Calendar: o.Calendar, Logger: s.log, Now: s.now,
 		Queues: o.Queues, QueueNames: o.QueueNames})
+	// Every cookie-authenticated write (and the login form) must come from
+	// this site; one check for every route, added after the routes is still
+	// run before each of them.
+	e.Use(s.pages.CheckOrigin)
 	return e
+}
+
+// securityHeaders gives every answer (API, pages, static files, feeds) the
+// headers no answer should go without, and makes every answer to a
+// signed-in caller (bearer token or session) uncacheable. A handler may
+// still set a stricter Referrer-Policy (the visit-code page and the feeds
+// say no-referrer: their URLs are credentials).
+func (s *Server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Response().Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
+		// Decided when the answer is written: by then authentication has
+		// run, and this overrides any caching the handler allowed.
+		c.Response().Before(func() {
+			if _, ok := c.Get(principalKey).(domain.Principal); ok || web.SignedIn(c) {
+				h.Set(echo.HeaderCacheControl, "no-store")
+			}
+		})
+		return next(c)
+	}
 }
 
 func (s *Server) routes(g *echo.Group) {

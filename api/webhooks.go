@@ -2,8 +2,11 @@ package api
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/labstack/echo/v4"
+
+	"inspectonce/internal/netguard"
 )
 
 type webhookRequest struct {
@@ -50,6 +53,14 @@ func (s *Server) createWebhook(c echo.Context) error {
 	v.text("secret", req.Secret, true, maxWebhookSecretLen)
 	if err := v.Err(); err != nil {
 		return err
+	}
+	if !s.cfg.Webhooks.AllowPrivate && (strings.HasPrefix(req.URL, "http://") || strings.HasPrefix(req.URL, "https://")) {
+		// Deliveries check the address again at every dial; refusing here
+		// tells the admin now rather than in a failed delivery.
+		if err := netguard.CheckURL(c.Request().Context(), req.URL, nil); err != nil {
+			v.Add("url", "must reach a public address (webhooks.allow_private is off): %v", err)
+			return v.Err()
+		}
 	}
 	w, err := s.store.CreateWebhook(c.Request().Context(), p.Actor(), req.RecipientKind, req.URL, req.Secret)
 	if err != nil {

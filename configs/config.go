@@ -44,6 +44,7 @@ type Config struct {
 	Planning  Planning  `yaml:"planning"`
 	Routine   Routine   `yaml:"routine"`
 	Results   Results   `yaml:"results"`
+	Webhooks  Webhooks  `yaml:"webhooks"`
 	location  *time.Location
 }
 
@@ -69,6 +70,40 @@ type HTTP struct {
 	TrustedProxies []string `yaml:"trusted_proxies"`
 	// RateLimits bound what one client may ask per second (429 past them).
 	RateLimits RateLimits `yaml:"rate_limits"`
+	// Session bounds the browser sessions the login page starts.
+	Session Session `yaml:"session"`
+	// SecureCookies says when the session cookie carries Secure: "auto"
+	// (the request came over TLS, or PublicBaseURL is https: a TLS-terminating
+	// proxy in front), "always" or "never".
+	SecureCookies string `yaml:"secure_cookies"`
+}
+
+// Session holds a browser session's lifetimes.
+type Session struct {
+	// Idle ends a session after this long without a request.
+	Idle time.Duration `yaml:"idle"`
+	// Absolute ends a session this long after sign-in.
+	Absolute time.Duration `yaml:"absolute"`
+}
+
+// Webhooks restricts where webhooks may deliver.
+type Webhooks struct {
+	// AllowPrivate lets webhook URLs reach loopback, private, link-local,
+	// unique-local, CGNAT and unspecified addresses (refused by default, so a
+	// webhook cannot be aimed at the service's own network).
+	AllowPrivate bool `yaml:"allow_private"`
+}
+
+// CookieSecure says whether a cookie set in answer to a request that came
+// over TLS (tls) gets the Secure attribute.
+func (h HTTP) CookieSecure(tls bool) bool {
+	switch h.SecureCookies {
+	case "always":
+		return true
+	case "never":
+		return false
+	}
+	return tls || strings.HasPrefix(h.PublicBaseURL, "https://")
 }
 
 // RateLimits are the per-client token buckets of the HTTP listener, kept in
@@ -458,7 +493,16 @@ func (c *Config) validate() error {
 		u.RawQuery != "" || u.Fragment != "" {
 		bad("http.public_base_url (INSPECTONCE_HTTP_PUBLIC_BASE_URL)", "must be an absolute http:// or https:// URL without query, e.g. https://inspect.example.gov.cn")
 	}
+	switch c.HTTP.SecureCookies {
+	case "auto", "always", "never":
+	default:
+		bad("http.secure_cookies (INSPECTONCE_HTTP_SECURE_COOKIES)", "must be auto, always or never")
+	}
+	if c.HTTP.Session.Absolute < c.HTTP.Session.Idle {
+		bad("http.session.absolute (INSPECTONCE_HTTP_SESSION_ABSOLUTE)", "must be at least http.session.idle")
+	}
 	for key, d := range map[string]time.Duration{
+		"http.session.idle": c.HTTP.Session.Idle, "http.session.absolute": c.HTTP.Session.Absolute,
 		"http.read_timeout": c.HTTP.ReadTimeout, "http.write_timeout": c.HTTP.WriteTimeout,
 		"http.shutdown_timeout": c.HTTP.ShutdownTimeout, "worker.shutdown_timeout": c.Worker.ShutdownTimeout,
 		"scheduler.health_interval": c.Scheduler.HealthInterval, "scheduler.leader_retry": c.Scheduler.LeaderRetry,

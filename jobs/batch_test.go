@@ -328,7 +328,7 @@ func TestDispatchFailureShowsInQueue(t *testing.T) {
 	client2 := asynq.NewClient(opt2)
 	defer client2.Close()
 	w := NewWorker(opt2, WorkerOptions{Concurrency: 2, ShutdownTimeout: 5 * time.Second, Logger: log, Queues: map[string]int{queue2: 1},
-		Dispatch: NewDispatcher(DispatchOptions{Store: dead, Queue: client2, Logger: log, QueueName: queue2})})
+		Dispatch: NewDispatcher(DispatchOptions{Store: dead, AllowPrivateWebhooks: true, Queue: client2, Logger: log, QueueName: queue2})})
 	wctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { _ = w.Run(wctx) })
@@ -362,7 +362,7 @@ func BenchmarkDispatchVisits(b *testing.B) {
 	f := newDispatchFixture(b, st, 50)
 	n := max(b.N, 4) * DefaultPerTask
 	p := publishFixturePlan(b, st, f, n)
-	d := NewDispatcher(DispatchOptions{Store: st, Location: shanghai, Logger: slog.New(slog.DiscardHandler)})
+	d := NewDispatcher(DispatchOptions{Store: st, AllowPrivateWebhooks: true, Location: shanghai, Logger: slog.New(slog.DiscardHandler)})
 	var next sync.Mutex
 	batch := 0
 	b.ResetTimer()

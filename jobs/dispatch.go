@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"inspectonce/domain"
+	"inspectonce/internal/netguard"
 	"inspectonce/store"
 )
 
@@ -254,8 +255,12 @@ type DispatchOptions struct {
 	Location *time.Location
 	Logger   *slog.Logger
 	// HTTPClient sends webhooks; nil means a client with a 15 s timeout that
-	// does not follow redirects.
+	// does not follow redirects and, unless AllowPrivateWebhooks, connects
+	// only to public addresses (netguard.Transport).
 	HTTPClient *http.Client
+	// AllowPrivateWebhooks lets the default client deliver to loopback,
+	// private and other internal addresses (configs webhooks.allow_private).
+	AllowPrivateWebhooks bool
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// QueueName, when set, replaces the queue of every task enqueued (tests).
@@ -302,6 +307,11 @@ func NewDispatcher(o DispatchOptions) *Dispatcher {
 	if d.http == nil {
 		d.http = &http.Client{Timeout: 15 * time.Second,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		if !o.AllowPrivateWebhooks {
+			// Checked at every dial, not only at registration: a name's
+			// address can change after the webhook was accepted.
+			d.http.Transport = netguard.Transport()
+		}
 	}
 	d.effects = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "inspectonce_dispatch_effects_total",
 		Help: "Notifications written by the dispatch tasks (redelivered tasks write none)."}, []string{"task"})

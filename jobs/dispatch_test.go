@@ -330,7 +330,7 @@ func newDispatchEnv(t *testing.T, st *store.Store) *dispatchEnv {
 	t.Cleanup(func() { _ = client.Close() })
 	log := slog.New(slog.DiscardHandler)
 	e := &dispatchEnv{st: st, opt: opt, queue: queue, client: client}
-	e.disp = NewDispatcher(DispatchOptions{Store: st, Queue: client, Location: shanghai, Logger: log, QueueName: queue})
+	e.disp = NewDispatcher(DispatchOptions{Store: st, AllowPrivateWebhooks: true, Queue: client, Location: shanghai, Logger: log, QueueName: queue})
 	e.relay = NewRelay(RelayOptions{Store: st, Queue: client, Logger: log, QueueName: queue, Interval: 50 * time.Millisecond})
 	return e
 }
@@ -882,7 +882,7 @@ func BenchmarkDispatchVisit(b *testing.B) {
 	f := newDispatchFixture(b, st, 50)
 	n := max(b.N, 100)
 	p := publishFixturePlan(b, st, f, n)
-	d := NewDispatcher(DispatchOptions{Store: st, Location: shanghai, Logger: slog.New(slog.DiscardHandler)})
+	d := NewDispatcher(DispatchOptions{Store: st, AllowPrivateWebhooks: true, Location: shanghai, Logger: slog.New(slog.DiscardHandler)})
 	var next sync.Mutex
 	seq := 0
 	b.ResetTimer()
@@ -924,7 +924,7 @@ func TestWebhookDeliveryOutcomes(t *testing.T) {
 	if err != nil || len(w.Deliveries) != 2 {
 		t.Fatalf("%+v %v", w, err)
 	}
-	d := NewDispatcher(DispatchOptions{Store: st, Logger: slog.New(slog.DiscardHandler)})
+	d := NewDispatcher(DispatchOptions{Store: st, AllowPrivateWebhooks: true, Logger: slog.New(slog.DiscardHandler)})
 	task := func(nid, wid int64) *asynq.Task {
 		b, _ := json.Marshal(WebhookPayload{V: 1, NotificationID: nid, WebhookID: wid})
 		return asynq.NewTask(TypeWebhookDeliver, b)

@@ -136,7 +136,8 @@ func (s *Store) Authenticate(ctx context.Context, token string) (domain.Principa
 	return p, nil
 }
 
-// RevokeToken stops a token from working.
+// RevokeToken stops a token from working, and ends the browser sessions
+// signed in with it.
 func (s *Store) RevokeToken(ctx context.Context, actor string, id int64) error {
 	return s.tx(ctx, func(tx *gorm.DB) error {
 		res := tx.Model(&tokenRow{}).Where("id = ? AND revoked_at IS NULL", id).Update("revoked_at", time.Now().UTC())
@@ -145,6 +146,11 @@ func (s *Store) RevokeToken(ctx context.Context, actor string, id int64) error {
 		}
 		if res.RowsAffected == 0 {
 			return fmt.Errorf("token %d: %w", id, domain.ErrNotFound)
+		}
+		// SessionPrincipal refuses a revoked token's sessions anyway; this
+		// keeps them from lingering in the table.
+		if err := tx.Exec(`DELETE FROM sessions WHERE token_id = ?`, id).Error; err != nil {
+			return fmt.Errorf("end the sessions of token %d: %w", id, err)
 		}
 		return appendAudit(tx, actor, "token.revoke", "token/"+strconv.FormatInt(id, 10), OutcomeOK, nil)
 	})

@@ -17,15 +17,37 @@ import (
 	"inspectonce/store"
 )
 
-// sessionCookie holds the caller's access token. It is HttpOnly (no script
-// reads it) and SameSite=Strict (no other site's form can post with it), so a
-// separate CSRF token is not needed for the few forms the pages have.
+// sessionCookie holds the id of a server-side session (store.CreateSession),
+// never a token: the server decides when it ends (idle and absolute expiry,
+// logout, the token's revocation). It is HttpOnly (no script reads it) and
+// SameSite=Strict; cookie-authenticated writes are also checked for their
+// Origin (CheckOrigin).
 const sessionCookie = "io_session"
 
 const viewerKey = "web.viewer"
 
-// sessionLifetime bounds how long a browser keeps the token.
-const sessionLifetime = 12 * time.Hour
+// Session lifetimes when the configuration gives none (pages built without
+// one, in tests): the defaults of configs/default.yaml.
+const (
+	defaultSessionIdle     = 2 * time.Hour
+	defaultSessionAbsolute = 12 * time.Hour
+)
+
+// sessionTimes are the configured session lifetimes.
+func (p *Pages) sessionTimes() store.SessionTimes {
+	t := store.SessionTimes{Idle: defaultSessionIdle, Absolute: defaultSessionAbsolute}
+	if p.cfg != nil && p.cfg.HTTP.Session.Idle > 0 && p.cfg.HTTP.Session.Absolute > 0 {
+		t = store.SessionTimes{Idle: p.cfg.HTTP.Session.Idle, Absolute: p.cfg.HTTP.Session.Absolute}
+	}
+	return t
+}
+
+// bearerToken is the request's bearer token, if it sends one: scripts use it
+// instead of a session, and no other site can make a browser send it.
+func bearerToken(r *http.Request) (string, bool) {
+	h, ok := strings.CutPrefix(r.Header.Get(echo.HeaderAuthorization), "Bearer ")
+	return strings.TrimSpace(h), ok
+}
 
 // requireLogin resolves the session cookie (or a bearer token, for scripts)
 // to a principal. A browser without one is sent to /login and comes back.
@@ -38,19 +60,20 @@ func (p *Pages) requireLogin(next echo.HandlerFunc) echo.HandlerFunc {
 		if route := c.Path(); route == "/*" || route == "" {
 			return next(c)
 		}
-		token := ""
-		if ck, err := c.Cookie(sessionCookie); err == nil {
-			token = ck.Value
+		ctx := c.Request().Context()
+		var pr domain.Principal
+		var err error
+		if token, ok := bearerToken(c.Request()); ok {
+			pr, err = p.store.Authenticate(ctx, token)
+		} else if ck, cerr := c.Cookie(sessionCookie); cerr == nil && ck.Value != "" {
+			pr, err = p.store.SessionPrincipal(ctx, ck.Value, p.now(), p.sessionTimes().Idle)
+			if errors.Is(err, domain.ErrUnauthenticated) {
+				p.clearSession(c)
+			}
+		} else {
+			err = domain.ErrUnauthenticated
 		}
-		if h, ok := strings.CutPrefix(c.Request().Header.Get(echo.HeaderAuthorization), "Bearer "); ok {
-			token = strings.TrimSpace(h)
-		}
-		if token == "" {
-			return c.Redirect(http.StatusSeeOther, "/login?next="+url.QueryEscape(c.Request().URL.RequestURI()))
-		}
-		pr, err := p.store.Authenticate(c.Request().Context(), token)
 		if errors.Is(err, domain.ErrUnauthenticated) {
-			clearSession(c)
 			return c.Redirect(http.StatusSeeOther, "/login?next="+url.QueryEscape(c.Request().URL.RequestURI()))
 		}
 		if err != nil {
@@ -59,6 +82,13 @@ func (p *Pages) requireLogin(next echo.HandlerFunc) echo.HandlerFunc {
 		c.Set(viewerKey, pr)
 		return next(c)
 	}
+}
+
+// SignedIn says whether the request was answered for a signed-in viewer (a
+// session or a bearer token), so that the answer is not cached.
+func SignedIn(c echo.Context) bool {
+	_, ok := c.Get(viewerKey).(domain.Principal)
+	return ok
 }
 
 // viewer is the signed-in principal.
@@ -85,36 +115,108 @@ func (p *Pages) loginForm(c echo.Context) error {
 	return p.render(c, http.StatusOK, "login", "login.title", loginData{Next: safeNext(c.QueryParam("next"))})
 }
 
-// login checks the token and keeps it in the session cookie.
+// login checks the token and starts a session for it; the cookie gets the
+// session's id. A session the browser already had is ended first, so an id
+// planted before sign-in (session fixation) never becomes a signed-in one.
 func (p *Pages) login(c echo.Context) error {
 	token := strings.TrimSpace(c.FormValue("token"))
 	next := safeNext(c.FormValue("next"))
-	if _, err := p.store.Authenticate(c.Request().Context(), token); err != nil {
+	ctx := c.Request().Context()
+	pr, err := p.store.Authenticate(ctx, token)
+	if err != nil {
 		if errors.Is(err, domain.ErrUnauthenticated) {
 			return p.render(c, http.StatusUnauthorized, "login", "login.title", loginData{Next: next, Error: "login.bad_token"})
 		}
 		return p.fail(c, err)
 	}
-	c.SetCookie(&http.Cookie{Name: sessionCookie, Value: token, Path: "/", HttpOnly: true,
-		SameSite: http.SameSiteStrictMode, Secure: c.Request().TLS != nil, MaxAge: int(sessionLifetime.Seconds())})
+	if ck, err := c.Cookie(sessionCookie); err == nil {
+		if err := p.store.DeleteSession(ctx, ck.Value); err != nil {
+			return p.fail(c, err)
+		}
+	}
+	times := p.sessionTimes()
+	id, err := p.store.CreateSession(ctx, pr.TokenID, p.now(), times)
+	if err != nil {
+		return p.fail(c, err)
+	}
+	c.SetCookie(&http.Cookie{Name: sessionCookie, Value: id, Path: "/", HttpOnly: true,
+		SameSite: http.SameSiteStrictMode, Secure: p.cookieSecure(c), MaxAge: int(times.Absolute.Seconds())})
 	return c.Redirect(http.StatusSeeOther, next)
 }
 
+// logout ends the session on the server, so the cookie's value is worthless
+// even to whoever copied it, and clears the cookie.
 func (p *Pages) logout(c echo.Context) error {
-	clearSession(c)
+	if ck, err := c.Cookie(sessionCookie); err == nil {
+		if err := p.store.DeleteSession(c.Request().Context(), ck.Value); err != nil {
+			return p.fail(c, err)
+		}
+	}
+	p.clearSession(c)
 	return c.Redirect(http.StatusSeeOther, "/login")
 }
 
-func clearSession(c echo.Context) {
-	c.SetCookie(&http.Cookie{Name: sessionCookie, Value: "", Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode, MaxAge: -1})
+func (p *Pages) clearSession(c echo.Context) {
+	c.SetCookie(&http.Cookie{Name: sessionCookie, Value: "", Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode,
+		Secure: p.cookieSecure(c), MaxAge: -1})
+}
+
+// cookieSecure applies http.secure_cookies to this request.
+func (p *Pages) cookieSecure(c echo.Context) bool {
+	tls := c.Request().TLS != nil
+	if p.cfg == nil {
+		return tls
+	}
+	return p.cfg.HTTP.CookieSecure(tls)
 }
 
 // safeNext keeps redirects after login on this site: only a local path.
+// Browsers drop tabs and newlines from a URL and read a backslash as a
+// slash, and a proxy may decode percent-escapes once more, so "/\t/evil",
+// "/\\evil" and "/%09/evil" can all become "//evil" (another site) on the
+// way: the value is judged in every form it may take.
 func safeNext(next string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.Contains(next, "\\") {
+	if next == "" || len(next) > 4096 ||
+		strings.ContainsFunc(next, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }) {
+		return "/"
+	}
+	// Decoded until nothing changes; a value still changing after a few
+	// rounds is no path of ours.
+	for form, rounds := next, 0; ; rounds++ {
+		if !localPath(form) || rounds > 4 {
+			return "/"
+		}
+		dec, err := url.PathUnescape(form)
+		if err != nil {
+			return "/"
+		}
+		if dec == form {
+			break
+		}
+		form = dec
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" || !strings.HasPrefix(u.Path, "/") {
 		return "/"
 	}
 	return next
+}
+
+// localPath says whether s, cleaned as a browser would read it (ASCII tab,
+// CR and LF removed, backslashes as slashes, leading spaces and controls
+// trimmed), is a path on this site: one slash, then not another.
+func localPath(s string) bool {
+	s = strings.Map(func(r rune) rune {
+		switch {
+		case r == '\t' || r == '\r' || r == '\n':
+			return -1
+		case r == '\\':
+			return '/'
+		}
+		return r
+	}, s)
+	s = strings.TrimLeftFunc(s, func(r rune) bool { return r <= 0x20 })
+	return strings.HasPrefix(s, "/") && !strings.HasPrefix(s, "//")
 }
 
 // home sends each role to its page.

@@ -114,7 +114,10 @@ func newBrowserEnv(t *testing.T) *benv {
 	chrome := chromiumPath(t)
 	st, _ := storetest.New(t)
 	ctx := context.Background()
-	cfg, err := configs.Load("", nil)
+	// The scenarios move the service's clock across days and weeks within
+	// one sign-in (SetNow), and sessions expire by that clock: sessions here
+	// last a year, so that a jump is not taken for idleness.
+	cfg, err := configs.Load("", []string{"INSPECTONCE_HTTP_SESSION_IDLE=8760h", "INSPECTONCE_HTTP_SESSION_ABSOLUTE=8760h"})
 	if err != nil {
 		t.Fatal(err)
 	}

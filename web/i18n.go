@@ -202,5 +202,9 @@ func init() {
 		"role.inspector":    {"执法人员", "Inspector"},
 		"role.business":     {"市场主体", "Business"},
 		"lang.switch":       {"English", "中文"},
+
+		// A signed-in write or the login form posted from another site (web.CheckOrigin).
+		"error.cross_origin": {"请求来自其他网站，已拒绝：登录后的提交只能来自本站页面。请回到本站页面重试。",
+			"The request came from another site and was refused: signed-in submissions must come from this site's own pages. Go back to the page and try again."},
 	})
 }

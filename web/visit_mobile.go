@@ -24,8 +24,8 @@ import (
 // localStorage until the server has answered, and retries, so a bad
 // connection at the door loses nothing and records nothing twice. The page
 // posts JSON to the /inspect endpoints below, which authenticate by the
-// session cookie (SameSite=Strict and a JSON body, so no other site can post
-// with it) and call the same store operations as the API.
+// session cookie (SameSite=Strict, a JSON body, and CheckOrigin refusing a
+// write from another site) and call the same store operations as the API.
 
 // doorBodyLimit bounds a submission's body.
 const doorBodyLimit = 64 << 10
