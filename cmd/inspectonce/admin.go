@@ -103,7 +103,7 @@ func runSeed(ctx context.Context, cfg *configs.Config, args []string, out io.Wri
 	if *envFile == "" {
 		return nil
 	}
-	if err := writeSeedEnv(*envFile, cfg.HTTP.PublicBaseURL, res.Tokens); err != nil {
+	if err := writeSeedEnv(*envFile, cfg.HTTP.PublicBaseURL, cfg.TimeZone, res.Tokens); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "tokens written to %s (source it: . %s)\n", *envFile, *envFile)
@@ -112,10 +112,13 @@ func runSeed(ctx context.Context, cfg *configs.Config, args []string, out io.Wri
 
 // writeSeedEnv writes the seeded tokens as shell variables, so the README's
 // examples paste and run after one `source`: every variable they use is set.
-func writeSeedEnv(path, baseURL string, tokens []seed.Token) error {
+func writeSeedEnv(path, baseURL, zone string, tokens []seed.Token) error {
 	var b strings.Builder
 	b.WriteString("# written by `inspectonce seed --env-file`: the demo county's tokens and scopes\n")
 	fmt.Fprintf(&b, "export BASE=%s\nexport API=%s/api/v1\n", shellQuote(baseURL), shellQuote(baseURL))
+	// "Today" is the county's: on a server kept in UTC, `date +%F` would name
+	// yesterday for the first hours of a Chinese morning.
+	fmt.Fprintf(&b, "# so that `date` gives the county's dates, as the service counts them\nexport TZ=%s\n", shellQuote(zone))
 	for _, t := range tokens {
 		name, scopeVar := "", ""
 		switch t.Role {

@@ -93,7 +93,7 @@ func TestCommandEndToEnd(t *testing.T) {
 	if fi, err := os.Stat(envFile); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("env file: %v %v", fi, err)
 	}
-	sh := exec.Command("sh", "-c", ". "+envFile+` && printf '%s|%s|%s|%s|%s|%s|%s|%s|%s|%s' "$ADMIN" "$PLANNER" "$LEADER" "$INSPECTOR" "$BUSINESS" "$DEPT" "$TEAM" "$INSPECTOR_ID" "$USCC" "$API"`)
+	sh := exec.Command("sh", "-c", ". "+envFile+` && printf '%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s' "$ADMIN" "$PLANNER" "$LEADER" "$INSPECTOR" "$BUSINESS" "$DEPT" "$TEAM" "$INSPECTOR_ID" "$USCC" "$API" "$TZ"`)
 	vars, err := sh.Output()
 	if err != nil {
 		t.Fatal(err)
