@@ -131,6 +131,18 @@ func (q *query) oneOf(name string, allowed ...string) string {
 	return ""
 }
 
+// boolean reads an optional true/false query parameter (absent = false).
+func (q *query) boolean(name string) bool {
+	switch q.c.QueryParam(name) {
+	case "", "false":
+		return false
+	case "true":
+		return true
+	}
+	q.errs.Add(name, "must be true or false")
+	return false
+}
+
 func (q *query) page() store.Page {
 	p := store.Page{After: q.c.QueryParam("after")}
 	if v := q.c.QueryParam("limit"); v != "" {

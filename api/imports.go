@@ -35,9 +35,9 @@ func importOptions(c echo.Context, batch int) (csvimport.Options, bool, error) {
 	q := &query{c: c}
 	opt := csvimport.Options{BatchSize: batch}
 	opt.Import.EmptyCells = q.oneOf("empty", store.EmptyKeep, store.EmptyClear)
-	opt.Import.RiskOverride = queryBool(q, "risk_override")
+	opt.Import.RiskOverride = q.boolean("risk_override")
 	opt.Import.Reason = c.QueryParam("reason")
-	dry := queryBool(q, "dry_run")
+	dry := q.boolean("dry_run")
 	if v := c.QueryParam("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > csvimport.MaxReportLimit {
@@ -59,18 +59,6 @@ func importOptions(c echo.Context, batch int) (csvimport.Options, bool, error) {
 		return opt, false, err
 	}
 	return opt, dry, opt.Import.Validate()
-}
-
-// queryBool reads an optional true/false query parameter.
-func queryBool(q *query, name string) bool {
-	switch q.c.QueryParam(name) {
-	case "", "false":
-		return false
-	case "true":
-		return true
-	}
-	q.errs.Add(name, "must be true or false")
-	return false
 }
 
 // importCSV streams the body into the importer. The job's progress is written as

@@ -240,15 +240,3 @@ func (s *Server) discardPlan(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, plan)
 }
-
-// boolean reads an optional true/false query parameter (absent = false).
-func (q *query) boolean(name string) bool {
-	switch q.c.QueryParam(name) {
-	case "", "false":
-		return false
-	case "true":
-		return true
-	}
-	q.errs.Add(name, "must be true or false")
-	return false
-}
