@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -244,6 +245,34 @@ type tcpProxy struct {
 	mu     sync.Mutex
 	ln     net.Listener
 	conns  []net.Conn
+	// frozen holds every byte in flight, as a stopped PostgreSQL does: the
+	// connections stay open and nothing answers.
+	frozen atomic.Bool
+}
+
+// freeze stops the traffic without closing anything (kill -STOP, a
+// half-open network); thaw lets it flow again.
+func (p *tcpProxy) freeze() { p.frozen.Store(true) }
+func (p *tcpProxy) thaw()   { p.frozen.Store(false) }
+
+// pipe copies src to dst, holding each chunk while the proxy is frozen.
+func (p *tcpProxy) pipe(dst, src net.Conn) {
+	defer dst.Close()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		for p.frozen.Load() {
+			time.Sleep(5 * time.Millisecond)
+		}
+		if n > 0 {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
 }
 
 func newTCPProxy(t *testing.T, target string) *tcpProxy {
@@ -275,8 +304,8 @@ func (p *tcpProxy) listen(addr string) {
 			p.mu.Lock()
 			p.conns = append(p.conns, c, s)
 			p.mu.Unlock()
-			go func() { _, _ = io.Copy(s, c); _ = s.Close() }()
-			go func() { _, _ = io.Copy(c, s); _ = c.Close() }()
+			go p.pipe(s, c)
+			go p.pipe(c, s)
 		}
 	}()
 }
@@ -299,7 +328,10 @@ func (p *tcpProxy) restore() { p.listen(p.addr) }
 
 // TestPostgresOutageIs503: while PostgreSQL cannot be reached, reads and
 // writes answer 503 with Retry-After, and the service recovers by itself.
-func TestPostgresOutageIs503(t *testing.T) {
+// proxiedEnv is an env whose server reaches its database through a TCP
+// proxy the test can cut or freeze; cfg, when given, adjusts the server's
+// configuration.
+func proxiedEnv(t *testing.T, cfg func(*configs.Config)) (*env, *tcpProxy) {
 	v := newEnv(t)
 	// The env's database, reached through the proxy.
 	var dbName string
@@ -316,19 +348,26 @@ func TestPostgresOutageIs503(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
-	cfg, err := configs.Load("", nil)
+	conf, err := configs.Load("", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cal, err := calendar.New(cfg.Calendar.Holidays, cfg.Calendar.WorkingWeekends)
+	if cfg != nil {
+		cfg(conf)
+	}
+	cal, err := calendar.New(conf.Calendar.Holidays, conf.Calendar.WorkingWeekends)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(New(Options{Store: st, Config: cfg, Calendar: cal, Now: func() time.Time { return testToday },
+	srv := httptest.NewServer(New(Options{Store: st, Config: conf, Calendar: cal, Now: func() time.Time { return testToday },
 		Logger: slog.New(slog.DiscardHandler)}))
 	t.Cleanup(srv.Close)
 	v.srv = srv
+	return v, proxy
+}
 
+func TestPostgresOutageIs503(t *testing.T) {
+	v, proxy := proxiedEnv(t, nil)
 	expect(t, v.do("admin", "POST", "/api/v1/departments", map[string]any{"code": "UP1", "name": "在线"}), 201, "write while up")
 	before := v.rowCounts()
 	proxy.cut()
@@ -464,5 +503,45 @@ func TestPagesRefuseNULAndBadDates(t *testing.T) {
 		if res.StatusCode < 400 || res.StatusCode >= 500 {
 			t.Errorf("%s %s: %d, want a 4xx: %.300s", c.method, c.path, res.StatusCode, body)
 		}
+	}
+}
+
+// TestPostgresHangIs503: a PostgreSQL that hangs instead of refusing (kill
+// -STOP, a half-open network) does not hold requests forever: past
+// http.request_timeout they answer 503 with Retry-After, change nothing, and
+// the service works again once it answers.
+func TestPostgresHangIs503(t *testing.T) {
+	v, proxy := proxiedEnv(t, func(c *configs.Config) { c.HTTP.RequestTimeout = 2 * time.Second })
+	expect(t, v.do("admin", "POST", "/api/v1/departments", map[string]any{"code": "UP1", "name": "在线"}), 201, "write while up")
+	before := v.rowCounts()
+	proxy.freeze()
+	for _, c := range []struct {
+		method, path string
+		body         any
+	}{
+		{"POST", "/api/v1/departments", map[string]any{"code": "HANG1", "name": "挂起"}},
+		{"GET", "/api/v1/departments", nil},
+	} {
+		start := time.Now()
+		r := v.do("admin", c.method, c.path, c.body)
+		if took := time.Since(start); r.Status != 503 || r.Header.Get("Retry-After") == "" || took > 15*time.Second {
+			t.Errorf("%s %s while PostgreSQL hangs: %d Retry-After %q after %s: %s", c.method, c.path, r.Status,
+				r.Header.Get("Retry-After"), took, r.Body)
+		}
+	}
+	proxy.thaw()
+	if after := v.rowCounts(); !maps.Equal(after, before) {
+		t.Errorf("rows changed while PostgreSQL hung: before %v, after %v", before, after)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		r := v.do("admin", "POST", "/api/v1/departments", map[string]any{"code": "UP2", "name": "恢复"})
+		if r.Status == 201 {
+			break
+		}
+		if r.Status != 503 || time.Now().After(deadline) {
+			t.Fatalf("after the hang: %d %s", r.Status, r.Body)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }

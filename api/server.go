@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -133,6 +134,7 @@ func New(o Options) *echo.Echo {
 	e.Use(s.metrics.middleware)
 	e.Use(s.limitAnonymous)
 	e.Use(cleanParams)
+	e.Use(s.requestDeadline)
 
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
@@ -369,4 +371,26 @@ func jsonEncode(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	return enc.Encode(v)
+}
+
+// requestDeadline bounds how long a request may wait (http.request_timeout).
+// A PostgreSQL that refuses connections answers at once, but one that hangs
+// (stopped, a half-open network) would hold every request, and the pool with
+// it, forever; with a deadline the store's query is cancelled and the answer
+// is 503 with Retry-After like any outage. Bulk imports and the open-data CSV
+// stream the whole of a long file, and publishing a plan writes all its
+// visits in one transaction, so these keep only the server's write timeout.
+func (s *Server) requestDeadline(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		d := s.cfg.HTTP.RequestTimeout
+		path := c.Request().URL.Path
+		if d <= 0 || strings.HasPrefix(path, "/api/v1/imports") || path == "/api/v1/open-data/results.csv" ||
+			strings.HasSuffix(path, "/publish") {
+			return next(c)
+		}
+		ctx, cancel := context.WithTimeout(c.Request().Context(), d)
+		defer cancel()
+		c.SetRequest(c.Request().WithContext(ctx))
+		return next(c)
+	}
 }

@@ -56,6 +56,12 @@ type HTTP struct {
 	ReadTimeout      time.Duration `yaml:"read_timeout"`
 	WriteTimeout     time.Duration `yaml:"write_timeout"`
 	ShutdownTimeout  time.Duration `yaml:"shutdown_timeout"`
+	// RequestTimeout bounds how long one request may wait (on the database
+	// above all): a Postgres that hangs instead of refusing connections
+	// (frozen, a half-open network) answers 503 after this, not never.
+	// Bulk imports, the open-data CSV and plan publication are exempt: they
+	// may be long.
+	RequestTimeout time.Duration `yaml:"request_timeout"`
 	// PublicBaseURL is the service's address as the public reaches it; visit
 	// codes' QR images and notices link to PublicBaseURL + /v/<code>.
 	PublicBaseURL string `yaml:"public_base_url"`
@@ -505,6 +511,7 @@ func (c *Config) validate() error {
 		"http.session.idle": c.HTTP.Session.Idle, "http.session.absolute": c.HTTP.Session.Absolute,
 		"http.read_timeout": c.HTTP.ReadTimeout, "http.write_timeout": c.HTTP.WriteTimeout,
 		"http.shutdown_timeout": c.HTTP.ShutdownTimeout, "worker.shutdown_timeout": c.Worker.ShutdownTimeout,
+		"http.request_timeout":      c.HTTP.RequestTimeout,
 		"scheduler.health_interval": c.Scheduler.HealthInterval, "scheduler.leader_retry": c.Scheduler.LeaderRetry,
 		"scheduler.leader_check": c.Scheduler.LeaderCheck,
 	} {
