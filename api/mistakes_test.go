@@ -485,6 +485,8 @@ func TestPagesRefuseNULAndBadDates(t *testing.T) {
 		{inspector, "GET", "/inspect?date=9999-12-31", ""},
 		{inspector, "POST", "/inspect/plans/1/visits/1/check-in", `{"client_id":"\u0000"}`},
 		{http.DefaultClient, "GET", "/results?from=2026-01-01%00", ""},
+		{http.DefaultClient, "GET", "/results?from=%FF", ""},
+		{inspector, "GET", "/inspect?date=%00", ""},
 	} {
 		req, err := http.NewRequest(c.method, v.srv.URL+c.path, strings.NewReader(c.body))
 		if err != nil {
@@ -502,6 +504,10 @@ func TestPagesRefuseNULAndBadDates(t *testing.T) {
 		res.Body.Close()
 		if res.StatusCode < 400 || res.StatusCode >= 500 {
 			t.Errorf("%s %s: %d, want a 4xx: %.300s", c.method, c.path, res.StatusCode, body)
+		}
+		// A browser is answered with a page in its language, not JSON.
+		if ct := res.Header.Get("Content-Type"); c.method == "GET" && !strings.HasPrefix(ct, "text/html") {
+			t.Errorf("%s %s: %s, want a page", c.method, c.path, ct)
 		}
 	}
 }

@@ -79,6 +79,16 @@ func (s *Server) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
 	}
+	// A page's query refused before its handler ran (cleanParams) is told
+	// to the browser as a page in its language, not as problem+json; the
+	// API, feeds and the phone page's JSON calls (/inspect/...) keep JSON.
+	var ve *domain.ValidationError
+	if path := c.Request().URL.Path; (errors.As(err, &ve) || errors.Is(err, domain.ErrNotFound)) && s.pages != nil && c.Path() != "" && c.Path() != "/*" &&
+		!strings.HasPrefix(path, "/api/") && !strings.HasPrefix(path, "/feeds/") && !strings.HasPrefix(path, "/inspect/") {
+		if perr := s.pages.Fail(c, err); perr == nil {
+			return
+		}
+	}
 	p := problemFor(err)
 	p.Instance = c.Request().URL.Path
 	p.RequestID = c.Response().Header().Get(echo.HeaderXRequestID)

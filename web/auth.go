@@ -236,6 +236,10 @@ func (p *Pages) home(c echo.Context) error {
 	return p.render(c, http.StatusOK, "home", "home.title", nil)
 }
 
+// Fail renders err as an error page, for a refusal made before any page
+// handler ran (a NUL in a page's query, refused for every route at once).
+func (p *Pages) Fail(c echo.Context, err error) error { return p.fail(c, err) }
+
 // fail renders err as an error page with the status the API would give.
 func (p *Pages) fail(c echo.Context, err error) error {
 	status, key := http.StatusInternalServerError, "error.internal"
