@@ -94,8 +94,9 @@ type PlanStats struct {
 	// reported), BusiestDayShare its share of them.
 	BusiestDay      string  `json:"busiest_day,omitempty"`
 	BusiestDayShare float64 `json:"busiest_day_share"`
-	// TeamLoad per team id: peak and mean team-day minutes of the plan.
-	TeamLoad map[int64]TeamLoad `json:"team_load"`
+	// TeamLoad per team id: peak and mean team-day minutes of the plan
+	// (absent for plans made before it was reported, and without visits).
+	TeamLoad map[int64]TeamLoad `json:"team_load,omitempty"`
 	// MaxFraction is the largest sampling fraction (n / frame size) of the
 	// plan's target draws: it rotates the next plan's shift.
 	MaxFraction float64 `json:"max_fraction"`
