@@ -151,7 +151,10 @@ func StatsOf(p *planner.Plan) PlanStats {
 
 // plannerStats turns stored figures back into the planner's.
 func (s PlanStats) plannerStats() planner.Stats {
-	tl := make(map[int64]planner.TeamLoad, len(s.TeamLoad))
+	var tl map[int64]planner.TeamLoad // nil when none was stored, as before the figure existed
+	if len(s.TeamLoad) > 0 {
+		tl = make(map[int64]planner.TeamLoad, len(s.TeamLoad))
+	}
 	for id, l := range s.TeamLoad {
 		tl[id] = planner.TeamLoad{PeakMinutes: l.PeakMinutes, PeakDay: dayOfString(l.PeakDay), MeanMinutes: l.MeanMinutes}
 	}
