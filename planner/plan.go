@@ -71,8 +71,51 @@ func Build(in *Input) (*Plan, error) {
 			stats.Utilisation[t.ID] = float64(s.teamUsedTotal(ti)) / avail
 		}
 	}
+	spread(&stats, plan.Visits, len(wd.days))
 	plan.Stats = stats
 	return plan, nil
+}
+
+// spread reports how the plan's visits fall on days: the busiest day and its
+// share of the visits, and each team's peak and mean team-day minutes over
+// the horizon's working days (capacity's accounting: (duration + travel) ×
+// inspectors).
+func spread(st *Stats, visits []Visit, workingDays int) {
+	st.TeamLoad = map[int64]TeamLoad{}
+	if len(visits) == 0 {
+		return
+	}
+	perDay := map[Day]int{}
+	type teamDayKey struct {
+		team int64
+		day  Day
+	}
+	minutes := map[teamDayKey]int{}
+	total := map[int64]int{}
+	for _, v := range visits {
+		perDay[v.Date]++
+		m := (v.DurationMinutes + v.TravelMinutes) * len(v.InspectorIDs)
+		minutes[teamDayKey{v.TeamID, v.Date}] += m
+		total[v.TeamID] += m
+	}
+	for d, n := range perDay {
+		if n > perDay[st.BusiestDay] || (n == perDay[st.BusiestDay] && (st.BusiestDay == 0 || d < st.BusiestDay)) {
+			st.BusiestDay = d
+		}
+	}
+	st.BusiestDayShare = float64(perDay[st.BusiestDay]) / float64(len(visits))
+	for k, m := range minutes {
+		tl := st.TeamLoad[k.team]
+		if m > tl.PeakMinutes || (m == tl.PeakMinutes && k.day < tl.PeakDay) {
+			tl.PeakMinutes, tl.PeakDay = m, k.day
+		}
+		st.TeamLoad[k.team] = tl
+	}
+	for team, m := range total {
+		tl := st.TeamLoad[team]
+		tl.MeanMinutes = float64(m) / float64(max(workingDays, 1))
+		st.TeamLoad[team] = tl
+	}
 }
 
 func checkInput(in *Input) error {

@@ -45,6 +45,15 @@ type scheduler struct {
 	unplaced []Unplaced
 	draws    []Draw
 
+	// bookedUsed is the team-day minutes (team index × days + day) that
+	// visits already on the calendar hold; teamDays[].used includes them.
+	bookedUsed []int
+	// target is each team's even day (team index): the minutes a team-day
+	// would hold if the team's expected work, booked included, were spread
+	// evenly over the horizon's working days. levelOptions scores against it.
+	target       []int
+	levelScratch []levelCand
+
 	// scratch of drawInspectors, reused across draws
 	gen       int32
 	exclGen   []int32  // inspector index -> generation it was excluded in
@@ -64,7 +73,63 @@ func newScheduler(in *Input, ix *index, wd workdays) *scheduler {
 	for i, p := range in.Inspectors {
 		s.inspOf[p.ID] = i
 	}
+	s.book()
 	return s
+}
+
+// book takes the capacity the visits already on the calendar hold, with the
+// accounting commit uses for new visits: (duration + travel) on each of the
+// visit's inspectors' days, and that times the inspectors on the lead
+// team's day. A booked visit outside the horizon or off its working days
+// holds nothing here; an unknown team or inspector is skipped (the others
+// still count).
+func (s *scheduler) book() {
+	s.bookedUsed = make([]int, len(s.teamDays))
+	for _, bv := range s.in.Booked {
+		d, ok := slices.BinarySearch(s.wd.days, bv.Date)
+		if !ok {
+			continue
+		}
+		need := max(bv.DurationMinutes, 0) + max(bv.TravelMinutes, 0)
+		if ti, ok := s.ix.teamOf[bv.TeamID]; ok {
+			s.teamDays[ti*s.days+d].used += need * len(bv.InspectorIDs)
+			s.bookedUsed[ti*s.days+d] += need * len(bv.InspectorIDs)
+		}
+		for _, id := range bv.InspectorIDs {
+			if i, ok := s.inspOf[id]; ok {
+				s.inspUsed[i*s.days+d] += need
+				s.inspLoad[i] += need
+			}
+		}
+	}
+}
+
+// levelTargets sets each team's even day: its booked minutes plus the
+// minutes of the visits it would lead first (duration plus a travel guess,
+// times the fewest inspectors), over the horizon's working days. It is a
+// guess: visits a team cannot take go to others, whose days then run over
+// their target and level among themselves by how far over they are.
+func (s *scheduler) levelTargets(visits []pending) {
+	const travelGuess = 15 // minutes per visit; routing keeps most legs short
+	work := make([]int, len(s.in.Teams))
+	for ti := range s.in.Teams {
+		for d := range s.days {
+			work[ti] += s.bookedUsed[ti*s.days+d]
+		}
+	}
+	k := s.in.Policy.MinInspectors
+	for i := range visits {
+		v := &visits[i]
+		if teams := s.leadTeams(v); len(teams) > 0 {
+			work[teams[0]] += (v.duration + travelGuess) * k
+		}
+	}
+	s.target = make([]int, len(s.in.Teams))
+	for ti := range s.target {
+		if s.days > 0 {
+			s.target[ti] = (work[ti] + s.days - 1) / s.days
+		}
+	}
 }
 
 // option is a (team, day) a visit could go to, with what it would cost.
@@ -97,6 +162,7 @@ func (s *scheduler) schedule(visits []pending) {
 		}
 		return cmp.Or(strings.Compare(s.in.Businesses[a.biz].USCC, s.in.Businesses[b.biz].USCC), cmp.Compare(a.split, b.split))
 	})
+	s.levelTargets(visits)
 	s.placed = make([]stop, 0, len(visits))
 	seq := make(map[int]int, len(visits))
 	for _, i := range order {
@@ -108,53 +174,36 @@ func (s *scheduler) schedule(visits []pending) {
 }
 
 const (
-	maxOptionDays = 3 // days with room looked at before choosing
+	maxOptionDays = 3 // days with room looked at before choosing (earliest placement)
 	maxOptions    = 8
 	maxDrawTries  = 3 // inspector draws attempted per visit before giving up
+	// maxLevelEvals bounds the insertions costed per visit when levelling:
+	// candidates are costed in the order of a cheap lower bound of their
+	// score, so the best ones come first.
+	maxLevelEvals = 12
 )
 
 func (s *scheduler) place(v *pending, key string) {
-	b := s.in.Businesses[v.biz]
 	teams := s.leadTeams(v)
 	if len(teams) == 0 {
 		s.refuse(v, ReasonNoTeam)
 		return
 	}
-	pol := s.in.Policy
-	k := pol.MinInspectors // fewest inspectors the draw can pick; the draw's own count is checked after it
 	var opts []option
-	daysWithRoom := 0
-	for d := v.lo; d <= v.hi && daysWithRoom < maxOptionDays && len(opts) < maxOptions; d++ {
-		found := false
-		for rank, ti := range teams {
-			td := &s.teamDays[ti*s.days+d]
-			if !pol.Uncapacitated && (td.used+v.duration*k > s.in.Teams[ti].DailyCapacityMinutes || (td.full > 0 && v.duration >= td.full)) {
-				continue
-			}
-			pos, km := s.insertion(ti, td, v.biz)
-			travel := s.travelMinutes(km)
-			if !pol.Uncapacitated && td.used+(v.duration+travel)*k > s.in.Teams[ti].DailyCapacityMinutes {
-				continue
-			}
-			score := float64(travel) + 20*float64(rank) + 3*float64(d-v.lo)
-			if s.sameTownship(td, b.RegionID) {
-				score -= 15
-			}
-			opts = append(opts, option{team: ti, day: d, pos: pos, travel: travel, score: score})
-			found = true
-		}
-		if found {
-			daysWithRoom++
-		}
-		if pol.Uncapacitated && found {
-			break
-		}
+	// Complaints stay early: they go on the first days with room. Without
+	// capacity limits there is nothing to level either.
+	if v.complaint || s.in.Policy.Uncapacitated {
+		opts = s.earliestOptions(v, teams)
+	} else {
+		opts = s.levelOptions(v, teams)
 	}
 	if len(opts) == 0 {
 		s.refuse(v, ReasonCapacity)
 		return
 	}
 	sort.SliceStable(opts, func(i, j int) bool { return opts[i].score < opts[j].score })
+	pol := s.in.Policy
+	k := pol.MinInspectors
 	reason := ReasonNoInspectors
 	tries := 0
 	for _, o := range opts {
@@ -197,6 +246,128 @@ func (s *scheduler) place(v *pending, key string) {
 		return
 	}
 	s.refuse(v, reason)
+}
+
+// earliestOptions are v's options on the first days of its window with room
+// (up to maxOptionDays of them), scored by travel, team rank and lateness,
+// preferring team-days already working in the same township.
+func (s *scheduler) earliestOptions(v *pending, teams []int) []option {
+	b := s.in.Businesses[v.biz]
+	pol := s.in.Policy
+	k := pol.MinInspectors // fewest inspectors the draw can pick; the draw's own count is checked after it
+	var opts []option
+	daysWithRoom := 0
+	for d := v.lo; d <= v.hi && daysWithRoom < maxOptionDays && len(opts) < maxOptions; d++ {
+		found := false
+		for rank, ti := range teams {
+			td := &s.teamDays[ti*s.days+d]
+			if !pol.Uncapacitated && (td.used+v.duration*k > s.in.Teams[ti].DailyCapacityMinutes || (td.full > 0 && v.duration >= td.full)) {
+				continue
+			}
+			pos, km := s.insertion(ti, td, v.biz)
+			travel := s.travelMinutes(km)
+			if !pol.Uncapacitated && td.used+(v.duration+travel)*k > s.in.Teams[ti].DailyCapacityMinutes {
+				continue
+			}
+			score := float64(travel) + 20*float64(rank) + 3*float64(d-v.lo)
+			if s.sameTownship(td, b.RegionID) {
+				score -= 15
+			}
+			opts = append(opts, option{team: ti, day: d, pos: pos, travel: travel, score: score})
+			found = true
+		}
+		if found {
+			daysWithRoom++
+		}
+		if pol.Uncapacitated && found {
+			break
+		}
+	}
+	return opts
+}
+
+// Weights of levelOptions' score, in minutes of travel: a team-day already
+// working in the visit's township saves townshipBonus, each day later in the
+// window costs lateWeight (so underloaded days fill in order, leaving later
+// days for later windows), and each minute per inspector a team-day goes
+// over its even target costs levelWeight.
+const (
+	townshipBonus = 15
+	lateWeight    = 1
+	levelWeight   = 1.5
+)
+
+// levelCand is a (team, day) levelOptions may cost, with a lower bound of its
+// score (everything but travel, which only adds).
+type levelCand struct {
+	team, day int
+	lb        float64
+}
+
+// levelOptions are v's best options over its whole window, scored by travel,
+// team rank, lateness and how far the team-day would go over its even target
+// (the team's expected minutes spread over the horizon's working days), so a
+// team's work spreads over the days its windows allow; a team-day already in
+// the visit's township is preferred among days of similar load.
+func (s *scheduler) levelOptions(v *pending, teams []int) []option {
+	b := s.in.Businesses[v.biz]
+	town := s.ix.township[b.RegionID]
+	k := s.in.Policy.MinInspectors
+	cands := s.levelScratch[:0]
+	for d := v.lo; d <= v.hi; d++ {
+		for rank, ti := range teams {
+			td := &s.teamDays[ti*s.days+d]
+			if td.used+v.duration*k > s.in.Teams[ti].DailyCapacityMinutes || (td.full > 0 && v.duration >= td.full) {
+				continue
+			}
+			lb := 20*float64(rank) + lateWeight*float64(d-v.lo) + s.overload(ti, td.used+v.duration*k, k)
+			if slices.Contains(td.towns, town) {
+				lb -= townshipBonus
+			}
+			cands = append(cands, levelCand{team: ti, day: d, lb: lb})
+		}
+	}
+	s.levelScratch = cands
+	// Stable: equal bounds keep day-then-rank order, so ties never depend on
+	// anything but the input.
+	slices.SortStableFunc(cands, func(a, b levelCand) int { return cmp.Compare(a.lb, b.lb) })
+	var opts []option
+	for i, c := range cands {
+		if i >= maxLevelEvals || (len(opts) >= maxOptions && c.lb >= opts[len(opts)-1].score) {
+			break
+		}
+		td := &s.teamDays[c.team*s.days+c.day]
+		pos, km := s.insertion(c.team, td, v.biz)
+		travel := s.travelMinutes(km)
+		after := td.used + (v.duration+travel)*k
+		if after > s.in.Teams[c.team].DailyCapacityMinutes {
+			continue
+		}
+		// The bound's overload was for the duration alone; travel may add to it.
+		score := c.lb - s.overload(c.team, td.used+v.duration*k, k) + s.overload(c.team, after, k) + float64(travel)
+		o := option{team: c.team, day: c.day, pos: pos, travel: travel, score: score}
+		at, _ := slices.BinarySearchFunc(opts, o, func(a, b option) int {
+			if a.score <= b.score { // after equals: first come stays first
+				return -1
+			}
+			return 1
+		})
+		opts = slices.Insert(opts, at, o)
+		if len(opts) > maxOptions {
+			opts = opts[:maxOptions]
+		}
+	}
+	return opts
+}
+
+// overload is what a team-day of team ti holding used minutes costs for
+// going over its even target, per inspector of a visit of k.
+func (s *scheduler) overload(ti, used, k int) float64 {
+	over := used - s.target[ti]
+	if over <= 0 {
+		return 0
+	}
+	return levelWeight * float64(over) / float64(k)
 }
 
 // leadTeams are the teams that may lead v, best first: the department's own
@@ -326,10 +497,12 @@ func (s *scheduler) commit(v *pending, o option, staff []int64) {
 	}
 }
 
+// teamUsedTotal is the minutes team ti's days hold for this plan's visits,
+// booked visits left out.
 func (s *scheduler) teamUsedTotal(ti int) int {
 	total := 0
 	for d := range s.days {
-		total += s.teamDays[ti*s.days+d].used
+		total += s.teamDays[ti*s.days+d].used - s.bookedUsed[ti*s.days+d]
 	}
 	return total
 }

@@ -149,6 +149,33 @@ type PastVisit struct {
 	InspectorIDs  []int64
 }
 
+// BookedVisit is a visit already on the calendar: published by an earlier
+// plan, not yet happened, at its effective date after moves. A plan counts
+// the capacity it holds; the join step builds on the same value (tasks joined
+// to it refer to it by PlanID and Seq).
+type BookedVisit struct {
+	// PlanID and Seq name the visit in the plan that published it.
+	PlanID int64
+	Seq    int
+	// USCC is the business visited.
+	USCC string
+	// Date is the effective date, after moves.
+	Date Day
+	// TeamID is the lead team, whose team-day holds the visit's minutes.
+	TeamID int64
+	// InspectorIDs are the visit's inspectors, lead first; each one's day
+	// holds DurationMinutes + TravelMinutes.
+	InspectorIDs []int64
+	// ItemIDs are the items the visit checks, sorted.
+	ItemIDs []int64
+	// DepartmentIDs are the departments whose tasks the visit carries, sorted.
+	DepartmentIDs []int64
+	// DurationMinutes is the time on site.
+	DurationMinutes int
+	// TravelMinutes is the travel reserved for the visit when it was placed.
+	TravelMinutes int
+}
+
 // Policy holds the rules a plan follows. DefaultPolicy gives the defaults.
 type Policy struct {
 	// RiskWeights weigh businesses in draws (λ_b ∝ weight).
@@ -210,7 +237,14 @@ type Input struct {
 	Inspectors []Inspector
 	Demands    []Demand
 	History    []PastVisit
-	Policy     Policy
+	// Booked are the visits already on the calendar (published by earlier
+	// plans, not yet happened) that this plan must live with: the team-day
+	// and inspector-day minutes they hold are taken before any new visit is
+	// placed, so no plan double-books anyone (DESIGN.md §4a). Booked visits
+	// outside the horizon, off working days, or whose team or inspectors
+	// are not in the input hold nothing here.
+	Booked []BookedVisit
+	Policy Policy
 	// YearKey makes each business's permanent random number; revealed when
 	// the year closes.
 	YearKey []byte
@@ -346,6 +380,26 @@ type Stats struct {
 	TravelKm         float64
 	// Utilisation per team: minutes used / minutes available over the horizon.
 	Utilisation map[int64]float64
+	// BusiestDay is the working day holding the most of this plan's visits
+	// (the earliest of equals; 0 when the plan has no visit), and
+	// BusiestDayShare its share of them: how evenly the work is spread.
+	BusiestDay      Day
+	BusiestDayShare float64
+	// TeamLoad per team id: its busiest and mean working-day minutes in
+	// this plan (teams with no visit are left out).
+	TeamLoad map[int64]TeamLoad
+}
+
+// TeamLoad is how one team's minutes of a plan fall on its working days. The
+// minutes are team-day minutes as capacity counts them: (duration + travel)
+// times the visit's inspectors, summed over the day's visits of this plan.
+type TeamLoad struct {
+	PeakMinutes int
+	PeakDay     Day
+	// MeanMinutes averages over every working day of the horizon, idle ones
+	// included, so PeakMinutes / MeanMinutes says how uneven the team's
+	// month is.
+	MeanMinutes float64
 }
 
 // Plan is the result of one cycle.

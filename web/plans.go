@@ -162,6 +162,9 @@ type dashUtil struct {
 	Team    string
 	Share   float64
 	Percent int // 0-100 for the <progress> bar
+	// Load is the team's peak and mean day of the plan; nil when the team
+	// has no visit, or the plan predates the figure.
+	Load *store.TeamLoad
 }
 
 type dashCommit struct {
@@ -258,6 +261,11 @@ func (p *Pages) planDashboard(c echo.Context) error {
 		v.Comparison = st.Independent
 		v.Unplaced = dashReasonsOf(st.UnplacedByReason)
 		v.Utilisation = reg.utilisation(st.Utilisation)
+		for i := range v.Utilisation {
+			if l, ok := st.TeamLoad[v.Utilisation[i].TeamID]; ok {
+				v.Utilisation[i].Load = &l
+			}
+		}
 	}
 	if v.Commit, err = p.commitments(ctx, pl); err != nil {
 		return err
@@ -744,6 +752,10 @@ func init() {
 		"plan.reason":                  {"原因", "Reason"},
 		"plan.count":                   {"数量", "Count"},
 		"plan.utilisation":             {"执法队工作量占用", "Team utilisation"},
+		"plan.stat.busiest_day_share":  {"最忙一天的检查占比", "Busiest day's share of visits"},
+		"plan.peak_day":                {"最忙一天（人·分钟）", "Peak day (person-minutes)"},
+		"plan.mean_day":                {"平均每个工作日（人·分钟）", "Mean working day (person-minutes)"},
+		"plan.minutes":                 {"%v 分钟", "%v min"},
 		"plan.team":                    {"执法队", "Team"},
 		"plan.share":                   {"占用率", "Share of capacity"},
 		"plan.draws":                   {"抽查承诺与公开", "Draw commitments and reveals"},

@@ -108,6 +108,7 @@ func checkStats(t *testing.T, b *benv, ctx context.Context, st *store.PlanStats)
 		"tasks": strconv.Itoa(st.Tasks), "naive_visits": strconv.Itoa(st.NaiveVisits), "lower_bound": strconv.Itoa(st.LowerBound),
 		"visits": strconv.Itoa(st.Visits), "joint_visits": strconv.Itoa(st.JointVisits), "joint_visit_rate": pct(st.JointVisitRate),
 		"visit_reduction": pct(st.VisitReduction), "unplaced": strconv.Itoa(st.Unplaced), "travel_km": fmt.Sprintf("%.1f", st.TravelKm),
+		"busiest_day_share": pct(st.BusiestDayShare),
 	} {
 		if got := b.statText(t, ctx, name); got != want {
 			t.Errorf("stat %s shows %q, store says %q", name, got, want)
@@ -124,6 +125,12 @@ func checkStats(t *testing.T, b *benv, ctx context.Context, st *store.PlanStats)
 	teams := b.Attrs(t, ctx, "#utilisation tr[data-team]", "data-team")
 	if len(teams) != len(st.Utilisation) {
 		t.Errorf("utilisation rows for teams %v, store has %d teams", teams, len(st.Utilisation))
+	}
+	if peaks := b.Texts(t, ctx, `#utilisation td[data-load="peak"]`); len(peaks) != len(st.TeamLoad) {
+		t.Errorf("peak-day cells %q, store has loads of %d teams", peaks, len(st.TeamLoad))
+	}
+	if means := b.Texts(t, ctx, `#utilisation td[data-load="mean"]`); len(means) != len(st.TeamLoad) {
+		t.Errorf("mean-day cells %q, store has loads of %d teams", means, len(st.TeamLoad))
 	}
 	for _, name := range b.Texts(t, ctx, "#utilisation tr[data-team] td:first-child") {
 		if name == "" || strings.HasPrefix(name, "#") {
