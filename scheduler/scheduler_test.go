@@ -163,9 +163,16 @@ func TestCatchUpCollapsesMissedRuns(t *testing.T) {
 	if len(runs) != 1 {
 		t.Fatalf("%d runs, want one catch-up run: %+v", len(runs), runs)
 	}
-	if r := runs[0]; !r.Due.Equal(firstMissed) || r.Missed != wantMissed || r.Epoch != 2 || wantMissed < 7 {
-		t.Fatalf("catch-up run %+v, want due %s missed %d epoch 2", r, firstMissed, wantMissed)
+	// A quarter-hour may strike between counting above and the leader's own
+	// count: then it rightly misses one more.
+	maxMissed := 0
+	for d := scheduler.Next(sched, firstMissed, loc); !d.After(time.Now()); d = scheduler.Next(sched, d, loc) {
+		maxMissed++
 	}
+	if r := runs[0]; !r.Due.Equal(firstMissed) || r.Missed < wantMissed || r.Missed > maxMissed || r.Epoch != 2 || wantMissed < 7 {
+		t.Fatalf("catch-up run %+v, want due %s missed %d to %d epoch 2", r, firstMissed, wantMissed, maxMissed)
+	}
+	wantMissed = runs[0].Missed
 	stored, err := st.CronRuns(ctx, "reminder_scan")
 	if err != nil || len(stored) != 1 || stored[0].Outcome != "ok" || stored[0].Missed != wantMissed {
 		t.Fatalf("stored runs %+v %v", stored, err)
