@@ -392,3 +392,30 @@ func (s *Server) cancelDemand(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, demandJSON(d))
 }
+
+// placeDemandNow places an urgent demand into the calendar at once
+// (planning.Service.PlaceNow): a plan restricted to that demand over today
+// to its window's end, published at once so dispatch follows. Admins and the
+// planners of the demand's department may; another department's demand is
+// not found. 201 with the published plan, its visits (date, team) and what
+// it could not place; 409 with the reason when the demand is not urgent, not
+// open, a sample demand, or nothing could be placed.
+func (s *Server) placeDemandNow(c echo.Context) error {
+	p, err := allow(c, "place demands now", demandRoles...)
+	if err != nil {
+		return err
+	}
+	if s.plans == nil {
+		return errNoPlanning
+	}
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	out, err := s.plans.PlaceNow(c.Request().Context(), p.Actor(), id, demandScope(p))
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set(echo.HeaderLocation, fmt.Sprintf("/api/v1/plans/%d", out.Plan.ID))
+	return c.JSON(http.StatusCreated, out)
+}

@@ -238,6 +238,7 @@ func (s *Server) routes(g *echo.Group) {
 	g.POST("/demands", s.submitDemand)
 	g.GET("/demands/:id", s.getDemand)
 	g.POST("/demands/:id/cancel", s.cancelDemand)
+	g.POST("/demands/:id/place-now", s.placeDemandNow)
 
 	g.GET("/webhooks", s.listWebhooks)
 	g.POST("/webhooks", s.createWebhook)

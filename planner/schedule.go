@@ -190,9 +190,10 @@ func (s *scheduler) place(v *pending, key string) {
 		return
 	}
 	var opts []option
-	// Complaints stay early: they go on the first days with room. Without
+	// Complaints stay early: they go on the first days with room, and so
+	// does everything of an urgent placement (Policy.Earliest). Without
 	// capacity limits there is nothing to level either.
-	if v.complaint || s.in.Policy.Uncapacitated {
+	if v.complaint || s.in.Policy.Uncapacitated || s.in.Policy.Earliest {
 		opts = s.earliestOptions(v, teams)
 	} else {
 		opts = s.levelOptions(v, teams)

@@ -208,6 +208,10 @@ type Policy struct {
 	// period) is not drawn now but left for the next plan, instead of piling
 	// its whole sample onto those few days. 0 = never defer.
 	MinSampleDays int
+	// Earliest puts every visit on the earliest feasible team-day, as
+	// complaints always are, instead of levelling the days: an urgent
+	// placement ("place now") of a priority-1 demand wants it done soon.
+	Earliest bool
 }
 
 // DefaultPolicy is the rule set of DESIGN.md §2a.

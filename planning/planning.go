@@ -116,6 +116,10 @@ type Request struct {
 	Independent bool
 	// DryRun plans without storing anything: no plan row, no seed commitment.
 	DryRun bool
+	// UrgentDemandID, when not 0, restricts the plan to that demand and puts
+	// its visits on the earliest feasible days (see PlaceNow). It is stored
+	// on the plan row, so Execute honours it wherever it runs.
+	UrgentDemandID int64
 }
 
 // Result is a finished run.
@@ -231,7 +235,7 @@ func (s *Service) Run(ctx context.Context, actor string, req Request) (*Result, 
 	if _, err := rand.Read(seed[:]); err != nil {
 		return nil, fmt.Errorf("plan seed: %w", err)
 	}
-	plan, cmp, err := s.build(ctx, req.From, req.To, req.RegionIDs, req.Independent, key.Key, shift, seed, nil)
+	plan, cmp, err := s.build(ctx, req.From, req.To, req.RegionIDs, req.Independent, key.Key, shift, seed, nil, req.UrgentDemandID)
 	if err != nil {
 		return nil, err
 	}
@@ -263,7 +267,7 @@ func (s *Service) Start(ctx context.Context, actor string, req Request) (store.P
 		return store.Plan{}, fmt.Errorf("plan seed: %w", err)
 	}
 	return s.st.CreatePlan(ctx, actor, store.NewPlan{From: req.From, To: req.To, RegionIDs: req.RegionIDs,
-		Mode: mode(req.Independent), Year: year, Shift: shift, Seed: seed})
+		Mode: mode(req.Independent), Year: year, Shift: shift, Seed: seed, UrgentDemandID: req.UrgentDemandID})
 }
 
 // Execute carries out a running plan: load (progress 10), plan (40), build
@@ -300,7 +304,8 @@ func (s *Service) Execute(ctx context.Context, planID int64) (*Result, error) {
 	progress := func(p int, note string) error {
 		return s.st.UpdatePlanProgress(ctx, planID, p, note)
 	}
-	plan, cmp, err := s.build(ctx, from, to, run.RegionIDs, run.Mode == store.ModeIndependent, key.Key, run.Shift, run.RunSeed, progress)
+	plan, cmp, err := s.build(ctx, from, to, run.RegionIDs, run.Mode == store.ModeIndependent, key.Key, run.Shift, run.RunSeed, progress,
+		urgentOf(run.Plan))
 	if err != nil {
 		if errors.Is(err, domain.ErrConflict) {
 			return nil, err // discarded while running
@@ -342,16 +347,21 @@ func (s *Service) Execute(ctx context.Context, planID int64) (*Result, error) {
 // the stats show what coordinated sampling saves. The counterpart is built
 // after the plan and only its figures are kept, so nothing of it can leak
 // into the plan that is stored and verified. It costs one more planner run
-// (about as long as the first; the input is loaded once).
+// (about as long as the first; the input is loaded once). urgent != 0 plans
+// only that demand, on the earliest feasible days (an urgent placement).
 func (s *Service) build(ctx context.Context, from, to time.Time, regions []int64, independent bool, key []byte,
-	shift float64, seed [32]byte, progress func(int, string) error) (*planner.Plan, *store.ComparisonStats, error) {
+	shift float64, seed [32]byte, progress func(int, string) error, urgent int64) (*planner.Plan, *store.ComparisonStats, error) {
 	if progress == nil {
 		progress = func(int, string) error { return nil }
 	}
 	if err := progress(ProgressLoading, "loading"); err != nil {
 		return nil, nil, err
 	}
-	in, err := s.st.PlannerInput(ctx, from, to, regions, store.InputToday(s.Today()))
+	opts := []store.InputOption{store.InputToday(s.Today())}
+	if urgent != 0 {
+		opts = append(opts, store.InputDemands(urgent))
+	}
+	in, err := s.st.PlannerInput(ctx, from, to, regions, opts...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -361,6 +371,7 @@ func (s *Service) build(ctx context.Context, from, to time.Time, regions []int64
 	in.Policy = s.policy
 	in.Policy.RiskWeights = maps.Clone(s.policy.RiskWeights)
 	in.Policy.Independent = independent
+	in.Policy.Earliest = in.Policy.Earliest || urgent != 0
 	in.YearKey = key
 	in.Shift = shift
 	in.Seed = seed

@@ -217,6 +217,9 @@ type Plan struct {
 	// unplaced; no task in reach). Only GetPlan fills it: a plan that finds
 	// nothing new should say so before anyone tries to publish it.
 	Empty *EmptyPlan `json:"empty,omitempty"`
+	// UrgentDemandID marks an urgent placement ("place now"): the plan
+	// covers only that demand, and a run carried out again does too.
+	UrgentDemandID *int64 `json:"urgent_demand_id,omitempty"`
 }
 
 type planRow struct {
@@ -239,12 +242,15 @@ type planRow struct {
 	CreatedAt    time.Time
 	PublishedAt  *time.Time
 	DiscardedAt  *time.Time
+	// UrgentDemandID: see Plan.UrgentDemandID.
+	UrgentDemandID *int64
 }
 
 // planColumns never selects the seed of a plan that may still use it.
 const planColumns = `id, status, horizon_from, horizon_to, region_ids, mode, year, shift, next_shift,
 	CASE WHEN status IN ('published', 'discarded', 'failed') THEN seed END AS seed,
-	seed_hash, progress, progress_note, stats, failure, created_by, created_at, published_at, discarded_at`
+	seed_hash, progress, progress_note, stats, failure, created_by, created_at, published_at, discarded_at,
+	urgent_demand_id`
 
 func (r planRow) plan() (Plan, error) {
 	p := Plan{
@@ -252,6 +258,7 @@ func (r planRow) plan() (Plan, error) {
 		RegionIDs: nonNil([]int64(r.RegionIDs)), Mode: r.Mode, Year: r.Year, Shift: r.Shift, NextShift: r.NextShift,
 		SeedHash: r.SeedHash, Seed: r.Seed, Progress: r.Progress, ProgressNote: r.ProgressNote, Failure: r.Failure,
 		CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt, PublishedAt: r.PublishedAt, DiscardedAt: r.DiscardedAt,
+		UrgentDemandID: r.UrgentDemandID,
 	}
 	if len(r.Stats) > 0 {
 		var st PlanStats
@@ -273,6 +280,9 @@ type NewPlan struct {
 	Year      int       // whose year key the draws use; the key must exist
 	Shift     float64
 	Seed      []byte // 32 bytes from crypto/rand
+	// UrgentDemandID, when not 0, restricts the plan to that demand (an
+	// urgent placement, see Plan.UrgentDemandID).
+	UrgentDemandID int64
 }
 
 // CreatePlan records a running plan and commits to its seed: the row stores
@@ -297,19 +307,27 @@ func (s *Store) CreatePlan(ctx context.Context, actor string, np NewPlan) (Plan,
 			return translate(err, "year key")
 		}
 		var row planRow
-		if err := tx.Raw(`INSERT INTO plans (horizon_from, horizon_to, region_ids, mode, year, shift, seed, seed_hash, created_by, progress_note)
-			VALUES (?::date, ?::date, ?::bigint[], ?, ?, ?, ?, ?, ?, 'created') RETURNING `+planColumns,
+		var urgent *int64
+		if np.UrgentDemandID != 0 {
+			urgent = &np.UrgentDemandID
+		}
+		if err := tx.Raw(`INSERT INTO plans (horizon_from, horizon_to, region_ids, mode, year, shift, seed, seed_hash, created_by, progress_note, urgent_demand_id)
+			VALUES (?::date, ?::date, ?::bigint[], ?, ?, ?, ?, ?, ?, 'created', ?) RETURNING `+planColumns,
 			civilDate(np.From), civilDate(np.To), pq.Int64Array(nonNil(np.RegionIDs)), np.Mode, np.Year, np.Shift,
-			np.Seed, hash[:], actor).Scan(&row).Error; err != nil {
+			np.Seed, hash[:], actor, urgent).Scan(&row).Error; err != nil {
 			return translate(err, "plan")
 		}
 		if p, err = row.plan(); err != nil {
 			return err
 		}
-		return appendAudit(tx, actor, "plan.create", planObject(p.ID), OutcomeOK, map[string]any{
+		detail := map[string]any{
 			"from": p.From, "to": p.To, "region_ids": p.RegionIDs, "mode": p.Mode, "year": p.Year,
 			"shift": p.Shift, "seed_hash": Hex(hash[:]), "year_key_hash": Hex(keyHash),
-		})
+		}
+		if urgent != nil {
+			detail["urgent_demand_id"] = *urgent
+		}
+		return appendAudit(tx, actor, "plan.create", planObject(p.ID), OutcomeOK, detail)
 	})
 	return p, err
 }

@@ -175,6 +175,9 @@ ORDER BY d.id`, []any{fromS, toS}, func(rows *sql.Rows) error {
 			&wFrom, &wTo, &d.Priority, &d.Source, &scenario, &d.AnnounceDays, &d.FollowUp, &itemIDs, &targets); err != nil {
 			return err
 		}
+		if o.demandIDs != nil && !containsID(o.demandIDs, d.ID) {
+			return nil // a plan restricted to some demands (urgent placement)
+		}
 		d.From, d.To = planner.DayOf(wFrom), planner.DayOf(wTo)
 		d.ItemIDs = nonNil([]int64(itemIDs))
 		d.ScenarioID = scenario.Int64
@@ -275,6 +278,15 @@ type InputOption func(*inputOptions)
 
 type inputOptions struct {
 	today time.Time
+	// demandIDs, when not nil, are the only demands planned.
+	demandIDs []int64
+}
+
+// InputDemands restricts the demands read to ids (an urgent placement plans
+// one demand). Everything else — registries, history, the calendar of booked
+// visits — is read as for any plan, so capacity already held is respected.
+func InputDemands(ids ...int64) InputOption {
+	return func(o *inputOptions) { o.demandIDs = append([]int64{}, ids...) }
 }
 
 // InputToday sets today's civil date (in the configured zone): a published

@@ -44,6 +44,11 @@ Commands:
   plan publish|discard|show ID [--json] [--force]
                           publish, discard or show a stored plan; a plan with no visits
                           is refused with the reason it is empty unless --force
+  demand place ID [--json]
+                          place an urgent demand (a complaint, or priority 1) into the
+                          calendar at once: a plan of that demand alone from today, on the
+                          earliest feasible team-days, published at once; prints the plan
+                          and its visits, or why nothing could be placed
   draw verify --plan ID [--json]
                           recompute every draw of a published plan; exit 1 on a mismatch
   dispatch status --plan ID [--json]
@@ -118,6 +123,8 @@ func run(ctx context.Context, args []string, stdout io.Writer, environ []string)
 		return runYear(ctx, cfg, rest, stdout)
 	case "dispatch":
 		return runDispatch(ctx, cfg, rest, stdout)
+	case "demand":
+		return runDemand(ctx, cfg, rest, stdout)
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -87,6 +87,14 @@ func TestPlanCommands(t *testing.T) {
 		t.Fatalf("tampered draw not reported:\n%s", tampered)
 	}
 
+	// demand place: a usage error without an id; an unknown demand is refused.
+	if out := run(false, "demand", "place"); !strings.Contains(out, "demand needs: place ID") {
+		t.Errorf("demand place without id: %s", out)
+	}
+	if out := run(false, "demand", "place", "999999"); !strings.Contains(out, "not found") {
+		t.Errorf("demand place 999999: %s", out)
+	}
+
 	for _, bad := range [][]string{
 		{"plan", "--horizon", "0d"},
 		{"plan", "--horizon", "200d"},
