@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -44,6 +46,35 @@ func TestPublishEmptyPlan(t *testing.T) {
 	}
 	refused := func(id int64, reason string) emptyPlanProblem {
 		t.Helper()
+		// The draft says why it is empty before anyone tries to publish it:
+		// in its JSON and on its dashboard.
+		g := v.do("admin", "GET", fmt.Sprintf("/api/v1/plans/%d", id), nil)
+		expect(t, g, 200, "read an empty draft")
+		var draft struct {
+			Empty *struct {
+				Reason  string `json:"reason"`
+				Message string `json:"message"`
+			} `json:"empty"`
+		}
+		g.json(t, &draft)
+		if draft.Empty == nil || draft.Empty.Reason != reason || draft.Empty.Message == "" {
+			t.Fatalf("plan %d JSON: want empty.reason %s, got %s", id, reason, g.Body)
+		}
+		req, err := http.NewRequest("GET", fmt.Sprintf("%s/plans/%d", v.srv.URL, id), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+v.tokens["admin"])
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 || !strings.Contains(string(page), `id="empty-plan" data-reason="`+reason+`"`) ||
+			strings.Contains(string(page), "%!") || !strings.Contains(string(page), "本计划没有安排上门检查") {
+			t.Fatalf("plan %d page (%d) does not say why it is empty (%s)", id, res.StatusCode, reason)
+		}
 		r := publish(id, "")
 		expect(t, r, 409, "publish an empty plan")
 		var p emptyPlanProblem

@@ -172,6 +172,11 @@ type Plan struct {
 	CreatedAt    time.Time  `json:"created_at"`
 	PublishedAt  *time.Time `json:"published_at"`
 	DiscardedAt  *time.Time `json:"discarded_at"`
+	// Empty says why a draft or published plan has no visits (every open
+	// demand already served, and by which plan; nothing open; everything
+	// unplaced; no task in reach). Only GetPlan fills it: a plan that finds
+	// nothing new should say so before anyone tries to publish it.
+	Empty *EmptyPlan `json:"empty,omitempty"`
 }
 
 type planRow struct {
@@ -323,7 +328,18 @@ func (s *Store) GetPlan(ctx context.Context, id int64) (Plan, error) {
 	if res.RowsAffected == 0 {
 		return Plan{}, fmt.Errorf("%s: %w", planObject(id), domain.ErrNotFound)
 	}
-	return row.plan()
+	p, err := row.plan()
+	if err != nil {
+		return Plan{}, err
+	}
+	if (p.Status == PlanDraft || p.Status == PlanPublished) && p.Stats != nil && p.Stats.Visits == 0 {
+		why, err := emptyPlan(s.db.WithContext(ctx), row)
+		if err != nil {
+			return Plan{}, err
+		}
+		p.Empty = &why
+	}
+	return p, nil
 }
 
 // PlanFilter narrows a list of plans.

@@ -43,6 +43,9 @@ type planOutput struct {
 	InspectorDraws   int            `json:"inspector_draws"`
 	// Independent compares with each demand drawing on its own (coordinated plans only).
 	Independent *store.ComparisonStats `json:"independent,omitempty"`
+	// Empty says why a stored plan has no visits (already served, and by
+	// which plan; nothing open; ...), so nobody publishes it to learn that.
+	Empty *store.EmptyPlan `json:"empty,omitempty"`
 }
 
 func newPlanning(cfg *configs.Config) (*planning.Service, *store.Store, error) {
@@ -159,6 +162,13 @@ func runPlan(ctx context.Context, cfg *configs.Config, args []string, out io.Wri
 		o.Status, o.Seed = p.Status, p.Seed
 	}
 	fillStats(&o, res.Stats)
+	if res.PlanID != 0 && o.Visits == 0 {
+		p, err := svc.Get(ctx, res.PlanID)
+		if err != nil {
+			return err
+		}
+		o.Empty = p.Empty
+	}
 	return printPlan(out, o, *asJSON)
 }
 
@@ -209,7 +219,13 @@ func printPlan(out io.Writer, o planOutput, asJSON bool) error {
 		fmt.Fprintf(tw, "independent\t%d visits, lower bound %d\t(coordinated needs %.1f %% of the visits, %.1f %% of the lower bound)\n",
 			c.Visits, c.LowerBound, 100*c.VisitRatio, 100*c.LowerBoundRatio)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if o.Empty != nil {
+		fmt.Fprintf(out, "empty (%s): %s\n", o.Empty.Reason, o.Empty.Message)
+	}
+	return nil
 }
 
 // runPlanAction is `plan publish|discard|show ID [--json]`, and
@@ -266,7 +282,7 @@ func runPlanAction(ctx context.Context, cfg *configs.Config, args []string, out 
 		return err
 	}
 	o := planOutput{PlanID: p.ID, Status: p.Status, From: p.From, To: p.To, Mode: p.Mode, Year: p.Year, Shift: p.Shift,
-		SeedHash: p.SeedHash, Seed: p.Seed}
+		SeedHash: p.SeedHash, Seed: p.Seed, Empty: p.Empty}
 	if p.Stats != nil {
 		fillStats(&o, *p.Stats)
 	}

@@ -107,6 +107,20 @@ func TestPlanCommands(t *testing.T) {
 	if out := run(false, "plan", "publish", m[1]); !strings.Contains(out, "has no visits") {
 		t.Fatalf("plan publish of an empty draft:\n%s", out)
 	}
+	// The draft says why before anyone tries to publish it.
+	if out := run(true, "plan", "show", m[1]); !strings.Contains(out, "empty (nothing_open): ") {
+		t.Fatalf("plan show of an empty draft:\n%s", out)
+	}
+	var shown planOutput
+	if err := json.Unmarshal([]byte(run(true, "plan", "show", m[1], "--json")), &shown); err != nil {
+		t.Fatal(err)
+	}
+	if shown.Empty == nil || shown.Empty.Reason != store.EmptyNothingOpen {
+		t.Fatalf("plan show --json of an empty draft: %+v", shown.Empty)
+	}
+	if out := run(true, "plan", "--from", far, "--horizon", "7d"); !strings.Contains(out, "empty (nothing_open): ") {
+		t.Fatalf("plan of an empty horizon:\n%s", out)
+	}
 	var forced planOutput
 	if err := json.Unmarshal([]byte(run(true, "plan", "publish", m[1], "--force", "--json")), &forced); err != nil {
 		t.Fatal(err)
