@@ -126,6 +126,10 @@ func TestPlanLifecycle(t *testing.T) {
 	if st.Unplaced != 1 || st.UnplacedByReason["leave_alone"] != 1 {
 		t.Errorf("unplaced %d by reason %v; want the leave-alone business", st.Unplaced, st.UnplacedByReason)
 	}
+	// Two visits: the busiest day holds one or both, and some team has load.
+	if st.BusiestDay < "2026-11-30" || st.BusiestDay > "2026-12-11" || (st.BusiestDayShare != 0.5 && st.BusiestDayShare != 1) || len(st.TeamLoad) == 0 {
+		t.Errorf("spread: busiest %q at %v, team loads %v", st.BusiestDay, st.BusiestDayShare, st.TeamLoad)
+	}
 
 	// Planners read plans too; other roles do not.
 	r := v.do("planner", "GET", "/api/v1/plans?status=draft&year=2026", nil)

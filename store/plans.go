@@ -89,6 +89,14 @@ type PlanStats struct {
 	Utilisation      map[int64]float64 `json:"utilisation"`
 	TargetDraws      int               `json:"target_draws"`
 	InspectorDraws   int               `json:"inspector_draws"`
+	// BusiestDay is the working day holding the most of the plan's visits
+	// (YYYY-MM-DD; empty without visits, and for plans made before it was
+	// reported), BusiestDayShare its share of them.
+	BusiestDay      string  `json:"busiest_day,omitempty"`
+	BusiestDayShare float64 `json:"busiest_day_share"`
+	// TeamLoad per team id: peak and mean team-day minutes of the plan
+	// (absent for plans made before it was reported, and without visits).
+	TeamLoad map[int64]TeamLoad `json:"team_load,omitempty"`
 	// MaxFraction is the largest sampling fraction (n / frame size) of the
 	// plan's target draws: it rotates the next plan's shift.
 	MaxFraction float64 `json:"max_fraction"`
@@ -98,6 +106,15 @@ type PlanStats struct {
 	Independent *ComparisonStats `json:"independent,omitempty"`
 }
 
+// TeamLoad is how one team's minutes of a plan fall on its working days
+// (planner.TeamLoad): the busiest team-day's minutes and date, and the mean
+// over the horizon's working days.
+type TeamLoad struct {
+	PeakMinutes int     `json:"peak_minutes"`
+	PeakDay     string  `json:"peak_day"`
+	MeanMinutes float64 `json:"mean_minutes"`
+}
+
 // StatsOf gives a plan's figures.
 func StatsOf(p *planner.Plan) PlanStats {
 	st := p.Stats
@@ -105,7 +122,13 @@ func StatsOf(p *planner.Plan) PlanStats {
 		Tasks: st.Tasks, NaiveVisits: st.NaiveVisits, LowerBound: st.LowerBound, Visits: st.Visits,
 		JointVisits: st.JointVisits, JointVisitRate: st.JointVisitRate, Unplaced: st.Unplaced,
 		UnplacedByReason: st.UnplacedByReason, TravelKm: st.TravelKm, Utilisation: st.Utilisation,
-		MaxFraction: MaxFraction(p.Draws),
+		MaxFraction: MaxFraction(p.Draws), BusiestDayShare: st.BusiestDayShare, TeamLoad: map[int64]TeamLoad{},
+	}
+	if st.BusiestDay != 0 {
+		out.BusiestDay = st.BusiestDay.String()
+	}
+	for id, tl := range st.TeamLoad {
+		out.TeamLoad[id] = TeamLoad{PeakMinutes: tl.PeakMinutes, PeakDay: tl.PeakDay.String(), MeanMinutes: tl.MeanMinutes}
 	}
 	if out.UnplacedByReason == nil {
 		out.UnplacedByReason = map[string]int{}
@@ -128,11 +151,25 @@ func StatsOf(p *planner.Plan) PlanStats {
 
 // plannerStats turns stored figures back into the planner's.
 func (s PlanStats) plannerStats() planner.Stats {
+	tl := make(map[int64]planner.TeamLoad, len(s.TeamLoad))
+	for id, l := range s.TeamLoad {
+		tl[id] = planner.TeamLoad{PeakMinutes: l.PeakMinutes, PeakDay: dayOfString(l.PeakDay), MeanMinutes: l.MeanMinutes}
+	}
 	return planner.Stats{
 		Tasks: s.Tasks, NaiveVisits: s.NaiveVisits, LowerBound: s.LowerBound, Visits: s.Visits,
 		JointVisits: s.JointVisits, JointVisitRate: s.JointVisitRate, Unplaced: s.Unplaced,
 		UnplacedByReason: s.UnplacedByReason, TravelKm: s.TravelKm, Utilisation: s.Utilisation,
+		BusiestDay: dayOfString(s.BusiestDay), BusiestDayShare: s.BusiestDayShare, TeamLoad: tl,
 	}
+}
+
+// dayOfString reads a stored YYYY-MM-DD; anything else is day 0 (unknown).
+func dayOfString(s string) planner.Day {
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return 0
+	}
+	return planner.DayOf(t)
 }
 
 // MaxFraction is the largest n / frame size over the target draws (0 without any).

@@ -20,8 +20,9 @@ const HistoryDays = 366
 // planner's plain values: every region, team, inspector (with declared
 // conflicts), item and scenario; the businesses (within the subtrees of
 // regionIDs when any are given, else all); the open demands whose window
-// overlaps the horizon; and the history of performed visits in the
-// HistoryDays before from (see visitHistory). Dates are taken as civil dates (their
+// overlaps the horizon; the history of performed visits in the
+// HistoryDays before from (see visitHistory); and the calendar, the
+// published visits still to come in the horizon (Booked, see bookedVisits). Dates are taken as civil dates (their
 // year-month-day in their own location). Everything is ordered by key, so the
 // same database gives the same input.
 //
@@ -227,8 +228,47 @@ ORDER BY h.date, h.uscc, h.plan_id, h.seq`, histArgs, func(rows *sql.Rows) error
 	if err != nil {
 		return nil, fmt.Errorf("planner input: history: %w", err)
 	}
+
+	// The calendar: published visits still to come in the horizon hold team
+	// and inspector minutes this plan must not give away again. Every region
+	// is read, even for a region-scoped plan: teams and inspectors work
+	// across regions, so a visit elsewhere still holds their day.
+	err = s.queryRows(ctx, bookedVisits, []any{fromS, toS}, func(rows *sql.Rows) error {
+		var (
+			bv                  planner.BookedVisit
+			date                time.Time
+			depts, its, inspIDs pq.Int64Array
+		)
+		if err := rows.Scan(&bv.PlanID, &bv.Seq, &bv.USCC, &date, &bv.TeamID, &bv.DurationMinutes, &bv.TravelMinutes,
+			&depts, &inspIDs, &its); err != nil {
+			return err
+		}
+		bv.Date = planner.DayOf(date)
+		bv.DepartmentIDs, bv.InspectorIDs, bv.ItemIDs = nonNil([]int64(depts)), nonNil([]int64(inspIDs)), nonNil([]int64(its))
+		in.Booked = append(in.Booked, bv)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("planner input: booked visits: %w", err)
+	}
 	return in, nil
 }
+
+// bookedVisits reads the visits on the calendar in [$1, $2]: published, at
+// their effective date after moves, and not happened (no confirmed report),
+// with their lead team, minutes, departments, inspectors (lead first) and
+// items. One statement, bounded by the horizon through published_visits'
+// dates. Columns: plan id, seq, uscc, date, team id, duration, travel,
+// department ids, inspector ids, item ids.
+const bookedVisits = `
+SELECT v.plan_id, v.seq, v.uscc::text, v.date, v.team_id, v.duration_minutes, v.travel_minutes, v.department_ids,
+	ARRAY(SELECT a.inspector_id FROM plan_assignments a WHERE a.plan_id = v.plan_id AND a.visit_seq = v.seq ORDER BY a.ord),
+	ARRAY(SELECT DISTINCT t.item_id FROM plan_tasks t
+		WHERE t.plan_id = v.plan_id AND t.visit_seq = v.seq AND t.item_id IS NOT NULL ORDER BY 1)
+FROM published_visits v
+WHERE v.date >= $1::date AND v.date <= $2::date
+	AND NOT EXISTS (SELECT 1 FROM visit_reports x WHERE x.plan_id = v.plan_id AND x.visit_seq = v.seq)
+ORDER BY v.date, v.team_id, v.plan_id, v.seq`
 
 // InputOption adjusts what PlannerInput reads.
 type InputOption func(*inputOptions)

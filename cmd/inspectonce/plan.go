@@ -41,6 +41,11 @@ type planOutput struct {
 	TravelKm         float64        `json:"travel_km"`
 	TargetDraws      int            `json:"target_draws"`
 	InspectorDraws   int            `json:"inspector_draws"`
+	// BusiestDay holds BusiestDayShare of the visits; TeamLoad gives each
+	// team's peak and mean team-day minutes (how evenly the work spreads).
+	BusiestDay      string                   `json:"busiest_day,omitempty"`
+	BusiestDayShare float64                  `json:"busiest_day_share"`
+	TeamLoad        map[int64]store.TeamLoad `json:"team_load"`
 	// Independent compares with each demand drawing on its own (coordinated plans only).
 	Independent *store.ComparisonStats `json:"independent,omitempty"`
 	// Empty says why a stored plan has no visits (already served, and by
@@ -178,8 +183,12 @@ func fillStats(o *planOutput, s store.PlanStats) {
 	o.Unplaced, o.UnplacedByReason, o.TravelKm = s.Unplaced, s.UnplacedByReason, s.TravelKm
 	o.TargetDraws, o.InspectorDraws = s.TargetDraws, s.InspectorDraws
 	o.Independent = s.Independent
+	o.BusiestDay, o.BusiestDayShare, o.TeamLoad = s.BusiestDay, s.BusiestDayShare, s.TeamLoad
 	if o.UnplacedByReason == nil {
 		o.UnplacedByReason = map[string]int{}
+	}
+	if o.TeamLoad == nil {
+		o.TeamLoad = map[int64]store.TeamLoad{}
 	}
 }
 
@@ -215,6 +224,18 @@ func printPlan(out io.Writer, o planOutput, asJSON bool) error {
 	}
 	fmt.Fprintf(tw, "travel\t%.1f km\n", o.TravelKm)
 	fmt.Fprintf(tw, "draws\t%d targets, %d inspectors\n", o.TargetDraws, o.InspectorDraws)
+	if o.BusiestDay != "" {
+		fmt.Fprintf(tw, "busiest day\t%s\t(%.1f %% of the visits)\n", o.BusiestDay, 100*o.BusiestDayShare)
+	}
+	teams := make([]int64, 0, len(o.TeamLoad))
+	for id := range o.TeamLoad {
+		teams = append(teams, id)
+	}
+	slices.Sort(teams)
+	for _, id := range teams {
+		l := o.TeamLoad[id]
+		fmt.Fprintf(tw, "  team %d\tpeak %d min on %s, mean %.0f min a working day\n", id, l.PeakMinutes, l.PeakDay, l.MeanMinutes)
+	}
 	if c := o.Independent; c != nil {
 		fmt.Fprintf(tw, "independent\t%d visits, lower bound %d\t(coordinated needs %.1f %% of the visits, %.1f %% of the lower bound)\n",
 			c.Visits, c.LowerBound, 100*c.VisitRatio, 100*c.LowerBoundRatio)

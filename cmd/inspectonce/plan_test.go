@@ -45,7 +45,7 @@ func TestPlanCommands(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &made); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	for _, key := range []string{`"plan_id"`, `"naive_visits"`, `"lower_bound"`, `"visits"`, `"joint_visit_rate"`, `"unplaced"`, `"unplaced_by_reason"`} {
+	for _, key := range []string{`"plan_id"`, `"naive_visits"`, `"lower_bound"`, `"visits"`, `"joint_visit_rate"`, `"unplaced"`, `"unplaced_by_reason"`, `"busiest_day"`, `"busiest_day_share"`, `"team_load"`, `"peak_minutes"`, `"mean_minutes"`} {
 		if !strings.Contains(out, key) {
 			t.Errorf("plan --json lacks %s:\n%s", key, out)
 		}
@@ -55,7 +55,11 @@ func TestPlanCommands(t *testing.T) {
 	}
 	t.Logf("demo county: naive %d, lower bound %d, visits %d, joint-visit rate %.2f, unplaced %d",
 		made.NaiveVisits, made.LowerBound, made.Visits, made.JointVisitRate, made.Unplaced)
-	if human := run(true, "plan", "show", strconv.FormatInt(made.PlanID, 10)); !strings.Contains(human, "naive visits") {
+	if made.BusiestDay == "" || made.BusiestDayShare <= 0 || made.BusiestDayShare > 0.12 || len(made.TeamLoad) == 0 {
+		t.Errorf("spread of the published plan: busiest %q at %.3f, %d team loads", made.BusiestDay, made.BusiestDayShare, len(made.TeamLoad))
+	}
+	if human := run(true, "plan", "show", strconv.FormatInt(made.PlanID, 10)); !strings.Contains(human, "naive visits") ||
+		!strings.Contains(human, "% of the visits)") || !strings.Contains(human, "min a working day") {
 		t.Errorf("plan show:\n%s", human)
 	}
 
