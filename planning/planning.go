@@ -415,6 +415,12 @@ func (s *Service) Unplaced(ctx context.Context, id, departmentID int64, p store.
 	return s.st.ListPlanUnplaced(ctx, id, departmentID, p)
 }
 
+// Joins pages through the visits already on the calendar a plan joins tasks
+// to, with the joined tasks (departmentID != 0 keeps that department's).
+func (s *Service) Joins(ctx context.Context, id, departmentID int64, p store.Page) (store.Paged[store.PlanJoin], error) {
+	return s.st.ListPlanJoins(ctx, id, departmentID, p)
+}
+
 // Draws pages through a plan's draw records.
 func (s *Service) Draws(ctx context.Context, id int64, p store.Page) (store.Paged[store.PlanDraw], error) {
 	return s.st.ListPlanDraws(ctx, id, p)

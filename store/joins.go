@@ -108,8 +108,9 @@ type joinRow struct {
 }
 
 // ListPlanJoins pages through the visits already on the calendar that plan
-// planID joins tasks to, by seq, each with its joined tasks.
-func (s *Store) ListPlanJoins(ctx context.Context, planID int64, p Page) (Paged[PlanJoin], error) {
+// planID joins tasks to, by seq, each with its joined tasks; departmentID !=
+// 0 keeps the joins with a task of that department, and only those tasks.
+func (s *Store) ListPlanJoins(ctx context.Context, planID, departmentID int64, p Page) (Paged[PlanJoin], error) {
 	if err := s.planExists(ctx, planID); err != nil {
 		return Paged[PlanJoin]{}, err
 	}
@@ -122,7 +123,10 @@ func (s *Store) ListPlanJoins(ctx context.Context, planID int64, p Page) (Paged[
 	var rows []joinRow
 	if err := db.Raw(`SELECT seq, target_plan_id, target_visit_seq, uscc, date, added_minutes, duration_minutes,
 			added_inspector_ids, unannounced
-		FROM plan_joins WHERE plan_id = ? AND seq > ? ORDER BY seq LIMIT ?`, planID, after, lim+1).Scan(&rows).Error; err != nil {
+		FROM plan_joins j WHERE plan_id = ? AND seq > ?
+			AND (?::bigint = 0 OR EXISTS (SELECT 1 FROM plan_tasks t WHERE t.plan_id = j.plan_id
+				AND t.join_plan_id = j.target_plan_id AND t.join_visit_seq = j.target_visit_seq AND t.department_id = ?))
+		ORDER BY seq LIMIT ?`, planID, after, departmentID, departmentID, lim+1).Scan(&rows).Error; err != nil {
 		return Paged[PlanJoin]{}, translate(err, "joins of "+planObject(planID))
 	}
 	out := Paged[PlanJoin]{Items: []PlanJoin{}}
@@ -158,7 +162,8 @@ func (s *Store) ListPlanJoins(ctx context.Context, planID int64, p Page) (Paged[
 	if err := db.Raw(`SELECT t.seq, t.visit_seq, t.demand_id, t.department_id, t.uscc, t.item_id, t.window_from, t.window_to,
 			t.priority, t.complaint, t.unplaced_reason, t.join_plan_id, t.join_visit_seq
 		FROM plan_tasks t JOIN unnest(?::bigint[], ?::bigint[]) AS x(p, s) ON t.join_plan_id = x.p AND t.join_visit_seq = x.s
-		WHERE t.plan_id = ? ORDER BY t.seq`, pq.Int64Array(targets), pq.Int64Array(tseqs), planID).Scan(&tasks).Error; err != nil {
+		WHERE t.plan_id = ? AND (?::bigint = 0 OR t.department_id = ?) ORDER BY t.seq`,
+		pq.Int64Array(targets), pq.Int64Array(tseqs), planID, departmentID, departmentID).Scan(&tasks).Error; err != nil {
 		return Paged[PlanJoin]{}, translate(err, "joined tasks of "+planObject(planID))
 	}
 	for _, t := range tasks {
