@@ -79,6 +79,9 @@ func New(o Options) (*Service, error) {
 		if len(o.Config.Risk.Weights) > 0 {
 			s.policy.RiskWeights = maps.Clone(o.Config.Risk.Weights)
 		}
+		// Joins are persisted with the draft and published as amendments
+		// (store.PublishPlan), so they are on unless the config says not.
+		s.policy.Join = o.Config.Planning.Join
 	}
 	if s.now == nil {
 		s.now = time.Now
