@@ -359,8 +359,8 @@ func TestJoinsAmendVisitsOnTheCalendar(t *testing.T) {
 		if len(sch.Visits) != 1 || !sch.Visits[0].Announced {
 			t.Fatalf("business schedule on %v: %s", c.now, js)
 		}
-		if strings.Contains(string(js), w.nameS2) == c.hidden || strings.Contains(b.String(), w.nameS2) == c.hidden {
-			t.Errorf("on %v the unannounced joined item is shown %v, want %v:\n%s\n%s", c.now, !c.hidden, !c.hidden, js, b.String())
+		if shown := strings.Contains(string(js), w.nameS2); shown == c.hidden || strings.Contains(b.String(), w.nameS2) == c.hidden {
+			t.Errorf("on %v the unannounced joined item is shown %v, want %v:\n%s\n%s", c.now, shown, !c.hidden, js, b.String())
 		}
 		if !strings.Contains(string(js), w.nameS) || !strings.Contains(b.String(), w.nameS) {
 			t.Errorf("on %v the announced joined item is missing: %s", c.now, js)

@@ -154,8 +154,10 @@ func (s *Store) ListPlanJoins(ctx context.Context, planID, departmentID int64, p
 		at[key{r.TargetPlanID, r.TargetVisitSeq}] = i
 		targets[i], tseqs[i] = r.TargetPlanID, int64(r.TargetVisitSeq)
 	}
+	// The task's columns are a named field: gorm does not fill an embedded
+	// unexported struct.
 	var tasks []struct {
-		taskRow      `gorm:"embedded"`
+		Task         taskRow `gorm:"embedded"`
 		JoinPlanID   int64
 		JoinVisitSeq int
 	}
@@ -168,7 +170,7 @@ func (s *Store) ListPlanJoins(ctx context.Context, planID, departmentID int64, p
 	}
 	for _, t := range tasks {
 		if i, ok := at[key{t.JoinPlanID, t.JoinVisitSeq}]; ok {
-			out.Items[i].Tasks = append(out.Items[i].Tasks, t.task())
+			out.Items[i].Tasks = append(out.Items[i].Tasks, t.Task.task())
 		}
 	}
 	return out, nil
@@ -348,4 +350,34 @@ func (s *Store) VisitAmendments(ctx context.Context, planID int64, seq int) ([]V
 // byPlanID's join amended visit seq of plan planID.
 func AmendEffectKey(planID int64, visitSeq int, recipientKind, recipientID string, byPlanID int64) string {
 	return VisitEffectKey(planID, visitSeq, recipientKind, recipientID, "amended") + ":" + strconv.FormatInt(byPlanID, 10)
+}
+
+// planJoins reads plan planID's joins back as the planner's value, by seq,
+// each with its joined tasks in seq order (PlanResult).
+func (s *Store) planJoins(ctx context.Context, planID int64) ([]planner.Join, error) {
+	var out []planner.Join
+	page := Page{Limit: MaxLimit}
+	for {
+		joins, err := s.ListPlanJoins(ctx, planID, 0, page)
+		if err != nil {
+			return nil, err
+		}
+		for _, j := range joins.Items {
+			pj := planner.Join{PlanID: j.TargetPlanID, Seq: j.TargetVisitSeq, USCC: j.USCC, Date: dayOfString(j.Date),
+				AddedMinutes: j.AddedMinutes, DurationMinutes: j.DurationMinutes, Unannounced: j.Unannounced}
+			if len(j.AddedInspectors) > 0 {
+				pj.AddedInspectorIDs = j.AddedInspectors
+			}
+			for _, t := range j.Tasks {
+				pj.Tasks = append(pj.Tasks, planner.Task{DemandID: t.DemandID, DepartmentID: t.DepartmentID, USCC: t.USCC,
+					ItemID: t.ItemID, From: dayOfString(t.WindowFrom), To: dayOfString(t.WindowTo), Priority: t.Priority,
+					Complaint: t.Complaint})
+			}
+			out = append(out, pj)
+		}
+		if joins.Next == "" {
+			return out, nil
+		}
+		page.After = joins.Next
+	}
 }

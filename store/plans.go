@@ -158,7 +158,12 @@ func StatsOf(p *planner.Plan) PlanStats {
 
 // plannerStats turns stored figures back into the planner's.
 func (s PlanStats) plannerStats() planner.Stats {
-	tl := make(map[int64]planner.TeamLoad, len(s.TeamLoad))
+	// nil when none, as the planner leaves it for a plan without visits, so a
+	// plan reads back as it was saved.
+	var tl map[int64]planner.TeamLoad
+	if len(s.TeamLoad) > 0 {
+		tl = make(map[int64]planner.TeamLoad, len(s.TeamLoad))
+	}
 	for id, l := range s.TeamLoad {
 		tl[id] = planner.TeamLoad{PeakMinutes: l.PeakMinutes, PeakDay: dayOfString(l.PeakDay), MeanMinutes: l.MeanMinutes}
 	}
@@ -1335,7 +1340,8 @@ func (s *Store) ListPlanUnplaced(ctx context.Context, planID, departmentID int64
 
 // PlanResult reads a saved plan back as the planner's value: visits in seq
 // order with their tasks and inspectors, team-days ordered by date then team
-// (each with its visits in route order), draws, unplaced tasks and stats.
+// (each with its visits in route order), draws, unplaced tasks, joins and
+// stats.
 func (s *Store) PlanResult(ctx context.Context, planID int64) (*planner.Plan, error) {
 	pl, err := s.GetPlan(ctx, planID)
 	if err != nil {
@@ -1437,6 +1443,9 @@ func (s *Store) PlanResult(ctx context.Context, planID int64) (*planner.Plan, er
 	}
 	for _, d := range draws {
 		out.Draws = append(out.Draws, d.Draw())
+	}
+	if out.Joins, err = s.planJoins(ctx, planID); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
