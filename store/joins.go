@@ -181,8 +181,8 @@ func (s *Store) ListPlanJoins(ctx context.Context, planID, departmentID int64, p
 // tasks of the target visit, the added inspectors members of it, and an
 // outbox row per amended visit tells its people. A target that moved since
 // the draft was made (its effective date is no longer the join's), was
-// unpublished or has happened (today, when known, is after its date) is a
-// conflict: the join was checked against that date (window, notice,
+// unpublished or has happened (it has a report, or today, when known, is
+// after its date) is a conflict: the join was checked against that date (window, notice,
 // capacity), so the plan must be made again. It returns the number of visits
 // amended.
 func publishJoins(tx *gorm.DB, id int64, today time.Time) (int, error) {
@@ -191,8 +191,10 @@ func publishJoins(tx *gorm.DB, id int64, today time.Time) (int, error) {
 		TargetVisitSeq int
 		Date           time.Time
 		Effective      *time.Time
+		Reported       bool
 	}
-	if err := tx.Raw(`SELECT j.target_plan_id, j.target_visit_seq, j.date, v.date AS effective
+	if err := tx.Raw(`SELECT j.target_plan_id, j.target_visit_seq, j.date, v.date AS effective,
+			EXISTS (SELECT 1 FROM visit_reports r WHERE r.plan_id = j.target_plan_id AND r.visit_seq = j.target_visit_seq) AS reported
 		FROM plan_joins j LEFT JOIN published_visits v ON v.plan_id = j.target_plan_id AND v.seq = j.target_visit_seq
 		WHERE j.plan_id = ? ORDER BY j.target_plan_id, j.target_visit_seq`, id).Scan(&targets).Error; err != nil {
 		return 0, translate(err, "joins of "+planObject(id))
@@ -224,6 +226,9 @@ func publishJoins(tx *gorm.DB, id int64, today time.Time) (int, error) {
 		case !t.Effective.Equal(t.Date):
 			return 0, fmt.Errorf("%s joins %s on %s, but it is now on %s; plan it again: %w", planObject(id), obj,
 				civilDate(t.Date), civilDate(*t.Effective), domain.ErrConflict)
+		case t.Reported:
+			return 0, fmt.Errorf("%s joins %s, which has been reported on; plan it again: %w", planObject(id), obj,
+				domain.ErrConflict)
 		case !today.IsZero() && t.Date.Before(civilDay(today)):
 			return 0, fmt.Errorf("%s joins %s, which was due on %s and has happened; plan it again: %w", planObject(id), obj,
 				civilDate(t.Date), domain.ErrConflict)
