@@ -277,8 +277,12 @@ func TestJoinsAmendVisitsOnTheCalendar(t *testing.T) {
 				!n.VisibleFrom.Equal(want) {
 				t.Errorf("business notice %s visible from %v, want %v", k, n.VisibleFrom, want)
 			}
-		} else if !strings.Contains(body, w.nameS2) || !strings.Contains(body, w.nameS) {
-			t.Errorf("staff notice %s lacks the added items: %s", k, body)
+		} else {
+			var b amendBody
+			if err := json.Unmarshal(n.Body, &b); err != nil || b.DurationMinutes != 45+b.Amendment.AddedMinutes ||
+				b.Amendment.AddedMinutes <= 0 || !strings.Contains(body, w.nameS2) || !strings.Contains(body, w.nameS) {
+				t.Errorf("staff notice %s lacks the added items or minutes: %s (%v)", k, body, err)
+			}
 		}
 	}
 	// The lead team gets an updated roster of each amended day.

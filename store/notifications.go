@@ -519,7 +519,9 @@ func (r dispatchVisitRow) visit() DispatchVisit {
 // reach plan_visits' primary key through it.
 const visitsByKey = `(SELECT x.plan_id, x.seq, x.uscc, coalesce(m.to_date, x.date) AS date, x.date AS original_date,
 		coalesce(m.revision, 0) AS revision, least(x.date, m.earliest) AS earliest_date, x.team_id, x.route_order,
-		x.duration_minutes
+		x.duration_minutes + coalesce((SELECT sum(j.added_minutes) FROM plan_joins j
+			JOIN plans jp ON jp.id = j.plan_id AND jp.status = 'published'
+			WHERE j.target_plan_id = x.plan_id AND j.target_visit_seq = x.seq), 0)::integer AS duration_minutes
 	FROM plan_visits x LEFT JOIN LATERAL (
 		SELECT (array_agg(a.to_date ORDER BY a.seq DESC))[1] AS to_date, max(a.seq) AS revision, min(a.to_date) AS earliest
 		FROM visit_moves a WHERE a.plan_id = x.plan_id AND a.visit_seq = x.seq) m ON true) pv
