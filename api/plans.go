@@ -189,6 +189,22 @@ func (s *Server) listPlanUnplaced(c echo.Context) error {
 	return list(c, out)
 }
 
+func (s *Server) listPlanJoins(c echo.Context) error {
+	p, err := s.planAccess(c, "read joins", planRoles...)
+	if err != nil {
+		return err
+	}
+	id, pg, err := planPage(c)
+	if err != nil {
+		return err
+	}
+	out, err := s.plans.Joins(c.Request().Context(), id, demandScope(p), pg)
+	if err != nil {
+		return err
+	}
+	return list(c, out)
+}
+
 func (s *Server) listPlanDraws(c echo.Context) error {
 	if _, err := s.planAccess(c, "read draw records", adminOnly...); err != nil {
 		return err

@@ -389,3 +389,44 @@ func dropQueueKeys(opt asynq.RedisConnOpt, queue string) {
 	}
 	c.SRem(ctx, "asynq:queues", queue)
 }
+
+// TestPlanJoinsListed: after plan 1 is published, plan 2's task at a
+// business plan 1 visits in its window joins that visit: the draft's stats
+// count it, GET /plans/{id}/joins lists it (a planner sees only its
+// department's), and publishing the plan amends the visit.
+func TestPlanJoinsListed(t *testing.T) {
+	v := newEnv(t)
+	v.planCounty()
+	v.submit("planner", v.itemA.ID, v.bizA.USCC)
+	p1 := v.waitPlan(v.startPlan(map[string]any{"from": planWindow["from"], "to": planWindow["to"]}).ID)
+	expect(t, v.do("admin", "POST", fmt.Sprintf("/api/v1/plans/%d/publish", p1.ID), nil), 200, "publish plan 1")
+
+	demand := v.submit("plannerB", v.itemB.ID, v.bizA.USCC)
+	p2 := v.waitPlan(v.startPlan(map[string]any{"from": planWindow["from"], "to": planWindow["to"]}).ID)
+	if p2.Status != store.PlanDraft || p2.Stats == nil || p2.Stats.TasksJoined != 1 || p2.Stats.VisitsAmended != 1 ||
+		p2.Stats.Visits != 0 {
+		t.Fatalf("plan 2: %+v (stats %+v)", p2, p2.Stats)
+	}
+	joins := func(who string) []store.PlanJoin {
+		t.Helper()
+		r := v.do(who, "GET", fmt.Sprintf("/api/v1/plans/%d/joins", p2.ID), nil)
+		expect(t, r, 200, "joins as "+who)
+		var page listResponse[store.PlanJoin]
+		r.json(t, &page)
+		return page.Items
+	}
+	j := joins("admin")
+	if len(j) != 1 || j[0].TargetPlanID != p1.ID || j[0].USCC != v.bizA.USCC || len(j[0].Tasks) != 1 ||
+		j[0].Tasks[0].DemandID != demand || j[0].Tasks[0].VisitSeq != nil {
+		t.Fatalf("joins: %+v", j)
+	}
+	if b := joins("plannerB"); len(b) != 1 {
+		t.Errorf("planner B sees %d joins, want 1", len(b))
+	}
+	if a := joins("planner"); len(a) != 0 {
+		t.Errorf("planner A sees joins %+v", a)
+	}
+	expect(t, v.do("admin", "GET", "/api/v1/plans/999999/joins", nil), 404, "joins of no plan")
+	// A plan whose only work is joins is not empty: it publishes.
+	expect(t, v.do("admin", "POST", fmt.Sprintf("/api/v1/plans/%d/publish", p2.ID), nil), 200, "publish plan 2")
+}

@@ -252,6 +252,7 @@ func (s *Server) routes(g *echo.Group) {
 	g.GET("/plans/:id", s.getPlan)
 	g.GET("/plans/:id/visits", s.listPlanVisits)
 	g.GET("/plans/:id/unplaced", s.listPlanUnplaced)
+	g.GET("/plans/:id/joins", s.listPlanJoins)
 	g.GET("/plans/:id/draws", s.listPlanDraws)
 	g.POST("/plans/:id/publish", s.publishPlan)
 	g.POST("/plans/:id/discard", s.discardPlan)

@@ -4,7 +4,8 @@
 //
 // Every visit is one VEVENT whose UID names the visit (store.VisitUID), so an
 // app that fetches the feed again updates the same event: when the visit
-// moves, DTSTART changes and SEQUENCE (the number of moves) goes up. Times are
+// moves, DTSTART changes, and when it moves or a later plan joins items to it
+// SEQUENCE (moves + amendments) goes up. Times are
 // local times of the configured zone (DTSTART;TZID=Asia/Shanghai:…), and the
 // feed carries the VTIMEZONE that RFC 5545 requires for each TZID, made from
 // Go's zone data over the span of the events; X-WR-TIMEZONE names the zone
@@ -251,7 +252,7 @@ func Business(s store.BusinessSchedule, loc *time.Location, stamp time.Time) (Ca
 		if v.LeadInspector != "" {
 			fmt.Fprintf(&b, "带队检查人员：%s\n", v.LeadInspector)
 		}
-		c.Events = append(c.Events, Event{UID: v.UID, Sequence: v.Revision, Start: start, End: end,
+		c.Events = append(c.Events, Event{UID: v.UID, Sequence: v.Revision + v.Amendments, Start: start, End: end,
 			Summary: summary(v.Departments), Location: s.Business.Address,
 			Description: strings.TrimSuffix(b.String(), "\n"), Modified: v.UpdatedAt})
 	}
@@ -311,7 +312,7 @@ func Staff(sc store.StaffCalendar, loc *time.Location, stamp time.Time) (Calenda
 			}
 			fmt.Fprintf(&b, "执法人员：%s\n", strings.Join(people, "、"))
 		}
-		e := Event{UID: v.UID, Sequence: v.Revision, Start: start, End: end, Summary: v.Business.Name,
+		e := Event{UID: v.UID, Sequence: v.Revision + v.Amendments, Start: start, End: end, Summary: v.Business.Name,
 			Location: v.Business.Address, Description: strings.TrimSuffix(b.String(), "\n"), Modified: v.UpdatedAt}
 		if v.Business.Lat != 0 || v.Business.Lng != 0 {
 			e.HasGeo, e.Lat, e.Lng = true, v.Business.Lat, v.Business.Lng

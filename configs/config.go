@@ -269,6 +269,11 @@ type Planning struct {
 	// independent counterpart and keep its figures (the comparison on the
 	// dashboard). At district size that costs about as much as the plan.
 	CompareIndependent bool `yaml:"compare_independent"`
+	// Join lets a plan's new tasks join visits already on the calendar
+	// (published by earlier plans) instead of knocking again (DESIGN.md §4a,
+	// planner.Policy.Join); publication amends those visits and tells their
+	// people through the outbox.
+	Join bool `yaml:"join"`
 }
 
 // Routine shapes the demands the routine_demands cron entry generates from the

@@ -334,6 +334,7 @@ func (d *Dispatcher) Register(mux *asynq.ServeMux) {
 	mux.HandleFunc(TypeDispatchVisit, d.HandleDispatchVisit)
 	mux.HandleFunc(TypeDispatchVisitMoved, d.HandleVisitMoved)
 	mux.HandleFunc(TypeDispatchCodeReplaced, d.HandleCodeReplaced)
+	mux.HandleFunc(TypeDispatchVisitAmended, d.HandleVisitAmended)
 	mux.HandleFunc(TypeCronReminderScan, d.HandleReminderScan)
 	mux.HandleFunc(TypeCronDailyRosters, d.HandleDailyRosters)
 	mux.HandleFunc(TypeWebhookDeliver, d.HandleWebhook)
@@ -850,10 +851,16 @@ func (d *Dispatcher) RemindFor(ctx context.Context, day time.Time) (int, error) 
 
 // businessBodyOf is what the business is told of visit v on date (a moved
 // visit's new date), with the code page to check the inspectors by.
+//
+// An unannounced item a later plan's join added is left out: the business
+// learns of it at the door, never from a notice or reminder.
 func businessBodyOf(v *store.DispatchVisit, date string) businessBody {
-	items := make([]businessItem, len(v.Items))
-	for i, it := range v.Items {
-		items[i] = businessItem{Name: it.Name, Department: it.Department, LegalBasis: it.LegalBasis}
+	items := make([]businessItem, 0, len(v.Items))
+	for _, it := range v.Items {
+		if it.AddedByPlanID != 0 && it.AnnounceDays <= 0 {
+			continue
+		}
+		items = append(items, businessItem{Name: it.Name, Department: it.Department, LegalBasis: it.LegalBasis})
 	}
 	return businessBody{PlanID: v.PlanID, VisitSeq: v.Seq, Date: date, USCC: v.USCC, Business: v.BusinessName,
 		Team: teamRef{v.TeamID, v.TeamName, v.TeamPhone}, Items: items, CodeURL: v.CodeURL}
@@ -891,15 +898,21 @@ type rosterVisit struct {
 
 // rosterDigest is a short digest of a roster's visit list: which visits
 // (plan, seq), in which order, at which route order. It is what tells a
-// changed roster from the same one: a published plan's visits, inspectors and
-// items never change, so a team-day changes only when a visit comes (a plan
-// published, a visit moved in) or goes (moved away), which changes the list.
+// changed roster from the same one: a team-day changes when a visit comes (a
+// plan published, a visit moved in) or goes (moved away), which changes the
+// list, or when a later plan's join adds items or inspectors to a visit on
+// it, which changes their counts.
 // It is computed from a notice's body as well as from the day's visits, so
 // rosters sent before it existed compare too.
 func rosterDigest(vs []rosterVisit) string {
 	h := sha256.New()
 	for _, v := range vs {
 		fmt.Fprintf(h, "%d:%d:%d;", v.PlanID, v.VisitSeq, v.RouteOrder)
+		// A later plan's join adds items (and maybe an inspector) to a
+		// visit on the list: that changes the roster too. Both sides of a
+		// comparison are digested here, so rosters sent before this line
+		// compare the same when nothing was added.
+		fmt.Fprintf(h, "%d:%d;", len(v.Items), len(v.Inspectors))
 	}
 	return hex.EncodeToString(h.Sum(nil))[:12]
 }

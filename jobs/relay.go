@@ -157,7 +157,7 @@ func (r *Relay) TasksOf(rows []store.OutboxRow) ([]RelayTask, error) {
 		switch {
 		case row.Kind == store.OutboxDispatchVisit && row.VisitSeq > 0:
 			k = key{plan: row.PlanID, block: (row.VisitSeq - 1) / r.perTask}
-		case row.Kind == store.OutboxVisitMoved || row.Kind == store.OutboxCodeRevoked:
+		case row.Kind == store.OutboxVisitMoved || row.Kind == store.OutboxCodeRevoked || row.Kind == store.OutboxVisitAmended:
 			k = key{plan: row.PlanID, own: row.ID}
 		default:
 			bad = append(bad, fmt.Errorf("outbox row %d has kind %q (visit %d), which no task carries", row.ID, row.Kind, row.VisitSeq))
@@ -198,10 +198,18 @@ func (r *Relay) TasksOf(rows []store.OutboxRow) ([]RelayTask, error) {
 	return out, errors.Join(bad...)
 }
 
-// newsTaskOf is the task of a visit_moved (dispatch:visit_moved) or
-// code_revoked (dispatch:code_replaced) outbox row, from its payload (the
+// newsTaskOf is the task of a visit_moved (dispatch:visit_moved),
+// code_revoked (dispatch:code_replaced) or visit_amended
+// (dispatch:visit_amended) outbox row, from its payload (the
 // row's plan and visit must be the payload's).
 func (r *Relay) newsTaskOf(row store.OutboxRow) (*asynq.Task, error) {
+	if row.Kind == store.OutboxVisitAmended {
+		var p VisitAmendedPayload
+		if err := decodeNews(row, &p); err != nil {
+			return nil, err
+		}
+		return NewVisitAmended(p.PlanID, p.VisitSeq, p.Amendments, r.taskOpts(AmendedTaskID(row.ID, p.Amendments))...)
+	}
 	if row.Kind == store.OutboxCodeRevoked {
 		var p CodeReplacedPayload
 		if err := decodeNews(row, &p); err != nil {

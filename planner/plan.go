@@ -36,12 +36,23 @@ func Build(in *Input) (*Plan, error) {
 	plan := &Plan{Draws: draws}
 	stats := Stats{UnplacedByReason: map[string]int{}, Utilisation: map[int64]float64{}, Tasks: len(tasks)}
 
-	m := mergeAll(tasks, ix, wd, pol.SetupMinutes, dayLimit)
+	// The scheduler books the calendar's visits first; joins (join.go) take
+	// their capacity from the same accounting before new visits are merged.
+	s := newScheduler(in, ix, wd)
+	jn := joined{rest: tasks}
+	if pol.Join {
+		jn = s.join(tasks)
+		plan.Joins, plan.Draws = jn.joins, append(plan.Draws, jn.draws...)
+	}
+
+	m := mergeAll(jn.rest, ix, wd, pol.SetupMinutes, dayLimit)
 	visits := m.visits
 	unplaced = append(unplaced, m.unplaced...)
 	stats.NaiveVisits, stats.LowerBound = m.naive, m.lowerBound
+	if pol.Join {
+		jn.stats(&stats, tasks, ix, wd, pol.SetupMinutes, dayLimit)
+	}
 
-	s := newScheduler(in, ix, wd)
 	s.schedule(visits)
 	unplaced = append(unplaced, s.unplaced...)
 	plan.Draws = append(plan.Draws, s.draws...)

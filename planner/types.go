@@ -212,6 +212,18 @@ type Policy struct {
 	// complaints always are, instead of levelling the days: an urgent
 	// placement ("place now") of a priority-1 demand wants it done soon.
 	Earliest bool
+	// Join lets new tasks join visits already on the calendar (Input.Booked)
+	// instead of knocking again (DESIGN.md §4a, join.go): a task joins a
+	// booked visit at its business dated in its window, not before the
+	// publish day, within its notice, when capacity allows and the visit's
+	// inspectors hold the item's domain (or one inspector can be added by a
+	// recorded draw). The joins are in Plan.Joins, and the lower bound
+	// becomes the calendar's. It is false in DefaultPolicy so that the pure
+	// planner's callers opt in: a joined task is in no new visit, so whoever
+	// turns it on must persist the joins and amend the booked visits on
+	// publication (store and jobs do; planning turns it on from the config
+	// key planning.join).
+	Join bool
 }
 
 // DefaultPolicy is the rule set of DESIGN.md §2a.
@@ -392,6 +404,18 @@ type Stats struct {
 	// TeamLoad per team id: its busiest and mean working-day minutes in
 	// this plan (teams with no visit are left out).
 	TeamLoad map[int64]TeamLoad
+	// Joins (Policy.Join): LowerBound becomes the calendar's, the fewest
+	// new visits given the visits already there (the stabbing rule with the
+	// dates of the booked visits the tasks may join as existing stabs, see
+	// calendarLowerBound), and NaiveVisits counts the tasks left for new
+	// visits. TasksJoined tasks went to VisitsAmended visits
+	// already on the calendar, and DoorKnocksSaved is how many fewer new
+	// visits the plan needs for it, by the lower-bound rule: the lower
+	// bound of all the plan's tasks without joining minus that of the tasks
+	// left after joining.
+	TasksJoined     int
+	VisitsAmended   int
+	DoorKnocksSaved int
 }
 
 // TeamLoad is how one team's minutes of a plan fall on its working days. The
@@ -413,4 +437,7 @@ type Plan struct {
 	Draws    []Draw
 	Unplaced []Unplaced
 	Stats    Stats
+	// Joins are the tasks added to visits already on the calendar (only
+	// with Policy.Join), one per amended visit, by (PlanID, Seq).
+	Joins []Join
 }

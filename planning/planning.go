@@ -79,6 +79,9 @@ func New(o Options) (*Service, error) {
 		if len(o.Config.Risk.Weights) > 0 {
 			s.policy.RiskWeights = maps.Clone(o.Config.Risk.Weights)
 		}
+		// Joins are persisted with the draft and published as amendments
+		// (store.PublishPlan), so they are on unless the config says not.
+		s.policy.Join = o.Config.Planning.Join
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -424,6 +427,12 @@ func (s *Service) Visits(ctx context.Context, id, departmentID int64, p store.Pa
 // Unplaced pages through what a plan could not place, with the reasons.
 func (s *Service) Unplaced(ctx context.Context, id, departmentID int64, p store.Page) (store.Paged[store.PlanTask], error) {
 	return s.st.ListPlanUnplaced(ctx, id, departmentID, p)
+}
+
+// Joins pages through the visits already on the calendar a plan joins tasks
+// to, with the joined tasks (departmentID != 0 keeps that department's).
+func (s *Service) Joins(ctx context.Context, id, departmentID int64, p store.Page) (store.Paged[store.PlanJoin], error) {
+	return s.st.ListPlanJoins(ctx, id, departmentID, p)
 }
 
 // Draws pages through a plan's draw records.

@@ -45,11 +45,15 @@ const (
 	// announced visit's) business that the visit's code they hold was revoked,
 	// with the current one.
 	NoticeCodeReplaced = "code_replaced"
+	// NoticeVisitAmended tells the inspectors (an added one included), the
+	// lead team and (for announced added items only) the business that a
+	// later plan's join added items to a published visit.
+	NoticeVisitAmended = "visit_amended"
 )
 
 // NoticeKinds are every notification kind, as notifications_kind_check has them.
 var NoticeKinds = []string{NoticeAssignment, NoticeTeamVisit, NoticeVisit, NoticeReminder, NoticeRoster,
-	NoticeVisitMoved, NoticeCodeReplaced}
+	NoticeVisitMoved, NoticeCodeReplaced, NoticeVisitAmended}
 
 // Notification is one message of an inbox.
 type Notification struct {
@@ -323,6 +327,10 @@ type VisitItem struct {
 	Department   string `json:"department"`
 	DemandID     int64  `json:"demand_id"`
 	AnnounceDays int    `json:"-"`
+	// AddedByPlanID is the plan whose join added the item to the visit (0:
+	// the visit's own plan). The visit's announcement is its own items'; an
+	// added unannounced item is not told to the business before the day.
+	AddedByPlanID int64 `json:"-"`
 }
 
 // DispatchVisit is a visit of a plan with what its notices tell.
@@ -360,13 +368,19 @@ type DispatchVisit struct {
 
 // AnnounceDays is how many days ahead the business may be told: the least
 // announce_days of the visit's demands, 0 (unannounced) when any demand is.
+//
+// Only the visit's own items count (not those a later plan's join added):
+// an unannounced item joining an announced visit must not take the visit
+// away from the business, nor show itself before the day.
 func (v *DispatchVisit) AnnounceDays() int {
-	if len(v.Items) == 0 {
-		return 0
-	}
-	least := v.Items[0].AnnounceDays
-	for _, it := range v.Items[1:] {
-		least = min(least, it.AnnounceDays)
+	least, any := 0, false
+	for _, it := range v.Items {
+		if it.AddedByPlanID != 0 {
+			continue
+		}
+		if !any || it.AnnounceDays < least {
+			least, any = it.AnnounceDays, true
+		}
 	}
 	return max(least, 0)
 }
@@ -408,7 +422,7 @@ func (s *Store) DispatchVisitOf(ctx context.Context, planID int64, seq int) (Dis
 				FROM inspectors i WHERE i.team_id = pv.team_id AND i.is_leader)::text AS leaders,
 			(SELECT coalesce(json_agg(json_build_object('item_id', it.id, 'code', it.code, 'name', it.name,
 					'legal_basis', it.legal_basis, 'department_id', d.id, 'department', d.name, 'demand_id', tk.demand_id,
-					'announce_days', dm.announce_days) ORDER BY tk.seq), '[]')
+					'announce_days', dm.announce_days, 'added_by_plan_id', coalesce(tk.added_by_plan_id, 0)) ORDER BY tk.seq), '[]')
 				FROM plan_tasks tk JOIN items it ON it.id = tk.item_id JOIN departments d ON d.id = tk.department_id
 				JOIN demands dm ON dm.id = tk.demand_id
 				WHERE tk.plan_id = pv.plan_id AND tk.visit_seq = pv.seq)::text AS items
@@ -423,14 +437,15 @@ func (s *Store) DispatchVisitOf(ctx context.Context, planID int64, seq int) (Dis
 	v := r.visit()
 	var items []struct {
 		VisitItem
-		AnnounceDays int `json:"announce_days"`
+		AnnounceDays  int   `json:"announce_days"`
+		AddedByPlanID int64 `json:"added_by_plan_id"`
 	}
 	if err := errors.Join(json.Unmarshal([]byte(r.Inspectors), &v.Inspectors), json.Unmarshal([]byte(r.Leaders), &v.Leaders),
 		json.Unmarshal([]byte(r.Items), &items)); err != nil {
 		return v, fmt.Errorf("visit %d of %s: %w", seq, planObject(planID), err)
 	}
 	for _, it := range items {
-		it.VisitItem.AnnounceDays = it.AnnounceDays
+		it.VisitItem.AnnounceDays, it.VisitItem.AddedByPlanID = it.AnnounceDays, it.AddedByPlanID
 		v.Items = append(v.Items, it.VisitItem)
 	}
 	if v.PlanStatus != PlanPublished {
@@ -504,7 +519,9 @@ func (r dispatchVisitRow) visit() DispatchVisit {
 // reach plan_visits' primary key through it.
 const visitsByKey = `(SELECT x.plan_id, x.seq, x.uscc, coalesce(m.to_date, x.date) AS date, x.date AS original_date,
 		coalesce(m.revision, 0) AS revision, least(x.date, m.earliest) AS earliest_date, x.team_id, x.route_order,
-		x.duration_minutes
+		x.duration_minutes + coalesce((SELECT sum(j.added_minutes) FROM plan_joins j
+			JOIN plans jp ON jp.id = j.plan_id AND jp.status = 'published'
+			WHERE j.target_plan_id = x.plan_id AND j.target_visit_seq = x.seq), 0)::integer AS duration_minutes
 	FROM plan_visits x LEFT JOIN LATERAL (
 		SELECT (array_agg(a.to_date ORDER BY a.seq DESC))[1] AS to_date, max(a.seq) AS revision, min(a.to_date) AS earliest
 		FROM visit_moves a WHERE a.plan_id = x.plan_id AND a.visit_seq = x.seq) m ON true) pv
@@ -723,7 +740,8 @@ func visitsWhere(db *gorm.DB, from, cond string, args ...any) ([]DispatchVisit, 
 		VisitItem
 	}
 	if err := db.Raw(`SELECT t.plan_id, t.visit_seq, it.id AS item_id, it.code, it.name, it.legal_basis,
-			d.id AS department_id, d.name AS department, t.demand_id, dm.announce_days
+			d.id AS department_id, d.name AS department, t.demand_id, dm.announce_days,
+			coalesce(t.added_by_plan_id, 0) AS added_by_plan_id
 		FROM plan_tasks t JOIN items it ON it.id = t.item_id JOIN departments d ON d.id = t.department_id
 		JOIN demands dm ON dm.id = t.demand_id
 		JOIN (`+from+`) ON pv.plan_id = t.plan_id AND pv.seq = t.visit_seq

@@ -100,6 +100,12 @@ type PlanStats struct {
 	// MaxFraction is the largest sampling fraction (n / frame size) of the
 	// plan's target draws: it rotates the next plan's shift.
 	MaxFraction float64 `json:"max_fraction"`
+	// TasksJoined tasks of the plan join VisitsAmended visits already on the
+	// calendar (GET /plans/{id}/joins), and DoorKnocksSaved is how many fewer
+	// new visits the plan needs for it (planner.Stats).
+	TasksJoined     int `json:"tasks_joined"`
+	VisitsAmended   int `json:"visits_amended"`
+	DoorKnocksSaved int `json:"door_knocks_saved"`
 	// Independent holds the figures of the plan's independent counterpart
 	// (see ComparisonStats); nil for an independent plan, and for plans made
 	// before the comparison existed.
@@ -123,6 +129,7 @@ func StatsOf(p *planner.Plan) PlanStats {
 		JointVisits: st.JointVisits, JointVisitRate: st.JointVisitRate, Unplaced: st.Unplaced,
 		UnplacedByReason: st.UnplacedByReason, TravelKm: st.TravelKm, Utilisation: st.Utilisation,
 		MaxFraction: MaxFraction(p.Draws), BusiestDayShare: st.BusiestDayShare, TeamLoad: map[int64]TeamLoad{},
+		TasksJoined: st.TasksJoined, VisitsAmended: st.VisitsAmended, DoorKnocksSaved: st.DoorKnocksSaved,
 	}
 	if st.BusiestDay != 0 {
 		out.BusiestDay = st.BusiestDay.String()
@@ -151,7 +158,9 @@ func StatsOf(p *planner.Plan) PlanStats {
 
 // plannerStats turns stored figures back into the planner's.
 func (s PlanStats) plannerStats() planner.Stats {
-	var tl map[int64]planner.TeamLoad // nil when none was stored, as before the figure existed
+	// nil when none, as the planner leaves it for a plan without visits, so a
+	// plan reads back as it was saved.
+	var tl map[int64]planner.TeamLoad
 	if len(s.TeamLoad) > 0 {
 		tl = make(map[int64]planner.TeamLoad, len(s.TeamLoad))
 	}
@@ -163,6 +172,7 @@ func (s PlanStats) plannerStats() planner.Stats {
 		JointVisits: s.JointVisits, JointVisitRate: s.JointVisitRate, Unplaced: s.Unplaced,
 		UnplacedByReason: s.UnplacedByReason, TravelKm: s.TravelKm, Utilisation: s.Utilisation,
 		BusiestDay: dayOfString(s.BusiestDay), BusiestDayShare: s.BusiestDayShare, TeamLoad: tl,
+		TasksJoined: s.TasksJoined, VisitsAmended: s.VisitsAmended, DoorKnocksSaved: s.DoorKnocksSaved,
 	}
 }
 
@@ -514,6 +524,17 @@ func copyPlanRows(ctx context.Context, tx pgx.Tx, planID int64, p *planner.Plan,
 			inspectorIDs.add(id)
 		}
 	}
+	for i := range p.Joins {
+		j := &p.Joins[i]
+		for _, t := range j.Tasks {
+			demandIDs.add(t.DemandID)
+			deptIDs.add(t.DepartmentID)
+			itemIDs.add(t.ItemID)
+		}
+		for _, id := range j.AddedInspectorIDs {
+			inspectorIDs.add(id)
+		}
+	}
 	for _, u := range p.Unplaced {
 		demandIDs.add(u.DemandID)
 	}
@@ -570,6 +591,10 @@ func copyPlanRows(ctx context.Context, tx pgx.Tx, planID int64, p *planner.Plan,
 		return fmt.Errorf("the plan visits businesses that are not registered: %v: %w", missingBiz, domain.ErrConflict)
 	}
 
+	if err := checkJoinTargets(ctx, tx, planID, p.Joins); err != nil {
+		return err
+	}
+
 	// Unplaced entries take their department and window from their demand.
 	var ids []int64
 	for _, u := range p.Unplaced {
@@ -619,7 +644,9 @@ func copyPlanRows(ctx context.Context, tx pgx.Tx, planID int64, p *planner.Plan,
 		return err
 	}
 
-	// Tasks: the placed ones visit by visit, then the unplaced.
+	// Tasks: the placed ones visit by visit, then the joined ones join by
+	// join (naming the visit they join), then the unplaced: every resolved
+	// task is in exactly one of them (plan_tasks_one_place).
 	type taskRef struct{ visit, task int }
 	refs := make([]taskRef, 0, len(p.Visits)*3)
 	for vi := range p.Visits {
@@ -628,28 +655,52 @@ func copyPlanRows(ctx context.Context, tx pgx.Tx, planID int64, p *planner.Plan,
 		}
 	}
 	nPlaced := len(refs)
+	for ji := range p.Joins {
+		for ti := range p.Joins[ji].Tasks {
+			refs = append(refs, taskRef{ji, ti})
+		}
+	}
+	nJoined := len(refs)
 	err = copyRows("plan_tasks", []string{"plan_id", "seq", "visit_seq", "demand_id", "department_id", "uscc", "item_id",
-		"window_from", "window_to", "priority", "complaint", "unplaced_reason"}, nPlaced+len(p.Unplaced), func(i int) ([]any, error) {
-		if i < nPlaced {
-			r := refs[i]
-			t := &p.Visits[r.visit].Tasks[r.task]
-			return []any{planID, int32(i + 1), int32(r.visit + 1), t.DemandID, t.DepartmentID, t.USCC, t.ItemID,
-				t.From.Time(), t.To.Time(), int32(t.Priority), t.Complaint, nil}, nil
-		}
-		u := &p.Unplaced[i-nPlaced]
-		d, ok := demands[u.DemandID]
-		if !ok {
-			return nil, fmt.Errorf("unplaced task names demand %d, which does not exist: %w", u.DemandID, domain.ErrConflict)
-		}
-		var code, item any
-		if u.USCC != "" {
-			code = u.USCC
-		}
-		if u.ItemID != 0 {
-			item = u.ItemID
-		}
-		return []any{planID, int32(i + 1), nil, u.DemandID, d.department, code, item,
-			d.from, d.to, int32(d.priority), d.complaint, u.Reason}, nil
+		"window_from", "window_to", "priority", "complaint", "unplaced_reason", "join_plan_id", "join_visit_seq"},
+		nJoined+len(p.Unplaced), func(i int) ([]any, error) {
+			if i < nPlaced {
+				r := refs[i]
+				t := &p.Visits[r.visit].Tasks[r.task]
+				return []any{planID, int32(i + 1), int32(r.visit + 1), t.DemandID, t.DepartmentID, t.USCC, t.ItemID,
+					t.From.Time(), t.To.Time(), int32(t.Priority), t.Complaint, nil, nil, nil}, nil
+			}
+			if i < nJoined {
+				r := refs[i]
+				j := &p.Joins[r.visit]
+				t := &j.Tasks[r.task]
+				return []any{planID, int32(i + 1), nil, t.DemandID, t.DepartmentID, t.USCC, t.ItemID,
+					t.From.Time(), t.To.Time(), int32(t.Priority), t.Complaint, nil, j.PlanID, int32(j.Seq)}, nil
+			}
+			u := &p.Unplaced[i-nJoined]
+			d, ok := demands[u.DemandID]
+			if !ok {
+				return nil, fmt.Errorf("unplaced task names demand %d, which does not exist: %w", u.DemandID, domain.ErrConflict)
+			}
+			var code, item any
+			if u.USCC != "" {
+				code = u.USCC
+			}
+			if u.ItemID != 0 {
+				item = u.ItemID
+			}
+			return []any{planID, int32(i + 1), nil, u.DemandID, d.department, code, item,
+				d.from, d.to, int32(d.priority), d.complaint, u.Reason, nil, nil}, nil
+		})
+	if err != nil {
+		return err
+	}
+
+	err = copyRows("plan_joins", []string{"plan_id", "seq", "target_plan_id", "target_visit_seq", "uscc", "date", "added_minutes",
+		"duration_minutes", "added_inspector_ids", "unannounced"}, len(p.Joins), func(i int) ([]any, error) {
+		j := &p.Joins[i]
+		return []any{planID, int32(i + 1), j.PlanID, int32(j.Seq), j.USCC, j.Date.Time(), int32(j.AddedMinutes),
+			int32(j.DurationMinutes), nonNil(j.AddedInspectorIDs), j.Unannounced}, nil
 	})
 	if err != nil {
 		return err
@@ -1285,7 +1336,7 @@ func (s *Store) ListPlanUnplaced(ctx context.Context, planID, departmentID int64
 		return Paged[PlanTask]{}, err
 	}
 	lim := p.limit()
-	q := s.db.WithContext(ctx).Table("plan_tasks").Where("plan_id = ? AND visit_seq IS NULL AND seq > ?", planID, after)
+	q := s.db.WithContext(ctx).Table("plan_tasks").Where("plan_id = ? AND unplaced_reason IS NOT NULL AND seq > ?", planID, after)
 	if departmentID != 0 {
 		q = q.Where("department_id = ?", departmentID)
 	}
@@ -1307,7 +1358,8 @@ func (s *Store) ListPlanUnplaced(ctx context.Context, planID, departmentID int64
 
 // PlanResult reads a saved plan back as the planner's value: visits in seq
 // order with their tasks and inspectors, team-days ordered by date then team
-// (each with its visits in route order), draws, unplaced tasks and stats.
+// (each with its visits in route order), draws, unplaced tasks, joins and
+// stats.
 func (s *Store) PlanResult(ctx context.Context, planID int64) (*planner.Plan, error) {
 	pl, err := s.GetPlan(ctx, planID)
 	if err != nil {
@@ -1410,6 +1462,9 @@ func (s *Store) PlanResult(ctx context.Context, planID int64) (*planner.Plan, er
 	for _, d := range draws {
 		out.Draws = append(out.Draws, d.Draw())
 	}
+	if out.Joins, err = s.planJoins(ctx, planID); err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 
@@ -1464,7 +1519,13 @@ func (s *Store) PublishPlanWith(ctx context.Context, actor string, id int64, o P
 		if err := tx.Raw(`SELECT count(*) FROM plan_visits WHERE plan_id = ?`, id).Scan(&visits).Error; err != nil {
 			return translate(err, planObject(id))
 		}
-		if visits == 0 && !o.Force {
+		// A plan whose only work is joins to visits on the calendar is not
+		// empty: publishing it amends them.
+		var joins int
+		if err := tx.Raw(`SELECT count(*) FROM plan_joins WHERE plan_id = ?`, id).Scan(&joins).Error; err != nil {
+			return translate(err, planObject(id))
+		}
+		if visits == 0 && joins == 0 && !o.Force {
 			why, err := emptyPlan(tx, row)
 			if err != nil {
 				return err
@@ -1518,6 +1579,13 @@ ORDER BY v.date, v.uscc LIMIT 1`, id, civilDate(today)).Scan(&short).Error; err 
 		if err := writeDispatchOutbox(tx, id); err != nil {
 			return err
 		}
+		// The amendments of the visits it joins tasks to, with their news, in
+		// the same transaction: a joined task is in no visit of this plan, so
+		// publishing the plan without its joins would drop it.
+		amended, err := publishJoins(tx, id, today)
+		if err != nil {
+			return err
+		}
 		var seed []byte
 		if err := tx.Raw(`SELECT seed FROM plans WHERE id = ?`, id).Row().Scan(&seed); err != nil {
 			return translate(err, planObject(id))
@@ -1528,8 +1596,11 @@ ORDER BY v.date, v.uscc LIMIT 1`, id, civilDate(today)).Scan(&short).Error; err 
 		detail := map[string]any{
 			"seed": Hex(seed), "seed_hash": p.SeedHash, "year": p.Year, "shift": p.Shift, "next_shift": p.NextShift,
 		}
-		if visits == 0 {
+		if visits == 0 && joins == 0 {
 			detail["empty"] = true // forced
+		}
+		if amended > 0 {
+			detail["visits_amended"] = amended
 		}
 		return appendAudit(tx, actor, "plan.publish", planObject(id), OutcomeOK, detail)
 	})

@@ -260,11 +260,14 @@ ORDER BY h.date, h.uscc, h.plan_id, h.seq`, histArgs, func(rows *sql.Rows) error
 // bookedVisits reads the visits on the calendar in [$1, $2]: published, at
 // their effective date after moves, and not happened (no confirmed report),
 // with their lead team, minutes, departments, inspectors (lead first) and
-// items. One statement, bounded by the horizon through published_visits'
+// items — amended by published joins (their tasks and inspectors are rows of
+// the visit, their minutes in published_visits' duration), as
+// planner.AmendBooked says the calendar holds them. One statement, bounded by the horizon through published_visits'
 // dates. Columns: plan id, seq, uscc, date, team id, duration, travel,
 // department ids, inspector ids, item ids.
 const bookedVisits = `
-SELECT v.plan_id, v.seq, v.uscc::text, v.date, v.team_id, v.duration_minutes, v.travel_minutes, v.department_ids,
+SELECT v.plan_id, v.seq, v.uscc::text, v.date, v.team_id, v.duration_minutes, v.travel_minutes,
+	ARRAY(SELECT DISTINCT t.department_id FROM plan_tasks t WHERE t.plan_id = v.plan_id AND t.visit_seq = v.seq ORDER BY 1),
 	ARRAY(SELECT a.inspector_id FROM plan_assignments a WHERE a.plan_id = v.plan_id AND a.visit_seq = v.seq ORDER BY a.ord),
 	ARRAY(SELECT DISTINCT t.item_id FROM plan_tasks t
 		WHERE t.plan_id = v.plan_id AND t.visit_seq = v.seq AND t.item_id IS NOT NULL ORDER BY 1)
@@ -317,7 +320,8 @@ SELECT h.uscc, h.date, h.department_ids, h.item_ids, h.inspector_ids FROM (
 		WHERE c.outcome <> 'not_done') p
 	WHERE r.visit_date < $1::date AND r.visit_date >= $2::date AND p.item_ids IS NOT NULL
 	UNION ALL
-	SELECT v.uscc::text, v.date, v.plan_id, v.seq, v.department_ids,
+	SELECT v.uscc::text, v.date, v.plan_id, v.seq,
+		ARRAY(SELECT DISTINCT t.department_id FROM plan_tasks t WHERE t.plan_id = v.plan_id AND t.visit_seq = v.seq ORDER BY 1),
 		ARRAY(SELECT DISTINCT t.item_id FROM plan_tasks t WHERE t.plan_id = v.plan_id AND t.visit_seq = v.seq ORDER BY 1),
 		ARRAY(SELECT a.inspector_id FROM plan_assignments a WHERE a.plan_id = v.plan_id AND a.visit_seq = v.seq ORDER BY a.ord)
 	FROM published_visits v

@@ -995,6 +995,11 @@ type DoorTask struct {
 	Department   string      `json:"department"`
 	DemandID     int64       `json:"demand_id"`
 	Result       *TaskResult `json:"result" gorm:"-"`
+	// PublicHidden: the task was added by a later plan's join and the
+	// business may not see it yet (an unannounced item before the visit's
+	// day, an announced one before its notice), so the public /v/ page
+	// leaves it out. Staff see every task.
+	PublicHidden bool `json:"-"`
 }
 
 // DoorVisit is what the inspectors of a visit see at the door.
@@ -1059,9 +1064,12 @@ func (s *Store) DoorVisit(ctx context.Context, planID int64, seq int, inspectorI
 		db.Raw(`SELECT i.id, i.name, i.code, i.phone, a.role FROM plan_assignments a JOIN inspectors i ON i.id = a.inspector_id
 			WHERE a.plan_id = ? AND a.visit_seq = ? ORDER BY a.ord`, planID, seq).Scan(&v.Inspectors).Error,
 		db.Raw(`SELECT t.seq AS task_seq, t.item_id, i.code AS item_code, i.name AS item_name, i.legal_basis,
-				t.department_id, d.name AS department, t.demand_id
+				t.department_id, d.name AS department, t.demand_id,
+				(t.added_by_plan_id IS NOT NULL AND ?::date > current_date
+					AND NOT (dm.announce_days > 0 AND ?::date - dm.announce_days <= current_date)) AS public_hidden
 			FROM plan_tasks t JOIN items i ON i.id = t.item_id JOIN departments d ON d.id = t.department_id
-			WHERE t.plan_id = ? AND t.visit_seq = ? ORDER BY t.seq`, planID, seq).Scan(&v.Tasks).Error,
+				JOIN demands dm ON dm.id = t.demand_id
+			WHERE t.plan_id = ? AND t.visit_seq = ? ORDER BY t.seq`, v.Date, v.Date, planID, seq).Scan(&v.Tasks).Error,
 		db.Raw(`SELECT * FROM visit_checkins WHERE plan_id = ? AND visit_seq = ? ORDER BY at, inspector_id`, planID, seq).Scan(&v.CheckIns).Error,
 	)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"inspectonce/domain"
@@ -53,8 +54,12 @@ type ScheduleVisit struct {
 	Date string `json:"date"`
 	// OriginalDate is the plan's date when the visit was moved, else "".
 	OriginalDate string `json:"original_date,omitempty"`
-	// Revision counts the moves (the iCalendar SEQUENCE).
+	// Revision counts the moves.
 	Revision int `json:"revision"`
+	// Amendments counts the later plans whose joins added items to the visit
+	// (on a business's schedule, only those with an item it may see yet).
+	// Revision + Amendments is the iCalendar SEQUENCE.
+	Amendments int `json:"amendments,omitempty"`
 	// StartTime and EndTime ("HH:MM") are the working window of the day
 	// (WorkdayStartMinutes, WorkdayEndMinutes): a business is told the day, not
 	// an hour, since a route's timings are an estimate that a late stop
@@ -142,6 +147,7 @@ type scheduleVisitRow struct {
 	LeadInspector string
 	AnnounceDays  int
 	Items         string
+	Amendments    int
 }
 
 type scheduleItemRow struct {
@@ -165,13 +171,32 @@ const visitDetailColumns = `v.plan_id, v.seq, v.date, v.original_date, v.revisio
 	coalesce((SELECT i.name FROM plan_assignments a JOIN inspectors i ON i.id = a.inspector_id
 		WHERE a.plan_id = v.plan_id AND a.visit_seq = v.seq AND a.role = 'lead' LIMIT 1), '') AS lead_inspector,
 	(SELECT coalesce(min(dm.announce_days), 0) FROM plan_tasks tk JOIN demands dm ON dm.id = tk.demand_id
-		WHERE tk.plan_id = v.plan_id AND tk.visit_seq = v.seq) AS announce_days,
+		WHERE tk.plan_id = v.plan_id AND tk.visit_seq = v.seq AND tk.added_by_plan_id IS NULL) AS announce_days,
 	(SELECT coalesce(json_agg(json_build_object('department_id', d.id, 'department_code', d.code,
 			'department_name', d.name, 'id', it.id, 'code', it.code, 'name', it.name, 'legal_basis', it.legal_basis)
 			ORDER BY x.first), '[]')
 		FROM (SELECT tk.item_id, min(tk.seq) AS first FROM plan_tasks tk
-			WHERE tk.plan_id = v.plan_id AND tk.visit_seq = v.seq GROUP BY tk.item_id) x
-		JOIN items it ON it.id = x.item_id JOIN departments d ON d.id = it.department_id)::text AS items`
+			WHERE tk.plan_id = v.plan_id AND tk.visit_seq = v.seq /*items*/ GROUP BY tk.item_id) x
+		JOIN items it ON it.id = x.item_id JOIN departments d ON d.id = it.department_id)::text AS items,
+	v.amendments`
+
+// businessVisitColumns are visitDetailColumns as the business may see them
+// on day: an item a later plan's join added shows only on or after the
+// visit's day, or, when its demand is announced, from its own notice (the
+// visit's date less its announce_days). An unannounced item joining an
+// announced visit thus never shows itself to the business before the day.
+// day is a civil date this package formats (civilDate), never user text.
+// Its amendments count only the joins with an item it may see, so its feed's
+// SEQUENCE does not betray a hidden one.
+func businessVisitColumns(day time.Time) string {
+	d := "'" + civilDate(day) + "'::date"
+	visible := `(tk.added_by_plan_id IS NULL OR v.date <= ` + d + `
+				OR EXISTS (SELECT 1 FROM demands dd WHERE dd.id = tk.demand_id AND dd.announce_days > 0
+					AND v.date - dd.announce_days <= ` + d + `))`
+	cols := strings.Replace(visitDetailColumns, "/*items*/", "AND "+visible, 1)
+	return strings.Replace(cols, "v.amendments", `(SELECT count(DISTINCT tk.added_by_plan_id) FROM plan_tasks tk
+		WHERE tk.plan_id = v.plan_id AND tk.visit_seq = v.seq AND tk.added_by_plan_id IS NOT NULL AND `+visible+`) AS amendments`, 1)
+}
 
 // departments groups a visit's items by department, departments in the order
 // of their first item.
@@ -202,7 +227,7 @@ func (r *scheduleVisitRow) common(day time.Time) (ScheduleVisit, error) {
 		return ScheduleVisit{}, err
 	}
 	v := ScheduleVisit{PlanID: r.PlanID, VisitSeq: r.Seq, UID: VisitUID(r.PlanID, r.Seq),
-		Date: civilDate(r.Date), Revision: r.Revision,
+		Date: civilDate(r.Date), Revision: r.Revision, Amendments: r.Amendments,
 		StartTime: hhmm(WorkdayStartMinutes), EndTime: hhmm(WorkdayEndMinutes),
 		Announced: r.AnnounceDays > 0, Status: VisitPlanned,
 		LeadTeam:      ScheduleTeam{ID: r.TeamID, Name: r.TeamName, ContactPhone: r.TeamPhone},
@@ -243,7 +268,7 @@ func (s *Store) BusinessSchedule(ctx context.Context, uscc string, now time.Time
 	}
 	day := today(now, loc)
 	var rows []scheduleVisitRow
-	if err := db.Raw(`SELECT * FROM (SELECT `+visitDetailColumns+`, v.earliest_date
+	if err := db.Raw(`SELECT * FROM (SELECT `+businessVisitColumns(day)+`, v.earliest_date
 			FROM published_visits v JOIN teams t ON t.id = v.team_id
 			WHERE v.uscc = ?) x
 		WHERE (x.announce_days > 0 AND x.earliest_date - x.announce_days <= ?::date) OR x.date < ?::date

@@ -314,6 +314,9 @@ func publicVisit(v DoorVisit) PublicVisit {
 		Departments: []string{}, Items: make([]PublicItem, 0, len(v.Tasks)), Inspectors: make([]PublicInspector, 0, len(v.Inspectors))}
 	seen := map[string]bool{}
 	for _, t := range v.Tasks {
+		if t.PublicHidden {
+			continue // an item a join added that the business may not see yet
+		}
 		if !seen[t.Department] {
 			seen[t.Department] = true
 			pv.Departments = append(pv.Departments, t.Department)

@@ -57,7 +57,8 @@ func sqlRows(t *testing.T, b *benv, q string, args ...any) [][]string {
 // expectedScheduleSQL lists the visits business $1 may see on day $2, by
 // DESIGN.md §1 and the announce policy, straight from the plan tables: every
 // visit of a published plan (at the date of its latest move, if any) that
-// is announced (every demand gives notice) once the notice has started
+// is announced (every demand of its own tasks gives notice: tasks a later
+// plan joined to it do not change that) once the notice has started
 // before the earliest date it was ever set for, and any visit once its day
 // has passed. Each row: plan/seq@date.
 const expectedScheduleSQL = `
@@ -67,7 +68,7 @@ WITH v AS (
 			ORDER BY m.seq DESC LIMIT 1), pv.date) AS eff,
 		least(pv.date, (SELECT min(m.to_date) FROM visit_moves m WHERE m.plan_id = pv.plan_id AND m.visit_seq = pv.seq)) AS earliest,
 		(SELECT min(d.announce_days) FROM plan_tasks t JOIN demands d ON d.id = t.demand_id
-			WHERE t.plan_id = pv.plan_id AND t.visit_seq = pv.seq) AS notice
+			WHERE t.plan_id = pv.plan_id AND t.visit_seq = pv.seq AND t.added_by_plan_id IS NULL) AS notice
 	FROM plan_visits pv JOIN plans p ON p.id = pv.plan_id
 	WHERE p.status = 'published' AND pv.uscc = $1)
 SELECT plan_id || '/' || seq || '@' || to_char(eff, 'YYYY-MM-DD') FROM v
@@ -331,8 +332,14 @@ func (b *benv) checkScheduleBlocks(t *testing.T, ctx context.Context) {
 			t.Errorf("visit %s/%s has %d blocks, want 1", plans[i], seqs[i], n)
 		}
 		var want []string
+		// A task a later plan joined to the visit shows from its own
+		// notice (an unannounced one on the day), as the business may see it.
+		day := b.clock.Load().In(b.Loc).Format(time.DateOnly)
 		for _, r := range sqlRows(t, b, `SELECT DISTINCT d.code FROM plan_tasks t JOIN items it ON it.id = t.item_id
-			JOIN departments d ON d.id = it.department_id WHERE t.plan_id = $1 AND t.visit_seq = $2 ORDER BY 1`, plans[i], seqs[i]) {
+			JOIN departments d ON d.id = it.department_id JOIN demands dm ON dm.id = t.demand_id
+			JOIN published_visits v ON v.plan_id = t.plan_id AND v.seq = t.visit_seq
+			WHERE t.plan_id = $1 AND t.visit_seq = $2 AND (t.added_by_plan_id IS NULL OR v.date <= $3::date
+				OR (dm.announce_days > 0 AND v.date - dm.announce_days <= $3::date)) ORDER BY 1`, plans[i], seqs[i], day) {
 			want = append(want, r[0])
 		}
 		got := b.Attrs(t, ctx, sel+" .sched-dept", "data-dept")

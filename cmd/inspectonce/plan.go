@@ -46,6 +46,11 @@ type planOutput struct {
 	BusiestDay      string                   `json:"busiest_day,omitempty"`
 	BusiestDayShare float64                  `json:"busiest_day_share"`
 	TeamLoad        map[int64]store.TeamLoad `json:"team_load"`
+	// TasksJoined tasks join VisitsAmended visits already on the calendar,
+	// DoorKnocksSaved fewer new visits for it.
+	TasksJoined     int `json:"tasks_joined"`
+	VisitsAmended   int `json:"visits_amended"`
+	DoorKnocksSaved int `json:"door_knocks_saved"`
 	// Independent compares with each demand drawing on its own (coordinated plans only).
 	Independent *store.ComparisonStats `json:"independent,omitempty"`
 	// Empty says why a stored plan has no visits (already served, and by
@@ -184,6 +189,7 @@ func fillStats(o *planOutput, s store.PlanStats) {
 	o.TargetDraws, o.InspectorDraws = s.TargetDraws, s.InspectorDraws
 	o.Independent = s.Independent
 	o.BusiestDay, o.BusiestDayShare, o.TeamLoad = s.BusiestDay, s.BusiestDayShare, s.TeamLoad
+	o.TasksJoined, o.VisitsAmended, o.DoorKnocksSaved = s.TasksJoined, s.VisitsAmended, s.DoorKnocksSaved
 	if o.UnplacedByReason == nil {
 		o.UnplacedByReason = map[string]int{}
 	}
@@ -213,6 +219,8 @@ func printPlan(out io.Writer, o planOutput, asJSON bool) error {
 	fmt.Fprintf(tw, "lower bound\t%d\n", o.LowerBound)
 	fmt.Fprintf(tw, "visits\t%d\t(%.1f %% fewer than naive)\n", o.Visits, 100*o.VisitReduction)
 	fmt.Fprintf(tw, "joint visits\t%d\t(joint-visit rate %.1f %%)\n", o.JointVisits, 100*o.JointVisitRate)
+	fmt.Fprintf(tw, "joined\t%d tasks to %d visits on the calendar\t(%d door-knocks saved)\n", o.TasksJoined, o.VisitsAmended,
+		o.DoorKnocksSaved)
 	fmt.Fprintf(tw, "unplaced\t%d\n", o.Unplaced)
 	reasons := make([]string, 0, len(o.UnplacedByReason))
 	for r := range o.UnplacedByReason {
