@@ -446,3 +446,50 @@ func TestJoinCases(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkDistrictJoin plans the district's next cycle on a calendar that
+// holds its first plan: the same departments' campaigns come again for a
+// neighbouring department's unused item (coordinated samples overlap, so
+// many tasks land at businesses with a booked visit), and the complaints
+// again, with joining on.
+func BenchmarkDistrictJoin(b *testing.B) {
+	in := districtInput(false)
+	p1, err := Build(in)
+	if err != nil {
+		b.Fatal(err)
+	}
+	in2 := *in
+	in2.Booked = bookPlan(p1, 1)
+	in2.Policy.Join = true
+	in2.Demands = nil
+	for _, d := range in.Demands {
+		d.ID += 100_000
+		if d.Sample != nil {
+			d.DepartmentID = d.DepartmentID%10 + 1
+			d.ItemIDs = []int64{1002 + 10*(d.DepartmentID-1)}
+		}
+		in2.Demands = append(in2.Demands, d)
+	}
+	var p *Plan
+	b.ReportAllocs()
+	cpu := cpuTime()
+	n := 0
+	for b.Loop() {
+		if p, err = Build(&in2); err != nil {
+			b.Fatal(err)
+		}
+		n++
+	}
+	b.StopTimer()
+	b.ReportMetric((cpuTime()-cpu).Seconds()/float64(n), "cpu-s/op")
+	b.ReportMetric(float64(len(in2.Booked)), "booked")
+	b.ReportMetric(float64(p.Stats.TasksJoined), "joined")
+	b.ReportMetric(float64(p.Stats.VisitsAmended), "amended")
+	b.ReportMetric(float64(p.Stats.DoorKnocksSaved), "saved")
+	added := 0
+	for _, j := range p.Joins {
+		added += len(j.AddedInspectorIDs)
+	}
+	b.ReportMetric(float64(added), "added-inspectors")
+	report(b, p, nil)
+}
