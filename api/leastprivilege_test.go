@@ -26,7 +26,16 @@ func (v *env) pageStatus(who, path string) int {
 // pageAs fetches a page as pageStatus does and returns its status and body.
 func (v *env) pageAs(who, path string) (int, string) {
 	v.t.Helper()
-	req, err := http.NewRequest(http.MethodGet, v.srv.URL+path, nil)
+	status, _, body := v.pageReq(who, http.MethodGet, path)
+	return status, body
+}
+
+// pageReq sends a page request (not an /api/v1 route, so not checked
+// against the OpenAPI document) with who's token, without following
+// redirects, and returns the status, headers and body.
+func (v *env) pageReq(who, method, path string) (int, http.Header, string) {
+	v.t.Helper()
+	req, err := http.NewRequest(method, v.srv.URL+path, nil)
 	if err != nil {
 		v.t.Fatal(err)
 	}
@@ -41,7 +50,7 @@ func (v *env) pageAs(who, path string) (int, string) {
 	if err != nil {
 		v.t.Fatal(err)
 	}
-	return res.StatusCode, string(body)
+	return res.StatusCode, res.Header, string(body)
 }
 
 // token makes a token for (role, scope) under key.

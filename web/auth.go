@@ -251,6 +251,10 @@ func (p *Pages) fail(c echo.Context, err error) error {
 	case errors.Is(err, domain.ErrUnavailable), store.Unavailable(err):
 		status, key = http.StatusServiceUnavailable, "error.unavailable"
 		c.Response().Header().Set("Retry-After", "5")
+	case errors.Is(err, domain.ErrConflict):
+		// A refusal the user can act on (a demand not urgent, already
+		// placed, no room left): say what it is.
+		status, key, detail = http.StatusConflict, "error.conflict", err.Error()
 	case errors.Is(err, domain.ErrNotFound):
 		status, key = http.StatusNotFound, "error.not_found"
 	case errors.Is(err, domain.ErrForbidden):

@@ -54,12 +54,16 @@ type plansView struct {
 	Statuses []string
 	// Hidden is how many older plans the list leaves out.
 	Hidden int
+	// Urgent are the complaints and priority-1 demands the viewer may place
+	// now, each with a button.
+	Urgent []domain.Demand
 }
 
 // plansList is GET /plans: every plan, newest first, as admins and planners
 // may read them through the API (GET /api/v1/plans).
 func (p *Pages) plansList(c echo.Context) error {
-	if _, err := allow(c, domain.RoleAdmin, domain.RolePlanner); err != nil {
+	viewer, err := allow(c, domain.RoleAdmin, domain.RolePlanner)
+	if err != nil {
 		return err
 	}
 	status := c.QueryParam("status")
@@ -81,6 +85,9 @@ func (p *Pages) plansList(c echo.Context) error {
 	}
 	slices.Reverse(all)
 	v := plansView{Status: status, Statuses: planStatuses}
+	if v.Urgent, err = p.urgentDemands(c, viewer); err != nil {
+		return err
+	}
 	if len(all) > plansShown {
 		v.Hidden = len(all) - plansShown
 		all = all[:plansShown]

@@ -23,6 +23,7 @@ import (
 	"inspectonce/calendar"
 	"inspectonce/configs"
 	"inspectonce/domain"
+	"inspectonce/planning"
 	"inspectonce/store"
 )
 
@@ -45,6 +46,9 @@ type Options struct {
 	Queues QueueInspector
 	// QueueNames are the configured queues, listed even before they hold a task.
 	QueueNames []string
+	// Planning places urgent demands now from the plans page; nil hides the
+	// button.
+	Planning *planning.Service
 }
 
 // Pages holds what the page handlers need.
@@ -58,6 +62,8 @@ type Pages struct {
 	queues     QueueInspector
 	queueNames []string
 
+	planning *planning.Service
+
 	once  sync.Once
 	tmpls map[string]*template.Template
 	err   error
@@ -67,7 +73,7 @@ type Pages struct {
 // authenticate by the session cookie that /login sets (or a bearer token).
 func Register(e *echo.Echo, o Options) *Pages {
 	p := &Pages{store: o.Store, cfg: o.Config, cal: o.Calendar, log: o.Logger, now: o.Now,
-		queues: o.Queues, queueNames: o.QueueNames}
+		queues: o.Queues, queueNames: o.QueueNames, planning: o.Planning}
 	if p.now == nil {
 		p.now = time.Now
 	}
@@ -92,6 +98,7 @@ func Register(e *echo.Echo, o Options) *Pages {
 	g := e.Group("", p.requireLogin)
 	g.GET("/", p.home)
 	p.routes(g)
+	g.POST("/demands/:id/place-now", p.page(p.placeNow))
 	return p
 }
 
