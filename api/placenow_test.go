@@ -254,3 +254,29 @@ func TestPlaceNowRespectsBookedCapacity(t *testing.T) {
 		t.Fatalf("visits %+v, want one on 2026-11-24", out.Visits)
 	}
 }
+
+// TestPlaceNowJoinsAVisitOnTheCalendar: a second complaint at a business
+// that already has a published visit inside the complaint's window joins
+// that visit instead of knocking again: 201 with the join and no new visit.
+func TestPlaceNowJoinsAVisitOnTheCalendar(t *testing.T) {
+	v := newEnv(t)
+	v.planCounty()
+	first := v.demand("planner", v.itemA.ID, "complaint", 0, windowDays("2026-11-23", "2026-12-31"), v.bizA.USCC)
+	r := v.placeNow("planner", first)
+	expect(t, r, 201, "place the first complaint")
+	var one planning.Placement
+	r.json(t, &one)
+	if len(one.Visits) != 1 {
+		t.Fatalf("first placement: %+v", one)
+	}
+	// Another department's complaint, so the visit gains an item.
+	second := v.demand("plannerB", v.itemB.ID, "complaint", 0, windowDays("2026-11-23", "2026-12-31"), v.bizA.USCC)
+	r = v.placeNow("plannerB", second)
+	expect(t, r, 201, "place a second complaint at the same business")
+	var two planning.Placement
+	r.json(t, &two)
+	if len(two.Visits) != 0 || len(two.Joins) != 1 || two.Joins[0].TargetPlanID != one.Plan.ID ||
+		two.Joins[0].TargetVisitSeq != one.Visits[0].Seq {
+		t.Fatalf("second placement should join visit %d/%d: %+v", one.Plan.ID, one.Visits[0].Seq, two)
+	}
+}

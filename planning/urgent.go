@@ -30,11 +30,14 @@ import (
 // work. A plan that places nothing is discarded (its rows stay for the
 // record) and refused with the reasons (*UnplacedError).
 
-// Placement is a published urgent placement: the plan, its visits and the
+// Placement is a published urgent placement: the plan, its new visits, the
+// visits already on the calendar it joined (an urgent task at a business
+// with a visit in its window joins it rather than knocking again) and the
 // tasks it could not place (some businesses of a list demand may fail).
 type Placement struct {
 	Plan     store.Plan        `json:"plan"`
 	Visits   []store.PlanVisit `json:"visits"`
+	Joins    []store.PlanJoin  `json:"joins"`
 	Unplaced []store.PlanTask  `json:"unplaced"`
 }
 
@@ -142,7 +145,7 @@ func (s *Service) PlaceNow(ctx context.Context, actor string, id, departmentID i
 		return nil, fmt.Errorf("urgent plan %d for demand %d: %w", p.ID, id, err)
 	}
 	bg := context.WithoutCancel(ctx)
-	if res.Stats.Visits == 0 {
+	if res.Stats.Visits == 0 && res.Stats.TasksJoined == 0 {
 		draft, err := s.st.GetPlan(ctx, p.ID)
 		if err != nil {
 			return nil, err
@@ -175,13 +178,21 @@ func (s *Service) PlaceNow(ctx context.Context, actor string, id, departmentID i
 	if err != nil {
 		return nil, err
 	}
-	out.Visits, out.Unplaced = nonNilSlice(visits.Items), nonNilSlice(unplaced.Items)
+	joins, err := s.st.ListPlanJoins(bg, p.ID, 0, store.Page{Limit: store.MaxLimit})
+	if err != nil {
+		return nil, err
+	}
+	out.Visits, out.Joins, out.Unplaced = nonNilSlice(visits.Items), nonNilSlice(joins.Items), nonNilSlice(unplaced.Items)
 	placed := make([]map[string]any, len(out.Visits))
 	for i, v := range out.Visits {
 		placed[i] = map[string]any{"seq": v.Seq, "date": v.Date, "team_id": v.TeamID, "uscc": v.USCC}
 	}
+	joined := make([]map[string]any, len(out.Joins))
+	for i, j := range out.Joins {
+		joined[i] = map[string]any{"plan_id": j.TargetPlanID, "seq": j.TargetVisitSeq, "date": j.Date, "uscc": j.USCC}
+	}
 	if err := s.st.Audit(bg, actor, "demand.place_now", object, store.OutcomeOK, map[string]any{
-		"plan_id": p.ID, "from": pub.From, "to": pub.To, "visits": placed, "unplaced": len(out.Unplaced),
+		"plan_id": p.ID, "from": pub.From, "to": pub.To, "visits": placed, "joined": joined, "unplaced": len(out.Unplaced),
 	}); err != nil {
 		return nil, err
 	}
