@@ -175,15 +175,10 @@ func (d *Dispatcher) HandleVisitAmended(ctx context.Context, t *asynq.Task) erro
 // their webhook deliveries, and re-checks the lead team's roster of the
 // visit's day if it has gone out. It returns how many notices it wrote.
 func (d *Dispatcher) TellAmendments(ctx context.Context, planID int64, seq int) (int, error) {
-	v, err := d.st.DispatchVisitOf(ctx, planID, seq)
+	v, err := d.newsVisit(ctx, planID, seq)
 	if err != nil {
 		return 0, err
 	}
-	vs := []store.DispatchVisit{v}
-	if err := d.attachCodes(ctx, vs); err != nil {
-		return 0, err
-	}
-	v = vs[0]
 	amends, err := d.st.VisitAmendments(ctx, planID, seq)
 	if err != nil {
 		return 0, err
@@ -191,24 +186,10 @@ func (d *Dispatcher) TellAmendments(ctx context.Context, planID int64, seq int) 
 	if len(amends) == 0 {
 		return 0, nil
 	}
-	ns := AmendNotices(&v, amends, d.loc)
-	if v.Date.Before(d.today()) {
-		kept := ns[:0:0]
-		for _, n := range ns {
-			if n.RecipientKind == store.RecipientInspector {
-				kept = append(kept, n)
-			}
-		}
-		ns = kept
-	}
-	w, err := d.st.WriteNotifications(ctx, ns)
+	inserted, err := d.sendNews(ctx, TypeDispatchVisitAmended, &v, AmendNotices(&v, amends, d.loc))
 	if err != nil {
-		return 0, err
-	}
-	d.effects.WithLabelValues(TypeDispatchVisitAmended).Add(float64(w.Inserted))
-	if err := d.enqueueDeliveries(ctx, w.Deliveries); err != nil {
-		return w.Inserted, err
+		return inserted, err
 	}
 	_, err = d.refreshRosters(ctx, TypeDispatchVisitAmended, teamDays{}.add(v.TeamID, v.Date))
-	return w.Inserted, err
+	return inserted, err
 }

@@ -128,15 +128,10 @@ func (d *Dispatcher) HandleVisitMoved(ctx context.Context, t *asynq.Task) error 
 // wrote. Every move, not only the latest: moves made before the relay picked
 // up the first are carried by one task, and each is told.
 func (d *Dispatcher) TellMoves(ctx context.Context, planID int64, seq int) (int, error) {
-	v, err := d.st.DispatchVisitOf(ctx, planID, seq)
+	v, err := d.newsVisit(ctx, planID, seq)
 	if err != nil {
 		return 0, err
 	}
-	vs := []store.DispatchVisit{v}
-	if err := d.attachCodes(ctx, vs); err != nil {
-		return 0, err
-	}
-	v = vs[0]
 	moves, err := d.st.VisitMoves(ctx, planID, seq)
 	if err != nil {
 		return 0, err
@@ -144,10 +139,43 @@ func (d *Dispatcher) TellMoves(ctx context.Context, planID int64, seq int) (int,
 	if len(moves) == 0 {
 		return 0, nil
 	}
-	ns := MoveNotices(&v, moves, d.loc)
+	inserted, err := d.sendNews(ctx, TypeDispatchVisitMoved, &v, MoveNotices(&v, moves, d.loc))
+	if err != nil {
+		return inserted, err
+	}
+	days := teamDays{}
+	for _, m := range moves {
+		for _, s := range []string{m.FromDate, m.ToDate} {
+			if day, err := time.Parse(time.DateOnly, s); err == nil {
+				days.add(v.TeamID, day)
+			}
+		}
+	}
+	_, err = d.refreshRosters(ctx, TypeDispatchVisitMoved, days)
+	return inserted, err
+}
+
+// newsVisit reads visit seq of plan planID with its current code, for news
+// about it (a move, an amendment).
+func (d *Dispatcher) newsVisit(ctx context.Context, planID int64, seq int) (store.DispatchVisit, error) {
+	v, err := d.st.DispatchVisitOf(ctx, planID, seq)
+	if err != nil {
+		return v, err
+	}
+	vs := []store.DispatchVisit{v}
+	if err := d.attachCodes(ctx, vs); err != nil {
+		return v, err
+	}
+	return vs[0], nil
+}
+
+// sendNews writes the notices ns of news about visit v (those written
+// before are not written again) and queues their webhook deliveries,
+// counting them under kind. Told after the visit's date, only its
+// inspectors hear it, as for a late dispatch (LateNotices). It returns how
+// many notices it wrote.
+func (d *Dispatcher) sendNews(ctx context.Context, kind string, v *store.DispatchVisit, ns []store.NewNotification) (int, error) {
 	if v.Date.Before(d.today()) {
-		// Told after the visit's (new) date: only its inspectors, as for a
-		// late dispatch (LateNotices).
 		kept := ns[:0:0]
 		for _, n := range ns {
 			if n.RecipientKind == store.RecipientInspector {
@@ -160,18 +188,9 @@ func (d *Dispatcher) TellMoves(ctx context.Context, planID int64, seq int) (int,
 	if err != nil {
 		return 0, err
 	}
-	d.effects.WithLabelValues(TypeDispatchVisitMoved).Add(float64(w.Inserted))
+	d.effects.WithLabelValues(kind).Add(float64(w.Inserted))
 	if err := d.enqueueDeliveries(ctx, w.Deliveries); err != nil {
 		return w.Inserted, err
 	}
-	days := teamDays{}
-	for _, m := range moves {
-		for _, s := range []string{m.FromDate, m.ToDate} {
-			if day, err := time.Parse(time.DateOnly, s); err == nil {
-				days.add(v.TeamID, day)
-			}
-		}
-	}
-	_, err = d.refreshRosters(ctx, TypeDispatchVisitMoved, days)
-	return w.Inserted, err
+	return w.Inserted, nil
 }
