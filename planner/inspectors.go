@@ -92,6 +92,10 @@ func (s *scheduler) drawInspectors(v *pending, key string, o option) ([]int64, D
 		if s.exclGen[i] == gen || slices.Contains(s.chosen, i) {
 			return false
 		}
+		if s.away(i, o.day) {
+			s.exclGen[i], s.exclWhy[i] = gen, ExcludeUnavailable
+			return false
+		}
 		if !pol.Uncapacitated && s.inspUsed[i*s.days+o.day]+need > pol.InspectorDayMinutes {
 			s.exclGen[i], s.exclWhy[i] = gen, ExcludeNoTime
 			busy = true

@@ -153,6 +153,14 @@ func (s *scheduler) join(tasks []Task) joined {
 		if !ok || !known || bv.Date < pub {
 			continue
 		}
+		// Nothing joins a visit on a closed day, or one whose staff is away
+		// (part of a calendar repair, not of a plan).
+		if bi, ok := s.ix.biz[bv.USCC]; ok && s.closed(ti, bi, d) {
+			continue
+		}
+		if slices.ContainsFunc(bv.InspectorIDs, func(id int64) bool { i, ok := s.inspOf[id]; return ok && s.away(i, d) }) {
+			continue
+		}
 		jt := &joinTarget{bv: bv, day: d, team: ti, perDomain: map[string]int{}, duration: max(bv.DurationMinutes, 0),
 			inspectors: slices.Clone(bv.InspectorIDs), join: -1}
 		for _, id := range bv.ItemIDs {
@@ -309,6 +317,10 @@ func (s *scheduler) drawJoinInspector(jt *joinTarget, bi int, domain string, nee
 		for _, ti := range teams {
 			for _, i := range s.ix.members[ti] {
 				if !s.ix.has(i, domain) || excluded[i] != "" || slices.Contains(jt.inspectors, s.in.Inspectors[i].ID) {
+					continue
+				}
+				if s.away(i, jt.day) {
+					excluded[i] = ExcludeUnavailable
 					continue
 				}
 				if !pol.Uncapacitated && s.inspUsed[i*s.days+jt.day]+need > pol.InspectorDayMinutes {

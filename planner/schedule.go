@@ -44,6 +44,8 @@ type scheduler struct {
 	placed   []stop
 	unplaced []Unplaced
 	draws    []Draw
+	// av is who is away and what is closed (availability.go).
+	av availability
 
 	// bookedUsed is the team-day minutes (team index × days + day) that
 	// visits already on the calendar hold; teamDays[].used includes them.
@@ -73,6 +75,7 @@ func newScheduler(in *Input, ix *index, wd workdays) *scheduler {
 	for i, p := range in.Inspectors {
 		s.inspOf[p.ID] = i
 	}
+	s.av = newAvailability(in, ix, wd, s.inspOf)
 	s.book()
 	return s
 }
@@ -199,6 +202,10 @@ func (s *scheduler) place(v *pending, key string) {
 		opts = s.levelOptions(v, teams)
 	}
 	if len(opts) == 0 {
+		if s.allClosed(v, teams) {
+			s.refuse(v, ReasonClosed)
+			return
+		}
 		s.refuse(v, ReasonCapacity)
 		return
 	}
@@ -261,6 +268,9 @@ func (s *scheduler) earliestOptions(v *pending, teams []int) []option {
 	for d := v.lo; d <= v.hi && daysWithRoom < maxOptionDays && len(opts) < maxOptions; d++ {
 		found := false
 		for rank, ti := range teams {
+			if s.closed(ti, v.biz, d) {
+				continue
+			}
 			td := &s.teamDays[ti*s.days+d]
 			if !pol.Uncapacitated && (td.used+v.duration*k > s.in.Teams[ti].DailyCapacityMinutes || (td.full > 0 && v.duration >= td.full)) {
 				continue
@@ -317,6 +327,9 @@ func (s *scheduler) levelOptions(v *pending, teams []int) []option {
 	cands := s.levelScratch[:0]
 	for d := v.lo; d <= v.hi; d++ {
 		for rank, ti := range teams {
+			if s.closed(ti, v.biz, d) {
+				continue
+			}
 			td := &s.teamDays[ti*s.days+d]
 			if td.used+v.duration*k > s.in.Teams[ti].DailyCapacityMinutes || (td.full > 0 && v.duration >= td.full) {
 				continue

@@ -260,7 +260,17 @@ type Input struct {
 	// outside the horizon, off working days, or whose team or inspectors
 	// are not in the input hold nothing here.
 	Booked []BookedVisit
-	Policy Policy
+	// Unavailable are inspectors' days away (leave, training, secondment):
+	// an inspector is never drawn for a visit, nor added to a booked one,
+	// on a day of its unavailability (availability.go).
+	Unavailable []Unavailability
+	// Closures close a region's or a team's days (typhoon, ferries stopped,
+	// holiday duty): no visit is placed on, and nothing joins a booked visit
+	// on, a day closed for its business's region (or any region above it)
+	// or for its lead team, and a closed team's members are not drawn that
+	// day (availability.go).
+	Closures []Closure
+	Policy   Policy
 	// YearKey makes each business's permanent random number; revealed when
 	// the year closes.
 	YearKey []byte
@@ -362,6 +372,7 @@ const (
 	ReasonEmptyPopulation = "empty_population" // sample rule matched no business
 	ReasonNoticePeriod    = "notice_period"    // the window ends before the business's notice runs out
 	ReasonDeferred        = "deferred"         // sample left for the next plan: too few of its days fall in this horizon
+	ReasonClosed          = "closed"           // every day of the window is closed for the business or its teams
 )
 
 // Unplaced is a task (or a whole demand, with USCC empty) the plan could not
