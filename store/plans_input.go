@@ -22,7 +22,8 @@ const HistoryDays = 366
 // regionIDs when any are given, else all); the open demands whose window
 // overlaps the horizon; the history of performed visits in the
 // HistoryDays before from (see visitHistory); and the calendar, the
-// published visits still to come in the horizon (Booked, see bookedVisits). Dates are taken as civil dates (their
+// published visits still to come in the horizon (Booked, see bookedVisits), and the
+// inspector unavailabilities and closures overlapping it. Dates are taken as civil dates (their
 // year-month-day in their own location). Everything is ordered by key, so the
 // same database gives the same input.
 //
@@ -253,6 +254,12 @@ ORDER BY h.date, h.uscc, h.plan_id, h.seq`, histArgs, func(rows *sql.Rows) error
 	})
 	if err != nil {
 		return nil, fmt.Errorf("planner input: booked visits: %w", err)
+	}
+	// Inspectors away and regions or teams closed on any day of the horizon
+	// (all of them, as for the calendar: a closure elsewhere still keeps a
+	// team or an inspector from working here).
+	if err := s.availabilityInput(ctx, in, fromS, toS); err != nil {
+		return nil, fmt.Errorf("planner input: availability: %w", err)
 	}
 	return in, nil
 }
