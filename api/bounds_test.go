@@ -62,6 +62,8 @@ func TestOpenAPIBoundsMatchCode(t *testing.T) {
 		"WebhookRequest.secret":               maxWebhookSecretLen,
 		"ResultRequest.rule_cited":            store.MaxRuleCited,
 		"ResultRequest.note":                  store.MaxResultNote,
+		"UnavailabilityRequest.reason":        maxAvailabilityReasonLen,
+		"ClosureRequest.reason":               maxAvailabilityReasonLen,
 	}
 	doc, err := openapi3.NewLoader().LoadFromData(openAPIYAML)
 	if err != nil {

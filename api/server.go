@@ -223,6 +223,13 @@ func (s *Server) routes(g *echo.Group) {
 	g.PUT("/inspectors/:id", s.updateInspector)
 	g.POST("/inspectors/:id/feed", s.rotateInspectorFeed)
 	g.GET("/inspectors/:id/visits", s.listInspectorVisits)
+	g.GET("/inspectors/:id/unavailability", s.listUnavailability)
+	g.POST("/inspectors/:id/unavailability", s.createUnavailability)
+	g.DELETE("/inspectors/:id/unavailability/:uid", s.deleteUnavailability)
+
+	g.GET("/closures", s.listClosures)
+	g.POST("/closures", s.createClosure)
+	g.DELETE("/closures/:id", s.deleteClosure)
 
 	g.GET("/businesses", s.listBusinesses)
 	g.POST("/businesses", s.createBusiness)
