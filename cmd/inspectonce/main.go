@@ -54,6 +54,16 @@ Commands:
   dispatch status --plan ID [--json]
                           how far a published plan's dispatch has got: visits, dispatched,
                           notifications, pending, failed
+  unavailability add --inspector ID --from YYYY-MM-DD --to YYYY-MM-DD --reason TEXT
+  unavailability list [--inspector ID] [--team ID] [--from D] [--to D]
+  unavailability delete --inspector ID --id ID
+                          record, list (JSON lines) or delete an inspector's days away;
+                          plans place nothing on them (audited)
+  closure add --region ID|--team ID --from YYYY-MM-DD --to YYYY-MM-DD --reason TEXT
+  closure list [--region ID] [--team ID] [--from D] [--to D]
+  closure delete --id ID
+                          close a region (and all below it) or a team for days, list
+                          (JSON lines) or lift closures; plans place nothing on them (audited)
   year close YEAR [--force]
                           reveal a year's key (only once the year has ended, unless --force)
 
@@ -123,6 +133,10 @@ func run(ctx context.Context, args []string, stdout io.Writer, environ []string)
 		return runYear(ctx, cfg, rest, stdout)
 	case "dispatch":
 		return runDispatch(ctx, cfg, rest, stdout)
+	case "unavailability":
+		return runUnavailability(ctx, cfg, rest, stdout)
+	case "closure":
+		return runClosure(ctx, cfg, rest, stdout)
 	case "demand":
 		return runDemand(ctx, cfg, rest, stdout)
 	case "help":

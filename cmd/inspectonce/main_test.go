@@ -115,6 +115,35 @@ func TestCommandEndToEnd(t *testing.T) {
 		t.Fatalf("audit verify said %q", out)
 	}
 
+	// Availability and closures from the command line (issue 17), audited.
+	fields := strings.Split(string(vars), "|")
+	team, inspector := fields[6], fields[7]
+	if out := run("unavailability", "add", "--inspector", inspector, "--from", "2030-03-04", "--to", "2030-03-05", "--reason", "年休假"); !strings.Contains(out, "away 2030-03-04..2030-03-05") {
+		t.Fatalf("unavailability add said %q", out)
+	}
+	if out := run("unavailability", "list", "--inspector", inspector); !strings.Contains(out, `"reason":"年休假"`) {
+		t.Fatalf("unavailability list said %q", out)
+	}
+	if out := run("closure", "add", "--team", team, "--from", "2030-03-06", "--to", "2030-03-06", "--reason", "台风停航"); !strings.Contains(out, "team "+team+" closed") {
+		t.Fatalf("closure add said %q", out)
+	}
+	if out := run("closure", "list", "--from", "2030-03-01"); !strings.Contains(out, `"reason":"台风停航"`) {
+		t.Fatalf("closure list said %q", out)
+	}
+	for _, bad := range [][]string{
+		{"closure", "add", "--team", team, "--region", "1", "--from", "2030-03-06", "--to", "2030-03-06", "--reason", "x"},
+		{"unavailability", "add", "--inspector", inspector, "--from", "2030-03-06", "--to", "2030-03-01", "--reason", "x"},
+	} {
+		cmd := exec.Command(bin, bad...)
+		cmd.Env = env
+		if out, err := cmd.CombinedOutput(); err == nil {
+			t.Fatalf("inspectonce %s succeeded: %s", strings.Join(bad, " "), out)
+		}
+	}
+	if out := run("audit", "verify"); !strings.Contains(out, "intact") {
+		t.Fatalf("audit verify after availability said %q", out)
+	}
+
 	// import --dry-run reports the change and writes nothing: run twice, it
 	// reports the same change; an override without a reason is a usage error.
 	var biz string
