@@ -323,7 +323,8 @@ func (p *Pages) commitments(ctx context.Context, pl store.Plan) (dashCommit, err
 // dashReasons have their own texts; others are shown as their codes.
 var dashReasons = []string{planner.ReasonLeaveAlone, planner.ReasonCooldown, planner.ReasonYearlyCap,
 	planner.ReasonNoWorkingDay, planner.ReasonNoTeam, planner.ReasonCapacity, planner.ReasonNoInspectors,
-	planner.ReasonUnknownItem, planner.ReasonUnknownTarget, planner.ReasonTooLong, planner.ReasonEmptyPopulation}
+	planner.ReasonUnknownItem, planner.ReasonUnknownTarget, planner.ReasonTooLong, planner.ReasonEmptyPopulation,
+	planner.ReasonNoticePeriod, planner.ReasonDeferred, planner.ReasonClosed}
 
 func dashReasonsOf(by map[string]int) []dashReason {
 	out := make([]dashReason, 0, len(by))
@@ -816,5 +817,8 @@ func init() {
 		"reason.unknown_business":      {"市场主体未登记", "Business not registered"},
 		"reason.too_long":              {"单项检查超过一天工作时间", "One item exceeds an inspector's day"},
 		"reason.empty_population":      {"抽查范围内没有市场主体", "The sampling rule matched no business"},
+		"reason.notice_period":         {"时间窗在告知期满前结束", "The window ends before the business's notice runs out"},
+		"reason.deferred":              {"留待下一计划抽取（本期内工作日太少）", "Left for the next plan (too few of its working days in this one)"},
+		"reason.closed":                {"时间窗内的日子都已停止检查（停航、休整或执法队停工）", "Every day of the window is closed (region or team closure)"},
 	})
 }

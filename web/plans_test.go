@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"inspectonce/domain"
+	"inspectonce/planner"
 	"inspectonce/store"
 )
 
@@ -197,6 +198,26 @@ func TestTemplatesParse(t *testing.T) {
 	for _, st := range planStatuses {
 		if LangEN.T("plan.status."+st) == "plan.status."+st {
 			t.Errorf("no text for status %s", st)
+		}
+	}
+}
+
+// TestEveryUnplacedReasonHasText: the dashboard names every reason the
+// planner can give, in both languages, instead of showing its code.
+func TestEveryUnplacedReasonHasText(t *testing.T) {
+	for _, code := range []string{planner.ReasonLeaveAlone, planner.ReasonCooldown, planner.ReasonYearlyCap,
+		planner.ReasonNoWorkingDay, planner.ReasonNoTeam, planner.ReasonCapacity, planner.ReasonNoInspectors,
+		planner.ReasonUnknownItem, planner.ReasonUnknownTarget, planner.ReasonTooLong, planner.ReasonEmptyPopulation,
+		planner.ReasonNoticePeriod, planner.ReasonDeferred, planner.ReasonClosed} {
+		rs := dashReasonsOf(map[string]int{code: 1})
+		if len(rs) != 1 || rs[0].Key != "reason."+code {
+			t.Errorf("reason %s is shown as %+v", code, rs)
+			continue
+		}
+		for _, l := range []Lang{LangZH, LangEN} {
+			if got := l.T(rs[0].Key); got == rs[0].Key || got == "" {
+				t.Errorf("reason %s has no %s text", code, l)
+			}
 		}
 	}
 }
