@@ -335,6 +335,7 @@ func (d *Dispatcher) Register(mux *asynq.ServeMux) {
 	mux.HandleFunc(TypeDispatchVisitMoved, d.HandleVisitMoved)
 	mux.HandleFunc(TypeDispatchCodeReplaced, d.HandleCodeReplaced)
 	mux.HandleFunc(TypeDispatchVisitAmended, d.HandleVisitAmended)
+	mux.HandleFunc(TypeDispatchVisitRestaffed, d.HandleVisitRestaffed)
 	mux.HandleFunc(TypeCronReminderScan, d.HandleReminderScan)
 	mux.HandleFunc(TypeCronDailyRosters, d.HandleDailyRosters)
 	mux.HandleFunc(TypeWebhookDeliver, d.HandleWebhook)

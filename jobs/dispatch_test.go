@@ -322,6 +322,8 @@ type dispatchEnv struct {
 	client *asynq.Client
 	disp   *Dispatcher
 	relay  *Relay
+	// repairs, when set, runs calendar repairs in the worker.
+	repairs Repairer
 }
 
 func newDispatchEnv(t *testing.T, st *store.Store) *dispatchEnv {
@@ -338,7 +340,7 @@ func newDispatchEnv(t *testing.T, st *store.Store) *dispatchEnv {
 // start runs the worker and the relay until the test ends.
 func (e *dispatchEnv) start(t *testing.T) {
 	w := NewWorker(e.opt, WorkerOptions{Concurrency: 10, ShutdownTimeout: 5 * time.Second, Logger: slog.New(slog.DiscardHandler),
-		Queues: map[string]int{e.queue: 1}, Dispatch: e.disp})
+		Queues: map[string]int{e.queue: 1}, Dispatch: e.disp, Repairs: e.repairs})
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { _ = w.Run(ctx) })

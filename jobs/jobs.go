@@ -59,6 +59,9 @@ type WorkerOptions struct {
 	// Plans carries out plan runs (TypePlanRun); nil leaves them to workers
 	// that have one.
 	Plans PlanRunner
+	// Repairs runs the repairs of the calendar (TypeCalendarRepair); nil
+	// leaves them to workers that have one.
+	Repairs Repairer
 	// Queues overrides the queues served, with their priority weights; nil
 	// means Queues.
 	Queues map[string]int
@@ -110,6 +113,9 @@ func NewWorker(redis asynq.RedisConnOpt, o WorkerOptions) *Worker {
 	mux.HandleFunc(TypeHeartbeat, w.handleHeartbeat)
 	if o.Plans != nil {
 		mux.Handle(TypePlanRun, HandlePlanRun(o.Plans, log))
+	}
+	if o.Repairs != nil {
+		mux.Handle(TypeCalendarRepair, HandleCalendarRepair(o.Repairs, log))
 	}
 	if o.Dispatch != nil {
 		o.Dispatch.Register(mux)

@@ -157,7 +157,8 @@ func (r *Relay) TasksOf(rows []store.OutboxRow) ([]RelayTask, error) {
 		switch {
 		case row.Kind == store.OutboxDispatchVisit && row.VisitSeq > 0:
 			k = key{plan: row.PlanID, block: (row.VisitSeq - 1) / r.perTask}
-		case row.Kind == store.OutboxVisitMoved || row.Kind == store.OutboxCodeRevoked || row.Kind == store.OutboxVisitAmended:
+		case row.Kind == store.OutboxVisitMoved || row.Kind == store.OutboxCodeRevoked || row.Kind == store.OutboxVisitAmended ||
+			row.Kind == store.OutboxVisitRestaffed || row.Kind == store.OutboxCalendarRepair:
 			k = key{plan: row.PlanID, own: row.ID}
 		default:
 			bad = append(bad, fmt.Errorf("outbox row %d has kind %q (visit %d), which no task carries", row.ID, row.Kind, row.VisitSeq))
@@ -203,6 +204,16 @@ func (r *Relay) TasksOf(rows []store.OutboxRow) ([]RelayTask, error) {
 // (dispatch:visit_amended) outbox row, from its payload (the
 // row's plan and visit must be the payload's).
 func (r *Relay) newsTaskOf(row store.OutboxRow) (*asynq.Task, error) {
+	switch row.Kind {
+	case store.OutboxCalendarRepair:
+		return r.repairTaskOf(row)
+	case store.OutboxVisitRestaffed:
+		var p VisitRestaffedPayload
+		if err := decodeNews(row, &p); err != nil {
+			return nil, err
+		}
+		return NewVisitRestaffed(p.PlanID, p.VisitSeq, p.Substitutions, r.taskOpts(RestaffedTaskID(row.ID, p.Substitutions))...)
+	}
 	if row.Kind == store.OutboxVisitAmended {
 		var p VisitAmendedPayload
 		if err := decodeNews(row, &p); err != nil {

@@ -23,6 +23,9 @@ type Unavailability struct {
 	Reason      string    `json:"reason"`
 	CreatedBy   string    `json:"created_by"`
 	CreatedAt   time.Time `json:"created_at"`
+	// RepairID is the repair of the published visits it hits (GET
+	// /api/v1/repairs/{id}).
+	RepairID *int64 `json:"repair_id"`
 }
 
 // Closure closes the days From to To (civil dates, both included) of a region
@@ -37,6 +40,8 @@ type Closure struct {
 	Reason    string    `json:"reason"`
 	CreatedBy string    `json:"created_by"`
 	CreatedAt time.Time `json:"created_at"`
+	// RepairID is the repair of the published visits it hits.
+	RepairID *int64 `json:"repair_id"`
 }
 
 // UnavailabilityFilter narrows a list of unavailabilities: by inspector, by
@@ -62,11 +67,12 @@ type unavailabilityRow struct {
 	Reason      string
 	CreatedBy   string
 	CreatedAt   time.Time
+	RepairID    *int64
 }
 
 func (r unavailabilityRow) value() Unavailability {
 	return Unavailability{ID: r.ID, InspectorID: r.InspectorID, TeamID: r.TeamID, From: civilDate(r.FromDate),
-		To: civilDate(r.ToDate), Reason: r.Reason, CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt.UTC()}
+		To: civilDate(r.ToDate), Reason: r.Reason, CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt.UTC(), RepairID: r.RepairID}
 }
 
 type closureRow struct {
@@ -78,14 +84,16 @@ type closureRow struct {
 	Reason    string
 	CreatedBy string
 	CreatedAt time.Time
+	RepairID  *int64
 }
 
 func (r closureRow) value() Closure {
 	return Closure{ID: r.ID, RegionID: r.RegionID, TeamID: r.TeamID, From: civilDate(r.FromDate), To: civilDate(r.ToDate),
-		Reason: r.Reason, CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt.UTC()}
+		Reason: r.Reason, CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt.UTC(), RepairID: r.RepairID}
 }
 
-const unavailabilitySelect = "u.id, u.inspector_id, i.team_id, u.from_date, u.to_date, u.reason, u.created_by, u.created_at"
+const unavailabilitySelect = "u.id, u.inspector_id, i.team_id, u.from_date, u.to_date, u.reason, u.created_by, u.created_at, " +
+	"(SELECT r.id FROM calendar_repairs r WHERE r.cause = 'unavailability' AND r.cause_id = u.id) AS repair_id"
 
 // CreateUnavailability records an inspector's days away, audited with the
 // reason in the same transaction. The inspector must exist (ErrNotFound).
@@ -105,6 +113,13 @@ func (s *Store) CreateUnavailability(ctx context.Context, actor string, inspecto
 			return translate(err, "unavailability")
 		}
 		out = row.value()
+		// The published visits the leave hits are repaired by a task the
+		// outbox hands to the queue once this commits.
+		rid, err := openRepair(tx, actor, RepairCauseUnavailability, out.ID, reason, out.From, out.To)
+		if err != nil {
+			return err
+		}
+		out.RepairID = &rid
 		return appendAudit(tx, actor, "unavailability.create", unavailabilityObject(out), OutcomeOK, out)
 	})
 	return out, err
@@ -177,7 +192,8 @@ func (s *Store) DeleteUnavailability(ctx context.Context, actor string, inspecto
 	return out, err
 }
 
-const closureSelect = "id, region_id, team_id, from_date, to_date, reason, created_by, created_at"
+const closureSelect = "id, region_id, team_id, from_date, to_date, reason, created_by, created_at, " +
+	"(SELECT r.id FROM calendar_repairs r WHERE r.cause = 'closure' AND r.cause_id = closures.id) AS repair_id"
 
 // CreateClosure records a closure of a region or a team, audited with the
 // reason in the same transaction. Exactly one of regionID and teamID is
@@ -208,6 +224,11 @@ func (s *Store) CreateClosure(ctx context.Context, actor string, regionID, teamI
 			return translate(err, "closure")
 		}
 		out = row.value()
+		rid, err := openRepair(tx, actor, RepairCauseClosure, out.ID, reason, out.From, out.To)
+		if err != nil {
+			return err
+		}
+		out.RepairID = &rid
 		return appendAudit(tx, actor, "closure.create", objectID("closure", out.ID), OutcomeOK, out)
 	})
 	return out, err

@@ -16,7 +16,7 @@ import (
 //   - admin: every business;
 //   - business: its own;
 //   - inspector: businesses of visits of published plans it is assigned to
-//     (plan_assignments), past or future;
+//     (visit_assignments), past or future;
 //   - team leader: businesses of visits of published plans its team leads;
 //   - planner: businesses of visits of published plans carrying its
 //     department's tasks, and businesses its department named in a demand;
@@ -37,7 +37,7 @@ func contactScope(p domain.Principal) (string, []any) {
 		return "b.uscc = ?", []any{p.Scope}
 	case domain.RoleInspector:
 		if id := p.InspectorID(); id > 0 {
-			return visitAt + `EXISTS (SELECT 1 FROM plan_assignments ca
+			return visitAt + `EXISTS (SELECT 1 FROM visit_assignments ca
 				WHERE ca.plan_id = cv.plan_id AND ca.visit_seq = cv.seq AND ca.inspector_id = ?))`, []any{id}
 		}
 	case domain.RoleTeamLeader:

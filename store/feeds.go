@@ -185,7 +185,7 @@ const calendarColumns = visitDetailColumns + `, v.route_order, v.duration_minute
 	v.uscc, coalesce(b.name, '') AS business_name, coalesce(b.address, '') AS address, coalesce(b.lat, 0) AS lat,
 	coalesce(b.lng, 0) AS lng, coalesce(b.contact_name, '') AS contact_name, coalesce(b.contact_phone, '') AS contact_phone,
 	(SELECT coalesce(json_agg(json_build_object('id', i.id, 'name', i.name, 'phone', i.phone, 'role', a.role) ORDER BY a.ord), '[]')
-		FROM plan_assignments a JOIN inspectors i ON i.id = a.inspector_id
+		FROM visit_assignments a JOIN inspectors i ON i.id = a.inspector_id
 		WHERE a.plan_id = v.plan_id AND a.visit_seq = v.seq)::text AS inspectors`
 
 // TeamCalendar reads the visits team teamID leads in published plans with an
@@ -227,7 +227,7 @@ func (s *Store) InspectorCalendar(ctx context.Context, inspectorID int64, from, 
 	}
 	var rows []calendarVisitRow
 	if err := db.Raw(`SELECT `+calendarColumns+`, me.role
-		FROM plan_assignments me JOIN published_visits v ON v.plan_id = me.plan_id AND v.seq = me.visit_seq
+		FROM visit_assignments me JOIN published_visits v ON v.plan_id = me.plan_id AND v.seq = me.visit_seq
 		JOIN teams t ON t.id = v.team_id LEFT JOIN businesses b ON b.uscc = v.uscc
 		WHERE me.inspector_id = ? AND v.date BETWEEN ?::date AND ?::date
 		ORDER BY v.date, v.plan_id, v.revision > 0, v.route_order, v.seq`, inspectorID, out.From, out.To).Scan(&rows).Error; err != nil {

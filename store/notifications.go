@@ -49,11 +49,15 @@ const (
 	// lead team and (for announced added items only) the business that a
 	// later plan's join added items to a published visit.
 	NoticeVisitAmended = "visit_amended"
+	// NoticeVisitRestaffed tells the inspector who comes, the inspector who
+	// no longer does and the lead team that a repair replaced an inspector
+	// on a published visit (leave, a closed team), with the reason.
+	NoticeVisitRestaffed = "visit_restaffed"
 )
 
 // NoticeKinds are every notification kind, as notifications_kind_check has them.
 var NoticeKinds = []string{NoticeAssignment, NoticeTeamVisit, NoticeVisit, NoticeReminder, NoticeRoster,
-	NoticeVisitMoved, NoticeCodeReplaced, NoticeVisitAmended}
+	NoticeVisitMoved, NoticeCodeReplaced, NoticeVisitAmended, NoticeVisitRestaffed}
 
 // Notification is one message of an inbox.
 type Notification struct {
@@ -416,7 +420,7 @@ func (s *Store) DispatchVisitOf(ctx context.Context, planID int64, seq int) (Dis
 			pv.uscc, b.name AS business_name, b.address,
 			b.lat, b.lng, pv.team_id, t.name AS team_name, t.contact_phone AS team_phone, pv.route_order, pv.duration_minutes,
 			(SELECT coalesce(json_agg(json_build_object('id', i.id, 'name', i.name, 'phone', i.phone, 'role', a.role) ORDER BY a.ord), '[]')
-				FROM plan_assignments a JOIN inspectors i ON i.id = a.inspector_id
+				FROM visit_assignments a JOIN inspectors i ON i.id = a.inspector_id
 				WHERE a.plan_id = pv.plan_id AND a.visit_seq = pv.seq)::text AS inspectors,
 			(SELECT coalesce(json_agg(json_build_object('id', i.id, 'name', i.name, 'phone', i.phone) ORDER BY i.id), '[]')
 				FROM inspectors i WHERE i.team_id = pv.team_id AND i.is_leader)::text AS leaders,
@@ -724,7 +728,7 @@ func visitsWhere(db *gorm.DB, from, cond string, args ...any) ([]DispatchVisit, 
 		VisitPerson
 	}
 	if err := db.Raw(`SELECT a.plan_id, a.visit_seq, i.id, i.name, i.phone, a.role
-		FROM plan_assignments a JOIN inspectors i ON i.id = a.inspector_id
+		FROM visit_assignments a JOIN inspectors i ON i.id = a.inspector_id
 		JOIN (`+from+`) ON pv.plan_id = a.plan_id AND pv.seq = a.visit_seq
 		WHERE `+cond+` ORDER BY a.plan_id, a.visit_seq, a.ord`, args...).Scan(&people).Error; err != nil {
 		return nil, translate(err, "visit inspectors")

@@ -1314,7 +1314,7 @@ func (s *Store) ListPlanVisits(ctx context.Context, planID, departmentID int64, 
 		InspectorID int64
 		Role        string
 	}
-	if err := s.db.WithContext(ctx).Table("plan_assignments").Select("visit_seq, inspector_id, role").
+	if err := s.db.WithContext(ctx).Table("visit_assignments").Select("visit_seq, inspector_id, role").
 		Where("plan_id = ? AND visit_seq = ANY(?::int[])", planID, seqs).Order("visit_seq, ord").Find(&as).Error; err != nil {
 		return Paged[PlanVisit]{}, translate(err, "plan assignments")
 	}

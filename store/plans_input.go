@@ -275,7 +275,7 @@ ORDER BY h.date, h.uscc, h.plan_id, h.seq`, histArgs, func(rows *sql.Rows) error
 const bookedVisits = `
 SELECT v.plan_id, v.seq, v.uscc::text, v.date, v.team_id, v.duration_minutes, v.travel_minutes,
 	ARRAY(SELECT DISTINCT t.department_id FROM plan_tasks t WHERE t.plan_id = v.plan_id AND t.visit_seq = v.seq ORDER BY 1),
-	ARRAY(SELECT a.inspector_id FROM plan_assignments a WHERE a.plan_id = v.plan_id AND a.visit_seq = v.seq ORDER BY a.ord),
+	ARRAY(SELECT a.inspector_id FROM visit_assignments a WHERE a.plan_id = v.plan_id AND a.visit_seq = v.seq ORDER BY a.ord),
 	ARRAY(SELECT DISTINCT t.item_id FROM plan_tasks t
 		WHERE t.plan_id = v.plan_id AND t.visit_seq = v.seq AND t.item_id IS NOT NULL ORDER BY 1)
 FROM published_visits v
@@ -318,7 +318,7 @@ func InputToday(today time.Time) InputOption {
 const visitHistory = `
 SELECT h.uscc, h.date, h.department_ids, h.item_ids, h.inspector_ids FROM (
 	SELECT r.uscc::text AS uscc, r.visit_date AS date, r.plan_id, r.visit_seq AS seq, p.department_ids, p.item_ids,
-		ARRAY(SELECT a.inspector_id FROM plan_assignments a WHERE a.plan_id = r.plan_id AND a.visit_seq = r.visit_seq ORDER BY a.ord) AS inspector_ids
+		ARRAY(SELECT a.inspector_id FROM visit_assignments a WHERE a.plan_id = r.plan_id AND a.visit_seq = r.visit_seq ORDER BY a.ord) AS inspector_ids
 	FROM visit_reports r CROSS JOIN LATERAL (
 		SELECT array_agg(DISTINCT c.department_id ORDER BY c.department_id) AS department_ids,
 			array_agg(DISTINCT c.item_id ORDER BY c.item_id) AS item_ids
@@ -330,7 +330,7 @@ SELECT h.uscc, h.date, h.department_ids, h.item_ids, h.inspector_ids FROM (
 	SELECT v.uscc::text, v.date, v.plan_id, v.seq,
 		ARRAY(SELECT DISTINCT t.department_id FROM plan_tasks t WHERE t.plan_id = v.plan_id AND t.visit_seq = v.seq ORDER BY 1),
 		ARRAY(SELECT DISTINCT t.item_id FROM plan_tasks t WHERE t.plan_id = v.plan_id AND t.visit_seq = v.seq ORDER BY 1),
-		ARRAY(SELECT a.inspector_id FROM plan_assignments a WHERE a.plan_id = v.plan_id AND a.visit_seq = v.seq ORDER BY a.ord)
+		ARRAY(SELECT a.inspector_id FROM visit_assignments a WHERE a.plan_id = v.plan_id AND a.visit_seq = v.seq ORDER BY a.ord)
 	FROM published_visits v
 	WHERE v.date < $1::date AND v.date >= $2::date AND v.date >= $3::date
 		AND NOT EXISTS (SELECT 1 FROM visit_reports x WHERE x.plan_id = v.plan_id AND x.visit_seq = v.seq)

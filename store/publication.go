@@ -336,7 +336,7 @@ ORDER BY c.plan_id, c.visit_seq, d.code, i.code, c.task_seq`, []any{plans, seqs}
 
 	err = s.queryRows(ctx, `
 SELECT a.plan_id, a.visit_seq, i.name
-FROM plan_assignments a JOIN unnest($1::bigint[], $2::int[]) AS k(plan_id, visit_seq)
+FROM visit_assignments a JOIN unnest($1::bigint[], $2::int[]) AS k(plan_id, visit_seq)
 	ON k.plan_id = a.plan_id AND k.visit_seq = a.visit_seq
 JOIN inspectors i ON i.id = a.inspector_id
 ORDER BY a.plan_id, a.visit_seq, a.ord`, []any{plans, seqs}, func(rows *sql.Rows) error {

@@ -258,7 +258,7 @@ func lockDoorVisit(tx *gorm.DB, planID int64, seq int, inspectorID int64) (doorV
 	}
 	res := tx.Raw(`SELECT pv.plan_id, pv.seq, pv.uscc, pv.date, pv.team_id FROM published_visits pv
 		WHERE pv.plan_id = ? AND pv.seq = ?
-			AND EXISTS (SELECT 1 FROM plan_assignments a WHERE a.plan_id = pv.plan_id AND a.visit_seq = pv.seq AND a.inspector_id = ?)`,
+			AND EXISTS (SELECT 1 FROM visit_assignments a WHERE a.plan_id = pv.plan_id AND a.visit_seq = pv.seq AND a.inspector_id = ?)`,
 		planID, seq, inspectorID).Scan(&v)
 	if res.Error != nil {
 		return v, translate(res.Error, visitObject(planID, seq))
@@ -1049,7 +1049,7 @@ func (s *Store) DoorVisit(ctx context.Context, planID int64, seq int, inspectorI
 			t.name AS team_name, pv.route_order
 		FROM published_visits pv JOIN businesses b ON b.uscc = pv.uscc JOIN teams t ON t.id = pv.team_id
 		WHERE pv.plan_id = ? AND pv.seq = ? AND (?::bigint = 0 OR EXISTS (
-			SELECT 1 FROM plan_assignments a WHERE a.plan_id = pv.plan_id AND a.visit_seq = pv.seq AND a.inspector_id = ?))`,
+			SELECT 1 FROM visit_assignments a WHERE a.plan_id = pv.plan_id AND a.visit_seq = pv.seq AND a.inspector_id = ?))`,
 		planID, seq, inspectorID, inspectorID).Scan(&row)
 	if res.Error != nil {
 		return v, translate(res.Error, visitObject(planID, seq))
@@ -1061,7 +1061,7 @@ func (s *Store) DoorVisit(ctx context.Context, planID int64, seq int, inspectorI
 		USCC: strings.TrimSpace(row.USCC), BusinessName: row.Name, Address: row.Address, TeamID: row.TeamID,
 		TeamName: row.TeamName, RouteOrder: row.RouteOrder}
 	err := errors.Join(
-		db.Raw(`SELECT i.id, i.name, i.code, i.phone, a.role FROM plan_assignments a JOIN inspectors i ON i.id = a.inspector_id
+		db.Raw(`SELECT i.id, i.name, i.code, i.phone, a.role FROM visit_assignments a JOIN inspectors i ON i.id = a.inspector_id
 			WHERE a.plan_id = ? AND a.visit_seq = ? ORDER BY a.ord`, planID, seq).Scan(&v.Inspectors).Error,
 		db.Raw(`SELECT t.seq AS task_seq, t.item_id, i.code AS item_code, i.name AS item_name, i.legal_basis,
 				t.department_id, d.name AS department, t.demand_id,
@@ -1114,7 +1114,7 @@ func (s *Store) InspectorVisits(ctx context.Context, inspectorID int64, date tim
 		Seq    int
 	}
 	if err := s.db.WithContext(ctx).Raw(`SELECT pv.plan_id, pv.seq FROM published_visits pv
-		JOIN plan_assignments a ON a.plan_id = pv.plan_id AND a.visit_seq = pv.seq
+		JOIN visit_assignments a ON a.plan_id = pv.plan_id AND a.visit_seq = pv.seq
 		WHERE a.inspector_id = ? AND pv.date = ?::date ORDER BY pv.route_order, pv.plan_id, pv.seq`,
 		inspectorID, civilDate(date)).Scan(&keys).Error; err != nil {
 		return nil, translate(err, fmt.Sprintf("visits of inspector %d", inspectorID))

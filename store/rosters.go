@@ -222,7 +222,7 @@ func (s *Store) Roster(ctx context.Context, viewer domain.Principal, teamID int6
 		RosterInspector
 	}
 	if err := db.Raw(`SELECT a.plan_id, a.visit_seq, i.id AS inspector_id, i.name, i.phone, a.role
-		FROM plan_assignments a JOIN inspectors i ON i.id = a.inspector_id
+		FROM visit_assignments a JOIN inspectors i ON i.id = a.inspector_id
 		JOIN published_visits pv ON pv.plan_id = a.plan_id AND pv.seq = a.visit_seq
 		WHERE `+rosterCond+` ORDER BY a.plan_id, a.visit_seq, a.ord`, teamID, day).Scan(&people).Error; err != nil {
 		return Roster{}, translate(err, "roster inspectors")
@@ -255,12 +255,12 @@ func (s *Store) MayReadRoster(ctx context.Context, p domain.Principal, teamID in
 }
 
 // InspectorOnTeamDay reports whether inspector inspectorID works team
-// teamID's day date: it is assigned (plan_assignments) to at least one visit
+// teamID's day date: it is assigned (visit_assignments) to at least one visit
 // of a published plan that the team leads on that day, by the visit's
 // effective date (after moves). Membership of the team does not count.
 func (s *Store) InspectorOnTeamDay(ctx context.Context, inspectorID, teamID int64, date time.Time) (bool, error) {
 	var ok bool
-	err := s.db.WithContext(ctx).Raw(`SELECT EXISTS (SELECT 1 FROM plan_assignments a
+	err := s.db.WithContext(ctx).Raw(`SELECT EXISTS (SELECT 1 FROM visit_assignments a
 			JOIN published_visits pv ON pv.plan_id = a.plan_id AND pv.seq = a.visit_seq
 			WHERE a.inspector_id = ? AND `+rosterCond+`)`,
 		inspectorID, teamID, civilDate(date)).Row().Scan(&ok)

@@ -168,7 +168,7 @@ type scheduleItemRow struct {
 // the whole list.
 const visitDetailColumns = `v.plan_id, v.seq, v.date, v.original_date, v.revision, v.changed_at,
 	v.team_id, t.name AS team_name, t.contact_phone AS team_phone,
-	coalesce((SELECT i.name FROM plan_assignments a JOIN inspectors i ON i.id = a.inspector_id
+	coalesce((SELECT i.name FROM visit_assignments a JOIN inspectors i ON i.id = a.inspector_id
 		WHERE a.plan_id = v.plan_id AND a.visit_seq = v.seq AND a.role = 'lead' LIMIT 1), '') AS lead_inspector,
 	(SELECT coalesce(min(dm.announce_days), 0) FROM plan_tasks tk JOIN demands dm ON dm.id = tk.demand_id
 		WHERE tk.plan_id = v.plan_id AND tk.visit_seq = v.seq AND tk.added_by_plan_id IS NULL) AS announce_days,

@@ -132,7 +132,7 @@ func runService(ctx context.Context, cfg *configs.Config, log *slog.Logger, whic
 		// queue as plan:run, like the API's).
 		planner := jobs.NewPlanner(jobs.PlanningOptions{Store: st, Planning: plans, Config: cfg, Queue: queue, Logger: log})
 		w := jobs.NewWorker(qopt, jobs.WorkerOptions{Concurrency: cfg.Worker.Concurrency, ShutdownTimeout: cfg.Worker.ShutdownTimeout, Logger: log,
-			Plans: plans, Dispatch: disp, Planning: planner, Registry: metrics,
+			Plans: plans, Repairs: plans, Dispatch: disp, Planning: planner, Registry: metrics,
 			Publication: jobs.NewPublisher(jobs.PublishOptions{Store: st, Logger: log})})
 		relay := jobs.NewRelay(jobs.RelayOptions{Store: st, Queue: queue, Logger: log, Registry: metrics})
 		parts = append(parts, w.Run, relay.Run)
