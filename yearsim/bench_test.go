@@ -75,6 +75,9 @@ func BenchmarkChicagoYear(b *testing.B) {
 	b.ReportMetric(sb.KnocksOverBound, "base_knocks/bound")
 	b.ReportMetric(float64(sj.TasksJoined), "joins")
 	b.ReportMetric(sj.BusiestDayMean, "busiest_day_share")
+	missed := func(s Summary) float64 { return float64(s.ComplaintsMissed) / float64(max(s.ComplaintsIn, 1)) }
+	b.ReportMetric(missed(sj), "complaints_missed")
+	b.ReportMetric(missed(sr), "reserve_complaints_missed")
 	b.ReportMetric(sj.BuildMean.Seconds()*1000, "build_ms/cycle")
 	b.ReportMetric(sj.CycleMax.Seconds()*1000, "max_cycle_ms")
 	fmt.Printf("Chicago year: %d establishments, %d inspectors in %d teams, %d weekly cycles of %d-day plans\n%s",
