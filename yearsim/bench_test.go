@@ -42,7 +42,10 @@ func loadChicago(tb testing.TB) []Establishment {
 
 // BenchmarkChicagoYear runs 52 weekly cycles over the City of Chicago's
 // 12,327 food establishments with 36 inspectors, joins on, then the same
-// year with joins off as the baseline in the same run, and reports both.
+// year with joins off as the baseline in the same run, and with 15 % of each
+// team-day kept for complaints and re-inspections; it checks each year
+// against the calendar's rules (as TestYearInvariants does) and reports the
+// three side by side.
 //
 //	go test ./yearsim -run '^$' -bench BenchmarkChicagoYear -benchtime 1x
 func BenchmarkChicagoYear(b *testing.B) {
@@ -62,6 +65,9 @@ func BenchmarkChicagoYear(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
+			// The real year keeps the calendar's rules too.
+			checkCalendar(b, r)
+			checkCoverage(b, r, ests)
 			*run.sum = r.Summarize()
 		}
 	}

@@ -94,7 +94,7 @@ func TestYearInvariants(t *testing.T) {
 	}
 }
 
-func checkCalendar(t *testing.T, rep *Report) {
+func checkCalendar(t testing.TB, rep *Report) {
 	t.Helper()
 	cfg := rep.Config
 	cal, err := calendar.New(cfg.Holidays, nil)
@@ -166,7 +166,7 @@ func checkCalendar(t *testing.T, rep *Report) {
 	}
 }
 
-func checkCoverage(t *testing.T, rep *Report, ests []Establishment) {
+func checkCoverage(t testing.TB, rep *Report, ests []Establishment) {
 	t.Helper()
 	sum := rep.Summarize()
 	if sum.Visits != len(rep.Visits) {
