@@ -230,6 +230,11 @@ func (s *Server) routes(g *echo.Group) {
 	g.GET("/closures", s.listClosures)
 	g.POST("/closures", s.createClosure)
 	g.DELETE("/closures/:id", s.deleteClosure)
+	g.GET("/repairs", s.listRepairs)
+	g.GET("/repairs/:id", s.getRepair)
+	g.GET("/repairs/:id/problems", s.listRepairProblems)
+	g.GET("/repairs/:id/verify", s.verifyRepair)
+	g.GET("/repair-problems", s.listRepairProblems)
 
 	g.GET("/businesses", s.listBusinesses)
 	g.POST("/businesses", s.createBusiness)

@@ -140,14 +140,14 @@ func (s *Service) computeRepair(ctx context.Context, r store.CalendarRepair, tar
 // drawRecord is how a repair's draw is stored (visit_substitutions.draw) and
 // replayed: the planner's Draw with JSON names.
 type drawRecord struct {
-	Kind      string              `json:"kind"`
-	VisitKey  string              `json:"visit_key"`
-	FrameHash string              `json:"frame_hash"`
-	N         int                 `json:"n"`
-	Required  []string            `json:"required"`
-	Excluded  []planner.Exclusion `json:"excluded"`
-	Steps     []drawStepRecord    `json:"steps"`
-	Result    []string            `json:"result"`
+	Kind      string            `json:"kind"`
+	VisitKey  string            `json:"visit_key"`
+	FrameHash string            `json:"frame_hash"`
+	N         int               `json:"n"`
+	Required  []string          `json:"required"`
+	Excluded  []exclusionRecord `json:"excluded"`
+	Steps     []drawStepRecord  `json:"steps"`
+	Result    []string          `json:"result"`
 }
 
 type drawStepRecord struct {
@@ -156,14 +156,22 @@ type drawStepRecord struct {
 	Pick       string            `json:"pick"`
 }
 
+type exclusionRecord struct {
+	Key    string `json:"key"`
+	Reason string `json:"reason"`
+}
+
 type candidateRecord struct {
 	Key    string  `json:"key"`
 	Weight float64 `json:"weight"`
 }
 
 func drawRecordOf(d planner.Draw) drawRecord {
-	out := drawRecord{Kind: d.Kind, VisitKey: d.VisitKey, FrameHash: d.FrameHash, N: d.N, Required: d.Required,
-		Excluded: d.Excluded, Result: d.Result}
+	out := drawRecord{Kind: d.Kind, VisitKey: d.VisitKey, FrameHash: d.FrameHash, N: d.N,
+		Required: append([]string{}, d.Required...), Excluded: []exclusionRecord{}, Result: d.Result}
+	for _, e := range d.Excluded {
+		out.Excluded = append(out.Excluded, exclusionRecord{Key: e.Key, Reason: e.Reason})
+	}
 	for _, st := range d.Steps {
 		sr := drawStepRecord{Need: st.Need, Pick: st.Pick}
 		for _, c := range st.Candidates {
@@ -176,7 +184,10 @@ func drawRecordOf(d planner.Draw) drawRecord {
 
 func (r drawRecord) draw() planner.Draw {
 	d := planner.Draw{Kind: r.Kind, VisitKey: r.VisitKey, FrameHash: r.FrameHash, N: r.N, Required: r.Required,
-		Excluded: r.Excluded, Result: r.Result}
+		Result: r.Result}
+	for _, e := range r.Excluded {
+		d.Excluded = append(d.Excluded, planner.Exclusion{Key: e.Key, Reason: e.Reason})
+	}
 	for _, st := range r.Steps {
 		ds := planner.DrawStep{Need: st.Need, Pick: st.Pick}
 		for _, c := range st.Candidates {
