@@ -312,7 +312,7 @@ func Staff(sc store.StaffCalendar, loc *time.Location, stamp time.Time) (Calenda
 			}
 			fmt.Fprintf(&b, "执法人员：%s\n", strings.Join(people, "、"))
 		}
-		e := Event{UID: v.UID, Sequence: v.Revision + v.Amendments, Start: start, End: end, Summary: v.Business.Name,
+		e := Event{UID: v.UID, Sequence: v.Revision + v.Amendments + v.Restaffs, Start: start, End: end, Summary: v.Business.Name,
 			Location: v.Business.Address, Description: strings.TrimSuffix(b.String(), "\n"), Modified: v.UpdatedAt}
 		if v.Business.Lat != 0 || v.Business.Lng != 0 {
 			e.HasGeo, e.Lat, e.Lng = true, v.Business.Lat, v.Business.Lng

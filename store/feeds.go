@@ -152,6 +152,10 @@ type CalendarVisit struct {
 	Business        RosterBusiness    `json:"business"`
 	Inspectors      []RosterInspector `json:"inspectors"`
 	ItemCount       int               `json:"item_count"`
+	// Restaffs counts the inspectors repairs replaced on the visit: a staff
+	// calendar's SEQUENCE is Revision + Amendments + Restaffs, so calendar
+	// apps take the new inspector list.
+	Restaffs int `json:"restaffs,omitempty"`
 }
 
 // Role of a team on its own calendar.
@@ -173,6 +177,7 @@ type calendarVisitRow struct {
 	ContactName     string
 	ContactPhone    string
 	Inspectors      string
+	Restaffs        int
 }
 
 // calendarColumns are visitDetailColumns plus what a staff calendar shows: the
@@ -186,7 +191,8 @@ const calendarColumns = visitDetailColumns + `, v.route_order, v.duration_minute
 	coalesce(b.lng, 0) AS lng, coalesce(b.contact_name, '') AS contact_name, coalesce(b.contact_phone, '') AS contact_phone,
 	(SELECT coalesce(json_agg(json_build_object('id', i.id, 'name', i.name, 'phone', i.phone, 'role', a.role) ORDER BY a.ord), '[]')
 		FROM visit_assignments a JOIN inspectors i ON i.id = a.inspector_id
-		WHERE a.plan_id = v.plan_id AND a.visit_seq = v.seq)::text AS inspectors`
+		WHERE a.plan_id = v.plan_id AND a.visit_seq = v.seq)::text AS inspectors,
+	(SELECT count(*) FROM visit_substitutions su WHERE su.plan_id = v.plan_id AND su.visit_seq = v.seq) AS restaffs`
 
 // TeamCalendar reads the visits team teamID leads in published plans with an
 // effective date from from to to (civil dates, both included), by date, plan
@@ -248,7 +254,7 @@ func (c *StaffCalendar) fill(rows []calendarVisitRow) error {
 		cv := CalendarVisit{ScheduleVisit: v, Role: r.Role, RouteOrder: r.RouteOrder, DurationMinutes: r.DurationMinutes,
 			Business: RosterBusiness{USCC: r.USCC, Name: r.BusinessName, Address: r.Address, Lat: r.Lat, Lng: r.Lng,
 				ContactName: r.ContactName, ContactPhone: r.ContactPhone},
-			Inspectors: []RosterInspector{}}
+			Inspectors: []RosterInspector{}, Restaffs: r.Restaffs}
 		if err := json.Unmarshal([]byte(r.Inspectors), &cv.Inspectors); err != nil {
 			return fmt.Errorf("inspectors of visit %d of %s: %w", v.VisitSeq, planObject(v.PlanID), err)
 		}

@@ -11,4 +11,5 @@ func (p *Pages) routes(g *echo.Group) {
 	p.queueRoutes(g)
 	p.visitMobileRoutes(g)
 	p.publicationRoutes(g)
+	p.repairRoutes(g)
 }
