@@ -115,6 +115,8 @@ func TestRoleRouteMatrix(t *testing.T) {
 		}, 200, "admin", nil},
 		{"POST", "/api/v1/imports/businesses", func(string) any { return csv }, 200, "admin", nil},
 		{"POST", "/api/v1/imports/inspectors", func(string) any { return "code,name,team,domains\nZJ-9," + "张三,ZH,food_safety\n" }, 200, "admin", nil},
+		{"POST", "/api/v1/imports/unavailability", func(string) any { return "inspector,from,to,reason\nZJ-0001,2027-03-01,2027-03-02,年休假\n" }, 200, "admin team_leader", nil},
+		{"POST", "/api/v1/imports/closures", func(string) any { return "team,from,to,reason\nZH,2027-03-05,2027-03-05,节日值班\n" }, 200, "admin", nil},
 		{"GET", "/api/v1/demands", nil, 200, "admin planner", nil},
 		{"POST", "/api/v1/demands", demand, 201, "planner", map[string]int{"admin": 422}}, // admin must name the department
 		{"GET", "/api/v1/demands/" + id(own.ID), nil, 200, "admin planner", nil},
@@ -143,7 +145,8 @@ func TestRoleRouteMatrix(t *testing.T) {
 	expect(t, rj, 200, "setup import")
 	var job struct{ ID int64 }
 	rj.json(t, &job)
-	routes = append(routes, route{"GET", "/api/v1/imports/" + id(job.ID), nil, 200, "admin", nil})
+	// A team leader reads only the jobs it started.
+	routes = append(routes, route{"GET", "/api/v1/imports/" + id(job.ID), nil, 200, "admin", map[string]int{"team_leader": 404}})
 	hook, err := v.st.CreateWebhook(context.Background(), "test", "inspector", "http://127.0.0.1:1/hook", "0123456789abcdef")
 	if err != nil {
 		t.Fatal(err)

@@ -22,11 +22,35 @@ type (
 )
 
 func (s *Server) importBusinesses(c echo.Context) error {
-	return s.importCSV(c, "businesses", csvimport.Businesses, csvimport.DryRunBusinesses)
+	return s.importCSV(c, "businesses", csvimport.Businesses, csvimport.DryRunBusinesses, adminOnly)
 }
 
 func (s *Server) importInspectors(c echo.Context) error {
-	return s.importCSV(c, "inspectors", csvimport.Inspectors, csvimport.DryRunInspectors)
+	return s.importCSV(c, "inspectors", csvimport.Inspectors, csvimport.DryRunInspectors, adminOnly)
+}
+
+// importUnavailability is POST /api/v1/imports/unavailability: an admin may
+// load anyone's days away, a team leader only its own members', as with
+// POST /inspectors/{id}/unavailability.
+func (s *Server) importUnavailability(c echo.Context) error {
+	scope := csvimport.Scope{}
+	if p := principal(c); p.Role == domain.RoleTeamLeader {
+		if scope.TeamID = p.TeamID(); scope.TeamID == 0 {
+			return fmt.Errorf("team leader token without a team: %w", domain.ErrForbidden)
+		}
+	}
+	return s.importCSV(c, "unavailability",
+		func(ctx context.Context, st *store.Store, actor string, r io.Reader, opt csvimport.Options) (store.ImportJob, error) {
+			return csvimport.Unavailability(ctx, st, actor, scope, r, opt)
+		},
+		func(ctx context.Context, st *store.Store, actor string, r io.Reader, opt csvimport.Options) (csvimport.Report, error) {
+			return csvimport.DryRunUnavailability(ctx, st, actor, scope, r, opt)
+		}, unavailabilityWriteRoles)
+}
+
+// importClosures is POST /api/v1/imports/closures (admins, as POST /closures).
+func (s *Server) importClosures(c echo.Context) error {
+	return s.importCSV(c, "closures", csvimport.Closures, csvimport.DryRunClosures, adminOnly)
 }
 
 // importOptions reads the query of an import: empty=keep|clear,
@@ -67,8 +91,8 @@ func importOptions(c echo.Context, batch int) (csvimport.Options, bool, error) {
 //
 // With dry_run=true nothing is written, not even a job: the answer is the
 // report of what the import would do.
-func (s *Server) importCSV(c echo.Context, kind string, fn importFunc, dryFn dryRunFunc) error {
-	p, err := allow(c, "import registries", adminOnly...)
+func (s *Server) importCSV(c echo.Context, kind string, fn importFunc, dryFn dryRunFunc, roles []domain.Role) error {
+	p, err := allow(c, "import registries", roles...)
 	if err != nil {
 		return err
 	}
@@ -111,7 +135,8 @@ func (s *Server) importCSV(c echo.Context, kind string, fn importFunc, dryFn dry
 }
 
 func (s *Server) getImport(c echo.Context) error {
-	if _, err := allow(c, "read imports", adminOnly...); err != nil {
+	p, err := allow(c, "read imports", unavailabilityWriteRoles...)
+	if err != nil {
 		return err
 	}
 	id, err := pathID(c, "id")
@@ -121,6 +146,11 @@ func (s *Server) getImport(c echo.Context) error {
 	job, err := s.store.GetImportJob(c.Request().Context(), id)
 	if err != nil {
 		return err
+	}
+	// A team leader may import its members' days away, and so read back the
+	// jobs it started; any other is not found for it.
+	if p.Role != domain.RoleAdmin && job.StartedBy != p.Actor() {
+		return fmt.Errorf("import %d: %w", id, domain.ErrNotFound)
 	}
 	return c.JSON(http.StatusOK, job)
 }

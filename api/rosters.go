@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"inspectonce/domain"
+	"inspectonce/store"
 	"inspectonce/web"
 )
 
@@ -47,5 +48,21 @@ func (s *Server) getRoster(c echo.Context) error {
 	for i := range roster.Visits {
 		roster.Visits[i].CodeURL = web.CodeURL(s.cfg.HTTP.PublicBaseURL, roster.Visits[i].Code)
 	}
-	return c.JSON(http.StatusOK, roster)
+	out := rosterResponse{Roster: roster}
+	if out.Away, err = s.store.ListAway(ctx, store.AwayFilter{TeamID: id, From: date, To: date}); err != nil {
+		return err
+	}
+	if out.Closures, err = s.store.ClosuresAffecting(ctx, id, date, date); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// rosterResponse is a roster with who of the team is away that day and the
+// closures touching the team's work that day (issue 17), so that a leader
+// sees why the day is light.
+type rosterResponse struct {
+	store.Roster
+	Away     []store.Away        `json:"away"`
+	Closures []store.ClosureNote `json:"closures"`
 }

@@ -156,6 +156,8 @@ func New(o Options) *echo.Echo {
 	imports := v1.Group("/imports", middleware.BodyLimit(strconv.FormatInt(s.cfg.HTTP.ImportLimitBytes, 10)+"B"), s.authenticate, s.limitWrites, s.auditRejected)
 	imports.POST("/businesses", s.importBusinesses)
 	imports.POST("/inspectors", s.importInspectors)
+	imports.POST("/unavailability", s.importUnavailability)
+	imports.POST("/closures", s.importClosures)
 
 	s.pages = web.Register(e, web.Options{Store: o.Store, Config: o.Config, Calendar: o.Calendar, Logger: s.log, Now: s.now,
 		Queues: o.Queues, QueueNames: o.QueueNames, Planning: s.plans})

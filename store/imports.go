@@ -22,6 +22,10 @@ import (
 const (
 	ImportBusinesses = "businesses"
 	ImportInspectors = "inspectors"
+	// ImportUnavailability and ImportClosures add inspectors' days away and
+	// closures (store.LoadUnavailability, store.LoadClosures).
+	ImportUnavailability = "unavailability"
+	ImportClosures       = "closures"
 )
 
 // Import job states.
@@ -116,8 +120,11 @@ type ImportJob struct {
 // CreateImportJob records the start of an import of kind (ImportBusinesses or
 // ImportInspectors) run with opt and returns its id.
 func (s *Store) CreateImportJob(ctx context.Context, actor, kind string, opt ImportOptions) (int64, error) {
-	if kind != ImportBusinesses && kind != ImportInspectors {
-		return 0, domain.Invalid("kind", "must be %q or %q, got %q", ImportBusinesses, ImportInspectors, kind)
+	switch kind {
+	case ImportBusinesses, ImportInspectors, ImportUnavailability, ImportClosures:
+	default:
+		return 0, domain.Invalid("kind", "must be %q, %q, %q or %q, got %q", ImportBusinesses, ImportInspectors,
+			ImportUnavailability, ImportClosures, kind)
 	}
 	if err := opt.Validate(); err != nil {
 		return 0, err

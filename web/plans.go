@@ -149,6 +149,9 @@ type dashView struct {
 	MoreRows, MoreDots int
 	// API names the JSON twins of this page.
 	API []string
+	// Avail is who is away and what is closed within the plan's horizon,
+	// so a coordinator sees why days are empty.
+	Avail availabilityView
 }
 
 type dashTarget struct {
@@ -290,6 +293,13 @@ func (p *Pages) planDashboard(c echo.Context) error {
 		v.Visits = append(v.Visits, reg.visitRow(mv))
 	}
 	v.MoreRows = total - len(v.Visits)
+	if from, ferr := time.Parse(time.DateOnly, pl.From); ferr == nil {
+		if to, terr := time.Parse(time.DateOnly, pl.To); terr == nil {
+			if v.Avail, err = p.availability(ctx, 0, 0, from, to); err != nil {
+				return fmt.Errorf("plan %d: %w", id, err)
+			}
+		}
+	}
 	base := "/api/v1/plans/" + strconv.FormatInt(id, 10)
 	v.API = []string{base, base + "/visits", base + "/unplaced"}
 	if viewer.Role == domain.RoleAdmin {

@@ -43,6 +43,9 @@ type rosterData struct {
 	// FeedKind says whose it is.
 	Feed     *feedNotice
 	FeedKind string
+	// Avail is who of the team is away that day and what closures touch
+	// its work.
+	Avail availabilityView
 }
 
 // rosterVisit is a stop of the route with its number on the page and map.
@@ -218,6 +221,9 @@ func (p *Pages) renderRoster(c echo.Context, teamID int64, day time.Time, feed *
 		data.Totals.TravelKm, data.Totals.HasKm = r.Totals.TravelKm, true
 	}
 	data.Map = newRouteMap(r)
+	if data.Avail, err = p.availability(ctx, teamID, 0, day, day); err != nil {
+		return fmt.Errorf("roster of team %d: %w", teamID, err)
+	}
 	if feed != nil {
 		noStore(c)
 	}

@@ -75,6 +75,10 @@ type doorPageData struct {
 	Departments      []domain.Department
 	// Outcomes are the result outcomes, in the order the form offers them.
 	Outcomes []string
+	// Avail is the inspector's own days away and the closures affecting its
+	// team over the AheadDays days from Date.
+	Avail     availabilityView
+	AheadDays int
 }
 
 // doorVisitView is a visit with what the page derives for the viewer.
@@ -134,6 +138,14 @@ func (p *Pages) doorPage(c echo.Context) error {
 			}
 		}
 		data.Visits = append(data.Visits, vv)
+	}
+	me, err := p.store.GetInspector(ctx, insp)
+	if err != nil {
+		return fmt.Errorf("inspector %d: %w", insp, err)
+	}
+	data.AheadDays = doorAheadDays
+	if data.Avail, err = p.availability(ctx, me.TeamID, insp, day, day.AddDate(0, 0, doorAheadDays-1)); err != nil {
+		return fmt.Errorf("inspector %d: %w", insp, err)
 	}
 	noStore(c)
 	return p.render(c, http.StatusOK, "visit_mobile", "door.title", data)

@@ -194,8 +194,8 @@ func osUser() string {
 }
 
 func runImport(ctx context.Context, cfg *configs.Config, args []string, out io.Writer) error {
-	const usage = "import needs: businesses|inspectors [--dry-run [--limit N] [--after-line N]] [--empty keep|clear] [--risk-override --reason TEXT] FILE.csv"
-	if len(args) == 0 || (args[0] != "businesses" && args[0] != "inspectors") {
+	const usage = "import needs: businesses|inspectors|unavailability|closures [--dry-run [--limit N] [--after-line N]] [--empty keep|clear] [--risk-override --reason TEXT] FILE.csv"
+	if len(args) == 0 || (args[0] != "businesses" && args[0] != "inspectors" && args[0] != store.ImportUnavailability && args[0] != store.ImportClosures) {
 		return usageError{usage}
 	}
 	fs := flag.NewFlagSet("import", flag.ContinueOnError)
@@ -236,21 +236,28 @@ func runImport(ctx context.Context, cfg *configs.Config, args []string, out io.W
 	actor := "cli:" + osUser()
 	enc := json.NewEncoder(out)
 	enc.SetIndent("", "  ")
-	if *dry {
-		dryFn := csvimport.DryRunBusinesses
-		if args[0] == "inspectors" {
-			dryFn = csvimport.DryRunInspectors
+	// The command line acts as an admin: anyone's days away, any closure.
+	dryFn, importFn := csvimport.DryRunBusinesses, csvimport.Businesses
+	switch args[0] {
+	case "inspectors":
+		dryFn, importFn = csvimport.DryRunInspectors, csvimport.Inspectors
+	case store.ImportUnavailability:
+		dryFn = func(ctx context.Context, st *store.Store, actor string, r io.Reader, opt csvimport.Options) (csvimport.Report, error) {
+			return csvimport.DryRunUnavailability(ctx, st, actor, csvimport.Scope{}, r, opt)
 		}
+		importFn = func(ctx context.Context, st *store.Store, actor string, r io.Reader, opt csvimport.Options) (store.ImportJob, error) {
+			return csvimport.Unavailability(ctx, st, actor, csvimport.Scope{}, r, opt)
+		}
+	case store.ImportClosures:
+		dryFn, importFn = csvimport.DryRunClosures, csvimport.Closures
+	}
+	if *dry {
 		opt.Progress = nil
 		rep, err := dryFn(ctx, st, actor, f, opt)
 		if err != nil {
 			return err
 		}
 		return enc.Encode(rep)
-	}
-	importFn := csvimport.Businesses
-	if args[0] == "inspectors" {
-		importFn = csvimport.Inspectors
 	}
 	job, err := importFn(ctx, st, actor, f, opt)
 	fmt.Fprintln(os.Stderr)

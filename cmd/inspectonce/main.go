@@ -36,6 +36,10 @@ Commands:
                           bulk-load a registry from CSV, reporting every bad row; rows change
                           only the columns the file carries; --dry-run writes nothing and
                           prints what would be new, changed (field by field) or refused
+  import unavailability|closures [--dry-run [--limit N] [--after-line N]] FILE.csv
+                          add inspectors' days away (inspector,from,to,reason) or closures
+                          (region or team,from,to,reason) from CSV, each row audited; a row
+                          identical to a stored one is unchanged, so a file loads only once
   audit verify            walk the audit log's hash chain and name the first broken record
   plan [--horizon 28d] [--from YYYY-MM-DD] [--region ID,...] [--independent]
        [--dry-run] [--publish [--force]] [--json]

@@ -140,6 +140,29 @@ func TestCommandEndToEnd(t *testing.T) {
 			t.Fatalf("inspectonce %s succeeded: %s", strings.Join(bad, " "), out)
 		}
 	}
+	// The same from CSV: loaded once, a second load finds it unchanged.
+	leavePath := filepath.Join(t.TempDir(), "leave.csv")
+	closedPath := filepath.Join(t.TempDir(), "closed.csv")
+	if err := os.WriteFile(leavePath, []byte("执法证号,开始日期,结束日期,原因\nZJ-SS-0001,2030-04-01,2030-04-02,培训\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(closedPath, []byte("region,from,to,reason\nSS-CY,2030-04-03,2030-04-03,台风停航\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []struct{ kind, path string }{{"unavailability", leavePath}, {"closures", closedPath}} {
+		if out := run("import", f.kind, "--dry-run", f.path); !strings.Contains(out, `"rows_new": 1`) {
+			t.Fatalf("import %s --dry-run said %s", f.kind, out)
+		}
+		if out := run("import", f.kind, f.path); !strings.Contains(out, `"status": "done"`) || !strings.Contains(out, `"rows_loaded": 1`) {
+			t.Fatalf("import %s said %s", f.kind, out)
+		}
+		if out := run("import", f.kind, "--dry-run", f.path); !strings.Contains(out, `"rows_unchanged": 1`) {
+			t.Fatalf("import %s --dry-run after the import said %s", f.kind, out)
+		}
+	}
+	if out := run("unavailability", "list", "--from", "2030-04-01"); strings.Count(out, `"reason":"培训"`) != 1 {
+		t.Fatalf("imported leave: %q", out)
+	}
 	if out := run("audit", "verify"); !strings.Contains(out, "intact") {
 		t.Fatalf("audit verify after availability said %q", out)
 	}
