@@ -96,31 +96,17 @@ const unavailabilitySelect = "u.id, u.inspector_id, i.team_id, u.from_date, u.to
 	"(SELECT r.id FROM calendar_repairs r WHERE r.cause = 'unavailability' AND r.cause_id = u.id) AS repair_id"
 
 // CreateUnavailability records an inspector's days away, audited with the
-// reason in the same transaction. The inspector must exist (ErrNotFound).
+// reason in the same transaction, and opens the repair of the published
+// visits it hits (repairs.go). The inspector must exist (ErrNotFound).
 func (s *Store) CreateUnavailability(ctx context.Context, actor string, inspectorID int64, from, to time.Time, reason string) (Unavailability, error) {
 	var out Unavailability
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		if err := lockExisting(tx, "inspectors", "id", inspectorID, "inspector "+strconv.FormatInt(inspectorID, 10)); err != nil {
 			return err
 		}
-		var row unavailabilityRow
-		err := tx.Raw(`WITH n AS (
-			INSERT INTO inspector_unavailability (inspector_id, from_date, to_date, reason, created_by)
-			VALUES (?, ?::date, ?::date, ?, ?) RETURNING *)
-			SELECT `+unavailabilitySelect+` FROM n u JOIN inspectors i ON i.id = u.inspector_id`,
-			inspectorID, civilDate(from), civilDate(to), reason, actor).Scan(&row).Error
-		if err != nil {
-			return translate(err, "unavailability")
-		}
-		out = row.value()
-		// The published visits the leave hits are repaired by a task the
-		// outbox hands to the queue once this commits.
-		rid, err := openRepair(tx, actor, RepairCauseUnavailability, out.ID, reason, out.From, out.To)
-		if err != nil {
-			return err
-		}
-		out.RepairID = &rid
-		return appendAudit(tx, actor, "unavailability.create", unavailabilityObject(out), OutcomeOK, out)
+		var err error
+		out, err = insertUnavailability(tx, actor, inspectorID, from, to, reason)
+		return err
 	})
 	return out, err
 }
@@ -196,8 +182,9 @@ const closureSelect = "id, region_id, team_id, from_date, to_date, reason, creat
 	"(SELECT r.id FROM calendar_repairs r WHERE r.cause = 'closure' AND r.cause_id = closures.id) AS repair_id"
 
 // CreateClosure records a closure of a region or a team, audited with the
-// reason in the same transaction. Exactly one of regionID and teamID is
-// non-zero, and it must exist (ErrNotFound).
+// reason in the same transaction, and opens the repair of the published
+// visits it hits. Exactly one of regionID and teamID is non-zero, and it
+// must exist (ErrNotFound).
 func (s *Store) CreateClosure(ctx context.Context, actor string, regionID, teamID int64, from, to time.Time, reason string) (Closure, error) {
 	var out Closure
 	err := s.tx(ctx, func(tx *gorm.DB) error {
@@ -216,20 +203,9 @@ func (s *Store) CreateClosure(ctx context.Context, actor string, regionID, teamI
 		default:
 			return domain.Invalid("region_id", "give exactly one of region_id and team_id")
 		}
-		var row closureRow
-		err := tx.Raw(`INSERT INTO closures (region_id, team_id, from_date, to_date, reason, created_by)
-			VALUES (?, ?, ?::date, ?::date, ?, ?) RETURNING `+closureSelect,
-			region, team, civilDate(from), civilDate(to), reason, actor).Scan(&row).Error
-		if err != nil {
-			return translate(err, "closure")
-		}
-		out = row.value()
-		rid, err := openRepair(tx, actor, RepairCauseClosure, out.ID, reason, out.From, out.To)
-		if err != nil {
-			return err
-		}
-		out.RepairID = &rid
-		return appendAudit(tx, actor, "closure.create", objectID("closure", out.ID), OutcomeOK, out)
+		var err error
+		out, err = insertClosure(tx, actor, region, team, from, to, reason)
+		return err
 	})
 	return out, err
 }
@@ -308,4 +284,47 @@ func (s *Store) availabilityInput(ctx context.Context, in *planner.Input, from, 
 		in.Closures = append(in.Closures, pc)
 	}
 	return nil
+}
+
+// insertUnavailability records an inspector's days away in tx, opens the
+// repair of the published visits it hits and audits it: what the API, the
+// CLI and a CSV import all do for a new unavailability.
+func insertUnavailability(tx *gorm.DB, actor string, inspectorID int64, from, to time.Time, reason string) (Unavailability, error) {
+	var row unavailabilityRow
+	err := tx.Raw(`WITH n AS (
+		INSERT INTO inspector_unavailability (inspector_id, from_date, to_date, reason, created_by)
+		VALUES (?, ?::date, ?::date, ?, ?) RETURNING *)
+		SELECT `+unavailabilitySelect+` FROM n u JOIN inspectors i ON i.id = u.inspector_id`,
+		inspectorID, civilDate(from), civilDate(to), reason, actor).Scan(&row).Error
+	if err != nil {
+		return Unavailability{}, translate(err, "unavailability")
+	}
+	out := row.value()
+	// The published visits the leave hits are repaired by a task the outbox
+	// hands to the queue once this commits.
+	rid, err := openRepair(tx, actor, RepairCauseUnavailability, out.ID, reason, out.From, out.To)
+	if err != nil {
+		return Unavailability{}, err
+	}
+	out.RepairID = &rid
+	return out, appendAudit(tx, actor, "unavailability.create", unavailabilityObject(out), OutcomeOK, out)
+}
+
+// insertClosure records a closure of a region or a team in tx, opens the
+// repair of the published visits it hits and audits it.
+func insertClosure(tx *gorm.DB, actor string, region, team *int64, from, to time.Time, reason string) (Closure, error) {
+	var row closureRow
+	err := tx.Raw(`INSERT INTO closures (region_id, team_id, from_date, to_date, reason, created_by)
+		VALUES (?, ?, ?::date, ?::date, ?, ?) RETURNING `+closureSelect,
+		region, team, civilDate(from), civilDate(to), reason, actor).Scan(&row).Error
+	if err != nil {
+		return Closure{}, translate(err, "closure")
+	}
+	out := row.value()
+	rid, err := openRepair(tx, actor, RepairCauseClosure, out.ID, reason, out.From, out.To)
+	if err != nil {
+		return Closure{}, err
+	}
+	out.RepairID = &rid
+	return out, appendAudit(tx, actor, "closure.create", objectID("closure", out.ID), OutcomeOK, out)
 }

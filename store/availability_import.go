@@ -138,17 +138,8 @@ func (s *Store) LoadUnavailability(ctx context.Context, actor string, rows []Una
 			if dry {
 				return out, nil
 			}
-			var row unavailabilityRow
-			err := tx.Raw(`WITH n AS (
-				INSERT INTO inspector_unavailability (inspector_id, from_date, to_date, reason, created_by)
-				VALUES (?, ?::date, ?::date, ?, ?) RETURNING *)
-				SELECT `+unavailabilitySelect+` FROM n u JOIN inspectors i ON i.id = u.inspector_id`,
-				r.InspectorID, civilDate(r.From), civilDate(r.To), r.Reason, actor).Scan(&row).Error
-			if err != nil {
-				return out, translate(err, "unavailability")
-			}
-			u := row.value()
-			return out, appendAudit(tx, actor, "unavailability.create", unavailabilityObject(u), OutcomeOK, u)
+			_, err := insertUnavailability(tx, actor, r.InspectorID, r.From, r.To, r.Reason)
+			return out, err
 		})
 }
 
@@ -190,15 +181,8 @@ func (s *Store) LoadClosures(ctx context.Context, actor string, rows []ClosureIm
 			if dry {
 				return out, nil
 			}
-			var row closureRow
-			err := tx.Raw(`INSERT INTO closures (region_id, team_id, from_date, to_date, reason, created_by)
-				VALUES (?, ?, ?::date, ?::date, ?, ?) RETURNING `+closureSelect,
-				region, team, civilDate(r.From), civilDate(r.To), r.Reason, actor).Scan(&row).Error
-			if err != nil {
-				return out, translate(err, "closure")
-			}
-			c := row.value()
-			return out, appendAudit(tx, actor, "closure.create", objectID("closure", c.ID), OutcomeOK, c)
+			_, err := insertClosure(tx, actor, region, team, r.From, r.To, r.Reason)
+			return out, err
 		})
 }
 

@@ -57,7 +57,7 @@ func init() {
 		"avail.span":          {"%s 至 %s", "%s to %s"},
 		"avail.kind.region":   {"区域", "region"},
 		"avail.kind.team":     {"队伍", "team"},
-		"avail.roster_help":   {"新计划不会在停工日安排检查，也不会安排不在岗人员。", "Plans place no visit on a closed day and no inspector who is away."},
+		"avail.roster_help":   {"新计划不会在停工日安排检查，也不会安排不在岗人员；已发布的检查会自动修复（换人或改期），见“日程修复”页。", "Plans place no visit on a closed day and no inspector who is away; published visits are repaired at once (another inspector, or another day): see the Repairs page."},
 		"avail.door_heading":  {"近期请假与停工", "Leave and closures ahead"},
 		"avail.door_leave":    {"我的请假（今后 %d 天）", "My leave (next %d days)"},
 		"avail.door_closures": {"本队停工（今后 %d 天）", "Closures affecting my team (next %d days)"},
