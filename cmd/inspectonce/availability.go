@@ -88,7 +88,8 @@ func runUnavailability(ctx context.Context, cfg *configs.Config, args []string, 
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "unavailability %d: inspector %d away %s..%s (%s)\n", u.ID, u.InspectorID, u.From, u.To, u.Reason)
+		fmt.Fprintf(out, "unavailability %d: inspector %d away %s..%s (%s); repair %d of its published visits queued\n",
+			u.ID, u.InspectorID, u.From, u.To, u.Reason, deref64(u.RepairID))
 		return nil
 	case "list":
 		filter := store.UnavailabilityFilter{InspectorID: *insp, TeamID: *team}
@@ -189,7 +190,8 @@ func runClosure(ctx context.Context, cfg *configs.Config, args []string, out io.
 		if *team > 0 {
 			what = fmt.Sprintf("team %d", *team)
 		}
-		fmt.Fprintf(out, "closure %d: %s closed %s..%s (%s)\n", c.ID, what, c.From, c.To, c.Reason)
+		fmt.Fprintf(out, "closure %d: %s closed %s..%s (%s); repair %d of its published visits queued\n",
+			c.ID, what, c.From, c.To, c.Reason, deref64(c.RepairID))
 		return nil
 	case "list":
 		filter := store.ClosureFilter{RegionID: *region, TeamID: *team}

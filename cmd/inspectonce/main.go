@@ -62,12 +62,20 @@ Commands:
   unavailability list [--inspector ID] [--team ID] [--from D] [--to D]
   unavailability delete --inspector ID --id ID
                           record, list (JSON lines) or delete an inspector's days away;
-                          plans place nothing on them (audited)
+                          plans place nothing on them, and published visits on them are
+                          repaired (audited)
   closure add --region ID|--team ID --from YYYY-MM-DD --to YYYY-MM-DD --reason TEXT
   closure list [--region ID] [--team ID] [--from D] [--to D]
   closure delete --id ID
                           close a region (and all below it) or a team for days, list
-                          (JSON lines) or lift closures; plans place nothing on them (audited)
+                          (JSON lines) or lift closures; plans place nothing on them, and
+                          published visits on them are repaired (audited)
+  repair list [--status pending|running|done] [--with-problems]
+  repair show --id ID | repair problems [--id ID]
+                          the repairs leave and closures opened (JSON lines): what each moved
+                          or restaffed, and the visits it could not repair, with the reason
+  repair run --id ID      run a repair here (the worker runs them; a repair done is left as is)
+  repair verify --id ID   replay a repair's replacement draws; exit 1 on a mismatch
   year close YEAR [--force]
                           reveal a year's key (only once the year has ended, unless --force)
 
@@ -141,6 +149,8 @@ func run(ctx context.Context, args []string, stdout io.Writer, environ []string)
 		return runUnavailability(ctx, cfg, rest, stdout)
 	case "closure":
 		return runClosure(ctx, cfg, rest, stdout)
+	case "repair":
+		return runRepair(ctx, cfg, rest, stdout)
 	case "demand":
 		return runDemand(ctx, cfg, rest, stdout)
 	case "help":

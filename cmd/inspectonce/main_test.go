@@ -130,6 +130,19 @@ func TestCommandEndToEnd(t *testing.T) {
 	if out := run("closure", "list", "--from", "2030-03-01"); !strings.Contains(out, `"reason":"台风停航"`) {
 		t.Fatalf("closure list said %q", out)
 	}
+	// Each opened a repair; no worker runs here, so they wait until `repair run`.
+	if out := run("repair", "list", "--status", "pending"); strings.Count(out, `"status":"pending"`) != 2 || !strings.Contains(out, `"cause":"closure"`) {
+		t.Fatalf("repair list said %q", out)
+	}
+	if out := run("repair", "run", "--id", "2"); !strings.Contains(out, "repair 2 done: 0 visits looked at") {
+		t.Fatalf("repair run said %q", out)
+	}
+	if out := run("repair", "show", "--id", "2"); !strings.Contains(out, `"status":"done"`) || !strings.Contains(out, `"substitutions":[]`) {
+		t.Fatalf("repair show said %q", out)
+	}
+	if out := run("repair", "verify", "--id", "2"); !strings.Contains(out, `"mismatches":0`) {
+		t.Fatalf("repair verify said %q", out)
+	}
 	for _, bad := range [][]string{
 		{"closure", "add", "--team", team, "--region", "1", "--from", "2030-03-06", "--to", "2030-03-06", "--reason", "x"},
 		{"unavailability", "add", "--inspector", inspector, "--from", "2030-03-06", "--to", "2030-03-01", "--reason", "x"},
