@@ -305,3 +305,23 @@ func VerifyInspectorDraw(d Draw, seed [32]byte) (ok bool, recomputed []string, r
 	}
 	return true, recomputed, ""
 }
+
+// onePick draws one of cands for the draw keyed key (a replacement or an
+// addition to a visit already on the calendar) and records it as a one-step
+// inspector draw: what it had to hold (need, required), the candidates and
+// the exclusions (inspector index -> reason, keys by index) in index order.
+func onePick(seed [32]byte, key, need string, required []string, cands []Candidate, excluded map[int]string, keys []string) (int, Draw) {
+	k := weightedPick(visitRand(seed, key), cands)
+	steps := []DrawStep{{Need: need, Candidates: cands, Pick: cands[k].Key}}
+	draw := Draw{Kind: DrawInspectors, VisitKey: key, N: 1, Required: required, Steps: steps,
+		FrameHash: stepsHash(steps), Result: []string{cands[k].Key}}
+	ex := make([]int, 0, len(excluded))
+	for i := range excluded {
+		ex = append(ex, i)
+	}
+	slices.Sort(ex)
+	for _, i := range ex {
+		draw.Excluded = append(draw.Excluded, Exclusion{Key: keys[i], Reason: excluded[i]})
+	}
+	return k, draw
+}

@@ -356,18 +356,7 @@ func (s *scheduler) drawJoinInspector(jt *joinTarget, bi int, domain string, nee
 		return -1, Draw{}
 	}
 	key := JoinDrawKey(jt.bv.USCC, jt.bv.Date, jt.bv.PlanID, jt.bv.Seq, jt.draws)
-	k := weightedPick(visitRand(s.in.Seed, key), cands)
-	steps := []DrawStep{{Need: domain, Candidates: cands, Pick: cands[k].Key}}
-	draw := Draw{Kind: DrawInspectors, VisitKey: key, N: 1, Required: []string{domain}, Steps: steps,
-		FrameHash: stepsHash(steps), Result: []string{cands[k].Key}}
-	idx := make([]int, 0, len(excluded))
-	for i := range excluded {
-		idx = append(idx, i)
-	}
-	slices.Sort(idx)
-	for _, i := range idx {
-		draw.Excluded = append(draw.Excluded, Exclusion{Key: s.ix.key[i], Reason: excluded[i]})
-	}
+	k, draw := onePick(s.in.Seed, key, domain, []string{domain}, cands, excluded, s.ix.key)
 	return at[k], draw
 }
 

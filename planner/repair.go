@@ -430,18 +430,7 @@ func (r *repairer) draw(bv BookedVisit, d int, staff []int64, needs []string, or
 		if len(cands) == 0 {
 			continue
 		}
-		k := weightedPick(visitRand(r.in.Seed, key), cands)
-		draw := Draw{Kind: DrawInspectors, VisitKey: key, Required: slices.Clone(needs), N: 1,
-			Steps: []DrawStep{{Need: needName, Candidates: cands, Pick: cands[k].Key}}, Result: []string{cands[k].Key}}
-		draw.FrameHash = stepsHash(draw.Steps)
-		ex := make([]int, 0, len(excluded))
-		for i := range excluded {
-			ex = append(ex, i)
-		}
-		slices.Sort(ex)
-		for _, i := range ex {
-			draw.Excluded = append(draw.Excluded, Exclusion{Key: r.ix.key[i], Reason: excluded[i]})
-		}
+		k, draw := onePick(r.in.Seed, key, needName, slices.Clone(needs), cands, excluded, r.ix.key)
 		return r.in.Inspectors[idx[k]].ID, draw, true
 	}
 	return 0, Draw{}, false

@@ -72,7 +72,7 @@ func (s *Service) RunRepair(ctx context.Context, id int64) (store.CalendarRepair
 			ch := store.RepairChange{PlanID: c.PlanID, Seq: c.Seq, From: c.From.Time(), To: c.To.Time()}
 			for _, rp := range c.Replacements {
 				ch.Swaps = append(ch.Swaps, store.RepairSwap{Ord: rp.Ord, Out: rp.Out, In: rp.In, DrawKey: rp.Draw.VisitKey,
-					Draw: drawRecordOf(rp.Draw)})
+					Draw: store.PlanDrawOf(&rp.Draw)})
 			}
 			if _, err := s.st.ApplyRepairChange(ctx, r, ch); errors.Is(err, store.ErrRepairStale) {
 				stale = true
@@ -137,67 +137,6 @@ func (s *Service) computeRepair(ctx context.Context, r store.CalendarRepair, tar
 	return planner.Repair(rin), nil
 }
 
-// drawRecord is how a repair's draw is stored (visit_substitutions.draw) and
-// replayed: the planner's Draw with JSON names.
-type drawRecord struct {
-	Kind      string            `json:"kind"`
-	VisitKey  string            `json:"visit_key"`
-	FrameHash string            `json:"frame_hash"`
-	N         int               `json:"n"`
-	Required  []string          `json:"required"`
-	Excluded  []exclusionRecord `json:"excluded"`
-	Steps     []drawStepRecord  `json:"steps"`
-	Result    []string          `json:"result"`
-}
-
-type drawStepRecord struct {
-	Need       string            `json:"need"`
-	Candidates []candidateRecord `json:"candidates"`
-	Pick       string            `json:"pick"`
-}
-
-type exclusionRecord struct {
-	Key    string `json:"key"`
-	Reason string `json:"reason"`
-}
-
-type candidateRecord struct {
-	Key    string  `json:"key"`
-	Weight float64 `json:"weight"`
-}
-
-func drawRecordOf(d planner.Draw) drawRecord {
-	out := drawRecord{Kind: d.Kind, VisitKey: d.VisitKey, FrameHash: d.FrameHash, N: d.N,
-		Required: append([]string{}, d.Required...), Excluded: []exclusionRecord{}, Result: d.Result}
-	for _, e := range d.Excluded {
-		out.Excluded = append(out.Excluded, exclusionRecord{Key: e.Key, Reason: e.Reason})
-	}
-	for _, st := range d.Steps {
-		sr := drawStepRecord{Need: st.Need, Pick: st.Pick}
-		for _, c := range st.Candidates {
-			sr.Candidates = append(sr.Candidates, candidateRecord{Key: c.Key, Weight: c.Weight})
-		}
-		out.Steps = append(out.Steps, sr)
-	}
-	return out
-}
-
-func (r drawRecord) draw() planner.Draw {
-	d := planner.Draw{Kind: r.Kind, VisitKey: r.VisitKey, FrameHash: r.FrameHash, N: r.N, Required: r.Required,
-		Result: r.Result}
-	for _, e := range r.Excluded {
-		d.Excluded = append(d.Excluded, planner.Exclusion{Key: e.Key, Reason: e.Reason})
-	}
-	for _, st := range r.Steps {
-		ds := planner.DrawStep{Need: st.Need, Pick: st.Pick}
-		for _, c := range st.Candidates {
-			ds.Candidates = append(ds.Candidates, planner.Candidate{Key: c.Key, Weight: c.Weight})
-		}
-		d.Steps = append(d.Steps, ds)
-	}
-	return d
-}
-
 // RepairDrawCheck is the verdict on one replacement draw of a repair.
 type RepairDrawCheck struct {
 	PlanID     int64    `json:"plan_id"`
@@ -248,11 +187,11 @@ func (s *Service) VerifyRepair(ctx context.Context, id int64) (*RepairVerificati
 	for _, sub := range subs {
 		c := RepairDrawCheck{PlanID: sub.PlanID, VisitSeq: sub.VisitSeq, Ord: sub.Ord, VisitKey: sub.DrawKey, Out: sub.OutID,
 			In: sub.InID, Recomputed: []string{}}
-		var rec drawRecord
+		var rec store.PlanDraw
 		if err := json.Unmarshal(sub.Draw, &rec); err != nil {
 			c.Reason = "the recorded draw is not readable: " + err.Error()
 		} else {
-			d := rec.draw()
+			d := rec.Draw()
 			var got []string
 			c.Match, got, c.Reason = planner.VerifyInspectorDraw(d, seed)
 			if got != nil {

@@ -875,7 +875,9 @@ type DrawStep struct {
 	Pick       string      `json:"pick"`
 }
 
-func drawRecordOf(d *planner.Draw) PlanDraw {
+// PlanDrawOf is a planner draw as it is recorded: plan_draws rows, and the
+// draws of calendar repairs (visit_substitutions.draw).
+func PlanDrawOf(d *planner.Draw) PlanDraw {
 	r := PlanDraw{Kind: d.Kind, DemandID: d.DemandID, VisitKey: d.VisitKey, FrameHash: d.FrameHash, N: d.N,
 		Shift: d.Shift, Salt: d.Salt, Required: nonNil(d.Required), Result: nonNil(d.Result),
 		Frame: make([]Candidate, len(d.Frame)), Excluded: make([]Exclusion, len(d.Excluded))}
