@@ -32,6 +32,7 @@ type awayRow struct {
 	Reason        string
 	CreatedBy     string
 	CreatedAt     time.Time
+	RepairID      *int64
 	InspectorCode string
 	InspectorName string
 }
@@ -45,6 +46,7 @@ type closureNoteRow struct {
 	Reason    string
 	CreatedBy string
 	CreatedAt time.Time
+	RepairID  *int64
 	Code      string
 	Name      string
 }
@@ -77,7 +79,7 @@ func (s *Store) ListAway(ctx context.Context, f AwayFilter) ([]Away, error) {
 	out := make([]Away, len(rows))
 	for i, r := range rows {
 		u := unavailabilityRow{ID: r.ID, InspectorID: r.InspectorID, TeamID: r.TeamID, FromDate: r.FromDate, ToDate: r.ToDate,
-			Reason: r.Reason, CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt}
+			Reason: r.Reason, CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt, RepairID: r.RepairID}
 		out[i] = Away{Unavailability: u.value(), InspectorCode: r.InspectorCode, InspectorName: r.InspectorName}
 	}
 	return out, nil
@@ -104,6 +106,7 @@ WITH RECURSIVE own AS (
 	SELECT r.id FROM regions r JOIN down ON r.parent_id = down.id
 )
 SELECT c.id, c.region_id, c.team_id, c.from_date, c.to_date, c.reason, c.created_by, c.created_at,
+	(SELECT cr.id FROM calendar_repairs cr WHERE cr.cause = 'closure' AND cr.cause_id = c.id) AS repair_id,
 	COALESCE(r.code, t.code) AS code, COALESCE(r.name, t.name) AS name
 FROM closures c
 LEFT JOIN regions r ON r.id = c.region_id
@@ -118,7 +121,7 @@ LIMIT @lim`, map[string]any{"team": teamID, "first": civilDate(from), "last": ci
 	out := make([]ClosureNote, len(rows))
 	for i, r := range rows {
 		c := closureRow{ID: r.ID, RegionID: r.RegionID, TeamID: r.TeamID, FromDate: r.FromDate, ToDate: r.ToDate,
-			Reason: r.Reason, CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt}
+			Reason: r.Reason, CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt, RepairID: r.RepairID}
 		out[i] = ClosureNote{Closure: c.value(), Code: r.Code, Name: r.Name}
 	}
 	return out, nil
