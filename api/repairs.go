@@ -111,3 +111,22 @@ func (s *Server) verifyRepair(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, v)
 }
+
+// restoreRepair is POST /api/v1/repairs/{id}/restore (admins): once a
+// repair's cause is lifted, its moved visits go back to their days where
+// they can (a repair of cause restore, run by the worker).
+func (s *Server) restoreRepair(c echo.Context) error {
+	p, err := allow(c, "undo repairs", adminOnly...)
+	if err != nil {
+		return err
+	}
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	r, err := s.store.OpenRestore(c.Request().Context(), p.Actor(), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusAccepted, r)
+}

@@ -143,4 +143,28 @@ func TestRepairsAPI(t *testing.T) {
 	if len(probs.Items) != 1 {
 		t.Fatalf("all problems %s", r.Body)
 	}
+
+	// Undoing a repair: only once its cause is lifted, only by an admin, once.
+	restore := fmt.Sprintf("/api/v1/repairs/%d/restore", *cl.RepairID)
+	expect(t, v.do("admin", "POST", restore, nil), 409, "restore while the closure stands")
+	expect(t, v.do("planner", "POST", restore, nil), 403, "planner restores")
+	expect(t, v.do("admin", "POST", "/api/v1/repairs/999999/restore", nil), 404, "unknown repair")
+	expect(t, v.do("admin", "DELETE", fmt.Sprintf("/api/v1/closures/%d", cl.ID), nil), 204, "lift the closure")
+	r = v.do("admin", "GET", fmt.Sprintf("/api/v1/repairs/%d", *cl.RepairID), nil)
+	expect(t, r, 200, "lifted repair")
+	r.json(t, &rep)
+	if !rep.CauseLifted || rep.RestoreID != nil {
+		t.Fatalf("lifted repair %s", r.Body)
+	}
+	r = v.do("admin", "POST", restore, nil)
+	expect(t, r, 202, "restore")
+	var back store.CalendarRepair
+	r.json(t, &back)
+	if back.Cause != store.RepairCauseRestore || back.CauseID != *cl.RepairID || back.Status != store.RepairPending {
+		t.Fatalf("restore %s", r.Body)
+	}
+	expect(t, v.do("admin", "POST", restore, nil), 409, "a second restore")
+	if done, err := v.plans.RunRepair(ctx, back.ID); err != nil || done.Status != store.RepairDone || done.Moved != 0 {
+		t.Fatalf("restore run %+v %v", done, err)
+	}
 }

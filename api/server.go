@@ -236,6 +236,7 @@ func (s *Server) routes(g *echo.Group) {
 	g.GET("/repairs/:id", s.getRepair)
 	g.GET("/repairs/:id/problems", s.listRepairProblems)
 	g.GET("/repairs/:id/verify", s.verifyRepair)
+	g.POST("/repairs/:id/restore", s.restoreRepair)
 	g.GET("/repair-problems", s.listRepairProblems)
 
 	g.GET("/businesses", s.listBusinesses)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -362,13 +363,43 @@ func TestRepairMovesVisitsOffAClosedTownship(t *testing.T) {
 	if len(sched.Visits) != 1 || sched.Visits[0].Date != moves[0].ToDate || sched.Visits[0].OriginalDate != w.days[3].Format(time.DateOnly) {
 		t.Fatalf("business schedule %+v", sched.Visits)
 	}
+	// Undoing it is refused while the closure stands.
+	if _, err := w.st.OpenRestore(ctx, "coordinator", r.ID); !errors.Is(err, domain.ErrConflict) {
+		t.Fatalf("restore while the closure stands: %v", err)
+	}
 	// Lifting the closure changes nothing already moved.
 	if _, err := w.st.DeleteClosure(ctx, "coordinator", c.ID); err != nil {
 		t.Fatal(err)
 	}
+	time.Sleep(200 * time.Millisecond)
 	if m, _ := w.st.VisitMoves(ctx, p.ID, 1); len(m) != 1 {
 		t.Fatalf("lifting the closure moved visit 1 again: %+v", m)
 	}
+	// Unless a coordinator asks: visit 1 goes back to its day, told once more.
+	back, err := w.st.OpenRestore(ctx, "coordinator", r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.st.OpenRestore(ctx, "coordinator", r.ID); !errors.Is(err, domain.ErrConflict) {
+		t.Fatalf("a second restore: %v", err)
+	}
+	back = waitRepair(t, w.st, back.ID)
+	if back.Cause != store.RepairCauseRestore || back.Moved != 1 || back.Unrepaired != 0 {
+		t.Fatalf("restore %+v", back)
+	}
+	moves, err = w.st.VisitMoves(ctx, p.ID, 1)
+	if err != nil || len(moves) != 2 || moves[1].ToDate != w.days[3].Format(time.DateOnly) || !strings.Contains(moves[1].Reason, "台风停航已解除") {
+		t.Fatalf("visit 1 after the restore: %+v %v", moves, err)
+	}
+	// Both moves are told, each once, to the inspectors, the team and the business.
+	var all []string
+	for rev := 1; rev <= 2; rev++ {
+		all = append(all, store.MoveEffectKey(p.ID, 1, store.RecipientBusiness, w.biz[0], rev),
+			store.MoveEffectKey(p.ID, 1, store.RecipientInspector, strconv.FormatInt(w.inspectors[0], 10), rev),
+			store.MoveEffectKey(p.ID, 1, store.RecipientInspector, strconv.FormatInt(w.inspectors[1], 10), rev),
+			store.MoveEffectKey(p.ID, 1, store.RecipientTeam, strconv.FormatInt(w.team, 10), rev))
+	}
+	waitNotices(t, w.st, store.NoticeVisitMoved, all)
 }
 
 // townOf is the fixture's township: the parent of its businesses' grid.

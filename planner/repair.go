@@ -45,6 +45,12 @@ type RepairVisit struct {
 	NoticeFrom Day
 	// Domains are the qualification domains its items need, sorted.
 	Domains []string
+	// BackTo, when set, asks for the visit to go back to that day (a
+	// repair's move undone once its cause was lifted): the visit moves there
+	// if the day is open, at or after FirstDay and NoticeFrom, and has room,
+	// re-drawing inspectors who cannot come; else it is listed (RepairNoDay)
+	// and stays where it is.
+	BackTo Day
 }
 
 // RepairInput is a calendar to repair: the planner's Input over the span a
@@ -236,6 +242,9 @@ func (r *repairer) repairOne(bv BookedVisit, rv RepairVisit) (ch RepairChange, u
 	if !onWorkday {
 		return RepairChange{}, nil, false // outside the span: the repair does not touch it
 	}
+	if rv.BackTo != 0 {
+		return r.moveBack(bv, rv)
+	}
 	closed := r.closedFor(bv, cur)
 	var away []int64
 	for _, id := range bv.InspectorIDs {
@@ -284,6 +293,36 @@ func (r *repairer) repairOne(bv BookedVisit, rv RepairVisit) (ch RepairChange, u
 		return unrepaired(RepairNoDay, fmt.Sprintf("no open working day from %s to %s has room (%d tried)", lo, rv.To, len(tried)))
 	}
 	return unrepaired(RepairNoInspector, "away: "+joinIDs(away))
+}
+
+// moveBack moves visit bv back to rv.BackTo when that day is open, allowed
+// and has room for it.
+func (r *repairer) moveBack(bv BookedVisit, rv RepairVisit) (RepairChange, *Unrepaired, bool) {
+	if rv.BackTo == bv.Date {
+		return RepairChange{}, nil, false
+	}
+	d, ok := slices.BinarySearch(r.wd.days, rv.BackTo)
+	why := ""
+	switch {
+	case rv.BackTo < r.in.FirstDay || rv.BackTo < rv.NoticeFrom:
+		why = "too soon (today or past, or inside the business's notice)"
+	case !ok:
+		why = "not a working day"
+	case r.closedFor(bv, d):
+		why = "still closed"
+	}
+	if why == "" {
+		r.hold(bv, bv.Date, bv.InspectorIDs, -1)
+		if staff, repl, ok := r.restaff(bv, rv, d); ok {
+			r.hold(bv, rv.BackTo, staff, +1)
+			return RepairChange{PlanID: bv.PlanID, Seq: bv.Seq, USCC: bv.USCC, From: bv.Date, To: rv.BackTo,
+				Replacements: repl, InspectorIDs: staff}, nil, true
+		}
+		r.hold(bv, bv.Date, bv.InspectorIDs, +1)
+		why = "no room for it or its inspectors"
+	}
+	return RepairChange{}, &Unrepaired{PlanID: bv.PlanID, Seq: bv.Seq, USCC: bv.USCC, Date: bv.Date, Reason: RepairNoDay,
+		Detail: fmt.Sprintf("cannot go back to %s: %s", rv.BackTo, why)}, false
 }
 
 // restaff returns the visit's staff on working-day index d: every inspector

@@ -384,3 +384,34 @@ func plainCalendar() *calendar.Calendar {
 	}
 	return c
 }
+
+// TestRepairMoveBack: a visit a repair moved goes back to its day once the
+// closure is lifted, when the day has room; one whose day is still closed,
+// or too soon for its notice, stays and is listed.
+func TestRepairMoveBack(t *testing.T) {
+	start := DayOf(time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)) // Monday
+	in := &RepairInput{FirstDay: start + 1, DrawPrefix: "restore:1"}
+	in.From, in.To, in.Calendar, in.Policy = start, start+13, plainCalendar(), DefaultPolicy()
+	in.Regions = []Region{{ID: 1}, {ID: 2, ParentID: 1}, {ID: 3, ParentID: 1}}
+	in.Teams = []Team{{ID: 10, Kind: TeamComprehensive, DailyCapacityMinutes: 2000, RegionIDs: []int64{1}}}
+	in.Inspectors = []Inspector{{ID: 1, TeamID: 10, Domains: []string{"food"}}, {ID: 2, TeamID: 10, Domains: []string{"food"}}}
+	in.Businesses = []Business{{USCC: "B1", RegionID: 2}, {USCC: "B2", RegionID: 3}, {USCC: "B3", RegionID: 2}}
+	in.Booked = []BookedVisit{
+		{PlanID: 1, Seq: 1, USCC: "B1", Date: start + 4, TeamID: 10, InspectorIDs: []int64{1, 2}, DurationMinutes: 60},
+		{PlanID: 1, Seq: 2, USCC: "B2", Date: start + 4, TeamID: 10, InspectorIDs: []int64{1, 2}, DurationMinutes: 60},
+		{PlanID: 1, Seq: 3, USCC: "B3", Date: start + 4, TeamID: 10, InspectorIDs: []int64{1, 2}, DurationMinutes: 60},
+	}
+	in.Visits = []RepairVisit{
+		{PlanID: 1, Seq: 1, From: start, To: start + 11, BackTo: start + 2, Domains: []string{"food"}},
+		{PlanID: 1, Seq: 2, From: start, To: start + 11, BackTo: start + 2, Domains: []string{"food"}}, // township 3 still closed
+		{PlanID: 1, Seq: 3, From: start, To: start + 11, BackTo: start + 2, NoticeFrom: start + 3, Domains: []string{"food"}},
+	}
+	in.Closures = []Closure{{RegionID: 3, From: start + 2, To: start + 2}}
+	res := Repair(in)
+	if len(res.Changes) != 1 || res.Changes[0].Seq != 1 || res.Changes[0].To != start+2 {
+		t.Fatalf("want visit 1 back on %s, got %+v", start+2, res.Changes)
+	}
+	if len(res.Unrepaired) != 2 || res.Unrepaired[0].Seq != 2 || res.Unrepaired[1].Seq != 3 || res.Unrepaired[0].Reason != RepairNoDay {
+		t.Fatalf("want visits 2 and 3 listed, got %+v", res.Unrepaired)
+	}
+}

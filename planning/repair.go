@@ -132,6 +132,9 @@ func (s *Service) computeRepair(ctx context.Context, r store.CalendarRepair, tar
 		if t.AnnounceDays > 0 {
 			v.NoticeFrom = first + planner.Day(t.AnnounceDays)
 		}
+		if !t.BackTo.IsZero() {
+			v.BackTo = planner.DayOf(t.BackTo)
+		}
 		rin.Visits = append(rin.Visits, v)
 	}
 	return planner.Repair(rin), nil

@@ -30,6 +30,9 @@ import (
 const (
 	RepairCauseUnavailability = "unavailability"
 	RepairCauseClosure        = "closure"
+	// RepairCauseRestore undoes the moves of the repair named by cause_id
+	// once its cause was lifted (OpenRestore).
+	RepairCauseRestore = "restore"
 )
 
 // Repair statuses.
@@ -70,6 +73,11 @@ type CalendarRepair struct {
 	Moved      int  `json:"moved"`
 	Restaffed  int  `json:"restaffed"`
 	Unrepaired int  `json:"unrepaired"`
+	// CauseLifted: the leave or closure was deleted since (a restore's is
+	// always false); RestoreID is the repair that undid its moves, if one
+	// was asked for (OpenRestore).
+	CauseLifted bool   `json:"cause_lifted"`
+	RestoreID   *int64 `json:"restore_id"`
 }
 
 // RepairProblem is a visit a repair could not mend: it stays as it was, for
@@ -101,6 +109,8 @@ type RepairTarget struct {
 	WindowTo     time.Time
 	AnnounceDays int
 	Domains      []string
+	// BackTo, for a restore, is the day the undone repair moved it from.
+	BackTo time.Time
 }
 
 // openRepair opens the repair of a new unavailability or closure in tx and
@@ -121,32 +131,37 @@ const repairColumns = `r.id, r.cause, r.cause_id, r.reason, r.from_date, r.to_da
 	r.started_at, r.finished_at, r.visits, r.attempts,
 	(SELECT count(*) FROM visit_moves m WHERE m.repair_id = r.id) AS moved,
 	(SELECT count(DISTINCT (s.plan_id, s.visit_seq)) FROM visit_substitutions s WHERE s.repair_id = r.id) AS restaffed,
-	(SELECT count(*) FROM repair_problems p WHERE p.repair_id = r.id) AS unrepaired`
+	(SELECT count(*) FROM repair_problems p WHERE p.repair_id = r.id) AS unrepaired,
+	CASE r.cause WHEN 'unavailability' THEN NOT EXISTS (SELECT 1 FROM inspector_unavailability u WHERE u.id = r.cause_id)
+		WHEN 'closure' THEN NOT EXISTS (SELECT 1 FROM closures c WHERE c.id = r.cause_id) ELSE false END AS cause_lifted,
+	(SELECT x.id FROM calendar_repairs x WHERE x.cause = 'restore' AND x.cause_id = r.id) AS restore_id`
 
 type repairRow struct {
-	ID         int64
-	Cause      string
-	CauseID    int64
-	Reason     string
-	FromDate   time.Time
-	ToDate     time.Time
-	Status     string
-	CreatedBy  string
-	CreatedAt  time.Time
-	StartedAt  *time.Time
-	FinishedAt *time.Time
-	Visits     *int
-	Attempts   int
-	Moved      int
-	Restaffed  int
-	Unrepaired int
+	ID          int64
+	Cause       string
+	CauseID     int64
+	Reason      string
+	FromDate    time.Time
+	ToDate      time.Time
+	Status      string
+	CreatedBy   string
+	CreatedAt   time.Time
+	StartedAt   *time.Time
+	FinishedAt  *time.Time
+	Visits      *int
+	Attempts    int
+	Moved       int
+	Restaffed   int
+	Unrepaired  int
+	CauseLifted bool
+	RestoreID   *int64
 }
 
 func (r repairRow) value() CalendarRepair {
 	return CalendarRepair{ID: r.ID, Cause: r.Cause, CauseID: r.CauseID, Reason: r.Reason, From: civilDate(r.FromDate),
 		To: civilDate(r.ToDate), Status: r.Status, CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt.UTC(),
 		StartedAt: utcPtr(r.StartedAt), FinishedAt: utcPtr(r.FinishedAt), Visits: r.Visits, Attempts: r.Attempts,
-		Moved: r.Moved, Restaffed: r.Restaffed, Unrepaired: r.Unrepaired}
+		Moved: r.Moved, Restaffed: r.Restaffed, Unrepaired: r.Unrepaired, CauseLifted: r.CauseLifted, RestoreID: r.RestoreID}
 }
 
 func utcPtr(t *time.Time) *time.Time {
@@ -291,6 +306,63 @@ func (s *Store) StartRepair(ctx context.Context, id int64) (CalendarRepair, erro
 	return s.GetRepair(ctx, id)
 }
 
+// OpenRestore opens the repair that undoes repair id's moves (cause
+// restore): once its cause is lifted, a coordinator may ask for the visits it
+// moved to go back to their days. The repair must be done and its cause gone
+// (else ErrConflict); a repair is undone once (a second ask is ErrConflict).
+// Like any repair it runs in the worker and lists what cannot go back.
+func (s *Store) OpenRestore(ctx context.Context, actor string, id int64) (CalendarRepair, error) {
+	var out int64
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		var orig struct {
+			Cause    string
+			CauseID  int64
+			Status   string
+			Reason   string
+			FromDate time.Time
+			ToDate   time.Time
+			Standing bool
+		}
+		res := tx.Raw(`SELECT r.cause, r.cause_id, r.status, r.reason, r.from_date, r.to_date,
+				CASE r.cause WHEN 'unavailability' THEN EXISTS (SELECT 1 FROM inspector_unavailability u WHERE u.id = r.cause_id)
+					WHEN 'closure' THEN EXISTS (SELECT 1 FROM closures c WHERE c.id = r.cause_id) ELSE false END AS standing
+			FROM calendar_repairs r WHERE r.id = ? FOR UPDATE`, id).Scan(&orig)
+		if res.Error != nil {
+			return translate(res.Error, repairObject(id))
+		}
+		if res.RowsAffected == 0 {
+			return fmt.Errorf("%s: %w", repairObject(id), domain.ErrNotFound)
+		}
+		switch {
+		case orig.Cause == RepairCauseRestore:
+			return fmt.Errorf("%s is itself a restore: %w", repairObject(id), domain.ErrConflict)
+		case orig.Status != RepairDone:
+			return fmt.Errorf("%s is %s: undo it once it is done: %w", repairObject(id), orig.Status, domain.ErrConflict)
+		case orig.Standing:
+			return fmt.Errorf("the %s %d of %s still stands: lift it first: %w", orig.Cause, orig.CauseID, repairObject(id), domain.ErrConflict)
+		}
+		var dup bool
+		if err := tx.Raw(`SELECT EXISTS (SELECT 1 FROM calendar_repairs WHERE cause = 'restore' AND cause_id = ?)`, id).
+			Row().Scan(&dup); err != nil {
+			return translate(err, repairObject(id))
+		}
+		if dup {
+			return fmt.Errorf("%s was undone already: %w", repairObject(id), domain.ErrConflict)
+		}
+		var err error
+		out, err = openRepair(tx, actor, RepairCauseRestore, id, "恢复原定日期（"+orig.Reason+"已解除）",
+			civilDate(orig.FromDate), civilDate(orig.ToDate))
+		if err != nil {
+			return err
+		}
+		return appendAudit(tx, actor, "repair.restore", repairObject(out), OutcomeOK, map[string]any{"undoes": id})
+	})
+	if err != nil {
+		return CalendarRepair{}, err
+	}
+	return s.GetRepair(ctx, out)
+}
+
 // RepairTargets reads the published visits repair r may have to mend: those
 // not yet reported whose effective date is in the cause's days from today on,
 // and that the cause touches — a visit of the inspector away, a visit of the
@@ -312,6 +384,13 @@ func (s *Store) RepairTargets(ctx context.Context, r CalendarRepair, today time.
 			OR EXISTS (WITH RECURSIVE sub(id) AS (SELECT c.region_id UNION SELECT g.id FROM regions g JOIN sub ON g.parent_id = sub.id)
 				SELECT 1 FROM businesses b JOIN sub ON sub.id = b.region_id WHERE b.uscc = v.uscc)))`
 		args = append(args, r.CauseID)
+	case RepairCauseRestore:
+		// The visits whose latest move is the undone repair's, wherever
+		// they are now (they were moved off the cause's days).
+		args[0], args[2] = civilDate(today), "2100-12-31"
+		scope = `EXISTS (SELECT 1 FROM visit_moves m WHERE m.plan_id = v.plan_id AND m.visit_seq = v.seq
+			AND m.seq = v.revision AND m.repair_id = $4)`
+		args = append(args, r.CauseID)
 	default:
 		return nil, fmt.Errorf("%s has cause %q", repairObject(r.ID), r.Cause)
 	}
@@ -322,7 +401,8 @@ func (s *Store) RepairTargets(ctx context.Context, r CalendarRepair, today time.
 			coalesce((SELECT max(d.announce_days) FROM plan_tasks t JOIN demands d ON d.id = t.demand_id
 				WHERE t.plan_id = v.plan_id AND t.visit_seq = v.seq), 0),
 			ARRAY(SELECT DISTINCT it.domain FROM plan_tasks t JOIN items it ON it.id = t.item_id
-				WHERE t.plan_id = v.plan_id AND t.visit_seq = v.seq ORDER BY 1)
+				WHERE t.plan_id = v.plan_id AND t.visit_seq = v.seq ORDER BY 1),
+			(SELECT m.from_date FROM visit_moves m WHERE m.plan_id = v.plan_id AND m.visit_seq = v.seq AND m.seq = v.revision)
 		FROM published_visits v
 		WHERE v.date >= greatest($1::date, $2::date) AND v.date <= $3::date
 			AND NOT EXISTS (SELECT 1 FROM visit_reports x WHERE x.plan_id = v.plan_id AND x.visit_seq = v.seq)
@@ -330,8 +410,12 @@ func (s *Store) RepairTargets(ctx context.Context, r CalendarRepair, today time.
 		ORDER BY v.date, v.plan_id, v.seq`, args, func(rows *sql.Rows) error {
 		var t RepairTarget
 		var domains pq.StringArray
-		if err := rows.Scan(&t.PlanID, &t.Seq, &t.Date, &t.WindowFrom, &t.WindowTo, &t.AnnounceDays, &domains); err != nil {
+		var back sql.NullTime
+		if err := rows.Scan(&t.PlanID, &t.Seq, &t.Date, &t.WindowFrom, &t.WindowTo, &t.AnnounceDays, &domains, &back); err != nil {
 			return err
+		}
+		if r.Cause == RepairCauseRestore && back.Valid {
+			t.BackTo = back.Time
 		}
 		t.Domains = nonNil([]string(domains))
 		out = append(out, t)

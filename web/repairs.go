@@ -1,7 +1,9 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -24,6 +26,25 @@ const (
 
 func (p *Pages) repairRoutes(g *echo.Group) {
 	g.GET("/repairs", p.page(p.repairsPage))
+	g.POST("/repairs/:id/restore", p.page(p.restoreRepair))
+}
+
+// restoreRepair is the button that moves a repair's visits back once its
+// cause is lifted (store.OpenRestore, as POST /api/v1/repairs/{id}/restore);
+// the worker runs it, and the page shows it queued.
+func (p *Pages) restoreRepair(c echo.Context) error {
+	v, err := allow(c, domain.RoleAdmin)
+	if err != nil {
+		return err
+	}
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return fmt.Errorf("repair %q: %w", c.Param("id"), domain.ErrNotFound)
+	}
+	if _, err := p.store.OpenRestore(c.Request().Context(), v.Actor(), id); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/repairs")
 }
 
 type repairsView struct {
@@ -70,6 +91,10 @@ func init() {
 		"repairs.cause":                {"原因", "Cause"},
 		"repairs.cause.unavailability": {"人员请假", "Inspector away"},
 		"repairs.cause.closure":        {"停工", "Closure"},
+		"repairs.cause.restore":        {"恢复原定日期", "Moves undone"},
+		"repairs.restore":              {"恢复原定日期", "Move back"},
+		"repairs.restore_help":         {"停工已解除或请假已撤销：把本次改期的检查移回原定日期（仍有余量、告知期允许的才移回，其余列为待处理）。", "The closure was lifted or the leave withdrawn: move the visits this repair moved back to their days (where there is still room and the notice allows; the rest are listed)."},
+		"repairs.restored_by":          {"已恢复原定日期：修复", "Undone by repair"},
 		"repairs.reason":               {"事由", "Reason"},
 		"repairs.days":                 {"日期", "Days"},
 		"repairs.status":               {"状态", "Status"},

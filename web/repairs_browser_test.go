@@ -2,10 +2,13 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 
 	"inspectonce/domain"
 	"inspectonce/planning"
@@ -105,9 +108,37 @@ func TestBrowserRepairs(t *testing.T) {
 	if s := b.Status(t, insp); s != 403 {
 		t.Errorf("inspector: status %d, want 403", s)
 	}
-	// What the page says is what the store holds.
-	r, err := b.st.GetRepair(ctx, first.ID)
-	if err != nil || r.Status != store.RepairDone {
-		t.Fatalf("repair %+v %v", r, err)
+	// No button to undo a repair whose closure stands.
+	if n := b.Texts(t, tab, "#repairs form.restore button"); len(n) != 0 {
+		t.Fatalf("restore buttons while the closures stand: %q", n)
+	}
+	// The typhoon passes early: the admin lifts it and asks for its visits back.
+	if _, err := b.st.DeleteClosure(ctx, "test", typhoon.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.st.DeleteClosure(ctx, "test", ferries.ID); err != nil {
+		t.Fatal(err)
+	}
+	b.Open(t, tab, "/repairs?lang=zh")
+	button := fmt.Sprintf(`#repairs tr.repair[data-id="%d"] form.restore button`, first.ID)
+	if got := b.Texts(t, tab, button); len(got) != 1 || got[0] != "恢复原定日期" {
+		t.Fatalf("restore button %q", got)
+	}
+	if err := chromedp.Run(tab, chromedp.Click(button, chromedp.ByQuery), chromedp.WaitVisible(`#repairs tr.repair[data-status="pending"]`, chromedp.ByQuery)); err != nil {
+		t.Fatal(err)
+	}
+	queued := b.Attrs(t, tab, `#repairs tr.repair[data-status="pending"]`, "data-id")
+	back, _ := strconv.ParseInt(queued[0], 10, 64)
+	r, err := plans.RunRepair(ctx, back)
+	if err != nil || r.Cause != store.RepairCauseRestore || r.Moved == 0 {
+		t.Fatalf("restore %+v %v", r, err)
+	}
+	b.Open(t, tab, "/repairs")
+	if note := b.Texts(t, tab, fmt.Sprintf(`#repairs tr.repair[data-id="%d"] td:last-child`, first.ID)); len(note) != 1 ||
+		note[0] != fmt.Sprintf("已恢复原定日期：修复 #%d", back) {
+		t.Errorf("typhoon row after the restore %q", note)
+	}
+	if n := b.Texts(t, tab, "#repairs form.restore button"); len(n) != 0 {
+		t.Errorf("restore buttons left: %q (the ferries moved nothing)", n)
 	}
 }

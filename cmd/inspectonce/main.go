@@ -76,6 +76,8 @@ Commands:
                           or restaffed, and the visits it could not repair, with the reason
   repair run --id ID      run a repair here (the worker runs them; a repair done is left as is)
   repair verify --id ID   replay a repair's replacement draws; exit 1 on a mismatch
+  repair restore --id ID  once its leave or closure is lifted, move the visits a repair moved
+                          back to their days where they still fit (a new repair, queued)
   year close YEAR [--force]
                           reveal a year's key (only once the year has ended, unless --force)
 

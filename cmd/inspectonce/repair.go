@@ -15,7 +15,7 @@ import (
 // calendar that leave and closures open (the worker runs them; `run` runs
 // one here, e.g. while no worker is up).
 func runRepair(ctx context.Context, cfg *configs.Config, args []string, out io.Writer) error {
-	const use = "repair needs: list [--status pending|running|done] [--with-problems] | show --id ID | problems [--id ID] | run --id ID | verify --id ID"
+	const use = "repair needs: list [--status pending|running|done] [--with-problems] | show --id ID | problems [--id ID] | run --id ID | verify --id ID | restore --id ID"
 	if len(args) == 0 {
 		return usageError{use}
 	}
@@ -93,6 +93,16 @@ func runRepair(ctx context.Context, cfg *configs.Config, args []string, out io.W
 		}
 		fmt.Fprintf(out, "repair %d %s: %d visits looked at, %d moved, %d restaffed, %d unrepaired\n",
 			r.ID, r.Status, deref(r.Visits), r.Moved, r.Restaffed, r.Unrepaired)
+		return nil
+	case "restore":
+		if err := needID(); err != nil {
+			return err
+		}
+		r, err := st.OpenRestore(ctx, "cli:"+osUser(), *id)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "repair %d queued: moves repair %d's visits back where they can go (run it: repair run --id %d)\n", r.ID, *id, r.ID)
 		return nil
 	case "verify":
 		if err := needID(); err != nil {
