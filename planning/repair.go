@@ -42,7 +42,16 @@ func (s *Service) repairYear(r store.CalendarRepair) int { return r.CreatedAt.In
 // starts from the calendar as it is: visits already repaired no longer need
 // anything, and none is changed twice for the same cause. A repair already
 // done is returned as it is.
-func (s *Service) RunRepair(ctx context.Context, id int64) (store.CalendarRepair, error) {
+func (s *Service) RunRepair(ctx context.Context, id int64) (out store.CalendarRepair, err error) {
+	err = s.st.WithRepairLock(ctx, func() error {
+		out, err = s.runRepair(ctx, id)
+		return err
+	})
+	return out, err
+}
+
+// runRepair is RunRepair under the repairs' lock.
+func (s *Service) runRepair(ctx context.Context, id int64) (store.CalendarRepair, error) {
 	r, err := s.st.StartRepair(ctx, id)
 	if err != nil || r.Status == store.RepairDone {
 		return r, err

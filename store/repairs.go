@@ -675,3 +675,27 @@ func (s *Store) substitutions(ctx context.Context, where string, args ...any) ([
 	}
 	return out, nil
 }
+
+// repairLockKey is the advisory lock that runs repairs one at a time: each
+// computes its changes from the calendar as it is, so two at once could both
+// fill the same team-day.
+const repairLockKey = 7_310_005
+
+// WithRepairLock runs fn holding the repairs' advisory lock, on a
+// connection of its own: a process that dies releases it with its
+// connection. It waits for a repair running elsewhere, up to ctx.
+func (s *Store) WithRepairLock(ctx context.Context, fn func() error) error {
+	conn, err := s.sql.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("repair lock: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, repairLockKey); err != nil {
+		return fmt.Errorf("repair lock: %w", translate(err, "repair lock"))
+	}
+	defer func() {
+		// A background context: the lock must go even if ctx is done.
+		_, _ = conn.ExecContext(context.Background(), `SELECT pg_advisory_unlock($1)`, repairLockKey)
+	}()
+	return fn()
+}
