@@ -1129,3 +1129,31 @@ func (s *Store) InspectorVisits(ctx context.Context, inspectorID int64, date tim
 	}
 	return out, nil
 }
+
+// InspectorVisitDays returns the nearest days before and after day (a civil
+// date) on which inspector inspectorID has a published visit assigned, at
+// its effective date; with none on a side, the day before or after.
+func (s *Store) InspectorVisitDays(ctx context.Context, inspectorID int64, day time.Time) (prev, next time.Time, err error) {
+	var r struct {
+		Prev *time.Time
+		Next *time.Time
+	}
+	d := civilDate(day)
+	err = s.db.WithContext(ctx).Raw(`SELECT
+		(SELECT max(v.date) FROM published_visits v JOIN visit_assignments a ON a.plan_id = v.plan_id AND a.visit_seq = v.seq
+			WHERE a.inspector_id = ? AND v.date < ?::date) AS prev,
+		(SELECT min(v.date) FROM published_visits v JOIN visit_assignments a ON a.plan_id = v.plan_id AND a.visit_seq = v.seq
+			WHERE a.inspector_id = ? AND v.date > ?::date) AS next`, inspectorID, d, inspectorID, d).Scan(&r).Error
+	if err != nil {
+		return prev, next, translate(err, objectID("inspector", inspectorID)+" visit days")
+	}
+	base := time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, time.UTC)
+	prev, next = base.AddDate(0, 0, -1), base.AddDate(0, 0, 1)
+	if r.Prev != nil {
+		prev = *r.Prev
+	}
+	if r.Next != nil {
+		next = *r.Next
+	}
+	return prev, next, nil
+}

@@ -94,6 +94,9 @@ type doorVisitView struct {
 	MineConfirmed bool
 	// Due: the visit is today or earlier, so it takes results.
 	Due bool
+	// Awaiting are the visit's inspectors whose confirmation of the current
+	// results is still awaited.
+	Awaiting []store.DoorInspector
 }
 
 // doorPage answers GET /inspect?date=YYYY-MM-DD (default today).
@@ -120,8 +123,14 @@ func (p *Pages) doorPage(c echo.Context) error {
 	if err != nil {
 		return fmt.Errorf("departments: %w", err)
 	}
-	data := doorPageData{Date: day.Format(time.DateOnly), Prev: day.AddDate(0, 0, -1).Format(time.DateOnly),
-		Next: day.AddDate(0, 0, 1).Format(time.DateOnly), Today: day.Equal(today), InspectorID: insp,
+	// Prev and Next go to the nearest days with an assignment, so an
+	// inspector does not page through empty days.
+	prev, next, err := p.store.InspectorVisitDays(ctx, insp, day)
+	if err != nil {
+		return fmt.Errorf("visit days of inspector %d: %w", insp, err)
+	}
+	data := doorPageData{Date: day.Format(time.DateOnly), Prev: prev.Format(time.DateOnly),
+		Next: next.Format(time.DateOnly), Today: day.Equal(today), InspectorID: insp,
 		Departments: depts.Items, Visits: make([]doorVisitView, 0, len(visits)), Outcomes: store.ResultOutcomes}
 	for _, v := range visits {
 		vv := doorVisitView{DoorVisit: v, Base: fmt.Sprintf("/inspect/plans/%d/visits/%d", v.PlanID, v.VisitSeq),
@@ -131,10 +140,17 @@ func (p *Pages) doorPage(c echo.Context) error {
 				vv.Mine = &v.CheckIns[i]
 			}
 		}
+		confirmed := map[int64]bool{}
 		for _, cf := range v.Confirmations {
 			if cf.Current {
 				vv.Confirmed++
 				vv.MineConfirmed = vv.MineConfirmed || cf.InspectorID == insp
+				confirmed[cf.InspectorID] = true
+			}
+		}
+		for _, in := range v.Inspectors {
+			if !confirmed[in.ID] {
+				vv.Awaiting = append(vv.Awaiting, in)
 			}
 		}
 		data.Visits = append(data.Visits, vv)
@@ -154,9 +170,9 @@ func (p *Pages) doorPage(c echo.Context) error {
 // doorError is the JSON answer of a refused submission: the status, a plain
 // message and, for a validation failure, each refused field.
 type doorError struct {
-	Status int                 `json:"status"`
-	Detail string              `json:"detail"`
-	Errors []domain.FieldError `json:"errors,omitempty"`
+	Status int              `json:"status"`
+	Detail string           `json:"detail"`
+	Errors []doorFieldError `json:"errors,omitempty"`
 }
 
 // doorJSON answers a door endpoint's errors as JSON (the page's script reads
@@ -172,7 +188,8 @@ func (p *Pages) doorJSON(fn echo.HandlerFunc) echo.HandlerFunc {
 		out := doorError{Status: http.StatusInternalServerError, Detail: "internal error; please try again later"}
 		switch {
 		case errors.As(err, &ve):
-			out = doorError{Status: http.StatusUnprocessableEntity, Detail: ve.Error(), Errors: ve.Fields}
+			out = doorError{Status: http.StatusUnprocessableEntity, Detail: ve.Error(),
+				Errors: localFieldErrors(negotiate(c.Request()), ve.Fields)}
 		case errors.Is(err, domain.ErrNotFound):
 			out = doorError{Status: http.StatusNotFound, Detail: err.Error()}
 		case errors.Is(err, domain.ErrForbidden):
@@ -269,7 +286,13 @@ func (p *Pages) doorCheckIn(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(replayStatus(replayed), out)
+	// The page shows the time in the county's zone and the page's style,
+	// whatever zone the phone is set to.
+	pg := Page{Lang: negotiate(c.Request()), loc: p.loc}
+	return c.JSON(replayStatus(replayed), struct {
+		store.CheckIn
+		AtLocal string `json:"at_local"`
+	}{out, pg.DateTime(out.At)})
 }
 
 func (p *Pages) doorResult(c echo.Context) error {
@@ -315,7 +338,14 @@ func (p *Pages) doorConfirm(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(replayStatus(replayed), out)
+	due := ""
+	if out.Report != nil {
+		due = negotiate(c.Request()).Date(out.Report.PublishDue)
+	}
+	return c.JSON(replayStatus(replayed), struct {
+		store.ConfirmOutcome
+		PublishDueLocal string `json:"publish_due_local,omitempty"`
+	}{out, due})
 }
 
 func init() {

@@ -149,6 +149,47 @@ func browserVisitMobile(t *testing.T, b *benv) {
 	if len(outcomes) < 2 || outcomes[0] != "compliant" || outcomes[1] != "not_done" {
 		t.Fatalf("reloaded page shows outcomes %v", outcomes)
 	}
+
+	// A refusal shows at its field, in Chinese, naming the form's label
+	// (违反条款), never the API's field name.
+	var fieldNote, stateText string
+	if err := chromedp.Run(tab,
+		chromedp.Click(task(1)+` input[value="minor"]`, chromedp.ByQuery),
+		chromedp.Click(task(1)+` button.door-save`, chromedp.ByQuery),
+		chromedp.WaitVisible(task(1)+` [data-state="refused"]`, chromedp.ByQuery),
+		chromedp.Text(task(1)+` [data-state="refused"]`, &stateText, chromedp.ByQuery),
+		chromedp.Text(task(1)+` .door-field .field-error`, &fieldNote, chromedp.ByQuery),
+	); err != nil {
+		t.Fatalf("refusal: %v", err)
+	}
+	if !strings.Contains(stateText, "违反条款") || strings.Contains(stateText, "rule_cited") || strings.Contains(stateText, "outcome") {
+		t.Errorf("refusal reads %q", stateText)
+	}
+	if fieldNote != "按所选检查结果必须填写" {
+		t.Errorf("the rule field says %q", fieldNote)
+	}
+	b.Screenshot(t, tab, "door-mobile-refusal")
+
+	// Whose confirmation is awaited: both inspectors, by name.
+	names := sqlRows(t, b, `SELECT i.name FROM visit_assignments a JOIN inspectors i ON i.id = a.inspector_id
+		WHERE a.plan_id = $1 AND a.visit_seq = $2::int ORDER BY a.ord`, b.Plan.ID, seq)
+	awaiting := b.Texts(t, tab, visit+` [data-awaiting]`)
+	if len(awaiting) != 1 || !strings.HasPrefix(awaiting[0], "待确认：") {
+		t.Fatalf("awaiting %q", awaiting)
+	}
+	for _, n := range names {
+		if !strings.Contains(awaiting[0], n[0]) {
+			t.Errorf("awaiting %q lacks %s", awaiting[0], n[0])
+		}
+	}
+
+	// "Next day" goes to the inspector's next day with a visit.
+	next := b.Attrs(t, tab, "#door-next", "href")
+	want := sqlRows(t, b, `SELECT coalesce(min(v.date)::text, '') FROM published_visits v JOIN visit_assignments a
+		ON a.plan_id = v.plan_id AND a.visit_seq = v.seq WHERE a.inspector_id = $1::bigint AND v.date > $2::date`, inspector, date)
+	if want[0][0] != "" && (len(next) != 1 || !strings.HasSuffix(next[0], "date="+want[0][0])) {
+		t.Errorf("next day links to %v, want the next day with a visit %s", next, want[0][0])
+	}
 }
 
 // networkOffline cuts (or restores) the tab's network, as a phone losing its

@@ -70,6 +70,8 @@
     if (status === 200 || status === 201) {
       state(el, msg("saved"), "saved");
       if (!el) { return; }
+      el.querySelectorAll(".field-error").forEach(function (n) { n.remove(); });
+      el.querySelectorAll("[aria-invalid]").forEach(function (n) { n.removeAttribute("aria-invalid"); });
       if (entry.kind === "result") {
         var cur = el.querySelector("[data-current]");
         var r = el.querySelector('input[name="outcome"][value="' + data.outcome + '"]');
@@ -79,12 +81,22 @@
       } else if (entry.kind === "checkin") {
         var btn = el.querySelector("[data-action=checkin]");
         if (btn) { btn.hidden = true; }
-        state(el, msg("checked-in") + new Date(data.at).toLocaleString(), "saved");
+        state(el, msg("checked-in") + (data.at_local || data.at), "saved");
       } else if (entry.kind === "confirm") {
         var count = el.querySelector("[data-confirmed-count]");
         if (count) { count.textContent = msg("confirmed").replace("%d", String(data.confirmed_by.length)); }
+        var waiting = el.querySelector("[data-awaiting]");
+        if (waiting) {
+          var left = 0;
+          waiting.querySelectorAll("[data-inspector]").forEach(function (p) {
+            var done = data.confirmed_by.indexOf(Number(p.getAttribute("data-inspector"))) >= 0;
+            p.hidden = done;
+            if (!done) { left++; }
+          });
+          if (left === 0) { waiting.textContent = msg("all-confirmed"); }
+        }
         if (data.report) {
-          state(el, msg("reported").replace("%s", data.report.publish_due), "saved");
+          state(el, msg("reported").replace("%s", data.publish_due_local || data.report.publish_due), "saved");
           var cb = el.querySelector("[data-action=confirm]");
           if (cb) { cb.hidden = true; }
         }
@@ -93,7 +105,24 @@
     }
     var why = (data && data.detail) || String(status);
     if (data && data.errors) {
-      why = data.errors.map(function (f) { return f.field + ": " + f.reason; }).join("; ");
+      // Each refusal at its field, in the page's language; the summary
+      // names the form's labels, never the API's field names.
+      why = data.errors.map(function (f) { return (f.label || f.field) + "：" + (f.message || f.reason); }).join("；");
+      if (el) {
+        data.errors.forEach(function (f) {
+          var input = el.querySelector('[name="' + f.field + '"]');
+          var box = input && input.closest ? input.closest(".door-field, fieldset") : null;
+          if (!box) { return; }
+          var note = box.querySelector(".field-error");
+          if (!note) {
+            note = document.createElement("span");
+            note.className = "field-error";
+            box.appendChild(note);
+          }
+          note.textContent = f.message || f.reason;
+          input.setAttribute("aria-invalid", "true");
+        });
+      }
     }
     state(el, msg("refused") + why, "refused");
   }
