@@ -300,7 +300,7 @@ func (p *Pages) archivedTask(c echo.Context) (string, string, error) {
 func init() {
 	addMessages(map[string][2]string{
 		"queues.title":          {"任务队列", "Job queues"},
-		"queues.no_inspector":   {"本进程无法访问任务队列（未配置队列检查器），无法显示任务数量和已归档任务。请在与 worker 共用 Redis 的服务上查看本页。", "This process cannot reach the job queues (no queue inspector is configured), so no counts or archived tasks can be shown. Open this page on a service that shares Redis with the workers."},
+		"queues.no_inspector":   {"本进程无法访问任务队列（未配置队列检查器），无法显示任务数量和已归档任务。请在与后台任务进程共用 Redis 的服务上查看本页。", "This process cannot reach the job queues (no queue inspector is configured), so no counts or archived tasks can be shown. Open this page on a service that shares Redis with the workers."},
 		"queues.unreachable":    {"无法读取任务队列：", "The job queues cannot be read: "},
 		"queues.queue":          {"队列", "Queue"},
 		"queues.pending":        {"待处理", "Pending"},
