@@ -40,14 +40,14 @@ package planner
 //     (regions with their sub-regions, industries, the scenario's industries,
 //     risk codes); a ScenarioID missing from in.Scenarios matches nothing.
 //     Weight = Policy.RiskWeights[risk], 1 when missing or not a positive
-//     finite number. Key-list (重点) members are recorded in the frame with
-//     Weight 0, which the draw takes with certainty (sampling.go); they count
-//     toward n, and when they are more than n all are still drawn
-//     (len(Result) > N).
+//     finite number. Key-list (重点) members are taken outside the random
+//     draw: recorded in Draw.Certain (key order), not in the frame, always
+//     inspected, and not counted in n.
 //   - n = Count if Count > 0, else round(Ratio × frame size) with a minimum of
 //     1, capped at the frame size; the frame is the population after
-//     exclusions. An empty frame gives Unplaced{DemandID, ReasonEmptyPopulation}
-//     and a recorded draw with an empty result.
+//     exclusions, without the key list. A population with neither frame nor
+//     key list gives Unplaced{DemandID, ReasonEmptyPopulation} and a recorded
+//     draw with an empty result.
 //   - Businesses listed twice in in.Businesses: the first entry counts.
 
 import (
@@ -797,20 +797,37 @@ func (r *resolver) sample(di int, d *Demand, items []int64) Draw {
 		}
 		r.frameBuf = append(r.frameBuf, p)
 	})
+	// Key-list (重点) members are taken outside the random draw, as their
+	// own selection: they are not in the frame and do not use up n.
+	var certain []int32
+	kept := r.frameBuf[:0]
+	for _, p := range r.frameBuf {
+		if r.attr[p].list == resListKey {
+			certain = append(certain, p)
+		} else {
+			kept = append(kept, p)
+		}
+	}
+	r.frameBuf = kept
 	frame := make([]Candidate, len(r.frameBuf))
 	for i, p := range r.frameBuf {
-		w := r.weight[p]
-		if r.attr[p].list == resListKey {
-			w = 0 // key list: drawn with certainty
-		}
-		frame[i] = Candidate{Key: r.uscc[p], Weight: w}
+		frame[i] = Candidate{Key: r.uscc[p], Weight: r.weight[p]}
 	}
 	draw.Frame = frame
 	draw.FrameHash = frameHashSorted(frame)
 	draw.N = resSampleSize(d.Sample, len(frame))
+	draw.Certain = make([]string, len(certain))
+	for i, p := range certain {
+		draw.Certain[i] = r.uscc[p]
+		for _, it := range items {
+			r.tasks = append(r.tasks, resTask{pos: p, dem: int32(di), item: it})
+		}
+	}
 	if len(frame) == 0 {
-		draw.Result = []string{}
-		r.unplaced = append(r.unplaced, Unplaced{DemandID: d.ID, Reason: ReasonEmptyPopulation})
+		draw.Result = slices.Clone(draw.Certain)
+		if len(certain) == 0 {
+			r.unplaced = append(r.unplaced, Unplaced{DemandID: d.ID, Reason: ReasonEmptyPopulation})
+		}
 		return draw
 	}
 
@@ -836,9 +853,10 @@ func (r *resolver) sample(di int, d *Demand, items []int64) Draw {
 	r.piBuf = slices.Grow(r.piBuf[:0], len(frame))[:len(frame)]
 	var drawn []int32
 	drawn, r.rankBuf = drawSorted(frame, r.uBuf, draw.N, in.Shift, r.piBuf, r.rankBuf)
-	draw.Result = make([]string, len(drawn))
-	for i, fi := range drawn {
-		draw.Result[i] = frame[fi].Key
+	draw.Result = make([]string, len(draw.Certain), len(draw.Certain)+len(drawn))
+	copy(draw.Result, draw.Certain)
+	for _, fi := range drawn {
+		draw.Result = append(draw.Result, frame[fi].Key)
 		pos := r.frameBuf[fi]
 		for _, it := range items {
 			r.tasks = append(r.tasks, resTask{pos: pos, dem: int32(di), item: it})

@@ -156,22 +156,29 @@ func TestResolveExclusions(t *testing.T) {
 	if !reflect.DeepEqual(routine.Excluded, wantExcl) {
 		t.Errorf("excluded = %+v, want %+v", routine.Excluded, wantExcl)
 	}
-	if len(routine.Frame) != 7 || routine.N != 4 || len(routine.Result) != 4 {
-		t.Errorf("frame %d, N %d, result %v; want 7, 4, 4 keys", len(routine.Frame), routine.N, routine.Result)
+	// The key list (b3, b4) is taken outside the draw: not in the frame,
+	// not counted in n, first in the result.
+	if len(routine.Frame) != 5 || routine.N != 4 || len(routine.Result) != 6 {
+		t.Errorf("frame %d, N %d, result %v; want 5, 4, 2+4 keys", len(routine.Frame), routine.N, routine.Result)
+	}
+	if !slices.Equal(routine.Certain, []string{resUSCC(3), resUSCC(4)}) {
+		t.Errorf("key list %v, want b3 and b4", routine.Certain)
 	}
 	for _, c := range routine.Frame {
-		key := c.Key == resUSCC(3) || c.Key == resUSCC(4)
-		if key != (c.Weight == 0) {
-			t.Errorf("frame weight of %s = %v", c.Key, c.Weight)
+		if c.Key == resUSCC(3) || c.Key == resUSCC(4) || !(c.Weight > 0) {
+			t.Errorf("frame holds %s with weight %v", c.Key, c.Weight)
 		}
 	}
 	if routine.Result[0] != resUSCC(3) || routine.Result[1] != resUSCC(4) {
-		t.Errorf("key-list members not drawn first: %v", routine.Result)
+		t.Errorf("key-list members not first: %v", routine.Result)
+	}
+	if ok, _, why := VerifyTargetDraw(routine, in.YearKey); !ok {
+		t.Errorf("verify: %s", why)
 	}
 
 	complaint := draws[1]
-	if len(complaint.Excluded) != 0 || len(complaint.Frame) != 10 {
-		t.Errorf("complaint draw excluded %v, frame %d; want none, 10", complaint.Excluded, len(complaint.Frame))
+	if len(complaint.Excluded) != 0 || len(complaint.Frame) != 8 || len(complaint.Certain) != 2 {
+		t.Errorf("complaint draw excluded %v, frame %d, key list %v; want none, 8, 2", complaint.Excluded, len(complaint.Frame), complaint.Certain)
 	}
 
 	// The list demand: b0 refused for leave-alone, b1 only for item 101
@@ -228,17 +235,31 @@ func TestResolveExclusions(t *testing.T) {
 		}
 	})
 
-	t.Run("key list beyond n", func(t *testing.T) {
+	t.Run("key list and n", func(t *testing.T) {
 		in := resExclusionFixture()
 		in.Demands = []Demand{{ID: 10, DepartmentID: 1, ItemIDs: []int64{101},
 			Sample: &SampleRule{RegionIDs: []int64{11}, Count: 1}, From: in.From, To: in.To, Source: SourceRoutine}}
 		_, draws, _ := Resolve(in)
 		d := draws[0]
-		if d.N != 1 || !slices.Equal(d.Result, []string{resUSCC(3), resUSCC(4)}) {
-			t.Errorf("N %d, result %v; want 1 and both key-list members", d.N, d.Result)
+		if d.N != 1 || len(d.Result) != 3 || !slices.Equal(d.Result[:2], []string{resUSCC(3), resUSCC(4)}) {
+			t.Errorf("N %d, result %v; want both key-list members and one drawn", d.N, d.Result)
 		}
 		if ok, _, why := VerifyTargetDraw(d, in.YearKey); !ok {
 			t.Errorf("verify: %s", why)
+		}
+		// Tampering with the key list is caught.
+		bad := d
+		bad.Certain = []string{resUSCC(4), resUSCC(3)}
+		if ok, _, _ := VerifyTargetDraw(bad, in.YearKey); ok {
+			t.Error("a key list out of order verifies")
+		}
+		bad.Certain = []string{resUSCC(3), resUSCC(4), d.Frame[0].Key}
+		if ok, _, _ := VerifyTargetDraw(bad, in.YearKey); ok {
+			t.Error("a key list naming a frame member verifies")
+		}
+		bad.Certain, bad.Result = []string{resUSCC(3)}, d.Result[1:]
+		if ok, _, _ := VerifyTargetDraw(bad, in.YearKey); ok {
+			t.Error("a key list and result both short of a member verify")
 		}
 	})
 

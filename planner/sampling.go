@@ -17,16 +17,16 @@ package planner
 // x ≥ 2^64 − 2^10 that rounds to exactly 1, so u_b is then clamped to the
 // largest float64 below 1 (a 2^-54 event).
 //
-// # Frames and the key-list convention
+// # Frames and the key list
 //
-// A frame is a list of candidates with weights. A candidate whose Weight is
-// not a positive finite number (in practice: Weight 0) is a certainty
-// selection: it is always drawn and counts toward n. Resolve records key-list
-// (重点) businesses of a sample population in the frame with Weight 0, so the
-// recorded frame alone says which members were in scope by rule, and
-// VerifyTargetDraw reproduces the draw from the frame without any other
-// field. When the certainty members outnumber n, all of them are still drawn,
-// so len(Result) > N records that the key list overflowed the requested size.
+// A frame is a list of candidates with weights. Resolve takes key-list (重点)
+// businesses of a sample population outside the random draw: they are
+// recorded in Draw.Certain, not in the frame, and do not use up n; the
+// result is they followed by the n drawn from the frame (TargetResult).
+// A frame candidate whose Weight is not a positive finite number is still a
+// certainty selection that counts toward n (drawn first): draws recorded
+// before key-list members were taken apart carried them that way, and
+// verify as they were made. docs/draws.md specifies all of it to the byte.
 //
 // # Inclusion probabilities (sequential Poisson sampling)
 //
@@ -437,6 +437,13 @@ func DrawSample(frame []Candidate, n int, shift float64, u func(key string) floa
 	return out
 }
 
+// TargetResult is a target draw's result: the key-list members certain (in
+// key order) followed by DrawSample(frame, n, shift, u).
+func TargetResult(certain []string, frame []Candidate, n int, shift float64, u func(key string) float64) []string {
+	drawn := DrawSample(frame, n, shift, u)
+	return append(slices.Clone(certain), drawn...)
+}
+
 // VerifyTargetDraw recomputes a recorded target draw from the revealed year
 // key (using d.Salt) and reports whether it gives d.Result exactly; it also
 // checks d.FrameHash against d.Frame, that the frame's keys are distinct and
@@ -457,13 +464,25 @@ func VerifyTargetDraw(d Draw, yearKey []byte) (ok bool, recomputed []string, rea
 		}
 		seen[c.Key] = true
 	}
+	for i, k := range d.Certain {
+		switch {
+		case seen[k]:
+			return false, nil, fmt.Sprintf("key-list %s is also in the frame", k)
+		case i > 0 && d.Certain[i-1] >= k:
+			return false, nil, fmt.Sprintf("key list not in key order (or repeated) at %s", k)
+		}
+	}
+	certain := make(map[string]bool, len(d.Certain))
+	for _, k := range d.Certain {
+		certain[k] = true
+	}
 	for _, e := range d.Excluded {
-		if seen[e.Key] {
-			return false, nil, fmt.Sprintf("excluded %s (%s) is in the frame", e.Key, e.Reason)
+		if seen[e.Key] || certain[e.Key] {
+			return false, nil, fmt.Sprintf("excluded %s (%s) is in the frame or the key list", e.Key, e.Reason)
 		}
 	}
 	g := newPRNGen(yearKey, d.Salt)
-	recomputed = DrawSample(d.Frame, d.N, d.Shift, g.u)
+	recomputed = TargetResult(d.Certain, d.Frame, d.N, d.Shift, g.u)
 	if len(recomputed) != len(d.Result) {
 		return false, recomputed, fmt.Sprintf("recorded result has %d keys, recomputed %d", len(d.Result), len(recomputed))
 	}

@@ -340,6 +340,11 @@ type Draw struct {
 	// with the revealed seed.
 	Steps  []DrawStep
 	Result []string // keys drawn, in draw order
+	// Certain are a target draw's key-list (重点) members: in scope by the
+	// rule, taken outside the random draw as their own recorded selection,
+	// sorted by key. They are not in Frame and do not use up N; Result is
+	// Certain followed by the N (at most) businesses drawn from Frame.
+	Certain []string
 }
 
 // DrawStep is one weighted pick of an inspector draw: what it had to cover

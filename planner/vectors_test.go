@@ -60,14 +60,7 @@ type drawVectors struct {
 		Fraction float64 `json:"fraction"`
 		Next     f64     `json:"next"`
 	} `json:"next_shift"`
-	TargetDraws []struct {
-		YearKey string          `json:"year_key_hex"`
-		Salt    string          `json:"salt"`
-		Frame   []candidateJSON `json:"frame"`
-		N       int             `json:"n"`
-		Shift   float64         `json:"shift"`
-		Result  []string        `json:"result"`
-	} `json:"target_draws"`
+	TargetDraws []targetVector `json:"target_draws"`
 	InspectorStreams []struct {
 		Seed     string   `json:"seed_hex"`
 		VisitKey string   `json:"visit_key"`
@@ -88,6 +81,16 @@ type drawVectors struct {
 		RepairID int64  `json:"repair_id"`
 		Seed     string `json:"seed_hex"`
 	} `json:"repair_seeds"`
+}
+
+type targetVector struct {
+	YearKey string          `json:"year_key_hex"`
+	Salt    string          `json:"salt"`
+	Certain []string        `json:"certain"`
+	Frame   []candidateJSON `json:"frame"`
+	N       int             `json:"n"`
+	Shift   float64         `json:"shift"`
+	Result  []string        `json:"result"`
 }
 
 type stepJSON struct {
@@ -165,29 +168,32 @@ func vectorInputs() drawVectors {
 	}
 	keyList := append([]Candidate(nil), pop...)
 	keyList[2].Weight, keyList[7].Weight = 0, 0
+	// The key list as drawn today (§3.2): apart from the frame.
+	apart := append(append([]Candidate(nil), pop[:2]...), pop[3:7]...)
+	apart = append(apart, pop[8:]...)
+	certain := []string{pop[2].Key, pop[7].Key}
 	for _, c := range []struct {
 		key, salt string
+		certain   []string
 		frame     []Candidate
 		n         int
 		shift     float64
 	}{
-		{keyA, "", pop, 3, 0},
-		{keyA, "", pop, 3, 0.37},
-		{keyA, "", pop, 3, 0.9999},
-		{keyA, "17", pop, 3, 0.37},
-		{keyB, "", pop, 6, 0.61},
-		{keyB, "", keyList, 4, 0.2},
-		{keyB, "", keyList, 1, 0.2},
-		{keyB, "", pop, 20, 0.5},
+		{keyA, "", nil, pop, 3, 0},
+		{keyA, "", nil, pop, 3, 0.37},
+		{keyA, "", nil, pop, 3, 0.9999},
+		{keyA, "17", nil, pop, 3, 0.37},
+		{keyB, "", nil, pop, 6, 0.61},
+		{keyB, "", certain, apart, 4, 0.2},
+		{keyB, "", certain, apart, 1, 0.2},
+		{keyB, "", nil, pop, 20, 0.5},
+		// Draws recorded before the key list was taken apart: weight 0 in
+		// the frame, drawn first, counted in n.
+		{keyB, "", nil, keyList, 4, 0.2},
+		{keyB, "", nil, keyList, 1, 0.2},
 	} {
-		v.TargetDraws = append(v.TargetDraws, struct {
-			YearKey string          `json:"year_key_hex"`
-			Salt    string          `json:"salt"`
-			Frame   []candidateJSON `json:"frame"`
-			N       int             `json:"n"`
-			Shift   float64         `json:"shift"`
-			Result  []string        `json:"result"`
-		}{YearKey: c.key, Salt: c.salt, Frame: cj(c.frame...), N: c.n, Shift: c.shift})
+		v.TargetDraws = append(v.TargetDraws, targetVector{YearKey: c.key, Salt: c.salt, Certain: append([]string{}, c.certain...),
+			Frame: cj(c.frame...), N: c.n, Shift: c.shift})
 	}
 	seed := "5f0c6a573b8e4a539a522f1f7f4c9d105f0c6a573b8e4a539a522f1f7f4c9d10"
 	for _, key := range []string{"91330922MA2A000017/2026-12-10/1", "repair:4/91330922LL6ML79RPP/2026-12-15/repair:1.37#1"} {
@@ -253,7 +259,7 @@ func computeVectors(t *testing.T, v *drawVectors) {
 	for i := range v.TargetDraws {
 		d := &v.TargetDraws[i]
 		g := newPRNGen(unhex(d.YearKey), d.Salt)
-		d.Result = DrawSample(candidates(d.Frame), d.N, d.Shift, g.u)
+		d.Result = TargetResult(d.Certain, candidates(d.Frame), d.N, d.Shift, g.u)
 	}
 	for i := range v.InspectorStreams {
 		s := &v.InspectorStreams[i]

@@ -160,6 +160,17 @@ func TestRunPublishVerifyOnTheDemoCounty(t *testing.T) {
 			v.OK(), v.Mismatches, v.KeyCommitment, v.SeedCommitment, v.RecordsPinned, len(v.Draws))
 	}
 
+	// Key-list businesses are recorded apart from the frames, and verified.
+	var withKeyList, keyListed int
+	if err := st.SQL().QueryRowContext(ctx, `SELECT count(*), coalesce(sum(jsonb_array_length(certain)), 0) FROM plan_draws
+		WHERE plan_id = $1 AND jsonb_array_length(certain) > 0`, res.PlanID).Scan(&withKeyList, &keyListed); err != nil {
+		t.Fatal(err)
+	}
+	if withKeyList == 0 {
+		t.Errorf("no target draw of the demo county recorded a key list")
+	}
+	t.Logf("%d target draws took %d key-list businesses apart, all verified", withKeyList, keyListed)
+
 	// The next plan rotates the shift.
 	if next, err := st.NextShift(ctx, 2026); err != nil || next != *pub.NextShift || (next == pub.Shift && st0.TargetDraws > 0) {
 		t.Errorf("next shift %v (%v), plan shift %v next %v", next, err, pub.Shift, *pub.NextShift)

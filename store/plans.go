@@ -736,7 +736,7 @@ func copyPlanRows(ctx context.Context, tx pgx.Tx, planID int64, p *planner.Plan,
 	}
 
 	return copyRows("plan_draws", []string{"plan_id", "seq", "kind", "demand_id", "visit_key", "frame", "frame_hash",
-		"n", "shift", "salt", "required", "excluded", "steps", "result"}, len(p.Draws), func(i int) ([]any, error) {
+		"n", "shift", "salt", "required", "excluded", "steps", "result", "certain"}, len(p.Draws), func(i int) ([]any, error) {
 		d := &p.Draws[i]
 		enc := encodeDraw(d)
 		frame, excluded, steps, result := enc.frame, enc.excluded, enc.steps, enc.result
@@ -746,7 +746,7 @@ func copyPlanRows(ctx context.Context, tx pgx.Tx, planID int64, p *planner.Plan,
 			demand = d.DemandID
 		}
 		return []any{planID, int32(i + 1), d.Kind, demand, d.VisitKey, frame, d.FrameHash, int32(d.N), d.Shift,
-			d.Salt, nonNil(d.Required), excluded, steps, result}, nil
+			d.Salt, nonNil(d.Required), excluded, steps, result, appendStrings(nil, d.Certain)}, nil
 	})
 }
 
@@ -866,6 +866,9 @@ type PlanDraw struct {
 	Excluded  []Exclusion `json:"excluded"`
 	Steps     []DrawStep  `json:"steps"`
 	Result    []string    `json:"result"`
+	// Certain is a target draw's key list (重点), taken outside the random
+	// draw: first in Result, not in Frame, not counted in N.
+	Certain []string `json:"certain"`
 }
 
 // DrawStep is one weighted pick of an inspector draw.
@@ -879,7 +882,7 @@ type DrawStep struct {
 // draws of calendar repairs (visit_substitutions.draw).
 func PlanDrawOf(d *planner.Draw) PlanDraw {
 	r := PlanDraw{Kind: d.Kind, DemandID: d.DemandID, VisitKey: d.VisitKey, FrameHash: d.FrameHash, N: d.N,
-		Shift: d.Shift, Salt: d.Salt, Required: nonNil(d.Required), Result: nonNil(d.Result),
+		Shift: d.Shift, Salt: d.Salt, Required: nonNil(d.Required), Result: nonNil(d.Result), Certain: nonNil(d.Certain),
 		Frame: make([]Candidate, len(d.Frame)), Excluded: make([]Exclusion, len(d.Excluded))}
 	for i, c := range d.Frame {
 		r.Frame[i] = Candidate(c)
@@ -902,6 +905,9 @@ func (r PlanDraw) Draw() planner.Draw {
 	d := planner.Draw{Kind: r.Kind, DemandID: r.DemandID, VisitKey: r.VisitKey, FrameHash: r.FrameHash, N: r.N,
 		Shift: r.Shift, Salt: r.Salt, Required: r.Required, Result: r.Result,
 		Frame: make([]planner.Candidate, len(r.Frame)), Excluded: make([]planner.Exclusion, len(r.Excluded))}
+	if len(r.Certain) > 0 {
+		d.Certain = r.Certain
+	}
 	for i, c := range r.Frame {
 		d.Frame[i] = planner.Candidate(c)
 	}
@@ -961,6 +967,12 @@ func (d *drawsHasher) add(dr *planner.Draw, enc *drawJSON) {
 	for _, part := range [][]byte{enc.excluded, enc.steps, enc.result, enc.frame} {
 		b = append(b, ',')
 		b = append(b, part...)
+	}
+	// The key list goes last, and only when there is one: the digests of
+	// draws recorded before it existed stay what they were.
+	if len(dr.Certain) > 0 {
+		b = append(b, ',')
+		b = appendStrings(b, dr.Certain)
 	}
 	b = append(b, "]\n"...)
 	d.h.Write(b)
@@ -1072,6 +1084,7 @@ type drawRow struct {
 	Excluded  []byte
 	Steps     []byte
 	Result    []byte
+	Certain   []byte
 }
 
 func (r drawRow) draw() (PlanDraw, error) {
@@ -1092,7 +1105,13 @@ func (r drawRow) draw() (PlanDraw, error) {
 	if err := json.Unmarshal(r.Result, &d.Result); err != nil {
 		return d, fmt.Errorf("draw %d result: %w", r.Seq, err)
 	}
+	if len(r.Certain) > 0 {
+		if err := json.Unmarshal(r.Certain, &d.Certain); err != nil {
+			return d, fmt.Errorf("draw %d key list: %w", r.Seq, err)
+		}
+	}
 	d.Frame, d.Excluded, d.Steps, d.Result = nonNil(d.Frame), nonNil(d.Excluded), nonNil(d.Steps), nonNil(d.Result)
+	d.Certain = nonNil(d.Certain)
 	return d, nil
 }
 
