@@ -232,6 +232,9 @@ func futureFigures(t *testing.T, cfg *configs.Config, now time.Time) (*store.Sto
 
 // The plan of the next 28 days keeps its figures whatever day the county is
 // seeded on: the past adds its follow-ups (one task each) and nothing else.
+// 997 tasks: key-list businesses no longer use up their samples' n (they
+// are taken apart, docs/draws.md §3.2), so the samples give 78 more than
+// the 919 they gave when they did.
 // Its visits vary a little with the year's key (a fresh database draws its
 // own), so only their bounds are checked.
 func TestFutureFiguresAfterPast(t *testing.T) {
@@ -254,10 +257,10 @@ func TestFutureFiguresAfterPast(t *testing.T) {
 			"lower bound %d, %d visits, joint %.0f %%, %d unplaced; independent %d",
 			now.Format("Mon 2006-01-02"), res.Past.Visits, res.Past.Today, res.Past.FollowUps, s.Tasks, s.NaiveVisits,
 			s.LowerBound, s.Visits, 100*s.JointVisitRate, s.Unplaced, independentVisits(s))
-		if s.Tasks != 919+followUpTasks {
-			t.Errorf("seeded %s: %d tasks, want 919 and the %d follow-up tasks", now.Format(time.DateOnly), s.Tasks, followUpTasks)
+		if s.Tasks != 997+followUpTasks {
+			t.Errorf("seeded %s: %d tasks, want 997 and the %d follow-up tasks", now.Format(time.DateOnly), s.Tasks, followUpTasks)
 		}
-		if s.Unplaced != 0 || s.Visits != s.LowerBound || s.Visits < 240 || s.Visits > 285 {
+		if s.Unplaced != 0 || s.Visits != s.LowerBound || s.Visits < 250 || s.Visits > 300 {
 			t.Errorf("seeded %s: %d visits (lower bound %d), %d unplaced", now.Format(time.DateOnly), s.Visits, s.LowerBound, s.Unplaced)
 		}
 	}
