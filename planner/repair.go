@@ -216,6 +216,41 @@ func (r *repairer) closedFor(bv BookedVisit, d int) bool {
 	return false
 }
 
+// hitOffCalendar reports whether visit bv, on a day that is not a working
+// day, is closed or has an inspector away, read from the closures and
+// unavailabilities themselves.
+func (r *repairer) hitOffCalendar(bv BookedVisit) bool {
+	region := int64(0)
+	if bi, ok := r.ix.biz[bv.USCC]; ok {
+		region = r.in.Businesses[bi].RegionID
+	}
+	teams := map[int64]bool{bv.TeamID: true}
+	for _, id := range bv.InspectorIDs {
+		if i, ok := r.inspOf[id]; ok {
+			teams[r.in.Inspectors[i].TeamID] = true
+		}
+	}
+	for _, c := range r.in.Closures {
+		if bv.Date < c.From || bv.Date > c.To {
+			continue
+		}
+		if c.TeamID != 0 && teams[c.TeamID] {
+			return true
+		}
+		for x, n := region, 0; x != 0 && n < 64; x, n = r.parent[x], n+1 {
+			if c.RegionID != 0 && c.RegionID == x {
+				return true
+			}
+		}
+	}
+	for _, u := range r.in.Unavailable {
+		if bv.Date >= u.From && bv.Date <= u.To && slices.Contains(bv.InspectorIDs, u.InspectorID) {
+			return true
+		}
+	}
+	return false
+}
+
 // awayOn reports whether inspector index i is away on working-day index d.
 func (r *repairer) awayOn(i, d int) bool {
 	return r.av.inspOff != nil && r.av.inspOff[i*r.days+d]
@@ -240,7 +275,13 @@ func (r *repairer) repairOne(bv BookedVisit, rv RepairVisit) (ch RepairChange, u
 	}
 	cur, onWorkday := slices.BinarySearch(r.wd.days, bv.Date)
 	if !onWorkday {
-		return RepairChange{}, nil, false // outside the span: the repair does not touch it
+		// A visit a coordinator moved to a weekend or a holiday: the repair
+		// does not know that day's capacity, so it lists the visit rather
+		// than pass over it (the caller names only visits its cause hits).
+		if bv.Date >= r.in.From && bv.Date <= r.in.To && r.hitOffCalendar(bv) {
+			return unrepaired(RepairNoDay, fmt.Sprintf("%s is not a working day (moved there by hand): see to it by hand", bv.Date))
+		}
+		return RepairChange{}, nil, false
 	}
 	if rv.BackTo != 0 {
 		return r.moveBack(bv, rv)

@@ -415,3 +415,26 @@ func TestRepairMoveBack(t *testing.T) {
 		t.Fatalf("want visits 2 and 3 listed, got %+v", res.Unrepaired)
 	}
 }
+
+// TestRepairListsVisitsOffTheCalendar: a visit a coordinator moved to a
+// Saturday that a closure hits is listed, not passed over.
+func TestRepairListsVisitsOffTheCalendar(t *testing.T) {
+	start := DayOf(time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)) // Monday
+	in := &RepairInput{FirstDay: start + 1, DrawPrefix: "closure:9"}
+	in.From, in.To, in.Calendar, in.Policy = start, start+13, plainCalendar(), DefaultPolicy()
+	in.Regions = []Region{{ID: 1}, {ID: 2, ParentID: 1}}
+	in.Teams = []Team{{ID: 10, Kind: TeamComprehensive, DailyCapacityMinutes: 2000, RegionIDs: []int64{1}}}
+	in.Inspectors = []Inspector{{ID: 1, TeamID: 10, Domains: []string{"food"}}, {ID: 2, TeamID: 10, Domains: []string{"food"}}}
+	in.Businesses = []Business{{USCC: "B1", RegionID: 2}, {USCC: "B2", RegionID: 2}}
+	in.Booked = []BookedVisit{
+		{PlanID: 1, Seq: 1, USCC: "B1", Date: start + 5, TeamID: 10, InspectorIDs: []int64{1, 2}, DurationMinutes: 60}, // Saturday
+		{PlanID: 1, Seq: 2, USCC: "B2", Date: start + 6, TeamID: 10, InspectorIDs: []int64{1, 2}, DurationMinutes: 60}, // Sunday, not closed
+	}
+	in.Visits = []RepairVisit{{PlanID: 1, Seq: 1, From: start, To: start + 11, Domains: []string{"food"}},
+		{PlanID: 1, Seq: 2, From: start, To: start + 11, Domains: []string{"food"}}}
+	in.Closures = []Closure{{RegionID: 1, From: start + 5, To: start + 5}}
+	res := Repair(in)
+	if len(res.Changes) != 0 || len(res.Unrepaired) != 1 || res.Unrepaired[0].Seq != 1 || res.Unrepaired[0].Reason != RepairNoDay {
+		t.Fatalf("want the Saturday visit listed and the Sunday one untouched, got %+v", res)
+	}
+}
