@@ -150,6 +150,9 @@ func New(o Options) *echo.Echo {
 	s.routes(api)
 	// Published results (一公开): the open-data export needs no token.
 	s.publicationRoutes(v1, api)
+	// The draws of published plans (一公开): rules, commitments, and each
+	// draw's records once it has closed. No token either.
+	s.openDrawRoutes(v1)
 	// Calendar feeds: no bearer token (calendar apps cannot send one); the
 	// secret in the path is the credential.
 	e.GET("/feeds/:file", s.getFeed, redactFeedSecret)
