@@ -250,6 +250,7 @@ func (s *Server) routes(g *echo.Group) {
 	g.GET("/imports/:id", s.getImport)
 
 	g.GET("/demands", s.listDemands)
+	g.GET("/demands/population", s.demandPopulation)
 	g.POST("/demands", s.submitDemand)
 	g.GET("/demands/:id", s.getDemand)
 	g.POST("/demands/:id/cancel", s.cancelDemand)
