@@ -157,3 +157,18 @@ func (s *Server) CancelDemandAs(ctx context.Context, p domain.Principal, id int6
 	}
 	return s.store.CancelDemand(ctx, p.Actor(), id, demandScope(p), reason)
 }
+
+// CheckDemandJSON checks a demand as SubmitDemandJSON would and stores
+// nothing: the form shows every refusal at once, even those of fields the
+// page refused itself.
+func (s *Server) CheckDemandJSON(ctx context.Context, p domain.Principal, body []byte) error {
+	if p.Role != domain.RoleAdmin && p.Role != domain.RolePlanner {
+		return forbidden(p.Role, "submit demands")
+	}
+	var req demandRequest
+	if err := decodeStrict(body, &req); err != nil {
+		return err
+	}
+	_, err := s.checkDemand(ctx, p, &req)
+	return err
+}
