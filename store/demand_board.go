@@ -100,7 +100,7 @@ const (
 	ProgressOpen      = "open"      // no published plan has placed or refused it yet
 	ProgressPlanned   = "planned"   // some of its tasks are in published visits
 	ProgressUnplaced  = "unplaced"  // the latest published plan could not place it
-	ProgressDone      = "done"      // every placed task is in a confirmed visit report
+	ProgressDone      = "done"      // every placed task is in a confirmed visit report (unplaced ones are still listed)
 	ProgressCancelled = "cancelled" // cancelled, with the reason
 )
 
@@ -200,7 +200,7 @@ func progressState(d *DemandProgress) string {
 		reported += p.Reported
 	}
 	switch {
-	case tasks > 0 && reported == tasks && len(d.Unplaced) == 0:
+	case tasks > 0 && reported == tasks:
 		return ProgressDone
 	case tasks > 0:
 		return ProgressPlanned
