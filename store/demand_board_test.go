@@ -180,3 +180,42 @@ func TestCountPopulation(t *testing.T) {
 		}
 	}
 }
+
+// TestDemandBoardJoined: a task that a later plan joined to a visit already
+// on the calendar is placed by the joining plan, counted as joined, at the
+// joined visit's date; what the later plan could not place but an earlier
+// one did is not reported unplaced.
+func TestDemandBoardJoined(t *testing.T) {
+	st, _ := storetest.New(t)
+	ctx := context.Background()
+	p1, f := publishedHandPlan(t, st)
+	p2, _ := createPlan(t, st, 2026, 0.125, "2026-03-02", "2026-03-27", nil)
+	if err := st.SavePlanResult(ctx, p2.ID, joinPlan(f, p1.ID)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.PublishPlan(ctx, "admin", p2.ID); err != nil {
+		t.Fatal(err)
+	}
+	board, _, err := st.DemandBoard(ctx, f.deptB, 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(board) != 1 || len(board[0].Placements) != 2 {
+		t.Fatalf("XFJY's board: %+v", board)
+	}
+	first, second := board[0].Placements[0], board[0].Placements[1]
+	if first.PlanID != p1.ID || first.Visits != 2 || first.Joined != 0 {
+		t.Errorf("the first plan's placement %+v", first)
+	}
+	var dates []string
+	for _, d := range second.Dates {
+		dates = append(dates, d.Format(time.DateOnly))
+	}
+	if second.PlanID != p2.ID || second.Visits != 2 || second.Joined != 1 || second.Tasks != 2 ||
+		strings.Join(dates, ",") != "2026-03-03,2026-03-05" {
+		t.Errorf("the joining plan's placement %+v (dates %v)", second, dates)
+	}
+	if board[0].State != store.ProgressPlanned || len(board[0].Unplaced) != 0 {
+		t.Errorf("state %s, unplaced %+v: biz[0]'s task was placed by the first plan", board[0].State, board[0].Unplaced)
+	}
+}
