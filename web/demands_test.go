@@ -2,6 +2,7 @@ package web
 
 import (
 	"fmt"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -135,4 +136,38 @@ func FuzzListInput(f *testing.F) {
 			_ = usccProblem(LangEN, string(raw))
 		}
 	})
+}
+
+// TestDemandTemplatesStyled: every class the workspace's templates use has
+// a rule in app.css (classes made from a value, dem-{{.State}}, are checked
+// for each value).
+func TestDemandTemplatesStyled(t *testing.T) {
+	css, err := os.ReadFile("static/app.css")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, page := range []string{"demands.html", "demand_new.html"} {
+		b, err := os.ReadFile("templates/" + page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range classAttr.FindAllStringSubmatch(string(b), -1) {
+			for _, c := range strings.Fields(action.ReplaceAllString(m[1], " ")) {
+				names := []string{c}
+				if c == "dem-" {
+					names = []string{"dem-open", "dem-planned", "dem-unplaced", "dem-done", "dem-cancelled"}
+				}
+				for _, c := range names {
+					n++
+					if !regexp.MustCompile(`\.` + regexp.QuoteMeta(c) + `([^-\w]|$)`).Match(css) {
+						t.Errorf("class %q is used in %s and has no rule in app.css", c, page)
+					}
+				}
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no classes found")
+	}
 }
