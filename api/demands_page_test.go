@@ -178,6 +178,10 @@ func TestDemandFormPage(t *testing.T) {
 		t.Fatalf("/demands: %d", status)
 	}
 
+	status, _, body = v.pageReq("planner", "GET", "/demands?lang=en")
+	if status != 200 || !strings.Contains(body, "My demands") || !strings.Contains(body, `data-state="open"`) {
+		t.Fatalf("/demands in English: %d", status)
+	}
 	// A planner sees only its department's items; another planner's demand is not found.
 	_, _, body = v.pageReq("planner", "GET", "/demands/new")
 	if !strings.Contains(body, fmt.Sprintf(`id="item-%d"`, v.itemA.ID)) || strings.Contains(body, fmt.Sprintf(`id="item-%d"`, v.itemB.ID)) {

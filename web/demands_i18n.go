@@ -36,7 +36,7 @@ func init() {
 		"dem.announce":          {"告知", "Notice"},
 		"dem.announce.none":     {"不提前告知", "Unannounced"},
 		"dem.announce.days":     {"提前 %d 天告知", "%d days' notice"},
-		"dem.created_by":        {"提交人", "Submitted by"},
+		"dem.created_by":        {"提交时间", "Submitted"},
 		"dem.sep":               {"，", ", "},
 		"dem.list_sep":          {"、", ", "},
 		"dem.colon":             {"：", ": "},
