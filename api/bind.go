@@ -33,6 +33,12 @@ func (strictBinder) Bind(i any, c echo.Context) error {
 	if err != nil {
 		return decodeError(err)
 	}
+	return decodeStrict(raw, i)
+}
+
+// decodeStrict decodes one JSON object from raw as strictBinder does: unknown
+// fields, trailing data and wrong types are field-level problems.
+func decodeStrict(raw []byte, i any) error {
 	// encoding/json would turn invalid UTF-8 into U+FFFD and \u0000 into a
 	// NUL that PostgreSQL refuses: refuse both here, for every route at once.
 	if err := jsonin.Check(raw); err != nil {

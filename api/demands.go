@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"fmt"
 	"io"
@@ -69,19 +70,7 @@ func (s *Server) submitDemand(c echo.Context) error {
 	if err := c.Bind(&req); err != nil {
 		return err
 	}
-	var idem *store.Idempotency
-	if key := c.Request().Header.Get(IdempotencyHeader); key != "" {
-		if len(key) > 255 {
-			return domain.Invalid(IdempotencyHeader, "must be at most 255 characters")
-		}
-		h := sha256.Sum256(raw)
-		idem = &store.Idempotency{TokenID: p.TokenID, Key: key, RequestHash: h[:]}
-	}
-	d, err := s.checkDemand(c, p, &req)
-	if err != nil {
-		return err
-	}
-	replayed, err := s.store.CreateDemand(c.Request().Context(), p.Actor(), idem, d)
+	d, replayed, err := s.createDemand(c.Request().Context(), p, c.Request().Header.Get(IdempotencyHeader), raw, &req)
 	if err != nil {
 		return err
 	}
@@ -92,10 +81,31 @@ func (s *Server) submitDemand(c echo.Context) error {
 	return c.JSON(http.StatusCreated, demandJSON(*d))
 }
 
+// createDemand checks and stores a decoded demand; raw is the request body
+// the idempotency key (when not "") is bound to.
+func (s *Server) createDemand(ctx context.Context, p domain.Principal, key string, raw []byte, req *demandRequest) (*domain.Demand, bool, error) {
+	var idem *store.Idempotency
+	if key != "" {
+		if len(key) > 255 {
+			return nil, false, domain.Invalid(IdempotencyHeader, "must be at most 255 characters")
+		}
+		h := sha256.Sum256(raw)
+		idem = &store.Idempotency{TokenID: p.TokenID, Key: key, RequestHash: h[:]}
+	}
+	d, err := s.checkDemand(ctx, p, req)
+	if err != nil {
+		return nil, false, err
+	}
+	replayed, err := s.store.CreateDemand(ctx, p.Actor(), idem, d)
+	if err != nil {
+		return nil, false, err
+	}
+	return d, replayed, nil
+}
+
 // checkDemand applies every rule a demand can break and returns the demand to
 // store, or a ValidationError naming each bad field.
-func (s *Server) checkDemand(c echo.Context, p domain.Principal, req *demandRequest) (*domain.Demand, error) {
-	ctx := c.Request().Context()
+func (s *Server) checkDemand(ctx context.Context, p domain.Principal, req *demandRequest) (*domain.Demand, error) {
 	var v checker
 	d := &domain.Demand{Title: req.Title, Source: req.Source, ScenarioID: req.ScenarioID, Priority: 3, CreatedBy: p.Actor()}
 
@@ -179,7 +189,7 @@ func (s *Server) checkDemand(c echo.Context, p domain.Principal, req *demandRequ
 		v.Add("sample", "give either businesses or sample, not both")
 	case len(req.Businesses) > 0:
 		d.TargetKind = domain.TargetList
-		if err := s.checkTargets(c, &v, req.Businesses); err != nil {
+		if err := s.checkTargets(ctx, &v, req.Businesses); err != nil {
 			return nil, err
 		}
 		d.Businesses = req.Businesses
@@ -188,7 +198,7 @@ func (s *Server) checkDemand(c echo.Context, p domain.Principal, req *demandRequ
 		if req.Source == domain.SourceComplaint {
 			v.Add("sample", "a complaint names the businesses complained about; it is not drawn")
 		}
-		if err := s.checkSample(c, &v, req.Sample); err != nil {
+		if err := s.checkSample(ctx, &v, req.Sample); err != nil {
 			return nil, err
 		}
 		sr := domain.SampleRule(*req.Sample)
@@ -239,7 +249,7 @@ func maxTime(a, b time.Time) time.Time {
 	return b
 }
 
-func (s *Server) checkTargets(c echo.Context, v *checker, codes []string) error {
+func (s *Server) checkTargets(ctx context.Context, v *checker, codes []string) error {
 	if len(codes) > s.cfg.Demands.MaxListTargets {
 		v.Add("businesses", "at most %d businesses per demand, got %d", s.cfg.Demands.MaxListTargets, len(codes))
 		return nil
@@ -259,7 +269,7 @@ func (s *Server) checkTargets(c echo.Context, v *checker, codes []string) error 
 	if !valid {
 		return nil
 	}
-	miss, err := s.store.MissingBusinesses(c.Request().Context(), codes)
+	miss, err := s.store.MissingBusinesses(ctx, codes)
 	if err != nil {
 		return err
 	}
@@ -269,39 +279,58 @@ func (s *Server) checkTargets(c echo.Context, v *checker, codes []string) error 
 	return nil
 }
 
-func (s *Server) checkSample(c echo.Context, v *checker, r *sampleRequest) error {
+func (s *Server) checkSample(ctx context.Context, v *checker, r *sampleRequest) error {
 	switch {
 	case r.Count == nil && r.Ratio == nil:
 		v.Add("sample", "give count or ratio")
 	case r.Count != nil && r.Ratio != nil:
 		v.Add("sample", "give count or ratio, not both")
-	case r.Count != nil && *r.Count < 1:
-		v.Add("sample.count", "must be at least 1")
-	case r.Ratio != nil && (*r.Ratio <= 0 || *r.Ratio > 1):
-		v.Add("sample.ratio", "must be greater than 0 and at most 1 (0.05 = 5 %%)")
+	default:
+		checkSampleSize(v, r, "sample.count", "sample.ratio")
 	}
-	if !v.count("sample.risk_codes", len(r.RiskCodes), maxRiskCodes) ||
-		!v.count("sample.industry_codes", len(r.IndustryCodes), maxIndustryCodes) ||
-		!v.count("sample.region_ids", len(r.RegionIDs), maxRegionIDs) {
+	return s.checkSampleFilter(ctx, v, r, sampleFilterFields)
+}
+
+// checkSampleSize checks a sampling rule's count or ratio, whichever is set.
+func checkSampleSize(v *checker, r *sampleRequest, countField, ratioField string) {
+	switch {
+	case r.Count != nil && *r.Count < 1:
+		v.Add(countField, "must be at least 1")
+	case r.Ratio != nil && (*r.Ratio <= 0 || *r.Ratio > 1):
+		v.Add(ratioField, "must be greater than 0 and at most 1 (0.05 = 5 %%)")
+	}
+}
+
+// sampleFields name a sampling rule's filters in a request: the demand's
+// JSON fields, or the population query's parameters.
+type sampleFields struct{ regions, industries, scenario, risks string }
+
+var sampleFilterFields = sampleFields{regions: "sample.region_ids", industries: "sample.industry_codes",
+	scenario: "sample.scenario_id", risks: "sample.risk_codes"}
+
+// checkSampleFilter checks a sampling rule's population filters.
+func (s *Server) checkSampleFilter(ctx context.Context, v *checker, r *sampleRequest, f sampleFields) error {
+	if !v.count(f.risks, len(r.RiskCodes), maxRiskCodes) ||
+		!v.count(f.industries, len(r.IndustryCodes), maxIndustryCodes) ||
+		!v.count(f.regions, len(r.RegionIDs), maxRegionIDs) {
 		return nil
 	}
 	for i, rc := range r.RiskCodes {
 		if rc != domain.RiskRed && rc != domain.RiskYellow && rc != domain.RiskGreen {
-			v.Add(fmt.Sprintf("sample.risk_codes[%d]", i), "must be red, yellow or green, got %q", rc)
+			v.Add(fmt.Sprintf("%s[%d]", f.risks, i), "must be red, yellow or green, got %q", rc)
 		}
 	}
 	for i, ic := range r.IndustryCodes {
 		if !industryRe.MatchString(ic) {
-			v.Add(fmt.Sprintf("sample.industry_codes[%d]", i), "must be an industry code such as H621, got %q", ic)
+			v.Add(fmt.Sprintf("%s[%d]", f.industries, i), "must be an industry code such as H621, got %q", ic)
 		}
 	}
-	v.positiveIDs("sample.region_ids", r.RegionIDs)
-	ctx := c.Request().Context()
-	if err := s.missing(ctx, v, "sample.region_ids", "regions", r.RegionIDs...); err != nil {
+	v.positiveIDs(f.regions, r.RegionIDs)
+	if err := s.missing(ctx, v, f.regions, "regions", r.RegionIDs...); err != nil {
 		return err
 	}
 	if r.ScenarioID != nil {
-		if err := s.missing(ctx, v, "sample.scenario_id", "scenarios", *r.ScenarioID); err != nil {
+		if err := s.missing(ctx, v, f.scenario, "scenarios", *r.ScenarioID); err != nil {
 			return err
 		}
 	}
@@ -381,12 +410,7 @@ func (s *Server) cancelDemand(c echo.Context) error {
 	if err := c.Bind(&req); err != nil {
 		return err
 	}
-	var v checker
-	v.longText("reason", req.Reason, true, maxReasonLen)
-	if err := v.Err(); err != nil {
-		return err
-	}
-	d, err := s.store.CancelDemand(c.Request().Context(), p.Actor(), id, demandScope(p), req.Reason)
+	d, err := s.CancelDemandAs(c.Request().Context(), p, id, req.Reason)
 	if err != nil {
 		return err
 	}

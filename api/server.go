@@ -164,6 +164,7 @@ func New(o Options) *echo.Echo {
 
 	s.pages = web.Register(e, web.Options{Store: o.Store, Config: o.Config, Calendar: o.Calendar, Logger: s.log, Now: s.now,
 		Queues: o.Queues, QueueNames: o.QueueNames, Planning: s.plans})
+	s.pages.SetDemandIntake(s)
 	// Every cookie-authenticated write (and the login form) must come from
 	// this site; one check for every route, added after the routes is still
 	// run before each of them.
@@ -253,6 +254,7 @@ func (s *Server) routes(g *echo.Group) {
 	g.GET("/imports/:id", s.getImport)
 
 	g.GET("/demands", s.listDemands)
+	g.GET("/demands/population", s.demandPopulation)
 	g.POST("/demands", s.submitDemand)
 	g.GET("/demands/:id", s.getDemand)
 	g.POST("/demands/:id/cancel", s.cancelDemand)

@@ -27,6 +27,10 @@ var (
 type FieldError struct {
 	Field  string `json:"field"`
 	Reason string `json:"reason"`
+	// Format and Args are what Reason was made from: pages translate a
+	// reason by its format (the planner's demand form, issue 18).
+	Format string `json:"-"`
+	Args   []any  `json:"-"`
 }
 
 // ValidationError lists every field a request got wrong.
@@ -44,7 +48,7 @@ func (e *ValidationError) Error() string {
 
 // Add records a field error.
 func (e *ValidationError) Add(field, format string, args ...any) {
-	e.Fields = append(e.Fields, FieldError{Field: field, Reason: fmt.Sprintf(format, args...)})
+	e.Fields = append(e.Fields, FieldError{Field: field, Reason: fmt.Sprintf(format, args...), Format: format, Args: args})
 }
 
 // Err returns e if any field was recorded, else nil.

@@ -77,12 +77,12 @@ type PublicDraw struct {
 	Closed    bool    `json:"closed"`
 	// ClosesBy is the last day of the demand's window: the draw is public
 	// by the day after at the latest.
-	ClosesBy  string              `json:"closes_by"`
-	Frame     []Candidate         `json:"frame,omitempty"`
-	Certain   []string            `json:"certain,omitempty"`
-	Excluded  []Exclusion         `json:"excluded,omitempty"`
-	Result    []string            `json:"result,omitempty"`
-	Outcomes  []PublicDrawOutcome `json:"outcomes,omitempty"`
+	ClosesBy string              `json:"closes_by"`
+	Frame    []Candidate         `json:"frame,omitempty"`
+	Certain  []string            `json:"certain,omitempty"`
+	Excluded []Exclusion         `json:"excluded,omitempty"`
+	Result   []string            `json:"result,omitempty"`
+	Outcomes []PublicDrawOutcome `json:"outcomes,omitempty"`
 }
 
 // Outcomes of a business drawn.

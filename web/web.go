@@ -63,6 +63,7 @@ type Pages struct {
 	queueNames []string
 
 	planning *planning.Service
+	intake   DemandIntake
 
 	once  sync.Once
 	tmpls map[string]*template.Template
