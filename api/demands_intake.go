@@ -105,7 +105,8 @@ func (s *Server) DemandPopulation(ctx context.Context, p domain.Principal, q url
 		if r.Ratio != nil {
 			ratio = *r.Ratio
 		}
-		n := min(max(planner.SampleSize(count, ratio, pop.Frame), pop.Key), pop.Frame)
+		// The key list is inspected on top of the n drawn from the rest.
+		n := pop.Key + planner.SampleSize(count, ratio, max(pop.Frame-pop.Key, 0))
 		est.Expected = &n
 	}
 	return est, nil

@@ -46,9 +46,10 @@ func TestDemandPopulation(t *testing.T) {
 		{"everything", url.Values{}, 3, 4, 1, -1},
 		{"county reaches the grid", url.Values{"region_id": {fmt.Sprint(v.county.ID)}}, 3, 4, 1, -1},
 		{"restaurants, comma list of risks", url.Values{"industry": {"H621"}, "risk": {"red,yellow"}}, 2, 3, 1, -1},
-		{"scenario's industries", url.Values{"scenario_id": {fmt.Sprint(v.scenario.ID)}, "count": {"1"}}, 2, 3, 1, 1},
-		{"ratio rounds, at least one", url.Values{"ratio": {"0.1"}}, 3, 4, 1, 1},
-		{"key members beyond n", url.Values{"risk": {"red"}, "count": {"1"}}, 1, 2, 1, 1},
+		// The key list is inspected on top of the n drawn from the rest.
+		{"scenario's industries", url.Values{"scenario_id": {fmt.Sprint(v.scenario.ID)}, "count": {"1"}}, 2, 3, 1, 2},
+		{"ratio of the rest rounds, at least one", url.Values{"ratio": {"0.1"}}, 3, 4, 1, 2},
+		{"only the key list", url.Values{"risk": {"red"}, "count": {"1"}}, 1, 2, 1, 1},
 		{"count capped at the frame", url.Values{"count": {"50"}}, 3, 4, 1, 3},
 		{"nothing matches", url.Values{"industry": {"F5265"}, "count": {"5"}}, 0, 0, 0, 0},
 	} {

@@ -33,7 +33,8 @@ type Population struct {
 	Matching int `json:"matching"`
 	// LeaveAlone are those on the 无事不扰 list: a sample never draws them.
 	LeaveAlone int `json:"leave_alone"`
-	// Key are those on the key (重点) list: drawn with certainty.
+	// Key are those on the key (重点) list: inspected on top of the sample
+	// drawn from the rest (docs/draws.md §3.2).
 	Key int `json:"key"`
 	// Frame is Matching less LeaveAlone: what the draw is made from before
 	// the cool-down and yearly cap, which depend on the plan's dates.
