@@ -384,3 +384,41 @@ func init() {
 		"imp.again":                  {"再导入一个文件", "Import another file"},
 	})
 }
+
+// ImpColumn is the name of column field of an import of kind in l, as the
+// file's Chinese or English header would say it; the field itself when the
+// catalog has no "imp.col.<kind>.<field>".
+func (l Lang) ImpColumn(kind, field string) string {
+	key := "imp.col." + kind + "." + field
+	catalogMu.RLock()
+	_, ok := catalog[key]
+	catalogMu.RUnlock()
+	if !ok {
+		return field
+	}
+	return l.T(key)
+}
+
+func init() {
+	addMessages(map[string][2]string{
+		"imp.col.businesses.uscc":          {"统一社会信用代码", "USCC"},
+		"imp.col.businesses.name":          {"企业名称", "Name"},
+		"imp.col.businesses.address":       {"地址", "Address"},
+		"imp.col.businesses.region":        {"区域编码", "Region"},
+		"imp.col.businesses.industry_code": {"行业代码", "Industry code"},
+		"imp.col.businesses.lat":           {"纬度", "Latitude"},
+		"imp.col.businesses.lng":           {"经度", "Longitude"},
+		"imp.col.businesses.risk_code":     {"风险码", "Risk code"},
+		"imp.col.businesses.risk_reason":   {"赋码原因", "Risk reason"},
+		"imp.col.businesses.list_kind":     {"名单", "List"},
+		"imp.col.businesses.contact_name":  {"联系人", "Contact"},
+		"imp.col.businesses.contact_phone": {"联系电话", "Contact phone"},
+		"imp.col.inspectors.code":          {"执法证号", "Certificate no."},
+		"imp.col.inspectors.name":          {"姓名", "Name"},
+		"imp.col.inspectors.team":          {"队伍编码", "Team"},
+		"imp.col.inspectors.domains":       {"资格领域", "Domains"},
+		"imp.col.inspectors.phone":         {"电话", "Phone"},
+		"imp.col.inspectors.is_leader":     {"队长", "Leader"},
+		"imp.col.inspectors.conflicts":     {"回避", "Conflicts"},
+	})
+}

@@ -609,6 +609,8 @@ func init() {
 		"reg.biz.plan":                 {"计划 %d · 第 %d 次", "plan %d · visit %d"},
 		"reg.biz.moved":                {"已改期（原定 %s）", "moved (was %s)"},
 		"reg.biz.joined":               {"追加事项 %d 次", "joined %d×"},
+		"reg.biz.status.planned":       {"待检查", "planned"},
+		"reg.biz.status.past":          {"已过检查日", "past"},
 		"reg.biz.unannounced":          {"不预先告知", "unannounced"},
 		"reg.biz.team":                 {"牵头队伍", "Lead team"},
 		"reg.biz.items":                {"检查事项", "Items"},
