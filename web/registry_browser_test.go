@@ -1,10 +1,12 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -309,6 +311,80 @@ func TestRegistryPageRoles(t *testing.T) {
 	if s, body := get(domain.RoleTeamLeader, "/imports"); s != http.StatusOK || strings.Contains(body, `value="businesses"`) ||
 		!strings.Contains(body, `value="unavailability"`) {
 		t.Errorf("team leader's imports page: %d, offers businesses or not unavailability", s)
+	}
+
+	// Posting the form: a team leader may not import businesses; a file
+	// that is missing or an option the kind does not take is named at its
+	// field, and nothing starts.
+	post := func(role domain.Role, fields map[string]string, file string) (int, string) {
+		t.Helper()
+		var buf bytes.Buffer
+		w := multipart.NewWriter(&buf)
+		for k, v := range fields {
+			if err := w.WriteField(k, v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if file != "" {
+			fw, err := w.CreateFormFile("file", "f.csv")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := io.WriteString(fw, file); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		req, err := http.NewRequest(http.MethodPost, srv.URL+"/imports", &buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", w.FormDataContentType())
+		req.Header.Set("Authorization", "Bearer "+tokens[role])
+		resp, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	if s, _ := post(domain.RoleTeamLeader, map[string]string{"kind": "businesses"}, "uscc,address\n"); s != http.StatusForbidden {
+		t.Errorf("team leader posting businesses: %d, want 403", s)
+	}
+	if s, body := post(domain.RoleAdmin, map[string]string{"kind": "businesses", "dry_run": "true"}, ""); s != http.StatusBadRequest ||
+		!strings.Contains(body, `data-field="file"`) {
+		t.Errorf("no file: %d", s)
+	}
+	if s, body := post(domain.RoleAdmin, map[string]string{"kind": "closures", "empty": "clear"}, "region,from,to,reason\n"); s != http.StatusBadRequest ||
+		!strings.Contains(body, `data-field="empty"`) {
+		t.Errorf("closures with empty=clear: %d", s)
+	}
+	var jobs int
+	if err := st.SQL().QueryRowContext(ctx, `SELECT count(*) FROM import_jobs`).Scan(&jobs); err != nil || jobs != 0 {
+		t.Fatalf("refused uploads started %d jobs (%v)", jobs, err)
+	}
+
+	// A running job's page shows its progress and reloads itself; a team
+	// leader does not see a job it did not start.
+	id, err := st.CreateImportJob(ctx, "admin#1:demo admin", store.ImportBusinesses, store.ImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.UpdateImportProgress(ctx, id, 40, 30, 10, []store.ImportRowError{{Line: 7, Field: "uscc", Reason: "bad"}}); err != nil {
+		t.Fatal(err)
+	}
+	jobPath := "/imports/" + strconv.FormatInt(id, 10)
+	s, body := get(domain.RoleAdmin, jobPath)
+	if s != http.StatusOK || !strings.Contains(body, `<progress id="imp-progress"`) || !strings.Contains(body, `http-equiv="refresh"`) ||
+		!strings.Contains(body, `data-status="running" data-read="40" data-loaded="30" data-rejected="10"`) ||
+		!strings.Contains(body, `<tr class="imp-error" data-line="7"`) {
+		t.Errorf("running job page: %d\n%s", s, body)
+	}
+	if s, _ := get(domain.RoleTeamLeader, jobPath); s != http.StatusNotFound {
+		t.Errorf("team leader reading another's job: %d, want 404", s)
 	}
 
 	withheld := func(role domain.Role, uscc string) string {
