@@ -438,9 +438,11 @@ type departmentItems struct {
 type itemsView struct {
 	Tabs        []registryTab
 	Departments []departmentItems
-	Domains     []string
-	Domain      string
-	Department  int64
+	// AllDepartments are the filter's choices.
+	AllDepartments []domain.Department
+	Domains        []string
+	Domain         string
+	Department     int64
 }
 
 // registryItems is GET /registry/items?department=&domain=: the items by
@@ -467,7 +469,7 @@ func (p *Pages) registryItems(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	view := itemsView{Tabs: registryTabs("items"), Domain: dom, Department: dept}
+	view := itemsView{Tabs: registryTabs("items"), Domain: dom, Department: dept, AllDepartments: deps}
 	at := map[int64]int{}
 	for _, d := range deps {
 		if dept != 0 && d.ID != dept {
@@ -656,6 +658,7 @@ func init() {
 		"reg.ins.available":            {"在岗", "Available"},
 		"reg.ins.away_until":           {"请假至 %s", "away until %s"},
 		"reg.ins.away_span":            {"%s 至 %s", "%s to %s"},
+		"reg.item.department":          {"部门", "Department"},
 		"reg.item.code":                {"编码", "Code"},
 		"reg.item.name":                {"事项", "Item"},
 		"reg.item.domain":              {"资格领域", "Domain"},

@@ -305,6 +305,19 @@ func TestRegistryPageRoles(t *testing.T) {
 			}
 		}
 	}
+	if s, _ := get(domain.RoleAdmin, "/registry/items?department=abc"); s != http.StatusBadRequest {
+		t.Errorf("items of department abc: %d, want 400", s)
+	}
+	if s, _ := get(domain.RoleAdmin, "/registry/businesses?q="+strings.Repeat("x", 101)); s != http.StatusBadRequest {
+		t.Errorf("a 101-character search: %d, want 400", s)
+	}
+	if s, body := get(domain.RoleAdmin, "/registry/items?domain=food_safety"); s != http.StatusOK || !strings.Contains(body, `class="reg-item"`) ||
+		strings.Contains(body, "<td>消防安全</td>") {
+		t.Errorf("items of food_safety: %d, or another domain's item listed", s)
+	}
+	if _, body := get(domain.RoleAdmin, "/registry/teams?lang=en"); !strings.Contains(body, "Daily capacity") || strings.Contains(body, "每日工作量") {
+		t.Errorf("the teams page in English is not")
+	}
 	if s, _ := get(domain.RolePlanner, "/imports"); s != http.StatusForbidden {
 		t.Errorf("planner GET /imports: %d, want 403", s)
 	}
