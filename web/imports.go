@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -74,6 +76,10 @@ type importsView struct {
 	Errors map[string]string
 	// Report is a dry run's outcome, nil before one.
 	Report *csvimport.Report
+	// Staged is the token of the dry run's file, for "import it now", kept
+	// StageMinutes.
+	Staged       string
+	StageMinutes int
 }
 
 func (p *Pages) importKinds(v domain.Principal) []string {
@@ -112,12 +118,24 @@ func (p *Pages) importUpload(c echo.Context) error {
 	form := importForm{Kind: c.FormValue("kind"), DryRun: c.FormValue("dry_run") != "",
 		EmptyClear: c.FormValue("empty") == store.EmptyClear, RiskOverride: c.FormValue("risk_override") != "",
 		Reason: c.FormValue("reason")}
-	view.Form = form
 	lang := negotiate(c.Request())
 	refuse := func(field, key string, args ...any) error {
 		view.Errors[field] = lang.T(key, args...)
 		return p.render(c, http.StatusBadRequest, "imports", "imp.title", view)
 	}
+	// "Import it now" after a dry run sends the staged file's token, not the
+	// file: the import runs on that file with the options it was tried with.
+	var sf stagedFile
+	if tok := c.FormValue("staged"); tok != "" && !form.DryRun {
+		var ok bool
+		if sf, ok = takeStaged(tok, v.Actor(), form.Kind, p.now()); !ok {
+			view.Form = form
+			return refuse("file", "imp.err.staged_gone")
+		}
+		form = sf.form
+		form.DryRun = false
+	}
+	view.Form = form
 	run, err := csvimport.For(form.Kind, v)
 	switch {
 	case errors.Is(err, domain.ErrNotFound):
@@ -138,11 +156,6 @@ func (p *Pages) importUpload(c echo.Context) error {
 	if !form.RiskOverride {
 		form.Reason, view.Form.Reason = "", ""
 	}
-	fh, err := c.FormFile("file")
-	if err != nil || fh.Size == 0 {
-		return refuse("file", "imp.err.file")
-	}
-	view.Form.FileName = fh.Filename
 	opt := csvimport.Options{Import: store.ImportOptions{RiskOverride: form.RiskOverride, Reason: form.Reason}}
 	if form.EmptyClear {
 		opt.Import.EmptyCells = store.EmptyClear
@@ -150,32 +163,51 @@ func (p *Pages) importUpload(c echo.Context) error {
 	if p.cfg != nil {
 		opt.BatchSize = p.cfg.Import.BatchSize
 	}
-	f, err := fh.Open()
-	if err != nil {
-		return fmt.Errorf("open the uploaded file: %w", err)
+
+	// The job runs on after this request (the page follows it), and a dry
+	// run's file is kept for "import it now": both read a copy of the file,
+	// since the upload's own is removed when the request ends.
+	path, lines := sf.path, sf.lines
+	if path == "" {
+		fh, err := c.FormFile("file")
+		if err != nil || fh.Size == 0 {
+			return refuse("file", "imp.err.file")
+		}
+		view.Form.FileName = fh.Filename
+		f, err := fh.Open()
+		if err != nil {
+			return fmt.Errorf("open the uploaded file: %w", err)
+		}
+		path, lines, err = spoolUpload(f)
+		f.Close()
+		if err != nil {
+			return err
+		}
 	}
-	defer f.Close()
 
 	var ve *domain.ValidationError
 	if form.DryRun {
-		rep, err := run.DryRun(c.Request().Context(), p.store, v.Actor(), f, opt)
-		if errors.As(err, &ve) {
-			// The file as a whole (a missing column) or an option.
-			return refuse(importField(ve), "imp.err.refused", ve.Error())
-		}
+		f, err := os.Open(path)
 		if err != nil {
+			os.Remove(path)
+			return fmt.Errorf("open the spooled upload: %w", err)
+		}
+		rep, err := run.DryRun(c.Request().Context(), p.store, v.Actor(), f, opt)
+		f.Close()
+		if err != nil {
+			os.Remove(path)
+			if errors.As(err, &ve) {
+				// The file as a whole (a missing column) or an option.
+				return refuse(importField(ve), "imp.err.refused", ve.Error())
+			}
 			return fmt.Errorf("%s dry run: %w", form.Kind, err)
 		}
 		view.Report = &rep
+		view.Staged = stage(stagedFile{path: path, lines: lines, actor: v.Actor(), form: view.Form}, p.now())
+		view.StageMinutes = int(stageTTL / time.Minute)
 		return p.render(c, http.StatusOK, "imports", "imp.title", view)
 	}
 
-	// The job runs on after this request (the page follows it), so it reads
-	// a copy of the file: the upload's own is removed when the request ends.
-	path, lines, err := spoolUpload(f)
-	if err != nil {
-		return err
-	}
 	id, err := p.startImport(c.Request().Context(), run, v.Actor(), path, opt)
 	if errors.As(err, &ve) {
 		return refuse(importField(ve), "imp.err.refused", ve.Error())
@@ -185,6 +217,64 @@ func (p *Pages) importUpload(c echo.Context) error {
 	}
 	importLines.Store(id, lines)
 	return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/imports/%d", id))
+}
+
+// stagedFile is a dry run's file kept so that the same file can be imported
+// without a second upload, for its actor only and for a while (stageTTL).
+// Staged files live in this process: behind several instances the token
+// may be unknown, and the page asks for the file again.
+type stagedFile struct {
+	path    string
+	lines   int
+	actor   string
+	form    importForm
+	expires time.Time
+}
+
+// stageTTL is how long a dry run's file is kept.
+const stageTTL = 30 * time.Minute
+
+var (
+	stagedMu sync.Mutex
+	staged   = map[string]stagedFile{}
+)
+
+// stage keeps f and returns its token; files past their time are removed.
+func stage(f stagedFile, now time.Time) string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		os.Remove(f.path)
+		return "" // no token: the page asks for the file again
+	}
+	tok := hex.EncodeToString(b[:])
+	f.expires = now.Add(stageTTL)
+	stagedMu.Lock()
+	defer stagedMu.Unlock()
+	for k, old := range staged {
+		if now.After(old.expires) {
+			os.Remove(old.path)
+			delete(staged, k)
+		}
+	}
+	staged[tok] = f
+	return tok
+}
+
+// takeStaged hands over the file of tok, once, to the actor that staged it
+// for the same kind.
+func takeStaged(tok, actor, kind string, now time.Time) (stagedFile, bool) {
+	stagedMu.Lock()
+	defer stagedMu.Unlock()
+	f, ok := staged[tok]
+	if !ok || f.actor != actor || f.form.Kind != kind {
+		return stagedFile{}, false
+	}
+	delete(staged, tok)
+	if now.After(f.expires) {
+		os.Remove(f.path)
+		return stagedFile{}, false
+	}
+	return f, true
 }
 
 // importField is the form field a refusal of the options names, "" for the
@@ -350,7 +440,7 @@ func init() {
 		"imp.report.nothing_written": {"这是试运行：没有写入任何数据。", "This was a dry run: nothing was written."},
 		"imp.report.diff":            {"将新增或修改的行", "Rows that would be new or changed"},
 		"imp.report.more":            {"仅列出前 %d 行；正式导入会处理全部行。", "Only the first %d lines are listed; a real import handles them all."},
-		"imp.report.then":            {"确认无误后，取消勾选“试运行”，再次选择同一文件上传即可正式导入。", "When it looks right, untick “Dry run”, choose the same file again and upload it to import for real."},
+		"imp.report.then":            {"也可以修改文件后再试运行，或取消勾选“试运行”后重新上传文件正式导入。", "Or change the file and try again, or untick “Dry run” and upload a file to import it for real."},
 		"imp.rows_read":              {"读取行数", "Rows read"},
 		"imp.rows_new":               {"新增", "New"},
 		"imp.rows_changed":           {"修改", "Changed"},
@@ -381,6 +471,9 @@ func init() {
 		"imp.job.counts":             {"已读取 %d 行，已导入 %d 行，拒绝 %d 行", "%d rows read, %d loaded, %d refused"},
 		"imp.job.failure":            {"导入中止：", "The import stopped:"},
 		"imp.job.no_errors":          {"没有被拒绝的行。", "No line was refused."},
+		"imp.err.staged_gone":        {"试运行的文件已过期，请重新选择文件上传。", "The dry run's file has expired; choose the file again."},
+		"imp.confirm":                {"按此结果正式导入", "Import this file now"},
+		"imp.confirm_help":           {"将用同一文件和同样的选项正式导入（%d 分钟内有效）。", "Imports the same file with the same options (for the next %d minutes)."},
 		"imp.again":                  {"再导入一个文件", "Import another file"},
 	})
 }

@@ -177,13 +177,9 @@ func TestBrowserRegistry(t *testing.T) {
 		t.Fatalf("the dry run wrote: %q, %v", after.Address, err)
 	}
 
-	// For real.
+	// For real: the file the dry run read, without a second upload.
 	if err := chromedp.Run(tab,
-		chromedp.SetValue(`#imp-kind`, "businesses", chromedp.ByID),
-		chromedp.RemoveAttribute(`#imp-dry`, "checked", chromedp.ByID),
-		chromedp.Evaluate(`document.getElementById("imp-dry").checked = false`, nil),
-		chromedp.SetUploadFiles(`#imp-file`, []string{csv}, chromedp.ByID),
-		chromedp.Click(`#imp-submit`, chromedp.ByID),
+		chromedp.Click(`#imp-confirm-submit`, chromedp.ByID),
 		chromedp.WaitVisible(`#imp-job[data-status="done"]`, chromedp.ByQuery),
 	); err != nil {
 		t.Fatalf("import: %v", err)
@@ -380,6 +376,30 @@ func TestRegistryPageRoles(t *testing.T) {
 		t.Fatalf("refused uploads started %d jobs (%v)", jobs, err)
 	}
 
+	// A team leader imports its own member's leave for real: 303 to the
+	// job, which ends done with the row loaded.
+	var memberCode string
+	if err := st.SQL().QueryRowContext(ctx, `SELECT code FROM inspectors WHERE team_id = $1 ORDER BY id LIMIT 1`, leaderTeam).Scan(&memberCode); err != nil {
+		t.Fatal(err)
+	}
+	leave := "执法证号,开始日期,结束日期,原因\n" + memberCode + ",2027-01-04,2027-01-05,培训\n"
+	s, body := post(domain.RoleTeamLeader, map[string]string{"kind": "unavailability"}, leave)
+	if s != http.StatusOK && s != http.StatusSeeOther {
+		t.Fatalf("team leader's leave import: %d %s", s, body)
+	}
+	var leaveJob int64
+	for range 100 {
+		var status string
+		if err := st.SQL().QueryRowContext(ctx, `SELECT id, status FROM import_jobs ORDER BY id DESC LIMIT 1`).Scan(&leaveJob, &status); err == nil && status != store.ImportRunning {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	s, body = get(domain.RoleTeamLeader, "/imports/"+strconv.FormatInt(leaveJob, 10))
+	if s != http.StatusOK || !strings.Contains(body, `data-status="done" data-read="1" data-loaded="1" data-rejected="0"`) {
+		t.Errorf("team leader's leave job: %d\n%s", s, body)
+	}
+
 	// A running job's page shows its progress and reloads itself; a team
 	// leader does not see a job it did not start.
 	id, err := st.CreateImportJob(ctx, "admin#1:demo admin", store.ImportBusinesses, store.ImportOptions{})
@@ -390,7 +410,7 @@ func TestRegistryPageRoles(t *testing.T) {
 		t.Fatal(err)
 	}
 	jobPath := "/imports/" + strconv.FormatInt(id, 10)
-	s, body := get(domain.RoleAdmin, jobPath)
+	s, body = get(domain.RoleAdmin, jobPath)
 	if s != http.StatusOK || !strings.Contains(body, `<progress id="imp-progress"`) || !strings.Contains(body, `http-equiv="refresh"`) ||
 		!strings.Contains(body, `data-status="running" data-read="40" data-loaded="30" data-rejected="10"`) ||
 		!strings.Contains(body, `<tr class="imp-error" data-line="7"`) {
