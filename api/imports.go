@@ -1,10 +1,8 @@
 package api
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"io"
 	"mime"
 	"net/http"
 	"strconv"
@@ -16,42 +14,23 @@ import (
 	"inspectonce/store"
 )
 
-type (
-	importFunc func(context.Context, *store.Store, string, io.Reader, csvimport.Options) (store.ImportJob, error)
-	dryRunFunc func(context.Context, *store.Store, string, io.Reader, csvimport.Options) (csvimport.Report, error)
-)
-
 func (s *Server) importBusinesses(c echo.Context) error {
-	return s.importCSV(c, "businesses", csvimport.Businesses, csvimport.DryRunBusinesses, adminOnly)
+	return s.importCSV(c, store.ImportBusinesses)
 }
 
 func (s *Server) importInspectors(c echo.Context) error {
-	return s.importCSV(c, "inspectors", csvimport.Inspectors, csvimport.DryRunInspectors, adminOnly)
+	return s.importCSV(c, store.ImportInspectors)
 }
 
 // importUnavailability is POST /api/v1/imports/unavailability: an admin may
 // load anyone's days away, a team leader only its own members', as with
-// POST /inspectors/{id}/unavailability.
+// POST /inspectors/{id}/unavailability (csvimport.For).
 func (s *Server) importUnavailability(c echo.Context) error {
-	scope := csvimport.Scope{}
-	if p := principal(c); p.Role == domain.RoleTeamLeader {
-		if scope.TeamID = p.TeamID(); scope.TeamID == 0 {
-			return fmt.Errorf("team leader token without a team: %w", domain.ErrForbidden)
-		}
-	}
-	return s.importCSV(c, "unavailability",
-		func(ctx context.Context, st *store.Store, actor string, r io.Reader, opt csvimport.Options) (store.ImportJob, error) {
-			return csvimport.Unavailability(ctx, st, actor, scope, r, opt)
-		},
-		func(ctx context.Context, st *store.Store, actor string, r io.Reader, opt csvimport.Options) (csvimport.Report, error) {
-			return csvimport.DryRunUnavailability(ctx, st, actor, scope, r, opt)
-		}, unavailabilityWriteRoles)
+	return s.importCSV(c, store.ImportUnavailability)
 }
 
 // importClosures is POST /api/v1/imports/closures (admins, as POST /closures).
-func (s *Server) importClosures(c echo.Context) error {
-	return s.importCSV(c, "closures", csvimport.Closures, csvimport.DryRunClosures, adminOnly)
-}
+func (s *Server) importClosures(c echo.Context) error { return s.importCSV(c, store.ImportClosures) }
 
 // importOptions reads the query of an import: empty=keep|clear,
 // risk_override=true with reason, and dry_run=true with limit and after_line.
@@ -91,11 +70,18 @@ func importOptions(c echo.Context, batch int) (csvimport.Options, bool, error) {
 //
 // With dry_run=true nothing is written, not even a job: the answer is the
 // report of what the import would do.
-func (s *Server) importCSV(c echo.Context, kind string, fn importFunc, dryFn dryRunFunc, roles []domain.Role) error {
-	p, err := allow(c, "import registries", roles...)
+//
+// Who may import what is csvimport.For's, which the imports page uses too.
+func (s *Server) importCSV(c echo.Context, kind string) error {
+	p, err := allow(c, "import registries", csvimport.Roles(kind)...)
 	if err != nil {
 		return err
 	}
+	run, err := csvimport.For(kind, p)
+	if err != nil {
+		return err
+	}
+	fn, dryFn := run.Import, run.DryRun
 	if mt, _, _ := mime.ParseMediaType(c.Request().Header.Get(echo.HeaderContentType)); mt != "text/csv" {
 		return echo.NewHTTPError(http.StatusUnsupportedMediaType, "send the file as text/csv")
 	}

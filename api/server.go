@@ -406,7 +406,7 @@ func (s *Server) requestDeadline(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		d := s.cfg.HTTP.RequestTimeout
 		path := c.Request().URL.Path
-		if d <= 0 || strings.HasPrefix(path, "/api/v1/imports") || path == "/api/v1/open-data/results.csv" ||
+		if d <= 0 || strings.HasPrefix(path, "/api/v1/imports") || path == "/imports" || path == "/api/v1/open-data/results.csv" ||
 			strings.HasSuffix(path, "/publish") {
 			return next(c)
 		}

@@ -231,6 +231,9 @@ type BusinessFilter struct {
 	RiskCode     string
 	ScenarioID   int64
 	ListKind     string
+	// Search keeps businesses whose name contains it (any case) or whose
+	// USCC starts with it (businessSearch); blank keeps all.
+	Search string
 	// Viewer, when set, is the reader: contact details of businesses outside
 	// its work are withheld (contactScope). Nil reads them all, for the
 	// service's own use (seed, import); the API always sets it.
@@ -351,6 +354,9 @@ func (s *Store) ListBusinesses(ctx context.Context, f BusinessFilter, p Page) (P
 	}
 	if f.ScenarioID != 0 {
 		q = q.Where("b.industry_code = ANY(SELECT unnest(industry_codes) FROM scenarios WHERE id = ?)", f.ScenarioID)
+	}
+	if cond, args := businessSearch(f.Search); cond != "" {
+		q = q.Where(cond, args...)
 	}
 	if p.After != "" {
 		q = q.Where("b.uscc > ?", p.After)

@@ -13,4 +13,5 @@ func (p *Pages) routes(g *echo.Group) {
 	p.publicationRoutes(g)
 	p.repairRoutes(g)
 	p.demandRoutes(g)
+	p.registryRoutes(g)
 }
