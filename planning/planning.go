@@ -57,8 +57,8 @@ type Service struct {
 	compare bool
 	// approvalSteps must all be approved, in order, before publication.
 	approvalSteps []string
-	loc     *time.Location
-	now     func() time.Time
+	loc           *time.Location
+	now           func() time.Time
 }
 
 // New builds a Service.

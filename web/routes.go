@@ -12,4 +12,6 @@ func (p *Pages) routes(g *echo.Group) {
 	p.visitMobileRoutes(g)
 	p.publicationRoutes(g)
 	p.repairRoutes(g)
+	p.approvalRoutes(g)
+	p.tokenRoutes(g)
 }
