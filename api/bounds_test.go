@@ -22,6 +22,8 @@ func TestOpenAPIBoundsMatchCode(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]int{
+		"POST /api/v1/plans/{id}/approvals.step":    maxNameLen,
+		"POST /api/v1/plans/{id}/approvals.opinion": store.MaxOpinionLen,
 		"ScenarioRequest.industry_codes":      maxIndustryCodes,
 		"ScenarioRequest.item_ids":            maxScenarioItems,
 		"TeamRequest.region_ids":              maxRegionIDs,
