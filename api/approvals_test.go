@@ -180,3 +180,21 @@ func TestPlanApprovalNone(t *testing.T) {
 	}
 	expect(t, v.do("admin", "POST", fmt.Sprintf("/api/v1/plans/%d/publish", p.ID), nil), 200, "publish without approval")
 }
+
+// TestPlaceNowSkipsApproval: an urgent placement (a complaint) is published
+// at once even with approval steps configured; waiting for a review would
+// defeat it. Its publication is audited as any.
+func TestPlaceNowSkipsApproval(t *testing.T) {
+	v := newEnvWith(t, "INSPECTONCE_PLANNING_APPROVAL_STEPS=法制审核")
+	v.planCounty()
+	complaint := v.demand("planner", v.itemA.ID, "complaint", 0, windowDays("2026-11-23", "2026-12-31"), v.bizA.USCC)
+	r := v.do("planner", "POST", fmt.Sprintf("/api/v1/demands/%d/place-now", complaint), nil)
+	expect(t, r, 201, "place a complaint now")
+	var placed struct {
+		Plan store.Plan `json:"plan"`
+	}
+	r.json(t, &placed)
+	if placed.Plan.Status != store.PlanPublished || len(v.auditOf("plan.publish", placed.Plan.ID)) != 1 {
+		t.Fatalf("placed plan %+v", placed.Plan)
+	}
+}
