@@ -40,7 +40,7 @@ func TestPlanApproveCommand(t *testing.T) {
 		t.Fatalf("draft: %+v", made)
 	}
 	id := strconv.FormatInt(made.PlanID, 10)
-	if out := run(false, "plan", "publish", id); !strings.Contains(out, "法制审核") || !strings.Contains(out, "not approved") {
+	if out := run(false, "plan", "publish", id); !strings.Contains(out, "法制审核") || !strings.Contains(out, "not approved") || !strings.Contains(out, "inspectonce plan approve --id "+id) {
 		t.Fatalf("publish before approval:\n%s", out)
 	}
 	if out := run(false, "plan", "approve", "--id", id, "--step", "法制审核"); !strings.Contains(out, "opinion") {

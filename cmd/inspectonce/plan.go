@@ -167,7 +167,7 @@ func runPlan(ctx context.Context, cfg *configs.Config, args []string, out io.Wri
 	if *publish {
 		p, err := svc.PublishWith(ctx, actor, res.PlanID, *force)
 		if err != nil {
-			return fmt.Errorf("plan %d was made but not published: %w", res.PlanID, err)
+			return fmt.Errorf("plan %d was made but not published: %w%s", res.PlanID, err, approveHint(ctx, svc, res.PlanID))
 		}
 		o.Status, o.Seed = p.Status, p.Seed
 	}
@@ -304,7 +304,9 @@ func runPlanAction(ctx context.Context, cfg *configs.Config, args []string, out 
 	var p store.Plan
 	switch action {
 	case "publish":
-		p, err = svc.PublishWith(ctx, actor, id, *force)
+		if p, err = svc.PublishWith(ctx, actor, id, *force); err != nil {
+			return fmt.Errorf("%w%s", err, approveHint(ctx, svc, id))
+		}
 	case "discard":
 		p, err = svc.Discard(ctx, actor, id)
 	default:
@@ -327,6 +329,16 @@ func runPlanAction(ctx context.Context, cfg *configs.Config, args []string, out 
 		return nil
 	}
 	return printPlan(out, o, *asJSON)
+}
+
+// approveHint tells how to approve draft id from the command line when its
+// approval is what holds its publication back ("" otherwise).
+func approveHint(ctx context.Context, svc *planning.Service, id int64) string {
+	st, err := svc.Approvals(ctx, id)
+	if err != nil || st.Approved || st.Rejected || st.Next == "" {
+		return ""
+	}
+	return fmt.Sprintf("\n  approve it first: inspectonce plan approve --id %d --step %s --opinion \"…\"", id, st.Next)
 }
 
 // runPlanApprove is `plan approve --id N --step S --opinion TEXT [--reject]
