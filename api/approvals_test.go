@@ -197,4 +197,9 @@ func TestPlaceNowSkipsApproval(t *testing.T) {
 	if placed.Plan.Status != store.PlanPublished || len(v.auditOf("plan.publish", placed.Plan.ID)) != 1 {
 		t.Fatalf("placed plan %+v", placed.Plan)
 	}
+	// Its dashboard says no approval was recorded, not that one is pending.
+	_, _, body := v.pageReq("admin", "GET", fmt.Sprintf("/plans/%d", placed.Plan.ID))
+	if !strings.Contains(body, `data-step="法制审核" data-state="not_recorded"`) || !strings.Contains(body, "无审核记录") || strings.Contains(body, `id="publish-form"`) {
+		t.Fatalf("the urgent plan's approval section:\n%.3000s", body)
+	}
 }

@@ -238,6 +238,17 @@ func (p *Pages) approvalFor(c echo.Context, viewer domain.Principal, pl store.Pl
 	}
 	v := &approvalView{ApprovalState: st, None: len(st.Steps) == 0, Draft: pl.Status == store.PlanDraft,
 		Admin: viewer.Role == domain.RoleAdmin, Decision: store.DecisionApprove}
+	if !v.Draft {
+		// A plan past its draft (published before the step was configured,
+		// placed urgently, discarded) has nothing pending any more: what was
+		// not decided is shown as not recorded.
+		v.Steps = slices.Clone(st.Steps)
+		for i := range v.Steps {
+			if v.Steps[i].State == store.StepPending {
+				v.Steps[i].State = "not_recorded"
+			}
+		}
+	}
 	v.CanDecide = v.Admin && v.Draft && st.Next != ""
 	v.CanPublish = v.Admin && v.Draft && st.Approved
 	if fs, ok := c.Get(formStateKey).(*approvalFormState); ok {
@@ -373,6 +384,7 @@ func init() {
 		"appr.state.approved":       {"已通过", "approved"},
 		"appr.state.rejected":       {"未通过", "rejected"},
 		"appr.state.pending":        {"待审核", "pending"},
+		"appr.state.not_recorded":   {"无审核记录", "not recorded"},
 		"appr.decision.approve":     {"通过", "Approve"},
 		"appr.decision.reject":      {"不通过", "Reject"},
 		"appr.next":                 {"审核环节：%s", "Step: %s"},
