@@ -65,6 +65,9 @@ func TestOpenAPIBoundsMatchCode(t *testing.T) {
 		"UnavailabilityRequest.reason":        maxAvailabilityReasonLen,
 		"ClosureRequest.reason":               maxAvailabilityReasonLen,
 	}
+	// The approval of a draft (issue 18).
+	want["POST /api/v1/plans/{id}/approvals.step"] = maxNameLen
+	want["POST /api/v1/plans/{id}/approvals.opinion"] = store.MaxOpinionLen
 	doc, err := openapi3.NewLoader().LoadFromData(openAPIYAML)
 	if err != nil {
 		t.Fatal(err)

@@ -68,7 +68,7 @@ func newEnv(t *testing.T) *env {
 func newEnvWith(t *testing.T, overrides ...string) *env {
 	t.Helper()
 	st, _ := storetest.New(t)
-	cfg, err := configs.Load("", append([]string{"INSPECTONCE_HTTP_BODY_LIMIT_BYTES=65536"}, overrides...))
+	cfg, err := configs.Load("", append([]string{"INSPECTONCE_HTTP_BODY_LIMIT_BYTES=65536", "INSPECTONCE_PLANNING_APPROVAL_STEPS="}, overrides...))
 	if err != nil {
 		t.Fatal(err)
 	}

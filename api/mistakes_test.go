@@ -47,7 +47,7 @@ func (v *env) rowCounts() map[string]int {
 func (v *env) withServer(env ...string) {
 	t := v.t
 	t.Helper()
-	cfg, err := configs.Load("", env)
+	cfg, err := configs.Load("", append([]string{"INSPECTONCE_PLANNING_APPROVAL_STEPS="}, env...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -348,7 +348,7 @@ func proxiedEnv(t *testing.T, cfg func(*configs.Config)) (*env, *tcpProxy) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
-	conf, err := configs.Load("", nil)
+	conf, err := configs.Load("", []string{"INSPECTONCE_PLANNING_APPROVAL_STEPS="})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -166,7 +166,7 @@ func TestPlanDispatchThroughAPI(t *testing.T) {
 	}
 
 	// With the queue inspected, failed is counted.
-	cfg, err := configs.Load("", nil)
+	cfg, err := configs.Load("", []string{"INSPECTONCE_PLANNING_APPROVAL_STEPS="})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,6 +27,9 @@ type planRequest struct {
 
 var errNoPlanning = errors.New("the planning service is not configured")
 
+// errQueueDown: a started plan could not be queued, and was withdrawn.
+var errQueueDown = fmt.Errorf("the job queue cannot be reached, so the plan was not started (nothing was kept): %w", domain.ErrUnavailable)
+
 // runInProcess carries a started plan out in a goroutine of this process: the
 // default when no worker pool is wired in.
 func (s *Server) runInProcess(_ context.Context, planID int64) error {
@@ -71,10 +74,27 @@ func (s *Server) createPlan(c echo.Context) error {
 	if err := v.Err(); err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	plan, err := s.plans.Start(ctx, p.Actor(), planning.Request{From: from, To: to, RegionIDs: req.RegionIDs, Independent: req.Independent})
+	plan, err := s.startPlan(c.Request().Context(), p.Actor(), planning.Request{From: from, To: to, RegionIDs: req.RegionIDs, Independent: req.Independent})
+	if errors.Is(err, errQueueDown) {
+		return echo.NewHTTPError(http.StatusServiceUnavailable,
+			"the job queue cannot be reached, so the plan was not started (nothing was kept); try again")
+	}
 	if err != nil {
 		return err
+	}
+	c.Response().Header().Set(echo.HeaderLocation, fmt.Sprintf("/api/v1/plans/%d", plan.ID))
+	return c.JSON(http.StatusAccepted, plan)
+}
+
+// startPlan starts a run and hands it to the worker pool (or this process):
+// POST /api/v1/plans, and the form on the plans page, go this one way.
+func (s *Server) startPlan(ctx context.Context, actor string, req planning.Request) (store.Plan, error) {
+	if s.plans == nil {
+		return store.Plan{}, errNoPlanning
+	}
+	plan, err := s.plans.Start(ctx, actor, req)
+	if err != nil {
+		return store.Plan{}, err
 	}
 	if err := s.enqueue(ctx, plan.ID); err != nil {
 		// Nothing will carry the plan out, and nothing was drawn from its
@@ -89,11 +109,9 @@ func (s *Server) createPlan(c echo.Context) error {
 				s.log.ErrorContext(ctx, "could not mark the unqueued plan failed", "plan_id", plan.ID, "err", ferr)
 			}
 		}
-		return echo.NewHTTPError(http.StatusServiceUnavailable,
-			"the job queue cannot be reached, so the plan was not started (nothing was kept); try again")
+		return store.Plan{}, errQueueDown
 	}
-	c.Response().Header().Set(echo.HeaderLocation, fmt.Sprintf("/api/v1/plans/%d", plan.ID))
-	return c.JSON(http.StatusAccepted, plan)
+	return plan, nil
 }
 
 // planDate reads a required civil date (domain.ParseDate: years 2000–2100).

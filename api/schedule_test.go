@@ -73,7 +73,7 @@ func newScheduleFixture(t *testing.T) *scheduleFixture {
 	v := newEnv(t)
 	f := &scheduleFixture{env: v, clock: &testClock{t: testToday}, logs: &logbuf.Buffer{}}
 	// The same application on the same database, with a clock of its own.
-	cfg, err := configs.Load("", []string{"INSPECTONCE_HTTP_BODY_LIMIT_BYTES=65536"})
+	cfg, err := configs.Load("", []string{"INSPECTONCE_HTTP_BODY_LIMIT_BYTES=65536", "INSPECTONCE_PLANNING_APPROVAL_STEPS="})
 	if err != nil {
 		t.Fatal(err)
 	}

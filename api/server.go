@@ -163,7 +163,8 @@ func New(o Options) *echo.Echo {
 	imports.POST("/closures", s.importClosures)
 
 	s.pages = web.Register(e, web.Options{Store: o.Store, Config: o.Config, Calendar: o.Calendar, Logger: s.log, Now: s.now,
-		Queues: o.Queues, QueueNames: o.QueueNames, Planning: s.plans})
+		Queues: o.Queues, QueueNames: o.QueueNames, Planning: s.plans,
+		StartPlan: s.startPlan})
 	s.pages.SetDemandIntake(s)
 	// Every cookie-authenticated write (and the login form) must come from
 	// this site; one check for every route, added after the routes is still
@@ -275,6 +276,8 @@ func (s *Server) routes(g *echo.Group) {
 	g.GET("/plans/:id/joins", s.listPlanJoins)
 	g.GET("/plans/:id/draws", s.listPlanDraws)
 	g.POST("/plans/:id/publish", s.publishPlan)
+	g.GET("/plans/:id/approvals", s.getPlanApprovals)
+	g.POST("/plans/:id/approvals", s.recordPlanApproval)
 	g.POST("/plans/:id/discard", s.discardPlan)
 	g.GET("/plans/:id/dispatch", s.getPlanDispatch)
 	g.POST("/plans/:id/visits/:seq/move", s.moveVisit)

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -274,6 +275,9 @@ type Planning struct {
 	// planner.Policy.Join); publication amends those visits and tells their
 	// people through the outbox.
 	Join bool `yaml:"join"`
+	// ApprovalSteps are the recorded approvals (法制审核 …) a draft passes,
+	// in order, before it may be published; empty = none.
+	ApprovalSteps []string `yaml:"approval_steps"`
 }
 
 // Routine shapes the demands the routine_demands cron entry generates from the
@@ -601,6 +605,14 @@ func (c *Config) validate() error {
 	}
 	if c.Planning.WeeklyHorizonDays < 1 || c.Planning.WeeklyHorizonDays > c.Planning.MaxHorizonDays {
 		bad("planning.weekly_horizon_days", "must be between 1 and planning.max_horizon_days")
+	}
+	for i, step := range c.Planning.ApprovalSteps {
+		switch {
+		case strings.TrimSpace(step) == "" || len(step) > 100:
+			bad("planning.approval_steps", "each step is a name of 1 to 100 bytes")
+		case slices.Contains(c.Planning.ApprovalSteps[:i], step):
+			bad("planning.approval_steps", "step "+step+" is listed twice")
+		}
 	}
 	if c.Routine.AnnounceDays < 0 || c.Routine.AnnounceDays > 60 {
 		bad("routine.announce_days", "must be between 0 and 60")

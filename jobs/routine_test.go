@@ -18,7 +18,7 @@ import (
 
 func newTestPlanner(t *testing.T, st *store.Store) *Planner {
 	t.Helper()
-	cfg, err := configs.Load("", nil)
+	cfg, err := configs.Load("", []string{"INSPECTONCE_PLANNING_APPROVAL_STEPS="})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -99,7 +99,7 @@ func TestCoordinatedPlanKeepsItsIndependentCounterpart(t *testing.T) {
 // coordinated run builds once and keeps no counterpart.
 func TestComparisonCanBeSwitchedOff(t *testing.T) {
 	st := seeded(t)
-	cfg, err := configs.Load("", []string{"INSPECTONCE_PLANNING_COMPARE_INDEPENDENT=false"})
+	cfg, err := configs.Load("", []string{"INSPECTONCE_PLANNING_COMPARE_INDEPENDENT=false", "INSPECTONCE_PLANNING_APPROVAL_STEPS="})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +127,7 @@ func BenchmarkBuildCounterpart(b *testing.B) {
 	if _, err := seed.LoadAt(ctx, st, now); err != nil {
 		b.Fatal(err)
 	}
-	cfg, err := configs.Load("", nil)
+	cfg, err := configs.Load("", []string{"INSPECTONCE_PLANNING_APPROVAL_STEPS="})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -67,7 +67,7 @@ func TestAnnouncedVisitsKeepTheirNotice(t *testing.T) {
 	t.Logf("%d announced tasks, earliest on %s (plan made %s)", announced, earliest, today.Format(time.DateOnly))
 
 	// The same draft published a week later would cut notices short.
-	cfg, err := configs.Load("", nil)
+	cfg, err := configs.Load("", []string{"INSPECTONCE_PLANNING_APPROVAL_STEPS="})
 	if err != nil {
 		t.Fatal(err)
 	}

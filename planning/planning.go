@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -54,8 +55,10 @@ type Service struct {
 	maxHorizon int
 	// compare builds the independent counterpart of coordinated plans.
 	compare bool
-	loc     *time.Location
-	now     func() time.Time
+	// approvalSteps must all be approved, in order, before publication.
+	approvalSteps []string
+	loc           *time.Location
+	now           func() time.Time
 }
 
 // New builds a Service.
@@ -64,7 +67,8 @@ func New(o Options) (*Service, error) {
 		return nil, errors.New("planning: Store and Config are required")
 	}
 	s := &Service{st: o.Store, cal: o.Calendar, maxHorizon: o.Config.Planning.MaxHorizonDays,
-		compare: o.Config.Planning.CompareIndependent, loc: o.Config.Location(), now: o.Now}
+		compare: o.Config.Planning.CompareIndependent, loc: o.Config.Location(), now: o.Now,
+		approvalSteps: slices.Clone(o.Config.Planning.ApprovalSteps)}
 	if s.cal == nil {
 		cal, err := calendar.New(o.Config.Calendar.Holidays, o.Config.Calendar.WorkingWeekends)
 		if err != nil {
@@ -449,8 +453,23 @@ func (s *Service) Publish(ctx context.Context, actor string, id int64) (store.Pl
 }
 
 // PublishWith is Publish; with force, a plan with no visits is published too.
+// Either way every configured approval step must be approved first.
 func (s *Service) PublishWith(ctx context.Context, actor string, id int64, force bool) (store.Plan, error) {
-	return s.st.PublishPlanWith(ctx, actor, id, store.PublishOptions{Today: s.Today(), Force: force})
+	return s.st.PublishPlanWith(ctx, actor, id, store.PublishOptions{Today: s.Today(), Force: force, ApprovalSteps: s.approvalSteps})
+}
+
+// ApprovalSteps are the configured approval steps (planning.approval_steps),
+// in order; empty when drafts are published without approval.
+func (s *Service) ApprovalSteps() []string { return slices.Clone(s.approvalSteps) }
+
+// Approvals is plan id's approval state against the configured steps.
+func (s *Service) Approvals(ctx context.Context, id int64) (store.ApprovalState, error) {
+	return s.st.PlanApprovals(ctx, id, s.approvalSteps)
+}
+
+// Approve records actor's decision on the next approval step of draft id.
+func (s *Service) Approve(ctx context.Context, actor string, id int64, in store.ApprovalInput) (store.PlanApproval, store.ApprovalState, error) {
+	return s.st.RecordApproval(ctx, actor, id, s.approvalSteps, in)
 }
 
 // Discard discards a draft (or a running plan).

@@ -24,7 +24,7 @@ var now = time.Date(2026, 3, 6, 15, 0, 0, 0, time.FixedZone("CST", 8*3600))
 
 func newService(t *testing.T, st *store.Store) *planning.Service {
 	t.Helper()
-	cfg, err := configs.Load("", nil)
+	cfg, err := configs.Load("", []string{"INSPECTONCE_PLANNING_APPROVAL_STEPS="})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -159,7 +159,10 @@ func (s *Service) PlaceNow(ctx context.Context, actor string, id, departmentID i
 		}
 		return refuse(p.ID, &UnplacedError{DemandID: id, PlanID: p.ID, Empty: why})
 	}
-	pub, err := s.Publish(ctx, actor, p.ID)
+	// An urgent placement (a complaint, a priority-1 list) is published at
+	// once, outside the approval steps of the weekly drafts: waiting for a
+	// review would defeat it. Its audit entry says who placed it.
+	pub, err := s.st.PublishPlanWith(ctx, actor, p.ID, store.PublishOptions{Today: s.Today()})
 	if err != nil {
 		if _, derr := s.Discard(bg, actor, p.ID); derr != nil && !errors.Is(derr, domain.ErrConflict) {
 			err = errors.Join(err, derr)

@@ -200,6 +200,14 @@ func loadPast(ctx context.Context, st *store.Store, c *County, cfg *configs.Conf
 	if err != nil {
 		return res, fmt.Errorf("seed: past plan: %w", err)
 	}
+	// The demo's past plan went through the configured approval steps like
+	// any draft, recorded under the seed's actor.
+	for _, step := range svc.ApprovalSteps() {
+		if _, _, err := svc.Approve(ctx, Actor, run.PlanID, store.ApprovalInput{Step: step, Decision: store.DecisionApprove,
+			Opinion: "演示数据：审核通过 (demo data: approved)"}); err != nil {
+			return res, fmt.Errorf("seed: approve past plan (%s): %w", step, err)
+		}
+	}
 	if _, err := svc.Publish(ctx, Actor, run.PlanID); err != nil {
 		return res, fmt.Errorf("seed: publish past plan: %w", err)
 	}

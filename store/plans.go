@@ -1522,6 +1522,10 @@ type PublishOptions struct {
 	// Force publishes a draft with no visits; without it that is an
 	// *EmptyPlanError. The audit entry records "empty": true.
 	Force bool
+	// ApprovalSteps, when set, refuses (a conflict naming what is missing)
+	// a draft whose steps are not all approved, in order, or that was
+	// rejected (RecordApproval).
+	ApprovalSteps []string
 }
 
 // PublishPlanWith is PublishPlan with options.
@@ -1535,6 +1539,9 @@ func (s *Store) PublishPlanWith(ctx context.Context, actor string, id int64, o P
 		}
 		if row.Status != PlanDraft {
 			return fmt.Errorf("%s is %s; only a draft can be published: %w", planObject(id), row.Status, domain.ErrConflict)
+		}
+		if err := checkApprovedTx(tx, id, o.ApprovalSteps); err != nil {
+			return err
 		}
 		var visits int
 		if err := tx.Raw(`SELECT count(*) FROM plan_visits WHERE plan_id = ?`, id).Scan(&visits).Error; err != nil {

@@ -149,6 +149,13 @@ func newBrowserEnv(t *testing.T) *benv {
 	if err != nil {
 		t.Fatalf("plan: %v", err)
 	}
+	// The plan every scenario reads passed the configured approval steps
+	// (planning.approval_steps) like any draft.
+	for _, step := range plans.ApprovalSteps() {
+		if _, _, err := plans.Approve(ctx, "test", run.PlanID, store.ApprovalInput{Step: step, Decision: store.DecisionApprove, Opinion: "同意发布"}); err != nil {
+			t.Fatalf("approve %s: %v", step, err)
+		}
+	}
 	if b.Plan, err = plans.Publish(ctx, "test", run.PlanID); err != nil {
 		t.Fatalf("publish: %v", err)
 	}

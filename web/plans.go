@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -57,6 +56,8 @@ type plansView struct {
 	// Urgent are the complaints and priority-1 demands the viewer may place
 	// now, each with a button.
 	Urgent []domain.Demand
+	// Run is the form that starts a plan run (admins; nil hides it).
+	Run *runForm
 }
 
 // plansList is GET /plans: every plan, newest first, as admins and planners
@@ -88,6 +89,9 @@ func (p *Pages) plansList(c echo.Context) error {
 	if v.Urgent, err = p.urgentDemands(c, viewer); err != nil {
 		return err
 	}
+	if v.Run, err = p.runFormFor(c, viewer); err != nil {
+		return err
+	}
 	if len(all) > plansShown {
 		v.Hidden = len(all) - plansShown
 		all = all[:plansShown]
@@ -98,7 +102,7 @@ func (p *Pages) plansList(c echo.Context) error {
 	if slices.ContainsFunc(all, func(pl store.Plan) bool { return pl.Status == store.PlanRunning }) {
 		autoRefresh(c, listRefresh)
 	}
-	return p.render(c, http.StatusOK, "plans", "plans.title", v)
+	return p.render(c, pageStatus(c), "plans", "plans.title", v)
 }
 
 // plansListRow is a plan with its progress note as a message key.
@@ -152,6 +156,9 @@ type dashView struct {
 	// Avail is who is away and what is closed within the plan's horizon,
 	// so a coordinator sees why days are empty.
 	Avail availabilityView
+	// Approval is the approval steps and the publish button; nil while the
+	// plan runs.
+	Approval *approvalView
 }
 
 type dashTarget struct {
@@ -300,12 +307,15 @@ func (p *Pages) planDashboard(c echo.Context) error {
 			}
 		}
 	}
+	if v.Approval, err = p.approvalFor(c, viewer, pl); err != nil {
+		return fmt.Errorf("plan %d approvals: %w", id, err)
+	}
 	base := "/api/v1/plans/" + strconv.FormatInt(id, 10)
-	v.API = []string{base, base + "/visits", base + "/unplaced"}
+	v.API = []string{base, base + "/visits", base + "/unplaced", base + "/approvals"}
 	if viewer.Role == domain.RoleAdmin {
 		v.API = append(v.API, base+"/draws")
 	}
-	return p.render(c, http.StatusOK, "plan", "plan.title", v)
+	return p.render(c, pageStatus(c), "plan", "plan.title", v)
 }
 
 // commitments are the plan's draw commitments and what has been revealed.

@@ -14,4 +14,6 @@ func (p *Pages) routes(g *echo.Group) {
 	p.repairRoutes(g)
 	p.demandRoutes(g)
 	p.registryRoutes(g)
+	p.approvalRoutes(g)
+	p.tokenRoutes(g)
 }

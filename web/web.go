@@ -8,6 +8,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"embed"
 	"fmt"
 	"html/template"
@@ -49,6 +50,9 @@ type Options struct {
 	// Planning places urgent demands now from the plans page; nil hides the
 	// button.
 	Planning *planning.Service
+	// StartPlan starts a plan run and queues it, as POST /api/v1/plans does;
+	// nil hides the plans page's form.
+	StartPlan func(ctx context.Context, actor string, req planning.Request) (store.Plan, error)
 }
 
 // Pages holds what the page handlers need.
@@ -62,8 +66,9 @@ type Pages struct {
 	queues     QueueInspector
 	queueNames []string
 
-	planning *planning.Service
-	intake   DemandIntake
+	planning  *planning.Service
+	intake    DemandIntake
+	startPlan func(ctx context.Context, actor string, req planning.Request) (store.Plan, error)
 
 	once  sync.Once
 	tmpls map[string]*template.Template
@@ -74,7 +79,7 @@ type Pages struct {
 // authenticate by the session cookie that /login sets (or a bearer token).
 func Register(e *echo.Echo, o Options) *Pages {
 	p := &Pages{store: o.Store, cfg: o.Config, cal: o.Calendar, log: o.Logger, now: o.Now,
-		queues: o.Queues, queueNames: o.QueueNames, planning: o.Planning}
+		queues: o.Queues, queueNames: o.QueueNames, planning: o.Planning, startPlan: o.StartPlan}
 	if p.now == nil {
 		p.now = time.Now
 	}

@@ -26,7 +26,7 @@ func dispatchOnce(b *testing.B, visits int) {
 	redisURL := claimRedisDB(b)
 	bin := buildBinary(b)
 	cmd := exec.Command(bin, "worker")
-	cmd.Env = append(os.Environ(), "INSPECTONCE_DATABASE_URL="+dsn, "INSPECTONCE_REDIS_URL="+redisURL,
+	cmd.Env = append(os.Environ(), "INSPECTONCE_PLANNING_APPROVAL_STEPS=", "INSPECTONCE_DATABASE_URL="+dsn, "INSPECTONCE_REDIS_URL="+redisURL,
 		"INSPECTONCE_WORKER_CONCURRENCY=60", "INSPECTONCE_LOG_LEVEL=warn", "INSPECTONCE_WORKER_METRICS_ADDR=")
 	b.StartTimer()
 	start := time.Now()

@@ -186,7 +186,7 @@ func TestDispatchSurvivesSIGKILL(t *testing.T) {
 	bin := buildBinary(t)
 	// No metrics listener: TestWorkerServesMetrics covers it, and the
 	// default port may be taken by another test's worker.
-	env := append(os.Environ(), "INSPECTONCE_DATABASE_URL="+dsn, "INSPECTONCE_REDIS_URL="+redisURL,
+	env := append(os.Environ(), "INSPECTONCE_PLANNING_APPROVAL_STEPS=", "INSPECTONCE_DATABASE_URL="+dsn, "INSPECTONCE_REDIS_URL="+redisURL,
 		"INSPECTONCE_WORKER_CONCURRENCY=20", "INSPECTONCE_LOG_LEVEL=info", "INSPECTONCE_WORKER_METRICS_ADDR=")
 	status := func() dispatchOutput {
 		t.Helper()
@@ -415,7 +415,7 @@ func TestWorkerServesMetrics(t *testing.T) {
 	redisURL := claimRedisDB(t)
 	bin := buildBinary(t)
 	addr := freePort(t)
-	env := append(os.Environ(), "INSPECTONCE_DATABASE_URL="+dsn, "INSPECTONCE_REDIS_URL="+redisURL,
+	env := append(os.Environ(), "INSPECTONCE_PLANNING_APPROVAL_STEPS=", "INSPECTONCE_DATABASE_URL="+dsn, "INSPECTONCE_REDIS_URL="+redisURL,
 		"INSPECTONCE_WORKER_CONCURRENCY=4", "INSPECTONCE_WORKER_METRICS_ADDR="+addr)
 
 	// A bad address, or one taken, stops start-up naming the key.

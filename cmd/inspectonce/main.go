@@ -47,7 +47,10 @@ Commands:
                           print its stats; --publish publishes the draft it made
   plan publish|discard|show ID [--json] [--force]
                           publish, discard or show a stored plan; a plan with no visits
-                          is refused with the reason it is empty unless --force
+                          is refused with the reason it is empty unless --force; a draft
+                          is published only once every planning.approval_steps is approved
+  plan approve --id N --step S --opinion TEXT [--reject] [--json]
+                          record a decision on a draft's next approval step (法制审核 …)
   demand place ID [--json]
                           place an urgent demand (a complaint, or priority 1) into the
                           calendar at once: a plan of that demand alone from today, on the

@@ -65,7 +65,7 @@ func TestCommandEndToEnd(t *testing.T) {
 	bin := buildBinary(t)
 	addr := freePort(t)
 	env := append(os.Environ(),
-		"INSPECTONCE_DATABASE_URL="+dsn,
+		"INSPECTONCE_DATABASE_URL="+dsn, "INSPECTONCE_PLANNING_APPROVAL_STEPS=",
 		"INSPECTONCE_REDIS_URL="+os.Getenv(storetest.EnvRedisURL),
 		"INSPECTONCE_HTTP_ADDR="+addr,
 		"INSPECTONCE_SCHEDULER_HEALTH_INTERVAL=1s",

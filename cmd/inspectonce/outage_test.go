@@ -82,7 +82,7 @@ func TestRedisOutageLosesNothing(t *testing.T) {
 	httpAddr := freePort(t)
 	var logs logbuf.Buffer
 	cmd := exec.Command(bin, "all")
-	cmd.Env = append(os.Environ(), "INSPECTONCE_DATABASE_URL="+dsn, "INSPECTONCE_REDIS_URL=redis://"+redisAddr+"/0",
+	cmd.Env = append(os.Environ(), "INSPECTONCE_PLANNING_APPROVAL_STEPS=", "INSPECTONCE_DATABASE_URL="+dsn, "INSPECTONCE_REDIS_URL=redis://"+redisAddr+"/0",
 		"INSPECTONCE_HTTP_ADDR="+httpAddr, "INSPECTONCE_WORKER_CONCURRENCY=10")
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {

@@ -167,7 +167,7 @@ func runPlan(ctx context.Context, cfg *configs.Config, args []string, out io.Wri
 	if *publish {
 		p, err := svc.PublishWith(ctx, actor, res.PlanID, *force)
 		if err != nil {
-			return fmt.Errorf("plan %d was made but not published: %w", res.PlanID, err)
+			return fmt.Errorf("plan %d was made but not published: %w%s", res.PlanID, err, approveHint(ctx, svc, res.PlanID))
 		}
 		o.Status, o.Seed = p.Status, p.Seed
 	}
@@ -262,12 +262,15 @@ func printPlan(out io.Writer, o planOutput, asJSON bool) error {
 // before or after the id.
 func runPlanAction(ctx context.Context, cfg *configs.Config, args []string, out io.Writer) error {
 	action := args[0]
+	if action == "approve" {
+		return runPlanApprove(ctx, cfg, args[1:], out)
+	}
 	fs := flag.NewFlagSet("plan "+action, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	force := fs.Bool("force", false, "publish: publish a plan even with no visits")
 	if action != "publish" && action != "discard" && action != "show" {
-		return usageError{fmt.Sprintf("plan: unknown action %q (publish, discard, show)", action)}
+		return usageError{fmt.Sprintf("plan: unknown action %q (approve, publish, discard, show)", action)}
 	}
 	var idS string
 	for rest := args[1:]; ; {
@@ -301,7 +304,9 @@ func runPlanAction(ctx context.Context, cfg *configs.Config, args []string, out 
 	var p store.Plan
 	switch action {
 	case "publish":
-		p, err = svc.PublishWith(ctx, actor, id, *force)
+		if p, err = svc.PublishWith(ctx, actor, id, *force); err != nil {
+			return fmt.Errorf("%w%s", err, approveHint(ctx, svc, id))
+		}
 	case "discard":
 		p, err = svc.Discard(ctx, actor, id)
 	default:
@@ -324,6 +329,66 @@ func runPlanAction(ctx context.Context, cfg *configs.Config, args []string, out 
 		return nil
 	}
 	return printPlan(out, o, *asJSON)
+}
+
+// approveHint tells how to approve draft id from the command line when its
+// approval is what holds its publication back ("" otherwise).
+func approveHint(ctx context.Context, svc *planning.Service, id int64) string {
+	st, err := svc.Approvals(ctx, id)
+	if err != nil || st.Approved || st.Rejected || st.Next == "" {
+		return ""
+	}
+	return fmt.Sprintf("\n  approve it first: inspectonce plan approve --id %d --step %s --opinion \"…\"", id, st.Next)
+}
+
+// runPlanApprove is `plan approve --id N --step S --opinion TEXT [--reject]
+// [--json]`: a decision on a draft's next approval step (as POST
+// /api/v1/plans/{id}/approvals), audited plan.approve or plan.reject.
+func runPlanApprove(ctx context.Context, cfg *configs.Config, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("plan approve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	id := fs.Int64("id", 0, "the draft's id")
+	step := fs.String("step", "", "the approval step (planning.approval_steps), e.g. 法制审核")
+	opinion := fs.String("opinion", "", "the reviewer's opinion (required)")
+	reject := fs.Bool("reject", false, "reject the draft instead of approving the step")
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	if err := fs.Parse(args); err != nil {
+		return usageError{"plan approve: " + err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("plan approve: unexpected argument %q", fs.Arg(0))}
+	}
+	if *id <= 0 {
+		return usageError{"plan approve needs --id N (the draft's id)"}
+	}
+	svc, st, err := newPlanning(cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	decision := store.DecisionApprove
+	if *reject {
+		decision = store.DecisionReject
+	}
+	rec, state, err := svc.Approve(ctx, "cli:"+osUser(), *id, store.ApprovalInput{Step: *step, Decision: decision, Opinion: *opinion})
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(map[string]any{"approval": rec, "state": state})
+	}
+	fmt.Fprintf(out, "plan %d: step %s %sd by %s\n", rec.PlanID, rec.Step, rec.Decision, rec.Reviewer)
+	switch {
+	case state.Rejected:
+		fmt.Fprintf(out, "the draft is rejected and cannot be published; run a new plan\n")
+	case state.Approved:
+		fmt.Fprintf(out, "every approval step is approved: inspectonce plan publish %d\n", rec.PlanID)
+	default:
+		fmt.Fprintf(out, "next step: %s\n", state.Next)
+	}
+	return nil
 }
 
 // runDraw is `inspectonce draw verify --plan ID [--json]`. It exits non-zero

@@ -20,7 +20,7 @@ import (
 func TestPlanCommands(t *testing.T) {
 	dsn := storetest.NewURL(t)
 	bin := buildBinary(t)
-	env := append(os.Environ(), "INSPECTONCE_DATABASE_URL="+dsn, "INSPECTONCE_REDIS_URL="+os.Getenv(storetest.EnvRedisURL))
+	env := append(os.Environ(), "INSPECTONCE_PLANNING_APPROVAL_STEPS=", "INSPECTONCE_DATABASE_URL="+dsn, "INSPECTONCE_REDIS_URL="+os.Getenv(storetest.EnvRedisURL))
 	run := func(wantOK bool, args ...string) string {
 		t.Helper()
 		cmd := exec.Command(bin, args...)

@@ -28,7 +28,7 @@ func TestRepairSurvivesSIGKILL(t *testing.T) {
 	t.Parallel()
 	st, dsn := storetest.New(t)
 	ctx := context.Background()
-	cfg, err := configs.Load("", nil)
+	cfg, err := configs.Load("", []string{"INSPECTONCE_PLANNING_APPROVAL_STEPS="})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +63,7 @@ func TestRepairSurvivesSIGKILL(t *testing.T) {
 
 	redisURL := claimRedisDB(t)
 	bin := buildBinary(t)
-	env := append(os.Environ(), "INSPECTONCE_DATABASE_URL="+dsn, "INSPECTONCE_REDIS_URL="+redisURL,
+	env := append(os.Environ(), "INSPECTONCE_PLANNING_APPROVAL_STEPS=", "INSPECTONCE_DATABASE_URL="+dsn, "INSPECTONCE_REDIS_URL="+redisURL,
 		"INSPECTONCE_WORKER_CONCURRENCY=4", "INSPECTONCE_LOG_LEVEL=info", "INSPECTONCE_WORKER_METRICS_ADDR=")
 	start := func(logs *logbuf.Buffer) *exec.Cmd {
 		cmd := exec.Command(bin, "worker")
