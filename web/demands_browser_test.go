@@ -209,6 +209,7 @@ func TestBrowserDemands(t *testing.T) {
 	if err != nil {
 		t.Fatalf("plan: %v", err)
 	}
+	approveAll(t, plans, run.PlanID)
 	if _, err := plans.Publish(ctx, "test", run.PlanID); err != nil {
 		t.Fatalf("publish: %v", err)
 	}

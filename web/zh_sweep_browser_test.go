@@ -58,7 +58,8 @@ func browserZHSweep(t *testing.T, b *benv) {
 		{"", "/login"},
 	}
 	// Words the data or the trade use as they are.
-	allowed := map[string]bool{"km": true, "English": true, "iCalendar": true, "Excel": true, "xlsx": true, "Redis": true}
+	allowed := map[string]bool{"km": true, "English": true, "iCalendar": true, "Excel": true, "xlsx": true, "Redis": true,
+		"Ctrl": true}
 	latin := regexp.MustCompile(`[A-Za-z][A-Za-z']{2,}`)
 	client := &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	found := map[string][]string{}
