@@ -2,8 +2,8 @@ package csvimport
 
 import (
 	"bytes"
-	"fmt"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -173,7 +173,7 @@ func TestParseUnavailabilityXLSX(t *testing.T) {
 	if !equalInts(got.goodLines, []int{2, 3}) || !equalInts(got.badLines, []int{4, 5}) {
 		t.Fatalf("good %v bad %v (%+v)", got.goodLines, got.badLines, got.bad)
 	}
-		if civil(got.good[0].From) != "2026-12-10" || civil(got.good[1].From) != "2026-12-20" {
+	if civil(got.good[0].From) != "2026-12-10" || civil(got.good[1].From) != "2026-12-20" {
 		t.Fatalf("dates %v %v", got.good[0].From, got.good[1].From)
 	}
 	if e := got.bad[1][0]; e.Field != "开始日期" || !strings.Contains(e.Reason, "B5 holds a formula") {
