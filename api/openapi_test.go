@@ -128,6 +128,7 @@ func TestOpenAPIOperationConventions(t *testing.T) {
 		"GET /feeds/{file}": true,
 		// published results (一公开) are open data
 		"GET /api/v1/open-data/results.json": true, "GET /api/v1/open-data/results.csv": true,
+		"GET /api/v1/open-data/results.xlsx": true,
 	}
 	ids := map[string]string{}
 	for _, key := range docOperations(doc) {

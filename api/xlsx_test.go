@@ -170,6 +170,52 @@ func TestXLSXDownloads(t *testing.T) {
 		}
 		expect(t, v.do("", "GET", "/api/v1/open-data/results.xlsx?from=2026-12-01&to=2026-11-01", nil), 422, "to before from")
 	})
+
+	t.Run("pages", func(t *testing.T) {
+		visits := fmt.Sprintf("/plans/%d/visits.xlsx", planID)
+		roster := fmt.Sprintf("/teams/%d/rosters/%s/roster.xlsx", v.team.ID, day)
+		for _, c := range []struct {
+			who, path string
+			status    int
+			sheet     string
+		}{
+			{"admin", visits, 200, "走访"}, {"plannerB", visits, 200, "走访"}, {"inspector", visits, 403, ""},
+			{"team_leader", roster, 200, "排班表"}, {"inspector", roster, 200, "排班表"}, {"planner", roster, 403, ""},
+		} {
+			status, h, body := v.pageReq(c.who, "GET", c.path)
+			if status != c.status {
+				t.Errorf("%s as %s: %d, want %d", c.path, c.who, status, c.status)
+				continue
+			}
+			if c.status != 200 {
+				continue
+			}
+			if h.Get("Content-Type") != xlsxout.ContentType {
+				t.Errorf("%s: Content-Type %q", c.path, h.Get("Content-Type"))
+			}
+			f, err := excelize.OpenReader(strings.NewReader(body))
+			if err != nil {
+				t.Fatalf("%s: %v", c.path, err)
+			}
+			rows, err := f.GetRows(c.sheet)
+			if err != nil || len(rows) != 2 {
+				t.Errorf("%s as %s: rows %q %v", c.path, c.who, rows, err)
+			}
+			_ = f.Close()
+		}
+		// The pages link their downloads.
+		for _, c := range []struct{ who, page, link string }{
+			{"admin", fmt.Sprintf("/plans/%d", planID), visits},
+			{"team_leader", fmt.Sprintf("/teams/%d/rosters/%s", v.team.ID, day), roster},
+		} {
+			if status, body := v.pageAs(c.who, c.page); status != 200 || !strings.Contains(body, `href="`+c.link+`"`) {
+				t.Errorf("%s (%d) does not link %s", c.page, status, c.link)
+			}
+		}
+		if res := v.page("/results"); !strings.Contains(res, `id="export-xlsx" href="/api/v1/open-data/results.xlsx?`) {
+			t.Errorf("the results page does not link the workbook")
+		}
+	})
 }
 
 // TestImportXLSX: the registry imports take an .xlsx body (by its media

@@ -12,4 +12,5 @@ func (p *Pages) routes(g *echo.Group) {
 	p.visitMobileRoutes(g)
 	p.publicationRoutes(g)
 	p.repairRoutes(g)
+	p.xlsxRoutes(g)
 }
