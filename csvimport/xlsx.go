@@ -14,15 +14,16 @@ import (
 )
 
 // An .xlsx register is read from its first sheet. A ZIP archive must be read
-// whole before its parts can be found, and the sheet is parsed in memory, so
-// a workbook has bounds of its own, well under the CSV import's: larger
-// registers go as CSV, which is streamed.
+// whole before its parts can be found, and the sheet is parsed in memory
+// (excelize keeps a parsed worksheet to answer which cells hold formulas), so
+// a workbook has bounds of its own, well under the CSV import's: about
+// 100 000 rows of a register. Larger registers go as CSV, which is streamed.
 const (
 	// MaxXLSXBytes bounds an .xlsx file as uploaded.
-	MaxXLSXBytes = 32 << 20
+	MaxXLSXBytes = 16 << 20
 	// maxXLSXUnzipped bounds the parts of a workbook once unzipped, so that a
 	// small archive cannot expand into gigabytes (a "zip bomb").
-	maxXLSXUnzipped = 256 << 20
+	maxXLSXUnzipped = 48 << 20
 )
 
 // ContentTypeXLSX is the media type of an .xlsx workbook.
@@ -148,6 +149,11 @@ func (x *xlsxSource) column(c int, ref string) string {
 
 // value turns a date cell into YYYY-MM-DD and leaves any other as stored.
 func (x *xlsxSource) value(ref, raw string) (string, error) {
+	// Only a number (a date serial) or an ISO 8601 date stored as such can
+	// be a date: text cells skip the lookups.
+	if _, err := strconv.ParseFloat(raw, 64); err != nil && !(len(raw) >= 10 && raw[4] == '-' && raw[7] == '-') {
+		return raw, nil
+	}
 	typ, err := x.f.GetCellType(x.sheet, ref)
 	if err != nil {
 		return "", fmt.Errorf("read cell %s: %w", ref, err)
