@@ -360,11 +360,21 @@ func (s *Server) listDemands(c echo.Context) error {
 	if err := q.errs.Err(); err != nil {
 		return err
 	}
+	xlsx, err := wantsXLSX(c)
+	if err != nil {
+		return err
+	}
 	if scope := demandScope(p); scope != 0 {
 		if f.DepartmentID != 0 && f.DepartmentID != scope {
+			if xlsx {
+				return s.demandsXLSX(c, f, true)
+			}
 			return list(c, store.Paged[demandResponse]{})
 		}
 		f.DepartmentID = scope
+	}
+	if xlsx {
+		return s.demandsXLSX(c, f, false)
 	}
 	out, err := s.store.ListDemands(c.Request().Context(), f, pg)
 	if err != nil {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"mime"
@@ -64,7 +65,8 @@ func importOptions(c echo.Context, batch int) (csvimport.Options, bool, error) {
 	return opt, dry, opt.Import.Validate()
 }
 
-// importCSV streams the body into the importer. The job's progress is written as
+// importCSV streams the body (CSV, or an .xlsx workbook read whole within
+// csvimport.MaxXLSXBytes) into the importer. The job's progress is written as
 // batches commit, so GET /imports/{id} shows a long file moving; the answer is
 // the finished job with every refused row and its line number.
 //
@@ -82,8 +84,18 @@ func (s *Server) importCSV(c echo.Context, kind string) error {
 		return err
 	}
 	fn, dryFn := run.Import, run.DryRun
-	if mt, _, _ := mime.ParseMediaType(c.Request().Header.Get(echo.HeaderContentType)); mt != "text/csv" {
-		return echo.NewHTTPError(http.StatusUnsupportedMediaType, "send the file as text/csv")
+	// A CSV file or an .xlsx workbook (its first sheet); the importer tells
+	// them apart by the file's first bytes, so a workbook declared as such
+	// must be one.
+	mt, _, _ := mime.ParseMediaType(c.Request().Header.Get(echo.HeaderContentType))
+	if mt != "text/csv" && mt != csvimport.ContentTypeXLSX {
+		return echo.NewHTTPError(http.StatusUnsupportedMediaType, "send the file as text/csv or as "+csvimport.ContentTypeXLSX)
+	}
+	body := bufio.NewReaderSize(c.Request().Body, 64<<10)
+	if mt == csvimport.ContentTypeXLSX {
+		if head, _ := body.Peek(4); !csvimport.LooksLikeXLSX(head) {
+			return domain.Invalid("file", "the body is not an .xlsx workbook (a ZIP archive): send a CSV file as text/csv")
+		}
 	}
 	opt, dry, err := importOptions(c, s.cfg.Import.BatchSize)
 	if err != nil {
@@ -91,7 +103,7 @@ func (s *Server) importCSV(c echo.Context, kind string) error {
 	}
 	var mbe *http.MaxBytesError
 	if dry {
-		rep, err := dryFn(c.Request().Context(), s.store, p.Actor(), c.Request().Body, opt)
+		rep, err := dryFn(c.Request().Context(), s.store, p.Actor(), body, opt)
 		if errors.As(err, &mbe) {
 			return echo.NewHTTPError(http.StatusRequestEntityTooLarge)
 		}
@@ -100,7 +112,7 @@ func (s *Server) importCSV(c echo.Context, kind string) error {
 		}
 		return c.JSON(http.StatusOK, rep)
 	}
-	job, err := fn(c.Request().Context(), s.store, p.Actor(), c.Request().Body, opt)
+	job, err := fn(c.Request().Context(), s.store, p.Actor(), body, opt)
 	switch {
 	case errors.As(err, &mbe):
 		return echo.NewHTTPError(http.StatusRequestEntityTooLarge)

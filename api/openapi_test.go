@@ -129,6 +129,7 @@ func TestOpenAPIOperationConventions(t *testing.T) {
 		// published results (一公开) are open data
 		"GET /api/v1/open-data/results.json": true, "GET /api/v1/open-data/results.csv": true,
 		"GET /api/v1/open-data/plans": true, "GET /api/v1/open-data/plans/{id}": true, "GET /api/v1/open-data/plans/{id}/draws/{seq}": true,
+		"GET /api/v1/open-data/results.xlsx": true,
 	}
 	ids := map[string]string{}
 	for _, key := range docOperations(doc) {

@@ -61,6 +61,7 @@ func buildCheckerRouter() (routers.Router, error) {
 	// same decoder kin-openapi uses for it by default).
 	openapi3filter.RegisterBodyDecoder("application/problem+json", openapi3filter.JSONBodyDecoder)
 	openapi3filter.RegisterBodyDecoder("text/csv", csvWithBOMDecoder)
+	openapi3filter.RegisterBodyDecoder("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", openapi3filter.FileBodyDecoder)
 	return gorillamux.NewRouter(doc)
 }
 

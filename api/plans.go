@@ -184,6 +184,11 @@ func (s *Server) listPlanVisits(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if x, err := wantsXLSX(c); err != nil {
+		return err
+	} else if x {
+		return s.planVisitsXLSX(c, id, demandScope(p))
+	}
 	out, err := s.plans.Visits(c.Request().Context(), id, demandScope(p), pg)
 	if err != nil {
 		return err

@@ -20,6 +20,7 @@ import (
 func (s *Server) publicationRoutes(v1, authed *echo.Group) {
 	v1.GET("/open-data/results.json", s.openResultsJSON)
 	v1.GET("/open-data/results.csv", s.openResultsCSV)
+	v1.GET("/open-data/results.xlsx", s.openResultsXLSX)
 	authed.GET("/publication", s.getPublication)
 	authed.GET("/figures", s.getFigures)
 }

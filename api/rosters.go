@@ -33,6 +33,10 @@ func (s *Server) getRoster(c echo.Context) error {
 	if err := v.Err(); err != nil {
 		return err
 	}
+	xlsx, err := wantsXLSX(c)
+	if err != nil {
+		return err
+	}
 	ctx := c.Request().Context()
 	ok, err := s.store.MayReadRoster(ctx, p, id, date)
 	if err != nil {
@@ -44,6 +48,9 @@ func (s *Server) getRoster(c echo.Context) error {
 	roster, err := s.store.Roster(ctx, p, id, date)
 	if err != nil {
 		return err
+	}
+	if xlsx {
+		return s.rosterXLSX(c, roster)
 	}
 	for i := range roster.Visits {
 		roster.Visits[i].CodeURL = web.CodeURL(s.cfg.HTTP.PublicBaseURL, roster.Visits[i].Code)

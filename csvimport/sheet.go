@@ -31,40 +31,67 @@ type column struct {
 	required bool
 }
 
-// sheet reads a CSV file row by row after resolving its header against a set
-// of columns. It holds at most one record in memory.
+// sheet reads a file row by row after resolving its header against a set of
+// columns. A CSV file is streamed and holds at most one record in memory; an
+// .xlsx file (xlsx.go) is read whole, within its own bounds.
 type sheet struct {
 	clear bool // an empty cell clears an optional column instead of keeping it
-	cr    *csv.Reader
+	src   source
+	xlsx  bool // the file is an .xlsx workbook: its messages speak of rows and cells
 	defs  []column
 	pos   []int    // per column: index in the record, or -1 when absent
 	heads []string // per column: the header as the file spells it
-	width int      // fields in the header, which every row must match
+	width int      // fields in the header, which every CSV row must match
+}
+
+// source hands out the records of a file, header first. A record that cannot
+// be read comes back as rowErr with its line; err is io.EOF at the end and
+// otherwise means the file cannot be read further.
+type source interface {
+	next() (line int, rec []string, rowErr *RowError, err error)
 }
 
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 
-// openSheet reads the header. A header the import cannot work with comes back
-// as a *domain.ValidationError naming the column; a failing reader as itself.
+// zipMagic starts every .xlsx file (a ZIP archive's local file header); no
+// CSV starts with it.
+var zipMagic = []byte("PK\x03\x04")
+
+// openSheet reads the header of a CSV or .xlsx file, told apart by the
+// file's first bytes. A header the import cannot work with comes back as a
+// *domain.ValidationError naming the column; a failing reader as itself.
 func openSheet(r io.Reader, defs []column) (*sheet, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
+	if b, err := br.Peek(len(zipMagic)); err == nil && bytes.Equal(b, zipMagic) {
+		src, err := openXLSX(br)
+		if err != nil {
+			return nil, err
+		}
+		return newSheet(src, defs, true)
+	}
 	if b, err := br.Peek(len(utf8BOM)); err == nil && bytes.Equal(b, utf8BOM) {
 		_, _ = br.Discard(len(utf8BOM))
 	}
 	cr := csv.NewReader(br)
 	cr.FieldsPerRecord = -1 // a short or long row is a bad row, not a failed file
 	cr.ReuseRecord = true
-	header, err := cr.Read()
-	var pe *csv.ParseError
+	return newSheet(&csvSource{cr: cr}, defs, false)
+}
+
+func newSheet(src source, defs []column, xlsx bool) (*sheet, error) {
+	_, header, rowErr, err := src.next()
 	switch {
 	case errors.Is(err, io.EOF):
+		if xlsx {
+			return nil, domain.Invalid("header", "the first sheet is empty: its first row must name the columns")
+		}
 		return nil, domain.Invalid("header", "the file is empty: the first line must name the columns")
-	case errors.As(err, &pe):
-		return nil, domain.Invalid("header", "the header line is not valid CSV: %v", pe.Err)
 	case err != nil:
 		return nil, fmt.Errorf("read header: %w", err)
+	case rowErr != nil:
+		return nil, domain.Invalid("header", "the header is not usable: %s", rowErr.Reason)
 	}
-	s := &sheet{cr: cr, defs: defs, pos: make([]int, len(defs)), heads: make([]string, len(defs)), width: len(header)}
+	s := &sheet{src: src, xlsx: xlsx, defs: defs, pos: make([]int, len(defs)), heads: make([]string, len(defs)), width: len(header)}
 	for i := range s.pos {
 		s.pos[i] = -1
 	}
@@ -89,6 +116,10 @@ func openSheet(r io.Reader, defs []column) (*sheet, error) {
 	if !slices.ContainsFunc(s.pos, func(p int) bool { return p >= 0 }) {
 		// Nothing matched at all: more likely the wrong format than a few
 		// misnamed columns, so say that instead of listing every column.
+		if xlsx {
+			return nil, domain.Invalid("header", "no known column in the first row of the first sheet %s: "+
+				"its first row must name the columns (e.g. %s)", quote(strings.Join(header, ",")), columnNames(defs))
+		}
 		return nil, domain.Invalid("header", "no known column in the first line %s: the file must be comma-separated UTF-8 "+
 			"whose first line names the columns (e.g. %s)", quote(strings.Join(header, ",")), columnNames(defs))
 	}
@@ -101,6 +132,27 @@ func openSheet(r io.Reader, defs []column) (*sheet, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// csvSource reads CSV records with their first physical line.
+type csvSource struct{ cr *csv.Reader }
+
+func (c *csvSource) next() (int, []string, *RowError, error) {
+	rec, err := c.cr.Read()
+	var pe *csv.ParseError
+	switch {
+	case errors.Is(err, io.EOF):
+		return 0, nil, nil, io.EOF
+	case errors.As(err, &pe):
+		// The reader resumes after the broken record, so later rows still count.
+		return pe.StartLine, nil, &RowError{Line: pe.StartLine,
+			Reason: fmt.Sprintf("not valid CSV (line %d, column %d): %v", pe.Line, pe.Column, pe.Err)}, nil
+	case err != nil:
+		return 0, nil, nil, fmt.Errorf("read CSV: %w", err)
+	}
+	// FieldPos, not a line counter: a quoted field may span several lines.
+	line, _ := c.cr.FieldPos(0)
+	return line, rec, nil, nil
 }
 
 func columnNames(defs []column) string {
@@ -148,24 +200,15 @@ func (s *sheet) field(key string) string {
 	return key
 }
 
-// next returns the next data row and its first physical line. A row that is
-// not valid CSV or has the wrong number of fields comes back as rowErr; err
-// is io.EOF at the end and otherwise means the file cannot be read further.
+// next returns the next data row and its first line (an .xlsx row number as
+// the spreadsheet shows it). A row that cannot be read or has the wrong
+// number of fields comes back as rowErr; err is io.EOF at the end and
+// otherwise means the file cannot be read further.
 func (s *sheet) next() (line int, rec []string, rowErr *RowError, err error) {
-	rec, err = s.cr.Read()
-	var pe *csv.ParseError
-	switch {
-	case errors.Is(err, io.EOF):
-		return 0, nil, nil, io.EOF
-	case errors.As(err, &pe):
-		// The reader resumes after the broken record, so later rows still count.
-		return pe.StartLine, nil, &RowError{Line: pe.StartLine,
-			Reason: fmt.Sprintf("not valid CSV (line %d, column %d): %v", pe.Line, pe.Column, pe.Err)}, nil
-	case err != nil:
-		return 0, nil, nil, fmt.Errorf("read CSV: %w", err)
+	line, rec, rowErr, err = s.src.next()
+	if err != nil || rowErr != nil {
+		return line, nil, rowErr, err
 	}
-	// FieldPos, not a line counter: a quoted field may span several lines.
-	line, _ = s.cr.FieldPos(0)
 	if len(rec) != s.width {
 		return line, nil, &RowError{Line: line,
 			Reason: fmt.Sprintf("has %d fields, the header has %d", len(rec), s.width)}, nil

@@ -28,8 +28,8 @@ type resultsData struct {
 	Results  []store.PublishedResult
 	// Next is the link to the next page ("" on the last).
 	Next string
-	// CSV and JSON are the open-data exports of the same period.
-	CSV, JSON string
+	// CSV, XLSX and JSON are the open-data exports of the same period.
+	CSV, XLSX, JSON string
 }
 
 // civilParam reads an optional date query parameter; a bad one is a
@@ -72,7 +72,7 @@ func (p *Pages) publicResults(c echo.Context) error {
 		q.Set("to", dateOrEmpty(f.To))
 	}
 	data := resultsData{From: dateOrEmpty(f.From), To: dateOrEmpty(f.To), Results: page.Items,
-		CSV: "/api/v1/open-data/results.csv?" + q.Encode(), JSON: "/api/v1/open-data/results.json?" + q.Encode()}
+		CSV: "/api/v1/open-data/results.csv?" + q.Encode(), XLSX: "/api/v1/open-data/results.xlsx?" + q.Encode(), JSON: "/api/v1/open-data/results.json?" + q.Encode()}
 	if page.Next != "" {
 		n := url.Values{}
 		for k, vs := range q {

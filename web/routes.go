@@ -16,4 +16,5 @@ func (p *Pages) routes(g *echo.Group) {
 	p.registryRoutes(g)
 	p.approvalRoutes(g)
 	p.tokenRoutes(g)
+	p.xlsxRoutes(g)
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -194,7 +196,7 @@ func osUser() string {
 }
 
 func runImport(ctx context.Context, cfg *configs.Config, args []string, out io.Writer) error {
-	const usage = "import needs: businesses|inspectors|unavailability|closures [--dry-run [--limit N] [--after-line N]] [--empty keep|clear] [--risk-override --reason TEXT] FILE.csv"
+	const usage = "import needs: businesses|inspectors|unavailability|closures [--dry-run [--limit N] [--after-line N]] [--empty keep|clear] [--risk-override --reason TEXT] FILE.csv|FILE.xlsx"
 	if len(args) == 0 || (args[0] != "businesses" && args[0] != "inspectors" && args[0] != store.ImportUnavailability && args[0] != store.ImportClosures) {
 		return usageError{usage}
 	}
@@ -223,11 +225,21 @@ func runImport(ctx context.Context, cfg *configs.Config, args []string, out io.W
 	if err := opt.Import.Validate(); err != nil {
 		return usageError{"import: " + err.Error()}
 	}
-	f, err := os.Open(fs.Arg(0))
+	file, err := os.Open(fs.Arg(0))
 	if err != nil {
 		return err
 	}
-	defer f.Close()
+	defer file.Close()
+	// CSV or an .xlsx workbook: the importer reads the file's first bytes;
+	// the name only helps say what is wrong with a file that is neither.
+	f := bufio.NewReaderSize(file, 64<<10)
+	head, _ := f.Peek(4)
+	switch ext := strings.ToLower(filepath.Ext(fs.Arg(0))); {
+	case ext == ".xls":
+		return usageError{"import: " + fs.Arg(0) + " is an Excel 97-2003 workbook, which is not read: save it as .xlsx or as CSV UTF-8"}
+	case ext == ".xlsx" && !csvimport.LooksLikeXLSX(head):
+		return usageError{"import: " + fs.Arg(0) + " is named .xlsx but is not an .xlsx workbook"}
+	}
 	st, err := openStore(cfg)
 	if err != nil {
 		return err

@@ -32,13 +32,14 @@ Commands:
   token create --role R [--scope S] [--name N]
                           issue an API token (roles: admin, planner, team_leader, inspector, business)
   import businesses|inspectors [--dry-run [--limit N] [--after-line N]] [--empty keep|clear]
-         [--risk-override --reason TEXT] FILE.csv
-                          bulk-load a registry from CSV, reporting every bad row; rows change
+         [--risk-override --reason TEXT] FILE.csv|FILE.xlsx
+                          bulk-load a registry from CSV or .xlsx (its first sheet), reporting
+                          every bad row by its line (an .xlsx file: the row number); rows change
                           only the columns the file carries; --dry-run writes nothing and
                           prints what would be new, changed (field by field) or refused
-  import unavailability|closures [--dry-run [--limit N] [--after-line N]] FILE.csv
+  import unavailability|closures [--dry-run [--limit N] [--after-line N]] FILE.csv|FILE.xlsx
                           add inspectors' days away (inspector,from,to,reason) or closures
-                          (region or team,from,to,reason) from CSV, each row audited; a row
+                          (region or team,from,to,reason) from CSV or .xlsx, each row audited; a row
                           identical to a stored one is unchanged, so a file loads only once
   audit verify            walk the audit log's hash chain and name the first broken record
   plan [--horizon 28d] [--from YYYY-MM-DD] [--region ID,...] [--independent]

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xuri/excelize/v2"
+
 	"inspectonce/store/storetest"
 )
 
@@ -172,6 +174,37 @@ func TestCommandEndToEnd(t *testing.T) {
 		if out := run("import", f.kind, "--dry-run", f.path); !strings.Contains(out, `"rows_unchanged": 1`) {
 			t.Fatalf("import %s --dry-run after the import said %s", f.kind, out)
 		}
+	}
+	// An .xlsx file, told by its bytes: a date cell is a date, and a bad row
+	// is reported by the row number the spreadsheet shows. A file named .xlsx
+	// that is not one is refused before anything is read.
+	xlsxPath := filepath.Join(t.TempDir(), "leave.xlsx")
+	book := excelize.NewFile()
+	for i, row := range [][]any{{"执法证号", "开始日期", "结束日期", "原因"},
+		{"ZJ-SS-0001", time.Date(2030, 4, 8, 0, 0, 0, 0, time.UTC), "2030-04-09", "培训"},
+		{"ZJ-SS-0001", "2030-04-09", "2030-04-08", "倒置"}} {
+		if err := book.SetSheetRow("Sheet1", fmt.Sprintf("A%d", i+1), &row); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := book.SaveAs(xlsxPath); err != nil {
+		t.Fatal(err)
+	}
+	_ = book.Close()
+	if out := run("import", "unavailability", "--dry-run", xlsxPath); !strings.Contains(out, `"rows_new": 1`) ||
+		!strings.Contains(out, `"line": 3`) || !strings.Contains(out, `"field": "结束日期"`) {
+		t.Fatalf("import unavailability --dry-run of an .xlsx file said %s", out)
+	}
+	fake := filepath.Join(t.TempDir(), "fake.xlsx")
+	if err := os.WriteFile(fake, []byte("执法证号,开始日期,结束日期,原因\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := func() ([]byte, error) {
+		cmd := exec.Command(bin, "import", "unavailability", fake)
+		cmd.Env = env
+		return cmd.CombinedOutput()
+	}(); err == nil || !strings.Contains(string(out), "not an .xlsx workbook") {
+		t.Fatalf("a CSV named .xlsx: %v %s", err, out)
 	}
 	if out := run("unavailability", "list", "--from", "2030-04-01"); strings.Count(out, `"reason":"培训"`) != 1 {
 		t.Fatalf("imported leave: %q", out)
