@@ -13,6 +13,8 @@ const (
 	ReasonViolation = "violation"
 	ReasonMinor     = "minor"
 	ReasonStepDown  = "step_down"
+	// ReasonImport: a registry import set the code and gave no reason.
+	ReasonImport = "import"
 )
 
 // Reason is why a code changed: a stable code and its parameters.
@@ -23,7 +25,7 @@ type Reason struct {
 
 // ReasonParams are a reason's parameters: the visit that decided, and the
 // item and rule cited (violation, minor) or the run of clean visits and the
-// codes (step_down).
+// codes (step_down); the import (import).
 type ReasonParams struct {
 	PlanID    int64  `json:"plan_id"`
 	VisitSeq  int    `json:"visit_seq"`
@@ -33,6 +35,8 @@ type ReasonParams struct {
 	Clean     int    `json:"clean,omitempty"`
 	From      string `json:"from,omitempty"`
 	To        string `json:"to,omitempty"`
+	// ImportID is the import that set the code (import).
+	ImportID int64 `json:"import_id,omitempty"`
 }
 
 // IsZero reports whether r is no reason.
@@ -56,6 +60,9 @@ func VisitName(l messages.Lang, planID int64, seq int, date string) string {
 // shown as the code.
 func (r Reason) Text(l messages.Lang) string {
 	p := r.Params
+	if r.Code == ReasonImport {
+		return l.T("risk.reason.import", p.ImportID)
+	}
 	visit := VisitName(l, p.PlanID, p.VisitSeq, p.Date)
 	switch r.Code {
 	case ReasonViolation, ReasonMinor:
@@ -82,7 +89,7 @@ func ReasonText(l messages.Lang, code string, params []byte, fallback string) st
 		}
 	}
 	switch code {
-	case ReasonViolation, ReasonMinor, ReasonStepDown:
+	case ReasonViolation, ReasonMinor, ReasonStepDown, ReasonImport:
 		return r.Text(l)
 	}
 	return fallback
