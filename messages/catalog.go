@@ -166,8 +166,6 @@ func Check() []error {
 	return errs
 }
 
-var weekdaysZH = [...]string{"星期日", "星期一", "星期二", "星期三", "星期四", "星期五", "星期六"}
-
 // Date is a civil date as a sentence shows it: 2026年12月10日 in Chinese,
 // 2026-12-10 in English. A string that is not YYYY-MM-DD is shown as given.
 func (l Lang) Date(d any) string {
@@ -188,14 +186,6 @@ func (l Lang) Date(d any) string {
 		return t.Format(time.DateOnly)
 	}
 	return fmt.Sprintf("%d年%d月%d日", t.Year(), t.Month(), t.Day())
-}
-
-// Weekday is the weekday of t in l.
-func (l Lang) Weekday(t time.Time) string {
-	if l == EN {
-		return t.Format("Mon")
-	}
-	return weekdaysZH[t.Weekday()]
 }
 
 // List joins texts as a sentence lists them (、 in Chinese, ", " in
