@@ -7,7 +7,10 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"inspectonce/configs"
 	"inspectonce/domain"
+	"inspectonce/messages"
+	"inspectonce/risk"
 	"inspectonce/store"
 )
 
@@ -257,6 +260,15 @@ func (s *Server) getRiskHistory(c echo.Context) error {
 	h, err := s.store.RiskHistory(ctx, code)
 	if err != nil {
 		return err
+	}
+	// The rule's reasons in the configured language, from their codes: the
+	// words stored beside them may be of another language or version.
+	lang := messages.Default
+	if s.cfg != nil {
+		lang = configs.Lang(s.cfg.Language)
+	}
+	for i := range h {
+		h[i].Reason = risk.ReasonText(lang, h[i].ReasonCode, h[i].ReasonParams, h[i].Reason)
 	}
 	return c.JSON(http.StatusOK, map[string]any{"uscc": code, "history": h})
 }

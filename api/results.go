@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"inspectonce/configs"
 	"inspectonce/domain"
 	"inspectonce/store"
 )
@@ -26,6 +27,7 @@ func (s *Server) resultRules() store.ResultRules {
 	r := store.ResultRules{Today: s.today(), Calendar: s.cal}
 	if s.cfg != nil {
 		r.Risk = s.cfg.Risk.Rule
+		r.Language = configs.Lang(s.cfg.Language)
 		r.PublishWithinWorkingDays = s.cfg.Results.PublishWithinWorkingDays
 		r.RedoMinWindowWorkingDays = s.cfg.Results.RedoMinWindowWorkingDays
 		r.ReinspectionWindowWorkingDays = s.cfg.Results.ReinspectionWindowWorkingDays

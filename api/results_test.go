@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -170,6 +171,11 @@ func TestDoorThroughAPI(t *testing.T) {
 	last := hist.History[len(hist.History)-1]
 	if last.RiskCode != domain.RiskRed || last.ResultID == nil {
 		t.Fatalf("last risk change %+v, want red with the result that caused it", last)
+	}
+	// Why: a machine code beside words in the configured language (zh).
+	if last.ReasonCode != "violation" || !strings.Contains(last.Reason, "发现违法行为") || !strings.Contains(last.Reason, "《消防法》第十六条") ||
+		strings.Contains(last.Reason, "violation") || o2.Risk.ReasonCode != "violation" || o2.Risk.Reason != last.Reason {
+		t.Fatalf("risk reason %+v (confirmation: %+v)", last, o2.Risk)
 	}
 	var outcome string
 	if err := v.st.SQL().QueryRow(`SELECT outcome FROM task_results WHERE id = $1`, *last.ResultID).Scan(&outcome); err != nil || outcome != "violation" {

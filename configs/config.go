@@ -20,6 +20,7 @@ import (
 	"github.com/robfig/cron/v3"
 	"gopkg.in/yaml.v3"
 
+	"inspectonce/messages"
 	"inspectonce/risk"
 )
 
@@ -46,7 +47,13 @@ type Config struct {
 	Routine   Routine   `yaml:"routine"`
 	Results   Results   `yaml:"results"`
 	Webhooks  Webhooks  `yaml:"webhooks"`
-	location  *time.Location
+	// Language is the language of the text the service writes for no one
+	// reader (risk reasons in the API, follow-up and routine demand
+	// titles): zh or en.
+	Language string `yaml:"language"`
+	// Notifications sets the language of notices, by recipient kind.
+	Notifications Notifications `yaml:"notifications"`
+	location      *time.Location
 }
 
 // HTTP configures the API listener.
@@ -91,6 +98,30 @@ type Session struct {
 	Idle time.Duration `yaml:"idle"`
 	// Absolute ends a session this long after sign-in.
 	Absolute time.Duration `yaml:"absolute"`
+}
+
+// Notifications configures what notices say.
+type Notifications struct {
+	// Language is the language of notices' titles and texts (inbox and
+	// webhooks), by recipient kind: zh or en.
+	Language NoticeLanguage `yaml:"language"`
+}
+
+// NoticeLanguage is a language per recipient kind.
+type NoticeLanguage struct {
+	Inspector string `yaml:"inspector"`
+	Team      string `yaml:"team"`
+	Business  string `yaml:"business"`
+}
+
+// Lang is the catalog language of s (zh when s is not one; validate
+// refuses such a config).
+func Lang(s string) messages.Lang {
+	l, ok := messages.Parse(s)
+	if !ok {
+		return messages.Default
+	}
+	return l
 }
 
 // Webhooks restricts where webhooks may deliver.
@@ -496,6 +527,14 @@ func (c *Config) validate() error {
 
 	if c.HTTP.Addr == "" {
 		bad("http.addr (INSPECTONCE_HTTP_ADDR)", "is required")
+	}
+	for _, l := range []struct{ key, v string }{{"language (INSPECTONCE_LANGUAGE)", c.Language},
+		{"notifications.language.inspector (INSPECTONCE_NOTIFICATIONS_LANGUAGE_INSPECTOR)", c.Notifications.Language.Inspector},
+		{"notifications.language.team (INSPECTONCE_NOTIFICATIONS_LANGUAGE_TEAM)", c.Notifications.Language.Team},
+		{"notifications.language.business (INSPECTONCE_NOTIFICATIONS_LANGUAGE_BUSINESS)", c.Notifications.Language.Business}} {
+		if _, ok := messages.Parse(l.v); !ok {
+			bad(l.key, fmt.Sprintf("must be zh or en, got %q", l.v))
+		}
 	}
 	if c.HTTP.BodyLimitBytes < 1024 {
 		bad("http.body_limit_bytes", "must be at least 1024")

@@ -1,6 +1,9 @@
 package domain
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Department is an authority that owns inspection items (code like SCJG).
 type Department struct {
@@ -131,9 +134,17 @@ type Business struct {
 type RiskChange struct {
 	RiskCode string    `json:"risk_code"`
 	SetAt    time.Time `json:"set_at"`
-	Reason   string    `json:"reason"`
-	SetBy    string    `json:"set_by"`
+	// Reason is why, in words: for a change the rule made (ReasonCode
+	// set), rendered from ReasonCode and ReasonParams in the reader's
+	// language; else as it was written (by hand, by an import).
+	Reason string `json:"reason"`
+	SetBy  string `json:"set_by"`
 	// ResultID is the visit result that caused the change; nil for changes
 	// made by hand or by an import.
 	ResultID *int64 `json:"result_id"`
+	// ReasonCode (risk.Reason*: violation, minor, step_down) and
+	// ReasonParams say why for machines; empty for a change made by hand or
+	// by an import.
+	ReasonCode   string          `json:"reason_code,omitempty"`
+	ReasonParams json.RawMessage `json:"reason_params,omitempty"`
 }

@@ -90,8 +90,9 @@ type businessAmendBody struct {
 // (the visit's date less their least announce_days). Unannounced added items are never in a business's notice: the
 // business learns of them at the door. Effect key: visit × recipient ×
 // "amended" × joining plan (store.AmendEffectKey).
-func AmendNotices(v *store.DispatchVisit, amends []store.VisitAmendment, loc *time.Location) []store.NewNotification {
+func AmendNotices(v *store.DispatchVisit, amends []store.VisitAmendment, loc *time.Location, langs NoticeLanguages) []store.NewNotification {
 	var out []store.NewNotification
+	li, lt, lb := langs.For(store.RecipientInspector), langs.For(store.RecipientTeam), langs.For(store.RecipientBusiness)
 	days := v.AnnounceDays()
 	earliest := v.EarliestDate
 	if earliest.IsZero() {
@@ -109,25 +110,27 @@ func AmendNotices(v *store.DispatchVisit, amends []store.VisitAmendment, loc *ti
 		}
 		for _, in := range v.Inspectors {
 			id := strconv.FormatInt(in.ID, 10)
-			role := in.Role
+			role := roleText(li, in.Role)
 			if slices.Contains(a.AddedInspectorIDs, in.ID) {
-				role += ", added"
+				role = li.T("notice.role.added", role)
 			}
+			b := amendBody{visitBody: bodyOf(v, in.Role), Amendment: info}
+			title := li.T("notice.visit_amended.title", v.BusinessName, li.Date(date), len(a.Items), role)
+			b.Text = noticeText(li, title, li.T("notice.detail.added", itemNames(li, a.Items)), visitDetail(li, b.visitBody))
 			out = append(out, store.NewNotification{
 				EffectKey:     store.AmendEffectKey(v.PlanID, v.Seq, store.RecipientInspector, id, a.ByPlanID),
 				RecipientKind: store.RecipientInspector, RecipientID: id, Kind: store.NoticeVisitAmended,
-				PlanID: v.PlanID, VisitSeq: v.Seq,
-				Title: fmt.Sprintf("Visit %s on %s: %d item(s) added (%s)", v.BusinessName, date, len(a.Items), role),
-				Body:  amendBody{visitBody: bodyOf(v, in.Role), Amendment: info},
+				PlanID: v.PlanID, VisitSeq: v.Seq, Title: title, Body: b,
 			})
 		}
 		team := strconv.FormatInt(v.TeamID, 10)
+		tb := amendBody{visitBody: bodyOf(v, ""), Amendment: info}
+		tTitle := lt.T("notice.visit_amended.team", v.TeamName, v.BusinessName, lt.Date(date), len(a.Items))
+		tb.Text = noticeText(lt, tTitle, lt.T("notice.detail.added", itemNames(lt, a.Items)), visitDetail(lt, tb.visitBody))
 		out = append(out, store.NewNotification{
 			EffectKey:     store.AmendEffectKey(v.PlanID, v.Seq, store.RecipientTeam, team, a.ByPlanID),
 			RecipientKind: store.RecipientTeam, RecipientID: team, Kind: store.NoticeVisitAmended,
-			PlanID: v.PlanID, VisitSeq: v.Seq,
-			Title: fmt.Sprintf("Team %s: visit %s on %s, %d item(s) added", v.TeamName, v.BusinessName, date, len(a.Items)),
-			Body:  amendBody{visitBody: bodyOf(v, ""), Amendment: info},
+			PlanID: v.PlanID, VisitSeq: v.Seq, Title: tTitle, Body: tb,
 		})
 		if days <= 0 {
 			continue // an unannounced visit: the business is not told of it before it happens
@@ -151,12 +154,17 @@ func AmendNotices(v *store.DispatchVisit, amends []store.VisitAmendment, loc *ti
 		if own := localDay(v.Date, loc).AddDate(0, 0, -least); own.After(visible) {
 			visible = own
 		}
+		bb := businessAmendBody{businessBody: businessBodyOf(v, date), AddedItems: told}
+		bTitle := lb.T("notice.visit_amended.business", lb.Date(date), len(told))
+		toldNames := make([]string, 0, len(told))
+		for _, it := range told {
+			toldNames = append(toldNames, it.Name)
+		}
+		bb.Text = noticeText(lb, bTitle, lb.T("notice.detail.added", lb.List(toldNames)), businessDetail(lb, bb.businessBody))
 		out = append(out, store.NewNotification{
 			EffectKey:     store.AmendEffectKey(v.PlanID, v.Seq, store.RecipientBusiness, v.USCC, a.ByPlanID),
 			RecipientKind: store.RecipientBusiness, RecipientID: v.USCC, Kind: store.NoticeVisitAmended,
-			PlanID: v.PlanID, VisitSeq: v.Seq,
-			Title:       fmt.Sprintf("Inspection visit on %s: %d item(s) added", date, len(told)),
-			Body:        businessAmendBody{businessBody: businessBodyOf(v, date), AddedItems: told},
+			PlanID: v.PlanID, VisitSeq: v.Seq, Title: bTitle, Body: bb,
 			VisibleFrom: visible,
 		})
 	}
@@ -186,7 +194,7 @@ func (d *Dispatcher) TellAmendments(ctx context.Context, planID int64, seq int) 
 	if len(amends) == 0 {
 		return 0, nil
 	}
-	inserted, err := d.sendNews(ctx, TypeDispatchVisitAmended, &v, AmendNotices(&v, amends, d.loc))
+	inserted, err := d.sendNews(ctx, TypeDispatchVisitAmended, &v, AmendNotices(&v, amends, d.loc, d.langs))
 	if err != nil {
 		return inserted, err
 	}

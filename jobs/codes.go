@@ -91,34 +91,38 @@ type businessCodeBody struct {
 // visit notice. An unannounced visit's business was given no code and is told
 // nothing. Effect key: visit × recipient × "code" × generation
 // (store.CodeEffectKey).
-func CodeNotices(v *store.DispatchVisit, info codeInfo, loc *time.Location) []store.NewNotification {
+func CodeNotices(v *store.DispatchVisit, info codeInfo, loc *time.Location, langs NoticeLanguages) []store.NewNotification {
 	var out []store.NewNotification
 	date := v.Date.Format(time.DateOnly)
+	li, lt, lb := langs.For(store.RecipientInspector), langs.For(store.RecipientTeam), langs.For(store.RecipientBusiness)
 	for _, in := range v.Inspectors {
 		id := strconv.FormatInt(in.ID, 10)
+		b := codeBody{visitBody: bodyOf(v, in.Role), NewCode: info}
+		title := li.T("notice.code_replaced.title", v.BusinessName, li.Date(date), roleText(li, in.Role))
+		b.Text = noticeText(li, title, reasonDetail(li, info.Reason), visitDetail(li, b.visitBody))
 		out = append(out, store.NewNotification{
 			EffectKey:     store.CodeEffectKey(v.PlanID, v.Seq, store.RecipientInspector, id, info.Generation),
 			RecipientKind: store.RecipientInspector, RecipientID: id, Kind: store.NoticeCodeReplaced,
-			PlanID: v.PlanID, VisitSeq: v.Seq,
-			Title: fmt.Sprintf("New visit code for %s on %s (%s): the old one is revoked", v.BusinessName, date, in.Role),
-			Body:  codeBody{visitBody: bodyOf(v, in.Role), NewCode: info},
+			PlanID: v.PlanID, VisitSeq: v.Seq, Title: title, Body: b,
 		})
 	}
 	team := strconv.FormatInt(v.TeamID, 10)
+	tb := codeBody{visitBody: bodyOf(v, ""), NewCode: info}
+	tTitle := lt.T("notice.code_replaced.team", v.TeamName, v.BusinessName, lt.Date(date))
+	tb.Text = noticeText(lt, tTitle, reasonDetail(lt, info.Reason), visitDetail(lt, tb.visitBody))
 	out = append(out, store.NewNotification{
 		EffectKey:     store.CodeEffectKey(v.PlanID, v.Seq, store.RecipientTeam, team, info.Generation),
 		RecipientKind: store.RecipientTeam, RecipientID: team, Kind: store.NoticeCodeReplaced,
-		PlanID: v.PlanID, VisitSeq: v.Seq,
-		Title: fmt.Sprintf("Team %s: new visit code for %s on %s", v.TeamName, v.BusinessName, date),
-		Body:  codeBody{visitBody: bodyOf(v, ""), NewCode: info},
+		PlanID: v.PlanID, VisitSeq: v.Seq, Title: tTitle, Body: tb,
 	})
 	if days := v.AnnounceDays(); days > 0 {
+		bb := businessCodeBody{businessBody: businessBodyOf(v, date), NewCode: info}
+		bTitle := lb.T("notice.code_replaced.business", lb.Date(date))
+		bb.Text = noticeText(lb, bTitle, businessDetail(lb, bb.businessBody))
 		out = append(out, store.NewNotification{
 			EffectKey:     store.CodeEffectKey(v.PlanID, v.Seq, store.RecipientBusiness, v.USCC, info.Generation),
 			RecipientKind: store.RecipientBusiness, RecipientID: v.USCC, Kind: store.NoticeCodeReplaced,
-			PlanID: v.PlanID, VisitSeq: v.Seq,
-			Title:       fmt.Sprintf("Inspection visit on %s: its code changed, the old one is revoked", date),
-			Body:        businessCodeBody{businessBody: businessBodyOf(v, date), NewCode: info},
+			PlanID: v.PlanID, VisitSeq: v.Seq, Title: bTitle, Body: bb,
 			VisibleFrom: announcedFrom(v, days, loc),
 		})
 	}
@@ -151,5 +155,5 @@ func (d *Dispatcher) TellNewCode(ctx context.Context, planID int64, seq int) (in
 	}
 	v.CodeURL = d.codeURL(code.Code)
 	info := codeInfo{Code: code.Code, Generation: code.Generation, Reason: last.Reason, RevokedAt: last.RevokedAt}
-	return d.writeAll(ctx, TypeDispatchCodeReplaced, CodeNotices(&v, info, d.loc))
+	return d.writeAll(ctx, TypeDispatchCodeReplaced, CodeNotices(&v, info, d.loc, d.langs))
 }

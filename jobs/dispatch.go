@@ -21,6 +21,7 @@ import (
 
 	"inspectonce/domain"
 	"inspectonce/internal/netguard"
+	"inspectonce/messages"
 	"inspectonce/store"
 )
 
@@ -270,6 +271,9 @@ type DispatchOptions struct {
 	// PublicBaseURL, when set, puts the URL of each visit's code page
 	// (<PublicBaseURL>/v/<code>) into its assignments and notices.
 	PublicBaseURL string
+	// Languages are the languages of notices, by recipient kind (default:
+	// Chinese for all).
+	Languages NoticeLanguages
 }
 
 // Dispatcher handles the dispatch tasks: dispatch:visits (and the older
@@ -289,12 +293,13 @@ type Dispatcher struct {
 	effects *prometheus.CounterVec
 	hooks   *prometheus.CounterVec
 	visits  *prometheus.CounterVec
+	langs   NoticeLanguages
 }
 
 // NewDispatcher builds a Dispatcher.
 func NewDispatcher(o DispatchOptions) *Dispatcher {
 	d := &Dispatcher{st: o.Store, q: o.Queue, loc: o.Location, log: o.Logger, http: o.HTTPClient, now: o.Now, queue: o.QueueName,
-		base: strings.TrimRight(o.PublicBaseURL, "/")}
+		base: strings.TrimRight(o.PublicBaseURL, "/"), langs: o.Languages}
 	if d.loc == nil {
 		d.loc = time.Local
 	}
@@ -369,6 +374,9 @@ type visitBody struct {
 	Items           []store.VisitItem   `json:"items"`
 	// CodeURL is the visit's code page (行政行为码), to show at the door.
 	CodeURL string `json:"code_url,omitempty"`
+	// Text is the notice in a sentence, in its recipient's language
+	// (NoticeLanguages): the title, then the details above in words.
+	Text string `json:"text"`
 }
 
 type teamRef struct {
@@ -390,6 +398,8 @@ type businessBody struct {
 	// CodeURL is the visit's code page: the business opens it, or scans the
 	// inspectors' code, to check the visit is real.
 	CodeURL string `json:"code_url,omitempty"`
+	// Text is the notice in a sentence, in the business's language.
+	Text string `json:"text"`
 }
 
 type businessItem struct {
@@ -439,36 +449,42 @@ func announcedFrom(v *store.DispatchVisit, days int, loc *time.Location) time.Ti
 // (announce_days > 0) — a visit_notice to the business, visible from
 // announcedFrom. The date told is the visit's effective one: a visit moved
 // before its dispatch is told at its new date (and its move besides).
-func VisitNotices(v *store.DispatchVisit, loc *time.Location) []store.NewNotification {
+// Titles and texts are in each recipient kind's language (langs).
+func VisitNotices(v *store.DispatchVisit, loc *time.Location, langs NoticeLanguages) []store.NewNotification {
 	date := v.Date.Format(time.DateOnly)
 	var out []store.NewNotification
+	li := langs.For(store.RecipientInspector)
 	for _, in := range v.Inspectors {
 		id := strconv.FormatInt(in.ID, 10)
+		b := bodyOf(v, in.Role)
+		title := li.T("notice.assignment.title", v.BusinessName, li.Date(date), roleText(li, in.Role))
+		b.Text = noticeText(li, title, visitDetail(li, b))
 		out = append(out, store.NewNotification{
 			EffectKey:     store.VisitEffectKey(v.PlanID, v.Seq, store.RecipientInspector, id, store.NoticeAssignment),
 			RecipientKind: store.RecipientInspector, RecipientID: id, Kind: store.NoticeAssignment,
-			PlanID: v.PlanID, VisitSeq: v.Seq,
-			Title: fmt.Sprintf("Visit %s on %s (%s)", v.BusinessName, date, in.Role),
-			Body:  bodyOf(v, in.Role),
+			PlanID: v.PlanID, VisitSeq: v.Seq, Title: title, Body: b,
 		})
 	}
 	for _, l := range v.Leaders {
 		id := strconv.FormatInt(l.ID, 10)
+		b := bodyOf(v, "")
+		title := li.T("notice.team_visit.title", v.TeamName, v.BusinessName, li.Date(date))
+		b.Text = noticeText(li, title, visitDetail(li, b))
 		out = append(out, store.NewNotification{
 			EffectKey:     store.VisitEffectKey(v.PlanID, v.Seq, store.RecipientInspector, id, store.NoticeTeamVisit),
 			RecipientKind: store.RecipientInspector, RecipientID: id, Kind: store.NoticeTeamVisit,
-			PlanID: v.PlanID, VisitSeq: v.Seq,
-			Title: fmt.Sprintf("Team %s visits %s on %s", v.TeamName, v.BusinessName, date),
-			Body:  bodyOf(v, ""),
+			PlanID: v.PlanID, VisitSeq: v.Seq, Title: title, Body: b,
 		})
 	}
 	if days := v.AnnounceDays(); days > 0 {
+		lb := langs.For(store.RecipientBusiness)
+		b := businessBodyOf(v, date)
+		title := lb.T("notice.visit_notice.title", lb.Date(date))
+		b.Text = noticeText(lb, title, businessDetail(lb, b))
 		out = append(out, store.NewNotification{
 			EffectKey:     store.VisitEffectKey(v.PlanID, v.Seq, store.RecipientBusiness, v.USCC, store.NoticeVisit),
 			RecipientKind: store.RecipientBusiness, RecipientID: v.USCC, Kind: store.NoticeVisit,
-			PlanID: v.PlanID, VisitSeq: v.Seq,
-			Title:       fmt.Sprintf("Inspection visit on %s", date),
-			Body:        businessBodyOf(v, date),
+			PlanID: v.PlanID, VisitSeq: v.Seq, Title: title, Body: b,
 			VisibleFrom: announcedFrom(v, days, loc),
 		})
 	}
@@ -551,7 +567,7 @@ func (d *Dispatcher) DispatchVisit(ctx context.Context, planID int64, seq int) (
 		return 0, err
 	}
 	v = vs[0]
-	w, err := d.st.WriteNotifications(ctx, LateNotices(VisitNotices(&v, d.loc), &v, d.today()))
+	w, err := d.st.WriteNotifications(ctx, LateNotices(VisitNotices(&v, d.loc, d.langs), &v, d.today()))
 	if err != nil {
 		return 0, err
 	}
@@ -738,7 +754,7 @@ func (d *Dispatcher) DispatchVisits(ctx context.Context, planID int64, seqs []in
 			r.Refused = append(r.Refused, RefusedVisit{Seq: v.Seq, Err: errNoLead})
 			continue
 		}
-		ns = append(ns, LateNotices(VisitNotices(v, d.loc), v, today)...)
+		ns = append(ns, LateNotices(VisitNotices(v, d.loc, d.langs), v, today)...)
 		r.Dispatched++
 	}
 	for _, q := range seqs {
@@ -823,31 +839,44 @@ func (d *Dispatcher) RemindFor(ctx context.Context, day time.Time) (int, error) 
 	if err := d.attachCodes(ctx, visits); err != nil {
 		return 0, err
 	}
-	date := day.Format(time.DateOnly)
 	var ns []store.NewNotification
 	for i := range visits {
-		v := &visits[i]
-		for _, in := range v.Inspectors {
-			id := strconv.FormatInt(in.ID, 10)
-			ns = append(ns, store.NewNotification{
-				EffectKey:     store.ReminderEffectKey(v.PlanID, v.Seq, store.RecipientInspector, id, v.Revision),
-				RecipientKind: store.RecipientInspector, RecipientID: id, Kind: store.NoticeReminder,
-				PlanID: v.PlanID, VisitSeq: v.Seq,
-				Title: fmt.Sprintf("Tomorrow: visit %s (%s)", v.BusinessName, in.Role),
-				Body:  bodyOf(v, in.Role),
-			})
-		}
-		if v.AnnounceDays() > 0 {
-			ns = append(ns, store.NewNotification{
-				EffectKey:     store.ReminderEffectKey(v.PlanID, v.Seq, store.RecipientBusiness, v.USCC, v.Revision),
-				RecipientKind: store.RecipientBusiness, RecipientID: v.USCC, Kind: store.NoticeReminder,
-				PlanID: v.PlanID, VisitSeq: v.Seq,
-				Title: fmt.Sprintf("Reminder: inspection visit tomorrow, %s", date),
-				Body:  businessBodyOf(v, date),
-			})
-		}
+		ns = append(ns, ReminderNotices(&visits[i], d.langs)...)
 	}
 	return d.writeAll(ctx, TypeCronReminderScan, ns)
+}
+
+// ReminderNotices are the reminders of visit v, the day before its
+// (effective) date: one to each of its inspectors and, when the visit is
+// announced, one to the business. Titles and texts are in each recipient
+// kind's language (langs).
+func ReminderNotices(v *store.DispatchVisit, langs NoticeLanguages) []store.NewNotification {
+	date := v.Date.Format(time.DateOnly)
+	var ns []store.NewNotification
+	li := langs.For(store.RecipientInspector)
+	for _, in := range v.Inspectors {
+		id := strconv.FormatInt(in.ID, 10)
+		b := bodyOf(v, in.Role)
+		title := li.T("notice.reminder.title", v.BusinessName, roleText(li, in.Role))
+		b.Text = noticeText(li, title, visitDetail(li, b))
+		ns = append(ns, store.NewNotification{
+			EffectKey:     store.ReminderEffectKey(v.PlanID, v.Seq, store.RecipientInspector, id, v.Revision),
+			RecipientKind: store.RecipientInspector, RecipientID: id, Kind: store.NoticeReminder,
+			PlanID: v.PlanID, VisitSeq: v.Seq, Title: title, Body: b,
+		})
+	}
+	if v.AnnounceDays() > 0 {
+		lb := langs.For(store.RecipientBusiness)
+		b := businessBodyOf(v, date)
+		title := lb.T("notice.reminder.business", lb.Date(date))
+		b.Text = noticeText(lb, title, businessDetail(lb, b))
+		ns = append(ns, store.NewNotification{
+			EffectKey:     store.ReminderEffectKey(v.PlanID, v.Seq, store.RecipientBusiness, v.USCC, v.Revision),
+			RecipientKind: store.RecipientBusiness, RecipientID: v.USCC, Kind: store.NoticeReminder,
+			PlanID: v.PlanID, VisitSeq: v.Seq, Title: title, Body: b,
+		})
+	}
+	return ns
 }
 
 // businessBodyOf is what the business is told of visit v on date (a moved
@@ -878,6 +907,8 @@ type rosterBody struct {
 	Digest  string        `json:"digest,omitempty"`
 	Updated bool          `json:"updated,omitempty"`
 	Visits  []rosterVisit `json:"visits"`
+	// Text is the roster in a sentence, in the team's language.
+	Text string `json:"text"`
 }
 
 type rosterVisit struct {
@@ -957,7 +988,7 @@ func (d *Dispatcher) RostersFor(ctx context.Context, day time.Time) (int, error)
 // their webhook deliveries.
 func (d *Dispatcher) rosters(ctx context.Context, task string, day time.Time, teams []int64) (int, error) {
 	w, err := d.st.RefreshRosters(ctx, day, teams, func(rd store.RosterDay) ([]store.NewNotification, error) {
-		return rosterNotices(rd, teams == nil), nil
+		return rosterNotices(rd, teams == nil, d.langs), nil
 	})
 	if err != nil {
 		return 0, err
@@ -970,8 +1001,9 @@ func (d *Dispatcher) rosters(ctx context.Context, task string, day time.Time, te
 // for each team with visits or a roster notice, its roster when it has none
 // yet (only when first, the daily run) or an updated roster when its visit
 // list differs from the latest notice's.
-func rosterNotices(rd store.RosterDay, first bool) []store.NewNotification {
+func rosterNotices(rd store.RosterDay, first bool, langs NoticeLanguages) []store.NewNotification {
 	date := rd.Day.Format(time.DateOnly)
+	lt := langs.For(store.RecipientTeam)
 	var order []int64
 	bodies := map[int64]*rosterBody{}
 	for i := range rd.Visits {
@@ -1011,7 +1043,7 @@ func rosterNotices(rd store.RosterDay, first bool) []store.NewNotification {
 			continue // its daily run sends it
 		case !sent:
 			n.EffectKey = store.RosterEffectKey(team, rd.Day)
-			n.Title = fmt.Sprintf("Roster of %s for %s: %d visits", body.Team, date, len(body.Visits))
+			n.Title = lt.T("notice.roster.title", body.Team, lt.Date(date), len(body.Visits))
 		default:
 			var was rosterBody
 			if json.Unmarshal(latest.Body, &was) == nil && rosterDigest(was.Visits) == body.Digest {
@@ -1019,11 +1051,24 @@ func rosterNotices(rd store.RosterDay, first bool) []store.NewNotification {
 			}
 			body.Updated = true
 			n.EffectKey = store.RosterUpdateEffectKey(team, rd.Day, latest.Sent+1, body.Digest)
-			n.Title = fmt.Sprintf("Updated roster of %s for %s: %d visits", body.Team, date, len(body.Visits))
+			n.Title = lt.T("notice.roster.updated", body.Team, lt.Date(date), len(body.Visits))
 		}
+		body.Text = noticeText(lt, n.Title, rosterDetail(lt, body.Visits))
 		ns = append(ns, n)
 	}
 	return ns
+}
+
+// rosterDetail lists a roster's stops in words.
+func rosterDetail(l messages.Lang, vs []rosterVisit) string {
+	if len(vs) == 0 {
+		return l.T("notice.detail.roster_no")
+	}
+	stops := make([]string, 0, len(vs))
+	for i, v := range vs {
+		stops = append(stops, l.T("notice.stop", i+1, v.Business, v.Address))
+	}
+	return l.T("notice.detail.roster", l.List(stops))
 }
 
 // teamDays are team-days to re-check, by day.

@@ -20,6 +20,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"inspectonce/domain"
+	"inspectonce/messages"
 	"inspectonce/planner"
 	"inspectonce/store"
 	"inspectonce/store/storetest"
@@ -40,7 +41,7 @@ func TestVisitNotices(t *testing.T) {
 		Inspectors: []store.VisitPerson{{ID: 11, Role: "lead"}, {ID: 12, Role: "member"}},
 		Leaders:    []store.VisitPerson{{ID: 11}, {ID: 30}},
 		Items:      []store.VisitItem{{ItemID: 1, DemandID: 1, AnnounceDays: 5}, {ItemID: 2, DemandID: 2, AnnounceDays: 3}}}
-	ns := VisitNotices(&v, shanghai)
+	ns := VisitNotices(&v, shanghai, NoticeLanguages{})
 	var keys []string
 	for _, n := range ns {
 		keys = append(keys, n.EffectKey)
@@ -62,9 +63,33 @@ func TestVisitNotices(t *testing.T) {
 			t.Fatalf("inspector notice %s delayed", n.EffectKey)
 		}
 	}
+	// Chinese by default; each recipient kind in its configured language.
+	// The machine-readable body fields are the same in both.
+	if got, want := ns[0].Title, "检查任务：2026年3月10日 检查店（主办）"; got != want {
+		t.Fatalf("default title %q, want %q", got, want)
+	}
+	if got, want := ns[4].Title, "检查通知：2026年3月10日 到贵单位检查"; got != want {
+		t.Fatalf("business title %q, want %q", got, want)
+	}
+	en := VisitNotices(&v, shanghai, NoticeLanguages{Inspector: messages.EN})
+	if got, want := en[0].Title, "Visit 店 on 2026-03-10 (lead)"; got != want {
+		t.Fatalf("English title %q, want %q", got, want)
+	}
+	if en[4].Title != ns[4].Title {
+		t.Fatalf("the business's notice changed language with the inspectors': %q", en[4].Title)
+	}
+	zhBody, enBody := ns[0].Body.(visitBody), en[0].Body.(visitBody)
+	if zhBody.Role != "lead" || enBody.Role != "lead" || !strings.HasPrefix(enBody.Text, "Visit 店 on 2026-03-10 (lead). Address:") ||
+		!strings.HasPrefix(zhBody.Text, ns[0].Title+"。地址：") {
+		t.Fatalf("bodies: zh %+v\nen %+v", zhBody, enBody)
+	}
+	zhBody.Text, enBody.Text = "", ""
+	if fmt.Sprint(zhBody) != fmt.Sprint(enBody) {
+		t.Fatalf("machine fields differ by language:\n%+v\n%+v", zhBody, enBody)
+	}
 	// One unannounced demand makes the visit unannounced.
 	v.Items = append(v.Items, store.VisitItem{ItemID: 3, DemandID: 3, AnnounceDays: 0})
-	if ns := VisitNotices(&v, shanghai); len(ns) != 4 {
+	if ns := VisitNotices(&v, shanghai, NoticeLanguages{}); len(ns) != 4 {
 		t.Fatalf("unannounced visit told the business: %d notices", len(ns))
 	}
 }

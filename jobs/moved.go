@@ -2,7 +2,6 @@ package jobs
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 	"time"
 
@@ -59,8 +58,9 @@ type businessMoveBody struct {
 // told yet hears of neither before the announce policy allows. An
 // unannounced visit's business hears of no move: it is not told of the visit
 // before it has happened.
-func MoveNotices(v *store.DispatchVisit, moves []store.VisitMove, loc *time.Location) []store.NewNotification {
+func MoveNotices(v *store.DispatchVisit, moves []store.VisitMove, loc *time.Location, langs NoticeLanguages) []store.NewNotification {
 	var out []store.NewNotification
+	li, lt, lb := langs.For(store.RecipientInspector), langs.For(store.RecipientTeam), langs.For(store.RecipientBusiness)
 	days := v.AnnounceDays()
 	earliest := v.OriginalDate
 	if earliest.IsZero() {
@@ -82,31 +82,32 @@ func MoveNotices(v *store.DispatchVisit, moves []store.VisitMove, loc *time.Loca
 			id := strconv.FormatInt(in.ID, 10)
 			b := moveBody{visitBody: bodyOf(&at, in.Role), Move: info}
 			b.Revision, b.OriginalDate = m.Revision, m.OriginalDate
+			title := li.T("notice.visit_moved.title", v.BusinessName, li.Date(m.FromDate), li.Date(m.ToDate), roleText(li, in.Role))
+			b.Text = noticeText(li, title, reasonDetail(li, m.Reason), visitDetail(li, b.visitBody))
 			out = append(out, store.NewNotification{
 				EffectKey:     store.MoveEffectKey(v.PlanID, v.Seq, store.RecipientInspector, id, m.Revision),
 				RecipientKind: store.RecipientInspector, RecipientID: id, Kind: store.NoticeVisitMoved,
-				PlanID: v.PlanID, VisitSeq: v.Seq,
-				Title: fmt.Sprintf("Visit %s moved from %s to %s (%s)", v.BusinessName, m.FromDate, m.ToDate, in.Role),
-				Body:  b,
+				PlanID: v.PlanID, VisitSeq: v.Seq, Title: title, Body: b,
 			})
 		}
 		tb := moveBody{visitBody: bodyOf(&at, ""), Move: info}
 		tb.Revision, tb.OriginalDate = m.Revision, m.OriginalDate
+		tTitle := lt.T("notice.visit_moved.team", v.TeamName, v.BusinessName, lt.Date(m.FromDate), lt.Date(m.ToDate))
+		tb.Text = noticeText(lt, tTitle, reasonDetail(lt, m.Reason), visitDetail(lt, tb.visitBody))
 		team := strconv.FormatInt(v.TeamID, 10)
 		out = append(out, store.NewNotification{
 			EffectKey:     store.MoveEffectKey(v.PlanID, v.Seq, store.RecipientTeam, team, m.Revision),
 			RecipientKind: store.RecipientTeam, RecipientID: team, Kind: store.NoticeVisitMoved,
-			PlanID: v.PlanID, VisitSeq: v.Seq,
-			Title: fmt.Sprintf("Team %s: visit %s moved from %s to %s", v.TeamName, v.BusinessName, m.FromDate, m.ToDate),
-			Body:  tb,
+			PlanID: v.PlanID, VisitSeq: v.Seq, Title: tTitle, Body: tb,
 		})
 		if days > 0 {
+			bb := businessMoveBody{businessBody: businessBodyOf(v, m.ToDate), Move: info}
+			bTitle := lb.T("notice.visit_moved.business", lb.Date(m.FromDate), lb.Date(m.ToDate))
+			bb.Text = noticeText(lb, bTitle, reasonDetail(lb, m.Reason), businessDetail(lb, bb.businessBody))
 			out = append(out, store.NewNotification{
 				EffectKey:     store.MoveEffectKey(v.PlanID, v.Seq, store.RecipientBusiness, v.USCC, m.Revision),
 				RecipientKind: store.RecipientBusiness, RecipientID: v.USCC, Kind: store.NoticeVisitMoved,
-				PlanID: v.PlanID, VisitSeq: v.Seq,
-				Title:       fmt.Sprintf("Inspection visit moved from %s to %s", m.FromDate, m.ToDate),
-				Body:        businessMoveBody{businessBody: businessBodyOf(v, m.ToDate), Move: info},
+				PlanID: v.PlanID, VisitSeq: v.Seq, Title: bTitle, Body: bb,
 				VisibleFrom: localDay(earliest, loc).AddDate(0, 0, -days),
 			})
 		}
@@ -139,7 +140,7 @@ func (d *Dispatcher) TellMoves(ctx context.Context, planID int64, seq int) (int,
 	if len(moves) == 0 {
 		return 0, nil
 	}
-	inserted, err := d.sendNews(ctx, TypeDispatchVisitMoved, &v, MoveNotices(&v, moves, d.loc))
+	inserted, err := d.sendNews(ctx, TypeDispatchVisitMoved, &v, MoveNotices(&v, moves, d.loc, d.langs))
 	if err != nil {
 		return inserted, err
 	}

@@ -480,7 +480,7 @@ func TestRosterUpdates(t *testing.T) {
 	upd := bodyOfRoster(got[1])
 	if !upd.Updated || seqsOf(upd) != fmt.Sprintf("%d/1,%d/9", p.ID, p.ID) ||
 		got[1].EffectKey != store.RosterUpdateEffectKey(f.team, tomorrow, 2, upd.Digest) ||
-		!strings.HasPrefix(got[1].Title, "Updated roster") || got[1].RecipientKind != store.RecipientTeam {
+		!strings.Contains(got[1].Title, "检查行程已更新") || got[1].RecipientKind != store.RecipientTeam {
 		t.Fatalf("updated roster %s %q %+v", got[1].EffectKey, got[1].Title, upd)
 	}
 	if r := rosters(daysAfter(1)); len(r) != 0 {
@@ -517,7 +517,7 @@ func TestRosterUpdates(t *testing.T) {
 		}
 	}
 	r := rosters(last)
-	if b := bodyOfRoster(r[3]); !b.Updated || len(b.Visits) != 0 || b.Team == "" || !strings.Contains(r[3].Title, ": 0 visits") {
+	if b := bodyOfRoster(r[3]); !b.Updated || len(b.Visits) != 0 || b.Team == "" || !strings.Contains(r[3].Title, "已更新：0 家") || !strings.Contains(b.Text, "当日已无检查") {
 		t.Fatalf("emptied roster %q %+v", r[3].Title, b)
 	}
 	runRosters(last, 0)

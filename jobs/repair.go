@@ -164,8 +164,10 @@ type restaffBody struct {
 // lead team. The business is not told: which inspectors come is not part of
 // what it is told of a visit. Effect key: visit × recipient × "restaffed" ×
 // substitution, so each is told once to each.
-func RestaffNotices(v *store.DispatchVisit, subs []store.VisitSubstitution) []store.NewNotification {
+func RestaffNotices(v *store.DispatchVisit, subs []store.VisitSubstitution, langs NoticeLanguages) []store.NewNotification {
 	var out []store.NewNotification
+	li, lt := langs.For(store.RecipientInspector), langs.For(store.RecipientTeam)
+	date := v.Date.Format(time.DateOnly)
 	for _, s := range subs {
 		info := restaffInfo{Seq: s.Seq, Ord: s.Ord, OutInspector: s.OutID, OutName: s.OutName, InInspector: s.InID,
 			InName: s.InName, Reason: s.Reason, DrawKey: s.DrawKey}
@@ -177,22 +179,25 @@ func RestaffNotices(v *store.DispatchVisit, subs []store.VisitSubstitution) []st
 			return store.VisitEffectKey(v.PlanID, v.Seq, kind, id, "restaffed") + ":" + strconv.Itoa(s.Seq)
 		}
 		in, outID, team := strconv.FormatInt(s.InID, 10), strconv.FormatInt(s.OutID, 10), strconv.FormatInt(v.TeamID, 10)
+		inB := restaffBody{visitBody: bodyOf(v, role), Restaff: info}
+		inTitle := li.T("notice.visit_restaffed.in", s.OutName, v.BusinessName, li.Date(date), roleText(li, role), s.Reason)
+		inB.Text = noticeText(li, inTitle, visitDetail(li, inB.visitBody))
+		outB := restaffBody{visitBody: bodyOf(v, ""), Restaff: info}
+		outTitle := li.T("notice.visit_restaffed.out", v.BusinessName, li.Date(date), s.InName, s.Reason)
+		outB.Text = noticeText(li, outTitle, visitDetail(li, outB.visitBody))
+		tB := restaffBody{visitBody: bodyOf(v, ""), Restaff: info}
+		tTitle := lt.T("notice.visit_restaffed.team", v.TeamName, s.InName, s.OutName, v.BusinessName, lt.Date(date), s.Reason)
+		tB.Text = noticeText(lt, tTitle, visitDetail(lt, tB.visitBody))
 		out = append(out,
 			store.NewNotification{EffectKey: key(store.RecipientInspector, in), RecipientKind: store.RecipientInspector,
 				RecipientID: in, Kind: store.NoticeVisitRestaffed, PlanID: v.PlanID, VisitSeq: v.Seq,
-				Title: fmt.Sprintf("You replace %s on the visit to %s on %s (%s): %s", s.OutName, v.BusinessName,
-					v.Date.Format(time.DateOnly), role, s.Reason),
-				Body: restaffBody{visitBody: bodyOf(v, role), Restaff: info}},
+				Title: inTitle, Body: inB},
 			store.NewNotification{EffectKey: key(store.RecipientInspector, outID), RecipientKind: store.RecipientInspector,
 				RecipientID: outID, Kind: store.NoticeVisitRestaffed, PlanID: v.PlanID, VisitSeq: v.Seq,
-				Title: fmt.Sprintf("You are off the visit to %s on %s: %s replaces you (%s)", v.BusinessName,
-					v.Date.Format(time.DateOnly), s.InName, s.Reason),
-				Body: restaffBody{visitBody: bodyOf(v, ""), Restaff: info}},
+				Title: outTitle, Body: outB},
 			store.NewNotification{EffectKey: key(store.RecipientTeam, team), RecipientKind: store.RecipientTeam,
 				RecipientID: team, Kind: store.NoticeVisitRestaffed, PlanID: v.PlanID, VisitSeq: v.Seq,
-				Title: fmt.Sprintf("Team %s: %s replaces %s on the visit to %s on %s (%s)", v.TeamName, s.InName, s.OutName,
-					v.BusinessName, v.Date.Format(time.DateOnly), s.Reason),
-				Body: restaffBody{visitBody: bodyOf(v, ""), Restaff: info}})
+				Title: tTitle, Body: tB})
 	}
 	return out
 }
@@ -215,7 +220,7 @@ func (d *Dispatcher) TellSubstitutions(ctx context.Context, planID int64, seq in
 	if err != nil || len(subs) == 0 {
 		return 0, err
 	}
-	inserted, err := d.sendNews(ctx, TypeDispatchVisitRestaffed, &v, RestaffNotices(&v, subs))
+	inserted, err := d.sendNews(ctx, TypeDispatchVisitRestaffed, &v, RestaffNotices(&v, subs, d.langs))
 	if err != nil {
 		return inserted, err
 	}

@@ -269,9 +269,10 @@ func (p *Planner) RoutineDemands(ctx context.Context, due time.Time) (RoutineRep
 					}
 					sid := g.ScenarioID
 					biz := g.Businesses[c*maxList : min((c+1)*maxList, len(g.Businesses))]
-					title := fmt.Sprintf("例行检查（%s码，每%d天）：%s", risk, interval, g.ScenarioCode)
+					lang := configs.Lang(p.cfg.Language)
+					title := lang.T("demand.routine.title", lang.T("risk.code."+risk), interval, g.ScenarioCode)
 					if chunks > 1 {
-						title += fmt.Sprintf(" %d/%d", c+1, chunks)
+						title = lang.T("demand.routine.part", title, c+1, chunks)
 					}
 					d := &domain.Demand{DepartmentID: dept.DepartmentID, Title: title, ItemIDs: dept.ItemIDs,
 						TargetKind: domain.TargetList, Businesses: biz, WindowFrom: from, WindowTo: to, Priority: prio,

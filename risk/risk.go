@@ -95,8 +95,10 @@ type Result struct {
 
 // Visit is one confirmed visit of the business.
 type Visit struct {
-	// Ref names the visit in reasons, e.g. "plan 3 visit 12 (2026-03-05)".
-	Ref     string
+	// PlanID, Seq and Date (YYYY-MM-DD) name the visit in reasons.
+	PlanID  int64
+	Seq     int
+	Date    string
 	Results []Result
 }
 
@@ -132,8 +134,9 @@ type Decision struct {
 	// from the current one.
 	Code    string
 	Changed bool
-	// Reason says why, in words for the risk-code history.
-	Reason string
+	// Reason says why, as a code and its parameters for the risk-code
+	// history (Reason.Text puts it in words); zero when nothing changed.
+	Reason Reason
 	// ResultID is the result that decided (0 when nothing changed).
 	ResultID int64
 }
@@ -159,17 +162,15 @@ func (r Rule) Apply(current string, visits []Visit) Decision {
 		if level(to) <= level(current) {
 			return keep
 		}
-		reason := fmt.Sprintf("%s at %s: %s", what, latest.Ref, res.Item)
-		if rc := strings.TrimSpace(res.RuleCited); rc != "" {
-			reason += " (" + rc + ")"
-		}
+		reason := Reason{Code: what, Params: ReasonParams{PlanID: latest.PlanID, VisitSeq: latest.Seq, Date: latest.Date,
+			Item: res.Item, RuleCited: strings.TrimSpace(res.RuleCited)}}
 		return Decision{Code: to, Changed: true, Reason: reason, ResultID: res.ID}
 	}
 	if res := latest.first(Violation); res != nil {
-		return raise(r.OnViolation, res, "violation")
+		return raise(r.OnViolation, res, ReasonViolation)
 	}
 	if res := latest.first(Minor); res != nil {
-		return raise(r.OnMinor, res, "minor finding")
+		return raise(r.OnMinor, res, ReasonMinor)
 	}
 	n := r.CleanVisitsToStepDown
 	if n <= 0 || current == Green {
@@ -203,5 +204,6 @@ func (r Rule) Apply(current string, visits []Visit) Decision {
 		}
 	}
 	return Decision{Code: to, Changed: true, ResultID: decider.ID,
-		Reason: fmt.Sprintf("%d clean visits in a row, the latest %s: %s → %s", n, latest.Ref, current, to)}
+		Reason: Reason{Code: ReasonStepDown, Params: ReasonParams{PlanID: latest.PlanID, VisitSeq: latest.Seq, Date: latest.Date,
+			Clean: n, From: current, To: to}}}
 }

@@ -1,12 +1,19 @@
 package risk
 
 import (
+	"encoding/json"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+
+	"inspectonce/messages"
 )
 
+// visit is a visit named ref ("v3": visit 3 of plan 1, on 2026-03-03).
 func visit(ref string, outcomes ...string) Visit {
-	v := Visit{Ref: ref}
+	n, _ := strconv.Atoi(strings.TrimPrefix(ref, "v"))
+	v := Visit{PlanID: 1, Seq: n, Date: "2026-03-0" + strconv.Itoa(n%10)}
 	for i, o := range outcomes {
 		r := Result{ID: int64(len(ref)*100 + i + 1), Outcome: o, Item: "item" + string(rune('A'+i))}
 		if o == Minor || o == Violation {
@@ -61,25 +68,81 @@ func TestApply(t *testing.T) {
 				t.Fatalf("Apply(%s) = %+v, want code %s", c.current, d, c.want)
 			}
 			if c.wantResult < 0 {
-				if d.ResultID != 0 || d.Reason != "" {
-					t.Fatalf("no change, but result %d reason %q", d.ResultID, d.Reason)
+				if d.ResultID != 0 || !d.Reason.IsZero() {
+					t.Fatalf("no change, but result %d reason %+v", d.ResultID, d.Reason)
 				}
 				return
 			}
 			if want := c.visits[0].Results[c.wantResult].ID; d.ResultID != want {
 				t.Fatalf("deciding result %d, want %d", d.ResultID, want)
 			}
-			if !strings.Contains(d.Reason, c.visits[0].Ref) {
-				t.Fatalf("reason %q does not name the visit %s", d.Reason, c.visits[0].Ref)
+			if p := d.Reason.Params; p.PlanID != 1 || p.VisitSeq != c.visits[0].Seq || p.Date != c.visits[0].Date {
+				t.Fatalf("reason %+v does not name the visit %+v", d.Reason, c.visits[0])
 			}
 		})
 	}
 }
 
 func TestViolationReasonCitesTheRule(t *testing.T) {
-	d := Default().Apply(Green, []Visit{visit("plan 1 visit 2 (2026-03-03)", Violation)})
-	if !strings.Contains(d.Reason, "《食品安全法》第五十四条") || !strings.Contains(d.Reason, "violation") {
-		t.Fatalf("reason %q", d.Reason)
+	d := Default().Apply(Green, []Visit{visit("v2", Violation)})
+	if d.Reason.Code != ReasonViolation || d.Reason.Params.RuleCited != "《食品安全法》第五十四条" || d.Reason.Params.Item != "itemA" {
+		t.Fatalf("reason %+v", d.Reason)
+	}
+	if got, want := d.Reason.Text(messages.EN), "violation at plan 1 visit 2 (2026-03-02): itemA (《食品安全法》第五十四条)"; got != want {
+		t.Fatalf("English reason %q, want %q", got, want)
+	}
+	if got, want := d.Reason.Text(messages.ZH), "计划1第2号检查（2026年3月2日）发现违法行为：itemA（《食品安全法》第五十四条）"; got != want {
+		t.Fatalf("Chinese reason %q, want %q", got, want)
+	}
+}
+
+// TestReasonsInChinese: every reason Apply gives reads in Chinese with no
+// English word, code name or field name in it; stored reasons render the
+// same from their code and JSON parameters, and a reason without a code
+// (set by hand, imported, or stored before codes) is shown as stored.
+func TestReasonsInChinese(t *testing.T) {
+	latin := regexp.MustCompile(`[A-Za-z_]{3,}`)
+	zhVisit := func(ref string, outcomes ...string) Visit {
+		v := visit(ref, outcomes...)
+		for i := range v.Results {
+			v.Results[i].Item = "食品经营许可检查"
+		}
+		return v
+	}
+	cases := []struct {
+		name    string
+		current string
+		visits  []Visit
+		want    string
+	}{
+		{"violation", Green, []Visit{zhVisit("v1", Violation)}, "计划1第1号检查（2026年3月1日）发现违法行为：食品经营许可检查（《食品安全法》第五十四条）"},
+		{"minor", Green, []Visit{zhVisit("v1", Minor)}, "计划1第1号检查（2026年3月1日）发现轻微问题：食品经营许可检查（《食品安全法》第五十四条）"},
+		{"step down", Red, []Visit{zhVisit("v3", Compliant), zhVisit("v2", Compliant)}, "连续2次检查未发现问题，最近一次为计划1第3号检查（2026年3月3日）：红码 → 黄码"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			d := Default().Apply(c.current, c.visits)
+			got := d.Reason.Text(messages.ZH)
+			if got != c.want {
+				t.Fatalf("reason %q, want %q", got, c.want)
+			}
+			if w := latin.FindString(got); w != "" {
+				t.Fatalf("%q in the Chinese reason %q", w, got)
+			}
+			params, err := json.Marshal(d.Reason.Params)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s := ReasonText(messages.ZH, d.Reason.Code, params, "stored"); s != c.want {
+				t.Fatalf("from storage %q, want %q", s, c.want)
+			}
+		})
+	}
+	if s := ReasonText(messages.ZH, "", nil, "市场监管局认定"); s != "市场监管局认定" {
+		t.Fatalf("a reason without code: %q", s)
+	}
+	if s := ReasonText(messages.ZH, "from_the_future", []byte(`{}`), "原文"); s != "原文" {
+		t.Fatalf("an unknown code: %q", s)
 	}
 }
 

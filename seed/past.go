@@ -331,7 +331,7 @@ func loadPast(ctx context.Context, st *store.Store, c *County, cfg *configs.Conf
 			PublishWithinWorkingDays:      cfg.Results.PublishWithinWorkingDays,
 			RedoMinWindowWorkingDays:      cfg.Results.RedoMinWindowWorkingDays,
 			ReinspectionWindowWorkingDays: cfg.Results.ReinspectionWindowWorkingDays,
-			MaxRectifyDays:                cfg.Results.MaxRectifyDays}
+			MaxRectifyDays:                cfg.Results.MaxRectifyDays, Language: configs.Lang(cfg.Language)}
 		if len(dv.Inspectors) < 2 {
 			return res, fmt.Errorf("seed: visit %d has %d inspectors, want two to confirm", dv.VisitSeq, len(dv.Inspectors))
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"inspectonce/domain"
+	"inspectonce/messages"
 	"inspectonce/risk"
 )
 
@@ -101,6 +102,9 @@ type riskOverride struct {
 
 type riskHistoryRow struct {
 	uscc, code, reason string
+	// reasonCode and reasonParams (JSON) are set for the import's own
+	// reason (defaultRiskReason); nil in the database otherwise.
+	reasonCode, reasonParams string
 }
 
 // ApplyBusinessPatches applies a batch of import rows in one transaction (or,
@@ -163,7 +167,7 @@ func (s *Store) ApplyBusinessPatches(ctx context.Context, actor string, importID
 					b.RiskReason = defaultRiskReason(importID)
 				}
 				b.RiskSetAt, b.CreatedAt = now, now
-				history = append(history, riskHistoryRow{b.USCC, b.RiskCode, b.RiskReason})
+				history = append(history, historyRow(&b, importID))
 			} else {
 				var ov *riskOverride
 				b, out, ov = patchBusiness(old, p, importID, opt, &res)
@@ -172,7 +176,7 @@ func (s *Store) ApplyBusinessPatches(ctx context.Context, actor string, importID
 				}
 				if b.RiskCode != old.RiskCode {
 					b.RiskSetAt = now
-					history = append(history, riskHistoryRow{b.USCC, b.RiskCode, b.RiskReason})
+					history = append(history, historyRow(&b, importID))
 				}
 			}
 			res.Rows = append(res.Rows, out)
@@ -189,10 +193,14 @@ func (s *Store) ApplyBusinessPatches(ctx context.Context, actor string, importID
 		}
 		if len(history) > 0 {
 			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"risk_code_history"},
-				[]string{"uscc", "risk_code", "set_at", "reason", "set_by"},
+				[]string{"uscc", "risk_code", "set_at", "reason", "set_by", "reason_code", "reason_params"},
 				pgx.CopyFromSlice(len(history), func(i int) ([]any, error) {
 					h := history[i]
-					return []any{h.uscc, h.code, now, h.reason, actor}, nil
+					var code, params any
+					if h.reasonCode != "" {
+						code, params = h.reasonCode, h.reasonParams
+					}
+					return []any{h.uscc, h.code, now, h.reason, actor, code, params}, nil
 				})); err != nil {
 				return err
 			}
@@ -213,8 +221,21 @@ func (s *Store) ApplyBusinessPatches(ctx context.Context, actor string, importID
 	return res, nil
 }
 
+// defaultRiskReason is the reason of a code an import set without one, in
+// words (the catalog's default language); its history row also gets the
+// code risk.ReasonImport, so it reads in any language.
 func defaultRiskReason(importID int64) string {
-	return "import " + strconv.FormatInt(importID, 10)
+	return risk.Reason{Code: risk.ReasonImport, Params: risk.ReasonParams{ImportID: importID}}.Text(messages.Default)
+}
+
+// historyRow is the risk_code_history row of b's new code: with the import's
+// reason code when b's reason is the default one.
+func historyRow(b *domain.Business, importID int64) riskHistoryRow {
+	h := riskHistoryRow{uscc: b.USCC, code: b.RiskCode, reason: b.RiskReason}
+	if b.RiskReason == defaultRiskReason(importID) {
+		h.reasonCode, h.reasonParams = risk.ReasonImport, fmt.Sprintf(`{"import_id": %d}`, importID)
+	}
+	return h
 }
 
 func readBusinesses(ctx context.Context, tx pgx.Tx, keys []string, lock bool) (map[string]*storedBusiness, error) {

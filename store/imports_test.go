@@ -9,6 +9,8 @@ import (
 
 	"inspectonce/csvimport"
 	"inspectonce/domain"
+	"inspectonce/messages"
+	"inspectonce/risk"
 	"inspectonce/store"
 	"inspectonce/store/storetest"
 )
@@ -90,6 +92,14 @@ func TestImportKeepsRiskCodeSetByResult(t *testing.T) {
 		if bz, _ := st.GetBusiness(ctx, f.biz[1]); bz.RiskCode != domain.RiskRed {
 			t.Errorf("round %d: raising by import: %s, want red", round, bz.RiskCode)
 		}
+	}
+	// Raised by an import that gave no reason: the import is the reason, by
+	// its code, in Chinese by default and in English on request.
+	h := lastHistory(t, st, f.biz[1])
+	en := risk.ReasonText(messages.EN, h.ReasonCode, h.ReasonParams, "")
+	if h.ReasonCode != risk.ReasonImport || !strings.HasPrefix(h.Reason, "批量导入（第") || !strings.HasPrefix(en, "import ") ||
+		risk.ReasonText(messages.ZH, h.ReasonCode, h.ReasonParams, "") != h.Reason {
+		t.Errorf("import's reason %+v (en %q)", h, en)
 	}
 }
 

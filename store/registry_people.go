@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"strconv"
 	"time"
 
@@ -330,10 +331,30 @@ func (s *Store) businesses(ctx context.Context, viewer *domain.Principal) *gorm.
 
 // RiskHistory returns a business's risk codes, oldest first.
 func (s *Store) RiskHistory(ctx context.Context, code string) ([]domain.RiskChange, error) {
-	var out []domain.RiskChange
-	err := s.db.WithContext(ctx).Table("risk_code_history").Select("risk_code, set_at, reason, set_by, result_id").
-		Where("uscc = ?", code).Order("set_at, id").Find(&out).Error
-	return nonNil(out), translate(err, "risk history")
+	var rows []struct {
+		RiskCode     string
+		SetAt        time.Time
+		Reason       string
+		SetBy        string
+		ResultID     *int64
+		ReasonCode   *string
+		ReasonParams *string
+	}
+	err := s.db.WithContext(ctx).Table("risk_code_history").
+		Select("risk_code, set_at, reason, set_by, result_id, reason_code, reason_params::text AS reason_params").
+		Where("uscc = ?", code).Order("set_at, id").Find(&rows).Error
+	out := make([]domain.RiskChange, 0, len(rows))
+	for _, r := range rows {
+		c := domain.RiskChange{RiskCode: r.RiskCode, SetAt: r.SetAt, Reason: r.Reason, SetBy: r.SetBy, ResultID: r.ResultID}
+		if r.ReasonCode != nil {
+			c.ReasonCode = *r.ReasonCode
+		}
+		if r.ReasonParams != nil {
+			c.ReasonParams = json.RawMessage(*r.ReasonParams)
+		}
+		out = append(out, c)
+	}
+	return out, translate(err, "risk history")
 }
 
 // ListBusinesses pages through businesses ordered by USCC, in one query;

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -18,6 +19,7 @@ import (
 
 	"inspectonce/calendar"
 	"inspectonce/domain"
+	"inspectonce/messages"
 	"inspectonce/risk"
 )
 
@@ -79,6 +81,9 @@ type ResultRules struct {
 	// MaxRectifyDays bounds a rectification deadline, in days after the
 	// visit (0: 365).
 	MaxRectifyDays int
+	// Language is the language of the words written with a report: the
+	// risk reason's text and follow-up demands' titles ("": Chinese).
+	Language messages.Lang
 }
 
 func (r ResultRules) cal() *calendar.Calendar {
@@ -202,11 +207,15 @@ type VisitReport struct {
 
 // RiskOutcome is what a report did to the business's risk code.
 type RiskOutcome struct {
-	From     string `json:"from"`
-	To       string `json:"to"`
-	Changed  bool   `json:"changed"`
-	Reason   string `json:"reason,omitempty"`
-	ResultID int64  `json:"result_id,omitempty"`
+	From    string `json:"from"`
+	To      string `json:"to"`
+	Changed bool   `json:"changed"`
+	// Reason is why, in words (ResultRules.Language); ReasonCode and
+	// ReasonParams are the same, for machines (risk.Reason).
+	Reason       string             `json:"reason,omitempty"`
+	ReasonCode   string             `json:"reason_code,omitempty"`
+	ReasonParams *risk.ReasonParams `json:"reason_params,omitempty"`
+	ResultID     int64              `json:"result_id,omitempty"`
 }
 
 // FollowUp is a demand a report created.
@@ -775,7 +784,7 @@ func (s *Store) writeReport(tx *gorm.DB, actor string, dv doorVisit, tasks []vis
 	}); err != nil {
 		return err
 	}
-	ro, err := applyRisk(tx, actor, dv, tasks, rules.Risk)
+	ro, err := applyRisk(tx, actor, dv, tasks, rules.Risk, rules.Language)
 	if err != nil {
 		return err
 	}
@@ -784,14 +793,9 @@ func (s *Store) writeReport(tx *gorm.DB, actor string, dv doorVisit, tasks []vis
 	return err
 }
 
-// visitRef names a visit in risk reasons.
-func visitRef(planID int64, seq int, date time.Time) string {
-	return fmt.Sprintf("plan %d visit %d (%s)", planID, seq, civilDate(date))
-}
-
 // applyRisk recomputes the business's code from the visit just reported and
 // the business's earlier reports since its code was last set.
-func applyRisk(tx *gorm.DB, actor string, dv doorVisit, tasks []visitTask, rule risk.Rule) (*RiskOutcome, error) {
+func applyRisk(tx *gorm.DB, actor string, dv doorVisit, tasks []visitTask, rule risk.Rule, lang messages.Lang) (*RiskOutcome, error) {
 	var biz struct {
 		RiskCode  string
 		RiskSetAt time.Time
@@ -799,7 +803,7 @@ func applyRisk(tx *gorm.DB, actor string, dv doorVisit, tasks []visitTask, rule 
 	if err := tx.Raw(`SELECT risk_code, risk_set_at FROM businesses WHERE uscc = ? FOR UPDATE`, dv.USCC).Scan(&biz).Error; err != nil {
 		return nil, translate(err, "business "+dv.USCC)
 	}
-	current := risk.Visit{Ref: visitRef(dv.PlanID, dv.Seq, dv.Date)}
+	current := risk.Visit{PlanID: dv.PlanID, Seq: dv.Seq, Date: civilDate(dv.Date)}
 	for _, t := range tasks {
 		current.Results = append(current.Results, risk.Result{ID: t.ResultID, Outcome: t.Outcome, Item: t.ItemName, RuleCited: t.RuleCited})
 	}
@@ -823,26 +827,34 @@ func applyRisk(tx *gorm.DB, actor string, dv doorVisit, tasks []visitTask, rule 
 	}
 	for i, e := range earlier {
 		if i == 0 || e.PlanID != earlier[i-1].PlanID || e.VisitSeq != earlier[i-1].VisitSeq {
-			visits = append(visits, risk.Visit{Ref: visitRef(e.PlanID, e.VisitSeq, e.VisitDate)})
+			visits = append(visits, risk.Visit{PlanID: e.PlanID, Seq: e.VisitSeq, Date: civilDate(e.VisitDate)})
 		}
 		last := &visits[len(visits)-1]
 		last.Results = append(last.Results, risk.Result{ID: e.ResultID, Outcome: e.Outcome, Item: e.ItemName, RuleCited: e.RuleCited})
 	}
 	d := rule.Apply(biz.RiskCode, visits)
-	ro := &RiskOutcome{From: biz.RiskCode, To: d.Code, Changed: d.Changed, Reason: d.Reason, ResultID: d.ResultID}
+	ro := &RiskOutcome{From: biz.RiskCode, To: d.Code, Changed: d.Changed, ResultID: d.ResultID}
 	if !d.Changed {
 		return ro, nil
 	}
+	text := d.Reason.Text(lang.OrDefault())
+	ro.Reason, ro.ReasonCode, ro.ReasonParams = text, d.Reason.Code, &d.Reason.Params
+	params, err := json.Marshal(d.Reason.Params)
+	if err != nil {
+		return nil, fmt.Errorf("risk reason: %w", err)
+	}
 	if err := tx.Exec(`UPDATE businesses SET risk_code = ?, risk_set_at = now(), risk_reason = ?, updated_at = now() WHERE uscc = ?`,
-		d.Code, d.Reason, dv.USCC).Error; err != nil {
+		d.Code, text, dv.USCC).Error; err != nil {
 		return nil, translate(err, "business "+dv.USCC)
 	}
-	if err := tx.Exec(`INSERT INTO risk_code_history (uscc, risk_code, set_at, reason, set_by, result_id) VALUES (?, ?, now(), ?, ?, ?)`,
-		dv.USCC, d.Code, d.Reason, actor, d.ResultID).Error; err != nil {
+	if err := tx.Exec(`INSERT INTO risk_code_history (uscc, risk_code, set_at, reason, set_by, result_id, reason_code, reason_params)
+		VALUES (?, ?, now(), ?, ?, ?, ?, ?::jsonb)`,
+		dv.USCC, d.Code, text, actor, d.ResultID, d.Reason.Code, string(params)).Error; err != nil {
 		return nil, translate(err, "risk code history")
 	}
 	return ro, appendAudit(tx, actor, "business.risk_change", "business/"+dv.USCC, OutcomeOK, map[string]any{
-		"from": biz.RiskCode, "to": d.Code, "reason": d.Reason, "result_id": d.ResultID, "visit": dv.object(),
+		"from": biz.RiskCode, "to": d.Code, "reason": text, "reason_code": d.Reason.Code, "reason_params": d.Reason.Params,
+		"result_id": d.ResultID, "visit": dv.object(),
 	})
 }
 
@@ -918,7 +930,7 @@ func createFollowUps(tx *gorm.DB, actor string, dv doorVisit, tasks []visitTask,
 				if w := civilUTC(orig.WindowTo); w.After(to) {
 					to = w
 				}
-				title = followTitle("补查（未能检查）", orig.Title, dv)
+				title = followTitle(rules.Language, "demand.follow.redo", orig.Title, dv)
 			} else {
 				from = cal.AddWorkingDays(g.latest, 1)
 				if from.Before(nextWorkingDay) {
@@ -926,7 +938,7 @@ func createFollowUps(tx *gorm.DB, actor string, dv doorVisit, tasks []visitTask,
 				}
 				to = cal.AddWorkingDays(from, orDefault(rules.ReinspectionWindowWorkingDays, 20)-1)
 				announce = 0
-				title = followTitle("复查（整改期满）", orig.Title, dv)
+				title = followTitle(rules.Language, "demand.follow.reinspection", orig.Title, dv)
 			}
 			if n := utf8.RuneCountInString(title); n > 200 {
 				title = string([]rune(title)[:200])
@@ -966,12 +978,13 @@ func createFollowUps(tx *gorm.DB, actor string, dv doorVisit, tasks []visitTask,
 
 // followTitle names a follow-up demand: its kind, the original demand's
 // title when it has one, and the visit.
-func followTitle(kind, original string, dv doorVisit) string {
-	t := kind
+func followTitle(lang messages.Lang, kind, original string, dv doorVisit) string {
+	l := lang.OrDefault()
+	visit := risk.VisitName(l, dv.PlanID, dv.Seq, civilDate(dv.Date))
 	if original = strings.TrimSpace(original); original != "" {
-		t += "：" + original
+		return l.T("demand.follow.title", l.T(kind), original, visit)
 	}
-	return t + " · " + visitRef(dv.PlanID, dv.Seq, dv.Date)
+	return l.T("demand.follow.title_bare", l.T(kind), visit)
 }
 
 // DoorInspector is an inspector of a visit, with their certificate number.

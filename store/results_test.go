@@ -12,6 +12,7 @@ import (
 	"inspectonce/calendar"
 	"inspectonce/configs"
 	"inspectonce/domain"
+	"inspectonce/messages"
 	"inspectonce/planning"
 	"inspectonce/risk"
 	"inspectonce/store"
@@ -266,6 +267,22 @@ func TestConfirmedViolationTurnsRedAndFollowsUp(t *testing.T) {
 		Scan(&histResult, &histBy); err != nil || histResult != viol.ID || histBy != "inspector-a" {
 		t.Fatalf("risk history: result %d by %q, %v; want result %d", histResult, histBy, err, viol.ID)
 	}
+	// The reason: a stable code and parameters, and its words in Chinese
+	// (the default language), stored and in the history.
+	wantVisit := fmt.Sprintf("计划%d第1号检查（2026年3月3日）", p.ID)
+	if final.Risk.ReasonCode != risk.ReasonViolation || final.Risk.ReasonParams == nil || final.Risk.ReasonParams.PlanID != p.ID ||
+		final.Risk.ReasonParams.RuleCited != "《食品安全法》第五十五条" || !strings.HasPrefix(final.Risk.Reason, wantVisit+"发现违法行为：") ||
+		bz.RiskReason != final.Risk.Reason {
+		t.Fatalf("risk reason %+v (business: %q), want a violation at %s", final.Risk, bz.RiskReason, wantVisit)
+	}
+	hist, err := st.RiskHistory(ctx, f.biz[0])
+	if err != nil || len(hist) == 0 {
+		t.Fatal(hist, err)
+	}
+	if h := hist[len(hist)-1]; h.ReasonCode != risk.ReasonViolation || h.Reason != final.Risk.Reason ||
+		risk.ReasonText(messages.EN, h.ReasonCode, h.ReasonParams, "") != fmt.Sprintf("violation at plan %d visit 1 (2026-03-03): %s (《食品安全法》第五十五条)", p.ID, final.Risk.ReasonParams.Item) {
+		t.Fatalf("history %+v", h)
+	}
 	var actions []string
 	rows, err := st.SQL().Query(`SELECT action FROM audit_log WHERE seq > $1 ORDER BY seq`, auditBefore)
 	if err != nil {
@@ -306,6 +323,14 @@ func TestConfirmedViolationTurnsRedAndFollowsUp(t *testing.T) {
 		t.Fatalf("re-inspection demand %+v %v: want unannounced", d, err)
 	}
 	_ = notDone
+	// Their titles in Chinese: the kind, the original demand's title and the visit.
+	for _, fu := range final.FollowUps {
+		d, err := st.GetDemand(ctx, fu.DemandID, 0)
+		want := map[string]string{store.OriginRedo: "补查（未能检查）", store.OriginReinspection: "复查（整改期满）"}[fu.Kind]
+		if err != nil || !strings.HasPrefix(d.Title, want) || !strings.HasSuffix(d.Title, " · "+wantVisit) || strings.Contains(d.Title, "plan") {
+			t.Fatalf("%s demand title %q %v, want %q … %s", fu.Kind, d.Title, err, want, wantVisit)
+		}
+	}
 
 	// Final: no more results, check-ins or confirmations; a replay of the
 	// deciding confirmation still answers.
@@ -443,6 +468,20 @@ func TestCleanVisitsStepDown(t *testing.T) {
 	bz, _ = st.GetBusiness(ctx, f.biz[1])
 	if bz.RiskCode != domain.RiskYellow {
 		t.Fatalf("after a clean visit with a one-visit rule: %s, want yellow", bz.RiskCode)
+	}
+	// Why, in Chinese, the codes by their names; a reason set by hand stays
+	// as written.
+	hist, err := st.RiskHistory(ctx, f.biz[1])
+	if err != nil || len(hist) < 2 {
+		t.Fatal(hist, err)
+	}
+	byHand, ruled := hist[len(hist)-2], hist[len(hist)-1]
+	want := fmt.Sprintf("连续1次检查未发现问题，最近一次为计划%d第2号检查（2026年3月3日）：红码 → 黄码", p.ID)
+	if ruled.ReasonCode != risk.ReasonStepDown || ruled.Reason != want || bz.RiskReason != want {
+		t.Fatalf("step-down reason %+v (business %q), want %q", ruled, bz.RiskReason, want)
+	}
+	if byHand.Reason != "投诉查实" || byHand.ReasonCode != "" || byHand.ReasonParams != nil {
+		t.Fatalf("reason set by hand %+v", byHand)
 	}
 	if n := countRows(t, st, "demands WHERE origin_kind IS NOT NULL"); n != 0 {
 		t.Fatalf("a clean visit made %d follow-up demands", n)

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"inspectonce/domain"
+	"inspectonce/messages"
 	"inspectonce/uscc"
 )
 
@@ -19,24 +20,25 @@ var verbRe = regexp.MustCompile(`%(\[\d+\])?[-+# 0-9.]*[a-zA-Z%]`)
 func TestDemandMessages(t *testing.T) {
 	verbs := func(s string) string { return strings.Join(verbRe.FindAllString(s, -1), " ") }
 	for format, key := range apiReasons {
-		m, ok := catalog[key]
+		m, ok := messages.Texts(key)
 		if !ok {
 			t.Errorf("%q: key %s not in the catalog", format, key)
 			continue
 		}
-		if m.zh == "" || m.en == "" {
+		if m[0] == "" || m[1] == "" {
 			t.Errorf("%s: a language is missing", key)
 		}
-		if verbs(m.zh) != verbs(m.en) {
-			t.Errorf("%s: placeholders %q in zh, %q in en", key, verbs(m.zh), verbs(m.en))
+		if verbs(m[0]) != verbs(m[1]) {
+			t.Errorf("%s: placeholders %q in zh, %q in en", key, verbs(m[0]), verbs(m[1]))
 		}
 	}
-	for k, m := range catalog {
+	for _, k := range messages.Keys() {
 		if !strings.HasPrefix(k, "dem.") {
 			continue
 		}
-		if verbs(m.zh) != verbs(m.en) {
-			t.Errorf("%s: placeholders %q in zh, %q in en", k, verbs(m.zh), verbs(m.en))
+		m, _ := messages.Texts(k)
+		if verbs(m[0]) != verbs(m[1]) {
+			t.Errorf("%s: placeholders %q in zh, %q in en", k, verbs(m[0]), verbs(m[1]))
 		}
 	}
 	for _, f := range []string{"title", "source", "priority", "announce_days", "scenario_id", "businesses", "window",
@@ -47,7 +49,7 @@ func TestDemandMessages(t *testing.T) {
 			t.Errorf("API field %s has no form field", f)
 			continue
 		}
-		if _, ok := catalog["dem.f."+field]; !ok {
+		if !messages.Has("dem.f." + field) {
 			t.Errorf("form field %s (API %s) has no label", field, f)
 		}
 	}

@@ -4,10 +4,11 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
-	"sync"
 	"time"
 
 	"golang.org/x/text/language"
+
+	"inspectonce/messages"
 )
 
 // Lang is a page language: Simplified Chinese by default, English when the
@@ -57,46 +58,23 @@ func parseLang(s string) (Lang, bool) {
 	return "", false
 }
 
-// message is one text in both languages.
-type message struct{ zh, en string }
+// addMessages registers page texts in the shared catalog (package
+// messages); each page file adds its own in init, so pages do not share one
+// large table. A key registered twice with different texts is a programming
+// error and panics at start-up.
+func addMessages(m map[string][2]string) { messages.Add(m) }
 
-var (
-	catalogMu sync.RWMutex
-	catalog   = map[string]message{}
-)
-
-// addMessages registers page texts; each page file adds its own in init, so
-// pages do not share one large table. A key registered twice with different
-// texts is a programming error and panics at start-up.
-func addMessages(m map[string][2]string) {
-	catalogMu.Lock()
-	defer catalogMu.Unlock()
-	for k, v := range m {
-		if old, ok := catalog[k]; ok && (old.zh != v[0] || old.en != v[1]) {
-			panic("web: message " + k + " registered twice with different texts")
-		}
-		catalog[k] = message{zh: v[0], en: v[1]}
+// Msg is the catalog language of l.
+func (l Lang) Msg() messages.Lang {
+	if l == LangEN {
+		return messages.EN
 	}
+	return messages.ZH
 }
 
 // T is the text of key in l, formatted with args (fmt verbs); an unknown key
 // is shown as itself so a missing text is visible, not blank.
-func (l Lang) T(key string, args ...any) string {
-	catalogMu.RLock()
-	m, ok := catalog[key]
-	catalogMu.RUnlock()
-	s := key
-	if ok {
-		s = m.zh
-		if l == LangEN {
-			s = m.en
-		}
-	}
-	if len(args) > 0 {
-		return fmt.Sprintf(s, args...)
-	}
-	return s
-}
+func (l Lang) T(key string, args ...any) string { return l.Msg().T(key, args...) }
 
 // Other is the language the switch on every page offers.
 func (l Lang) Other() Lang {

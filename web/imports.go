@@ -24,6 +24,7 @@ import (
 
 	"inspectonce/csvimport"
 	"inspectonce/domain"
+	"inspectonce/messages"
 	"inspectonce/store"
 )
 
@@ -483,10 +484,7 @@ func init() {
 // catalog has no "imp.col.<kind>.<field>".
 func (l Lang) ImpColumn(kind, field string) string {
 	key := "imp.col." + kind + "." + field
-	catalogMu.RLock()
-	_, ok := catalog[key]
-	catalogMu.RUnlock()
-	if !ok {
+	if !messages.Has(key) {
 		return field
 	}
 	return l.T(key)

@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"inspectonce/domain"
+	"inspectonce/messages"
 	"inspectonce/store"
 )
 
@@ -555,10 +556,7 @@ func regToday(now time.Time, loc *time.Location) time.Time {
 // open-ended: a registry may carry one the catalog does not know yet).
 func (l Lang) RegDomain(code string) string {
 	key := "reg.domain." + code
-	catalogMu.RLock()
-	_, ok := catalog[key]
-	catalogMu.RUnlock()
-	if !ok {
+	if !messages.Has(key) {
 		return code
 	}
 	return l.T(key)

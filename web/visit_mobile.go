@@ -13,6 +13,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"inspectonce/configs"
 	"inspectonce/domain"
 	"inspectonce/internal/jsonin"
 	"inspectonce/store"
@@ -45,6 +46,7 @@ func (p *Pages) resultRules() store.ResultRules {
 	r := store.ResultRules{Today: time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC), Calendar: p.cal}
 	if p.cfg != nil {
 		r.Risk = p.cfg.Risk.Rule
+		r.Language = configs.Lang(p.cfg.Language)
 		r.PublishWithinWorkingDays = p.cfg.Results.PublishWithinWorkingDays
 		r.RedoMinWindowWorkingDays = p.cfg.Results.RedoMinWindowWorkingDays
 		r.ReinspectionWindowWorkingDays = p.cfg.Results.ReinspectionWindowWorkingDays

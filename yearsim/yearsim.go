@@ -421,7 +421,7 @@ func Run(ests []Establishment, cfg Config) (*Report, error) {
 			failed := uniform(cfg.Seed, bv.USCC, bv.Date) < ests[i].FailRate()
 			dv := DoneVisit{USCC: bv.USCC, Date: bv.Date, TeamID: bv.TeamID, InspectorIDs: bv.InspectorIDs,
 				Minutes: bv.DurationMinutes + bv.TravelMinutes, Failed: failed}
-			rv := risk.Visit{Ref: fmt.Sprintf("plan %d visit %d (%s)", bv.PlanID, bv.Seq, bv.Date)}
+			rv := risk.Visit{PlanID: bv.PlanID, Seq: bv.Seq, Date: bv.Date.String()}
 			for ti, tn := range notes[k] {
 				item := tn.item
 				if item < 0 {

@@ -127,7 +127,9 @@ func runService(ctx context.Context, cfg *configs.Config, log *slog.Logger, whic
 		queue := asynq.NewClient(qopt)
 		defer queue.Close()
 		disp := jobs.NewDispatcher(jobs.DispatchOptions{Store: st, Queue: queue, Location: cfg.Location(), Logger: log, Registry: metrics,
-			PublicBaseURL: cfg.HTTP.PublicBaseURL, AllowPrivateWebhooks: cfg.Webhooks.AllowPrivate})
+			PublicBaseURL: cfg.HTTP.PublicBaseURL, AllowPrivateWebhooks: cfg.Webhooks.AllowPrivate,
+			Languages: jobs.NoticeLanguages{Inspector: configs.Lang(cfg.Notifications.Language.Inspector),
+				Team: configs.Lang(cfg.Notifications.Language.Team), Business: configs.Lang(cfg.Notifications.Language.Business)}})
 		// Routine demands and the weekly draft plan (its run goes through the
 		// queue as plan:run, like the API's).
 		planner := jobs.NewPlanner(jobs.PlanningOptions{Store: st, Planning: plans, Config: cfg, Queue: queue, Logger: log})
