@@ -146,7 +146,7 @@ func TestPlanWorkspacePages(t *testing.T) {
 	}
 	_, _, body = v.pageReq("admin", "GET", planPath)
 	if !strings.Contains(body, `data-state="approved"`) || !strings.Contains(body, "依据充分，同意发布。") ||
-		!strings.Contains(body, `class="appr-reviewer">admin#`) || regexp.MustCompile(`id="publish-submit" disabled`).MatchString(body) {
+		!strings.Contains(body, `class="appr-reviewer" translate="no">admin#`) || regexp.MustCompile(`id="publish-submit" disabled`).MatchString(body) {
 		t.Fatalf("approved dashboard:\n%.3000s", body)
 	}
 	status, h, _ = v.pageForm("admin", planPath+"/publish", "", nil)
