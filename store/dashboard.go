@@ -78,6 +78,8 @@ type MapFilter struct {
 	TeamID int64
 	// RegionID keeps visits to businesses in that region or below it.
 	RegionID int64
+	// Date keeps the visits of that day (the plan's date; zero: every day).
+	Date time.Time
 }
 
 // MapVisit is a visit with what the dashboard's map and table show: the
@@ -143,6 +145,10 @@ func (s *Store) PlanMapVisits(ctx context.Context, planID int64, f MapFilter, li
 	if f.RegionID != 0 {
 		where += " AND b.region_id IN " + regionSubtree
 		args = append(args, pq.Int64Array{f.RegionID})
+	}
+	if !f.Date.IsZero() {
+		where += " AND v.date = ?::date"
+		args = append(args, civilDate(f.Date))
 	}
 	// The inner query counts every visit that passes (the window runs before
 	// the limit) and keeps the first limit; only those get their tasks

@@ -206,7 +206,17 @@ type dashFilter struct {
 	Township, Team, Department int64
 	Townships, Teams           []dashOption
 	Departments                []dashOption
-	Active                     bool
+	// Date is the day the maps and the table show ("" = every day); Days
+	// are the plan's working days to choose from.
+	Date   string
+	Days   []dashDay
+	Active bool
+}
+
+// dashDay is a day the filter offers.
+type dashDay struct {
+	Value, Label string
+	Selected     bool
 }
 
 type dashLegend struct {
@@ -266,6 +276,9 @@ func (p *Pages) planDashboard(c echo.Context) error {
 		return err
 	}
 	f.DepartmentID, f.TeamID, f.RegionID = v.Filter.Department, v.Filter.Team, v.Filter.Township
+	if f.Date, err = p.dayFilter(c, pl, &v.Filter); err != nil {
+		return err
+	}
 
 	if v.Running {
 		autoRefresh(c, planRefresh)
@@ -500,6 +513,34 @@ func (r *dashRegistries) teamColor(id int64) string {
 	return dashPalette[i%len(dashPalette)]
 }
 
+// dayFilter reads the date filter (one day of the plan's horizon) and fills
+// the days the filter offers: the horizon's working days, or every day of it
+// when no calendar is configured.
+func (p *Pages) dayFilter(c echo.Context, pl store.Plan, f *dashFilter) (time.Time, error) {
+	from, err1 := time.Parse(time.DateOnly, pl.From)
+	to, err2 := time.Parse(time.DateOnly, pl.To)
+	var day time.Time
+	if s := c.QueryParam("date"); s != "" {
+		d, err := domain.ParseDate(s, nil)
+		if err != nil || err1 != nil || err2 != nil || d.Before(from) || d.After(to) {
+			return day, domain.Invalid("date", "must be a day of the plan's horizon (%s to %s), got %q", pl.From, pl.To, s)
+		}
+		day, f.Date, f.Active = d, d.Format(time.DateOnly), true
+	}
+	if err1 != nil || err2 != nil {
+		return day, nil
+	}
+	lang := negotiate(c.Request())
+	for d, n := from, 0; !d.After(to) && n < 400; d, n = d.AddDate(0, 0, 1), n+1 {
+		if p.cal != nil && !p.cal.IsWorkingDay(d) && d.Format(time.DateOnly) != f.Date {
+			continue
+		}
+		v := d.Format(time.DateOnly)
+		f.Days = append(f.Days, dashDay{Value: v, Label: lang.Date(d), Selected: v == f.Date})
+	}
+	return day, nil
+}
+
 // filter reads the township, team and department filters; an id that names
 // nothing of that kind is a bad request.
 func (r *dashRegistries) filter(c echo.Context) (dashFilter, error) {
@@ -580,6 +621,17 @@ type dashMap struct {
 	W, H       float64
 	Dots       []dashDot
 	Routes     []dashRoute
+	// Bases are the bases of the teams whose visits the map shows, where
+	// their routes start.
+	Bases []dashBase
+}
+
+// dashBase is a team's base on a map.
+type dashBase struct {
+	TeamID int64
+	X, Y   string
+	Color  string
+	Title  string
 }
 
 type dashDot struct {
@@ -676,7 +728,20 @@ func (r *dashRegistries) maps(visits []store.MapVisit) ([]dashLegend, []dashMap)
 		for i, v := range vs {
 			pts[i] = dashPoint{v.Lat, v.Lng}
 		}
-		pr := newDashProjection(pts, dashMapWidth, dashMapMinHeight, dashMapMaxHeight, dashMapPad)
+		// The bases of the teams seen here are drawn too, so the box holds them.
+		var baseTeams []int64
+		for _, v := range vs {
+			if i, ok := r.teamIx[v.TeamID]; ok && !slices.Contains(baseTeams, v.TeamID) &&
+				(r.teams[i].BaseLat != 0 || r.teams[i].BaseLng != 0) {
+				baseTeams = append(baseTeams, v.TeamID)
+			}
+		}
+		all := slices.Clone(pts)
+		for _, id := range baseTeams {
+			t := r.teams[r.teamIx[id]]
+			all = append(all, dashPoint{t.BaseLat, t.BaseLng})
+		}
+		pr := newDashProjection(all, dashMapWidth, dashMapMinHeight, dashMapMaxHeight, dashMapPad)
 		m := dashMap{TownshipID: tw, Name: r.regionName(tw), W: pr.W, H: pr.H}
 		type teamDay struct {
 			team int64
@@ -702,6 +767,11 @@ func (r *dashRegistries) maps(visits []store.MapVisit) ([]dashLegend, []dashMap)
 				Title: fmt.Sprintf("%s · %s · %s #%d", v.BusinessName, v.Date.Format(time.DateOnly), r.teamName(v.TeamID), v.RouteOrder)})
 		}
 		flush()
+		for _, id := range baseTeams {
+			t := r.teams[r.teamIx[id]]
+			x, y := pr.xy(dashPoint{t.BaseLat, t.BaseLng})
+			m.Bases = append(m.Bases, dashBase{TeamID: id, X: dashCoord(x - 5), Y: dashCoord(y - 5), Color: r.teamColor(id), Title: t.Name})
+		}
 		maps = append(maps, m)
 	}
 	legend := make([]dashLegend, 0, len(teams))
@@ -805,6 +875,8 @@ func init() {
 		"plan.filters":                 {"筛选", "Filters"},
 		"plan.filter.township":         {"乡镇（街道）", "Township"},
 		"plan.filter.team":             {"执法队", "Team"},
+		"plan.filter.date":             {"日期", "Day"},
+		"plan.map.base":                {"%s 队部", "%s base"},
 		"plan.filter.department":       {"部门", "Department"},
 		"plan.filter.any":              {"全部", "All"},
 		"plan.filter.apply":            {"应用", "Apply"},
