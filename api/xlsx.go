@@ -26,20 +26,7 @@ func wantsXLSX(c echo.Context) (bool, error) {
 // sendXLSX builds a workbook in the request's language and sends it as an
 // attachment named zh (or en in English; en is also the ASCII fallback).
 func sendXLSX(c echo.Context, zh, en string, build func(*xlsxout.Writer) error) error {
-	lang := xlsxout.Lang(c.Request())
-	w, err := xlsxout.New(lang)
-	if err != nil {
-		return err
-	}
-	if err := build(w); err != nil {
-		_ = w.Close()
-		return err
-	}
-	name := zh
-	if lang == xlsxout.EN {
-		name = en
-	}
-	return xlsxout.Serve(c.Response(), name, en, w)
+	return xlsxout.Respond(c.Response(), xlsxout.Lang(c.Request()), zh, en, build)
 }
 
 // planVisitsXLSX answers GET /api/v1/plans/{id}/visits?format=xlsx: the

@@ -36,20 +36,7 @@ func sheetLang(c echo.Context) string {
 // sendXLSX builds a workbook in the reader's language and sends it named zh
 // (en in English, and as the ASCII fallback).
 func sendXLSX(c echo.Context, zh, en string, build func(*xlsxout.Writer) error) error {
-	lang := sheetLang(c)
-	w, err := xlsxout.New(lang)
-	if err != nil {
-		return err
-	}
-	if err := build(w); err != nil {
-		_ = w.Close()
-		return err
-	}
-	name := zh
-	if lang == xlsxout.EN {
-		name = en
-	}
-	return xlsxout.Serve(c.Response(), name, en, w)
+	return xlsxout.Respond(c.Response(), sheetLang(c), zh, en, build)
 }
 
 // planVisitsXLSX is GET /plans/{id}/visits.xlsx: the plan's visits as the

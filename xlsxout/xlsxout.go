@@ -390,3 +390,22 @@ func Serve(rw http.ResponseWriter, name, fallback string, w *Writer) error {
 	_, err := buf.WriteTo(rw)
 	return err
 }
+
+// Respond builds a workbook in lang with build and serves it named zh (en
+// for English, and as the ASCII fallback). A build error closes the
+// workbook and is returned; nothing is written then.
+func Respond(rw http.ResponseWriter, lang, zh, en string, build func(*Writer) error) error {
+	w, err := New(lang)
+	if err != nil {
+		return err
+	}
+	if err := build(w); err != nil {
+		_ = w.Close()
+		return err
+	}
+	name := zh
+	if lang == EN {
+		name = en
+	}
+	return Serve(rw, name, en, w)
+}
