@@ -90,7 +90,14 @@ func Resolve(in *Input) (tasks []Task, draws []Draw, unplaced []Unplaced) {
 			continue
 		}
 		if d.Sample != nil {
-			draws = append(draws, r.sample(di, d, items))
+			if f, ok := in.Frozen[d.ID]; ok {
+				draws = append(draws, r.sampleFrozen(di, d, items, f))
+			} else if in.Frozen != nil {
+				r.refuseDemand(d, items, ReasonDeferred)
+				continue
+			} else {
+				draws = append(draws, r.sample(di, d, items))
+			}
 		}
 		if len(d.Businesses) > 0 {
 			r.list(di, d, items)
@@ -860,6 +867,44 @@ func (r *resolver) sample(di int, d *Demand, items []int64) Draw {
 		pos := r.frameBuf[fi]
 		for _, it := range items {
 			r.tasks = append(r.tasks, resTask{pos: pos, dem: int32(di), item: it})
+		}
+	}
+	return draw
+}
+
+// sampleFrozen draws from a frame committed before the randomness was fixed
+// (witness.go): the frame, key list, exclusions and n as committed. A member
+// gone from the registry since is still drawn (the draw is what was
+// committed to) and listed unknown_business rather than visited.
+func (r *resolver) sampleFrozen(di int, d *Demand, items []int64, f FrozenDraw) Draw {
+	in := r.in
+	draw := Draw{Kind: DrawTargets, DemandID: d.ID, Shift: in.Shift, Salt: f.Salt, N: f.N,
+		Frame: slices.Clone(f.Frame), Certain: slices.Clone(f.Certain), Excluded: slices.Clone(f.Excluded)}
+	draw.FrameHash = FrameHash(draw.Frame)
+	var u func(string) float64
+	if f.Salt == "" {
+		if r.coordGen == nil {
+			r.coordGen = newPRNGen(in.YearKey, "")
+		}
+		u = r.coordGen.u
+	} else {
+		g := newPRNGen(in.YearKey, f.Salt)
+		u = g.u
+	}
+	draw.Result = TargetResult(draw.Certain, draw.Frame, draw.N, in.Shift, u)
+	if len(draw.Result) == 0 && len(draw.Frame) == 0 {
+		r.unplaced = append(r.unplaced, Unplaced{DemandID: d.ID, Reason: ReasonEmptyPopulation})
+	}
+	for _, key := range draw.Result {
+		p, ok := r.lookup(key)
+		if !ok {
+			for _, it := range items {
+				r.unplaced = append(r.unplaced, Unplaced{DemandID: d.ID, USCC: key, ItemID: it, Reason: ReasonUnknownTarget})
+			}
+			continue
+		}
+		for _, it := range items {
+			r.tasks = append(r.tasks, resTask{pos: p, dem: int32(di), item: it})
 		}
 	}
 	return draw

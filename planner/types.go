@@ -278,6 +278,11 @@ type Input struct {
 	Shift float64
 	// Seed drives inspector draws and tie-breaks; revealed on publication.
 	Seed [32]byte
+	// Frozen are target frames committed before this run's randomness was
+	// fixed (witness.go), by demand id: a sample demand found here draws
+	// from its frozen frame, not from the registry as it is now, and a
+	// sample demand not found here is left for a later plan (Frozen non-nil).
+	Frozen map[int64]FrozenDraw
 	// PublishDay is the earliest day the plan can be published (usually the
 	// day it is made): the notice period of announced demands counts from it.
 	// 0 = the horizon's first day.

@@ -81,6 +81,30 @@ type drawVectors struct {
 		RepairID int64  `json:"repair_id"`
 		Seed     string `json:"seed_hex"`
 	} `json:"repair_seeds"`
+	Commitments []commitmentVector `json:"commitments"`
+}
+
+// commitmentVector is a plan's frame commitment and the shift its witness
+// value gives (docs/draws.md §3.8).
+type commitmentVector struct {
+	PlanID     int64           `json:"plan_id"`
+	Year       int             `json:"year"`
+	Rotation   float64         `json:"rotation"`
+	Jitter     float64         `json:"jitter"`
+	Source     string          `json:"source"`
+	Draws      []committedJSON `json:"draws"`
+	Text       string          `json:"text"`
+	Commitment string          `json:"commitment_sha256_hex"`
+	Value      string          `json:"value"`
+	R          f64             `json:"r"`
+	Shift      f64             `json:"shift"`
+}
+
+type committedJSON struct {
+	DemandID  int64    `json:"demand_id"`
+	FrameHash string   `json:"frame_sha256_hex"`
+	N         int      `json:"n"`
+	Certain   []string `json:"certain"`
 }
 
 type targetVector struct {
@@ -226,6 +250,16 @@ func vectorInputs() drawVectors {
 		RepairID int64  `json:"repair_id"`
 		Seed     string `json:"seed_hex"`
 	}{YearKey: keyB, RepairID: 12345})
+	v.Commitments = append(v.Commitments, commitmentVector{
+		PlanID: 42, Year: 2026, Rotation: 0.25, Jitter: 1, Source: "司法局见证人录入",
+		Draws: []committedJSON{
+			{DemandID: 9, FrameHash: FrameHash([]Candidate{{usccs[0], 4}, {usccs[1], 1}, {usccs[2], 2}}), N: 2},
+			{DemandID: 3, FrameHash: FrameHash(nil), N: 0, Certain: []string{usccs[3]}},
+		},
+		Value: "7f3a 司法局 2026-12-08 09:00"}, commitmentVector{
+		PlanID: 7, Year: 2027, Rotation: 0.9, Jitter: 0.125, Source: "中国福利彩票3D 承诺之后的第一期开奖号码",
+		Draws: []committedJSON{{DemandID: 1, FrameHash: FrameHash([]Candidate{{usccs[4], 1}}), N: 1, Certain: []string{usccs[0], usccs[1]}}},
+		Value: "2027001 5 2 8"})
 	return v
 }
 
@@ -296,6 +330,17 @@ func computeVectors(t *testing.T, v *drawVectors) {
 		m.Write([]byte("repair:" + strconv.FormatInt(s.RepairID, 10)))
 		s.Seed = hex.EncodeToString(m.Sum(nil))
 	}
+	for i := range v.Commitments {
+		c := &v.Commitments[i]
+		ds := make([]CommittedDraw, len(c.Draws))
+		for j, d := range c.Draws {
+			ds[j] = CommittedDraw{DemandID: d.DemandID, FrameHash: d.FrameHash, N: d.N, Certain: d.Certain}
+		}
+		c.Text = CommitmentText(c.PlanID, c.Year, c.Rotation, c.Jitter, c.Source, ds)
+		c.Commitment = Commitment(c.Text)
+		r := WitnessFraction(c.Commitment, c.Value)
+		c.R, c.Shift = mkf64(r), mkf64(WitnessShift(c.Rotation, c.Jitter, r))
+	}
 }
 
 // TestDrawVectors checks every function of docs/draws.md against the
@@ -322,7 +367,7 @@ func TestDrawVectors(t *testing.T) {
 	if err := json.Unmarshal(raw, &want); err != nil {
 		t.Fatal(err)
 	}
-	if len(want.PRN) == 0 || len(want.TargetDraws) == 0 || len(want.InspectorDraws) == 0 {
+	if len(want.PRN) == 0 || len(want.TargetDraws) == 0 || len(want.InspectorDraws) == 0 || len(want.Commitments) == 0 {
 		t.Fatalf("%s holds no vectors", path)
 	}
 	// A second decoding of the file shares nothing with want: its outputs
@@ -339,7 +384,7 @@ func TestDrawVectors(t *testing.T) {
 		{"prn", got.PRN, want.PRN}, {"frame_hash", got.FrameHash, want.FrameHash}, {"inclusion", got.Inclusion, want.Inclusion},
 		{"next_shift", got.NextShift, want.NextShift}, {"target_draws", got.TargetDraws, want.TargetDraws},
 		{"inspector_streams", got.InspectorStreams, want.InspectorStreams}, {"inspector_draws", got.InspectorDraws, want.InspectorDraws},
-		{"repair_seeds", got.RepairSeeds, want.RepairSeeds},
+		{"repair_seeds", got.RepairSeeds, want.RepairSeeds}, {"commitments", got.Commitments, want.Commitments},
 	} {
 		if !reflect.DeepEqual(c.got, c.want) {
 			gj, _ := json.Marshal(c.got)

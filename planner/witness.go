@@ -1,0 +1,113 @@
+package planner
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Randomness no one controls alone (docs/draws.md §3.8). A plan's target
+// frames are resolved and their hashes committed in public first; then a
+// value the operator does not control alone (entered by an independent
+// witness, or a public lottery number named in advance) fixes the shift,
+// and only then are the frames drawn from. Knowing every permanent random
+// number (the operator holds the year key) no longer tells the operator who
+// a frame will select, because the shift is not known when the frame is.
+
+// FrozenDraw is a target draw's frame as committed before its randomness was
+// fixed: the plan run after the witness value draws from exactly this, not
+// from the registry as it is by then.
+type FrozenDraw struct {
+	Frame    []Candidate
+	Certain  []string
+	Excluded []Exclusion
+	N        int
+	Salt     string
+}
+
+// CommittedDraw is one target draw's line in a plan's frame commitment.
+type CommittedDraw struct {
+	DemandID  int64
+	FrameHash string // hex SHA-256 of the frame (§3.4)
+	N         int
+	Certain   []string // the key list taken outside the draw, in key order
+}
+
+// CommitmentText is the canonical text whose SHA-256 is a plan's frame
+// commitment (docs/draws.md §3.8). Draws are written in demand-id order.
+func CommitmentText(planID int64, year int, rotation, jitter float64, source string, draws []CommittedDraw) string {
+	ds := slices.Clone(draws)
+	slices.SortFunc(ds, func(a, b CommittedDraw) int { return cmpInt64(a.DemandID, b.DemandID) })
+	var b strings.Builder
+	b.WriteString("inspectonce frame commitment v1\n")
+	b.WriteString("plan " + strconv.FormatInt(planID, 10) + "\n")
+	b.WriteString("year " + strconv.Itoa(year) + "\n")
+	b.WriteString("rotation " + strconv.FormatFloat(rotation, 'g', -1, 64) + "\n")
+	b.WriteString("jitter " + strconv.FormatFloat(jitter, 'g', -1, 64) + "\n")
+	b.WriteString("source " + oneLine(source) + "\n")
+	for _, d := range ds {
+		b.WriteString(strconv.FormatInt(d.DemandID, 10))
+		b.WriteByte('\t')
+		b.WriteString(d.FrameHash)
+		b.WriteByte('\t')
+		b.WriteString(strconv.Itoa(d.N))
+		b.WriteByte('\t')
+		b.WriteString(CertainHash(d.Certain))
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// CertainHash is the hex SHA-256 of a key list, each key followed by "\n".
+func CertainHash(keys []string) string {
+	h := sha256.New()
+	for _, k := range keys {
+		h.Write([]byte(k))
+		h.Write([]byte{'\n'})
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Commitment is the hex SHA-256 of CommitmentText.
+func Commitment(text string) string {
+	s := sha256.Sum256([]byte(text))
+	return hex.EncodeToString(s[:])
+}
+
+// WitnessFraction turns the witness value into a fraction in [0, 1), bound to
+// the commitment it was entered after: the first 8 bytes of
+// SHA-256(commitment hex ‖ "\n" ‖ value), read as in §2.
+func WitnessFraction(commitment, value string) float64 {
+	s := sha256.Sum256([]byte(commitment + "\n" + value))
+	u := float64(binary.BigEndian.Uint64(s[:8])) * 0x1p-64
+	if u >= 1 {
+		u = prnMax
+	}
+	return u
+}
+
+// WitnessShift is the shift a committed plan draws with:
+// frac(rotation + jitter × r). jitter 1 makes the shift uniform whatever the
+// rotation (full unpredictability, no rotation across cycles); a smaller
+// jitter keeps more of the rotation and lets the operator predict more.
+func WitnessShift(rotation, jitter, r float64) float64 {
+	return unitFrac(rotation + jitter*r)
+}
+
+func cmpInt64(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// oneLine keeps a free-text source on its one line of the commitment.
+func oneLine(s string) string {
+	return strings.NewReplacer("\n", " ", "\r", " ").Replace(s)
+}
