@@ -36,7 +36,7 @@ func (s *Server) createToken(c echo.Context) error {
 	}
 	var v checker
 	if !domain.Role(req.Role).Valid() {
-		v.Add("role", "must be one of admin, planner, team_leader, inspector, business")
+		v.Add("role", "must be one of admin, planner, team_leader, inspector, business, witness")
 	}
 	v.text("name", req.Name, true, maxNameLen)
 	v.text("scope", req.Scope, false, maxScopeLen)

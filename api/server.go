@@ -153,6 +153,8 @@ func New(o Options) *echo.Echo {
 	// The draws of published plans (一公开): rules, commitments, and each
 	// draw's records once it has closed. No token either.
 	s.openDrawRoutes(v1)
+	// Frame commitments and the value that fixes the draws (witness.go).
+	s.witnessRoutes(api, v1)
 	// Calendar feeds: no bearer token (calendar apps cannot send one); the
 	// secret in the path is the credential.
 	e.GET("/feeds/:file", s.getFeed, redactFeedSecret)

@@ -309,6 +309,18 @@ type Planning struct {
 	// ApprovalSteps are the recorded approvals (法制审核 …) a draft passes,
 	// in order, before it may be published; empty = none.
 	ApprovalSteps []string `yaml:"approval_steps"`
+	// Randomness says who fixes the randomness of a plan's target draws
+	// (docs/draws.md §3.8): "operator" (the shift follows from the published
+	// plans alone), "witness" (frames are committed in public first, then a
+	// witness token enters a value) or "public" (the same, with a public
+	// number named in RandomnessSource, entered by an admin).
+	Randomness string `yaml:"randomness"`
+	// RandomnessSource names the value's source, declared in each commitment
+	// before the value exists (e.g. "司法局见证人录入").
+	RandomnessSource string `yaml:"randomness_source"`
+	// ShiftJitter is how much of the unit circle the value moves the shift
+	// by (0 < j ≤ 1): 1 = unpredictable, no rotation across cycles.
+	ShiftJitter float64 `yaml:"shift_jitter"`
 }
 
 // Routine shapes the demands the routine_demands cron entry generates from the
@@ -652,6 +664,18 @@ func (c *Config) validate() error {
 		case slices.Contains(c.Planning.ApprovalSteps[:i], step):
 			bad("planning.approval_steps", "step "+step+" is listed twice")
 		}
+	}
+	switch c.Planning.Randomness {
+	case "operator", "witness", "public":
+	default:
+		bad("planning.randomness", "must be operator, witness or public")
+	}
+	if c.Planning.Randomness != "operator" && (strings.TrimSpace(c.Planning.RandomnessSource) == "" || len(c.Planning.RandomnessSource) > 200 ||
+		strings.ContainsAny(c.Planning.RandomnessSource, "\r\n")) {
+		bad("planning.randomness_source", "names the value's source on one line of 1 to 200 bytes")
+	}
+	if !(c.Planning.ShiftJitter > 0 && c.Planning.ShiftJitter <= 1) {
+		bad("planning.shift_jitter", "must be more than 0 and at most 1")
 	}
 	if c.Routine.AnnounceDays < 0 || c.Routine.AnnounceDays > 60 {
 		bad("routine.announce_days", "must be between 0 and 60")

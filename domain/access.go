@@ -12,10 +12,14 @@ const (
 	RoleTeamLeader Role = "team_leader"
 	RoleInspector  Role = "inspector"
 	RoleBusiness   Role = "business"
+	// RoleWitness is an independent party (the 司法局 supervising
+	// enforcement) whose only act is to enter the value that fixes a plan's
+	// draw after its frames were committed (docs/draws.md §3.8).
+	RoleWitness Role = "witness"
 )
 
 // Roles lists every role.
-var Roles = []Role{RoleAdmin, RolePlanner, RoleTeamLeader, RoleInspector, RoleBusiness}
+var Roles = []Role{RoleAdmin, RolePlanner, RoleTeamLeader, RoleInspector, RoleBusiness, RoleWitness}
 
 // Valid reports whether r is a known role.
 func (r Role) Valid() bool {

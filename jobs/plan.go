@@ -101,6 +101,9 @@ func HandlePlanRun(runner PlanRunner, log *slog.Logger) asynq.HandlerFunc {
 		res, err := runner.Execute(ctx, p.PlanID)
 		var ve *domain.ValidationError
 		switch {
+		case err == nil && res.Awaiting:
+			log.Info("plan run: frames committed, awaiting the value that fixes the draws", "plan_id", p.PlanID)
+			return nil
 		case err == nil:
 			log.Info("plan run done", "plan_id", p.PlanID, "visits", res.Stats.Visits, "naive_visits", res.Stats.NaiveVisits,
 				"unplaced", res.Stats.Unplaced, "duration_ms", time.Since(start).Milliseconds())

@@ -334,7 +334,7 @@ func computeVectors(t *testing.T, v *drawVectors) {
 		c := &v.Commitments[i]
 		ds := make([]CommittedDraw, len(c.Draws))
 		for j, d := range c.Draws {
-			ds[j] = CommittedDraw{DemandID: d.DemandID, FrameHash: d.FrameHash, N: d.N, Certain: d.Certain}
+			ds[j] = CommittedDraw{DemandID: d.DemandID, FrameHash: d.FrameHash, N: d.N, CertainHash: CertainHash(d.Certain)}
 		}
 		c.Text = CommitmentText(c.PlanID, c.Year, c.Rotation, c.Jitter, c.Source, ds)
 		c.Commitment = Commitment(c.Text)

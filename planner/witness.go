@@ -33,7 +33,8 @@ type CommittedDraw struct {
 	DemandID  int64
 	FrameHash string // hex SHA-256 of the frame (§3.4)
 	N         int
-	Certain   []string // the key list taken outside the draw, in key order
+	// CertainHash is CertainHash of the key list taken outside the draw.
+	CertainHash string
 }
 
 // CommitmentText is the canonical text whose SHA-256 is a plan's frame
@@ -55,7 +56,7 @@ func CommitmentText(planID int64, year int, rotation, jitter float64, source str
 		b.WriteByte('\t')
 		b.WriteString(strconv.Itoa(d.N))
 		b.WriteByte('\t')
-		b.WriteString(CertainHash(d.Certain))
+		b.WriteString(d.CertainHash)
 		b.WriteByte('\n')
 	}
 	return b.String()
@@ -110,4 +111,77 @@ func cmpInt64(a, b int64) int {
 // oneLine keeps a free-text source on its one line of the commitment.
 func oneLine(s string) string {
 	return strings.NewReplacer("\n", " ", "\r", " ").Replace(s)
+}
+
+// CommitmentRecord is a plan's frame commitment as published.
+type CommitmentRecord struct {
+	PlanID           int64
+	Year             int
+	Rotation, Jitter float64
+	Source           string
+	Body             string
+	Commitment       string
+	Lines            []CommittedDraw
+	// Value is nil while it is awaited; R and Shift are what was recorded
+	// with it.
+	Value    *string
+	R, Shift *float64
+}
+
+// VerifyCommitment checks a plan's commitment against its own text, its
+// value, the plan's shift and the target draws made (each from a frame as
+// committed, at that shift; every committed frame drawn). It returns what
+// differs, in words, or nothing.
+func VerifyCommitment(c CommitmentRecord, planShift float64, targets []Draw) []string {
+	var bad []string
+	if want := CommitmentText(c.PlanID, c.Year, c.Rotation, c.Jitter, c.Source, c.Lines); want != c.Body {
+		bad = append(bad, "the commitment's text is not the canonical text of its plan, rotation, jitter, source and frame lines")
+	}
+	if got := Commitment(c.Body); got != c.Commitment {
+		bad = append(bad, "the commitment's text hashes to "+got+", not the published "+c.Commitment)
+	}
+	if c.Value == nil {
+		return append(bad, "no value has been entered: the draws are not fixed yet")
+	}
+	r := WitnessFraction(c.Commitment, *c.Value)
+	shift := WitnessShift(c.Rotation, c.Jitter, r)
+	if c.R == nil || *c.R != r {
+		bad = append(bad, "the recorded r is not the fraction the value gives ("+strconv.FormatFloat(r, 'g', -1, 64)+")")
+	}
+	if c.Shift == nil || *c.Shift != shift {
+		bad = append(bad, "the recorded shift is not frac(rotation + jitter × r) = "+strconv.FormatFloat(shift, 'g', -1, 64))
+	}
+	if planShift != shift {
+		bad = append(bad, "the plan's shift "+strconv.FormatFloat(planShift, 'g', -1, 64)+" is not the shift the value gives ("+
+			strconv.FormatFloat(shift, 'g', -1, 64)+")")
+	}
+	lines := make(map[int64]CommittedDraw, len(c.Lines))
+	for _, l := range c.Lines {
+		lines[l.DemandID] = l
+	}
+	drawn := map[int64]bool{}
+	for _, d := range targets {
+		id := strconv.FormatInt(d.DemandID, 10)
+		l, ok := lines[d.DemandID]
+		switch {
+		case !ok:
+			bad = append(bad, "demand "+id+" was drawn from a frame the commitment does not name")
+			continue
+		case d.FrameHash != l.FrameHash || FrameHash(d.Frame) != l.FrameHash:
+			bad = append(bad, "demand "+id+" was drawn from another frame than the one committed")
+		case d.N != l.N:
+			bad = append(bad, "demand "+id+" drew "+strconv.Itoa(d.N)+", the commitment says n = "+strconv.Itoa(l.N))
+		case CertainHash(d.Certain) != l.CertainHash:
+			bad = append(bad, "demand "+id+"'s key list is not the committed one")
+		case d.Shift != planShift:
+			bad = append(bad, "demand "+id+" was drawn at another shift than its plan's")
+		}
+		drawn[d.DemandID] = true
+	}
+	for _, l := range c.Lines {
+		if !drawn[l.DemandID] {
+			bad = append(bad, "the committed frame of demand "+strconv.FormatInt(l.DemandID, 10)+" was never drawn")
+		}
+	}
+	return bad
 }

@@ -57,7 +57,12 @@ type Service struct {
 	compare bool
 	// approvalSteps must all be approved, in order, before publication.
 	approvalSteps []string
-	loc           *time.Location
+	// randomness, randomnessSource and jitter: who fixes the target draws'
+	// randomness after the frames are committed (witness.go).
+	randomness       string
+	randomnessSource string
+	jitter           float64
+	loc              *time.Location
 	now           func() time.Time
 }
 
@@ -68,7 +73,15 @@ func New(o Options) (*Service, error) {
 	}
 	s := &Service{st: o.Store, cal: o.Calendar, maxHorizon: o.Config.Planning.MaxHorizonDays,
 		compare: o.Config.Planning.CompareIndependent, loc: o.Config.Location(), now: o.Now,
-		approvalSteps: slices.Clone(o.Config.Planning.ApprovalSteps)}
+		approvalSteps: slices.Clone(o.Config.Planning.ApprovalSteps),
+		randomness:    o.Config.Planning.Randomness, randomnessSource: o.Config.Planning.RandomnessSource,
+		jitter: o.Config.Planning.ShiftJitter}
+	if s.randomness == "" {
+		s.randomness = RandomnessOperator
+	}
+	if !(s.jitter > 0 && s.jitter <= 1) {
+		s.jitter = 1
+	}
 	if s.cal == nil {
 		cal, err := calendar.New(o.Config.Calendar.Holidays, o.Config.Calendar.WorkingWeekends)
 		if err != nil {
@@ -142,6 +155,9 @@ type Result struct {
 	Year     int
 	Shift    float64
 	SeedHash store.Hex
+	// Awaiting: the plan's frames are committed and it waits for the value
+	// that fixes its draws (witness.go); Result is nil and Stats zero.
+	Awaiting bool
 }
 
 // civil is t's civil date as midnight UTC.
@@ -242,7 +258,7 @@ func (s *Service) Run(ctx context.Context, actor string, req Request) (*Result, 
 	if _, err := rand.Read(seed[:]); err != nil {
 		return nil, fmt.Errorf("plan seed: %w", err)
 	}
-	plan, cmp, err := s.build(ctx, req.From, req.To, req.RegionIDs, req.Independent, key.Key, shift, seed, nil, req.UrgentDemandID)
+	plan, cmp, err := s.build(ctx, req.From, req.To, req.RegionIDs, req.Independent, key.Key, shift, seed, nil, req.UrgentDemandID, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -311,8 +327,23 @@ func (s *Service) Execute(ctx context.Context, planID int64) (*Result, error) {
 	progress := func(p int, note string) error {
 		return s.st.UpdatePlanProgress(ctx, planID, p, note)
 	}
+	var extra []store.InputOption
+	var frozen map[int64]planner.FrozenDraw
+	if s.randomness != RandomnessOperator {
+		res, opts, fr, err := s.witnessStage(ctx, run, from, to, key.Key)
+		switch {
+		case err != nil:
+			if errors.Is(err, domain.ErrConflict) {
+				return nil, err
+			}
+			return fail(err)
+		case res != nil:
+			return res, nil // committed; waiting for the value
+		}
+		extra, frozen = opts, fr
+	}
 	plan, cmp, err := s.build(ctx, from, to, run.RegionIDs, run.Mode == store.ModeIndependent, key.Key, run.Shift, run.RunSeed, progress,
-		urgentOf(run.Plan))
+		urgentOf(run.Plan), frozen, extra...)
 	if err != nil {
 		if errors.Is(err, domain.ErrConflict) {
 			return nil, err // discarded while running
@@ -357,31 +388,19 @@ func (s *Service) Execute(ctx context.Context, planID int64) (*Result, error) {
 // (about as long as the first; the input is loaded once). urgent != 0 plans
 // only that demand, on the earliest feasible days (an urgent placement).
 func (s *Service) build(ctx context.Context, from, to time.Time, regions []int64, independent bool, key []byte,
-	shift float64, seed [32]byte, progress func(int, string) error, urgent int64) (*planner.Plan, *store.ComparisonStats, error) {
+	shift float64, seed [32]byte, progress func(int, string) error, urgent int64, frozen map[int64]planner.FrozenDraw,
+	extra ...store.InputOption) (*planner.Plan, *store.ComparisonStats, error) {
 	if progress == nil {
 		progress = func(int, string) error { return nil }
 	}
 	if err := progress(ProgressLoading, "loading"); err != nil {
 		return nil, nil, err
 	}
-	opts := []store.InputOption{store.InputToday(s.Today())}
-	if urgent != 0 {
-		opts = append(opts, store.InputDemands(urgent))
-	}
-	in, err := s.st.PlannerInput(ctx, from, to, regions, opts...)
+	in, err := s.input(ctx, from, to, regions, independent, key, shift, seed, urgent, extra...)
 	if err != nil {
 		return nil, nil, err
 	}
-	in.Calendar = s.cal
-	// Notice runs from publication, at the earliest today.
-	in.PublishDay = planner.DayOf(s.Today())
-	in.Policy = s.policy
-	in.Policy.RiskWeights = maps.Clone(s.policy.RiskWeights)
-	in.Policy.Independent = independent
-	in.Policy.Earliest = in.Policy.Earliest || urgent != 0
-	in.YearKey = key
-	in.Shift = shift
-	in.Seed = seed
+	in.Frozen = frozen
 	if err := progress(ProgressPlanning, "planning"); err != nil {
 		return nil, nil, err
 	}
@@ -403,12 +422,39 @@ func (s *Service) build(ctx context.Context, from, to time.Time, regions []int64
 	}
 	ind := *in
 	ind.Policy.Independent = true
+	// A report, not a commitment: the same demands drawn independently
+	// from the registry as it is, committed frames or not.
+	ind.Frozen = nil
 	other, err := planner.Build(&ind)
 	if err != nil {
 		return nil, nil, fmt.Errorf("planner, independent counterpart: %w", err)
 	}
 	cmp := store.ComparisonOf(plan.Stats, other.Stats)
 	return plan, &cmp, nil
+}
+
+// input loads the planner's input for a run.
+func (s *Service) input(ctx context.Context, from, to time.Time, regions []int64, independent bool, key []byte,
+	shift float64, seed [32]byte, urgent int64, extra ...store.InputOption) (*planner.Input, error) {
+	opts := []store.InputOption{store.InputToday(s.Today())}
+	if urgent != 0 {
+		opts = append(opts, store.InputDemands(urgent))
+	}
+	in, err := s.st.PlannerInput(ctx, from, to, regions, append(opts, extra...)...)
+	if err != nil {
+		return nil, err
+	}
+	in.Calendar = s.cal
+	// Notice runs from publication, at the earliest today.
+	in.PublishDay = planner.DayOf(s.Today())
+	in.Policy = s.policy
+	in.Policy.RiskWeights = maps.Clone(s.policy.RiskWeights)
+	in.Policy.Independent = independent
+	in.Policy.Earliest = in.Policy.Earliest || urgent != 0
+	in.YearKey = key
+	in.Shift = shift
+	in.Seed = seed
+	return in, nil
 }
 
 // Get returns a plan. Its seed is there only once it was published (or
@@ -518,11 +564,22 @@ type Verification struct {
 	RecordsPinned bool        `json:"records_pinned"`
 	Draws         []DrawCheck `json:"draws"`
 	Mismatches    int         `json:"mismatches"`
+	// FrameCommitment is present for a plan whose draws waited for a value
+	// after their frames were committed (witness.go): what differs, if
+	// anything, between the commitment, the value, the shift and the draws.
+	FrameCommitment *CommitmentCheck `json:"frame_commitment,omitempty"`
+}
+
+// CommitmentCheck is the verdict on a plan's frame commitment.
+type CommitmentCheck struct {
+	Commitment string   `json:"commitment_sha256"`
+	Problems   []string `json:"problems"`
 }
 
 // OK reports whether every check passed.
 func (v *Verification) OK() bool {
-	return v.KeyCommitment && v.SeedCommitment && v.RecordsPinned && v.Mismatches == 0
+	return v.KeyCommitment && v.SeedCommitment && v.RecordsPinned && v.Mismatches == 0 &&
+		(v.FrameCommitment == nil || len(v.FrameCommitment.Problems) == 0)
 }
 
 // Verify recomputes every draw of a published plan — target draws from the
@@ -589,7 +646,39 @@ func (s *Service) Verify(ctx context.Context, planID int64) (*Verification, erro
 		return nil, err
 	}
 	v.RecordsPinned = recorded != "" && recorded == digest
+	c, err := s.st.PlanCommitment(ctx, planID)
+	switch {
+	case errors.Is(err, domain.ErrNotFound):
+	case err != nil:
+		return nil, err
+	default:
+		var targets []planner.Draw
+		for _, d := range draws {
+			if d.Kind == planner.DrawTargets {
+				targets = append(targets, d)
+			}
+		}
+		v.FrameCommitment = &CommitmentCheck{Commitment: c.Commitment,
+			Problems: nonNilStrings(planner.VerifyCommitment(CommitmentRecordOf(c, p.Year), p.Shift, targets))}
+	}
 	return v, nil
+}
+
+// CommitmentRecordOf is a stored commitment as the planner verifies it.
+func CommitmentRecordOf(c store.PlanCommitment, year int) planner.CommitmentRecord {
+	r := planner.CommitmentRecord{PlanID: c.PlanID, Year: year, Rotation: c.Rotation, Jitter: c.Jitter, Source: c.Source,
+		Body: c.Body, Commitment: c.Commitment, Value: c.Value, R: c.R, Shift: c.Shift}
+	for _, l := range c.Draws {
+		r.Lines = append(r.Lines, planner.CommittedDraw{DemandID: l.DemandID, FrameHash: l.FrameSHA256, N: l.N, CertainHash: l.CertainHash})
+	}
+	return r
+}
+
+func nonNilStrings(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }
 
 // VerifyDraws is Verify's per-draw verdicts.

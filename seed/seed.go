@@ -246,10 +246,13 @@ func load(ctx context.Context, st *store.Store, c *County, cfg *configs.Config, 
 		{Role: domain.RoleTeamLeader, Scope: id(team[a.Team]), Description: n.team + "队长：查看本队排班表"},
 		{Role: domain.RoleInspector, Scope: id(inspector[a.Inspector]), Description: n.inspector},
 		{Role: domain.RoleBusiness, Scope: a.Business, Description: n.business},
+		{Role: domain.RoleWitness, Description: witnessDescription},
 	})
 	res.Tokens = tokens
 	return res, err
 }
+
+const witnessDescription = "司法局见证人：在计划的抽查名录承诺公开之后录入随机数，操作方无法单独决定抽中谁"
 
 const adminDescription = "综合执法办管理员：管理全部登记信息，运行、发布计划"
 

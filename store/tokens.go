@@ -67,9 +67,9 @@ func (s *Store) checkScope(ctx context.Context, role domain.Role, scope string) 
 	db := s.db.WithContext(ctx)
 	var n int64
 	switch role {
-	case domain.RoleAdmin:
+	case domain.RoleAdmin, domain.RoleWitness:
 		if scope != "" {
-			return domain.Invalid("scope", "an admin token has no scope")
+			return domain.Invalid("scope", "an %s token has no scope", role)
 		}
 		return nil
 	case domain.RolePlanner:
@@ -102,7 +102,7 @@ func (s *Store) checkScope(ctx context.Context, role domain.Role, scope string) 
 			return domain.Invalid("scope", "business %s is not registered", scope)
 		}
 	default:
-		return domain.Invalid("role", "must be one of admin, planner, team_leader, inspector, business")
+		return domain.Invalid("role", "must be one of admin, planner, team_leader, inspector, business, witness")
 	}
 	return nil
 }

@@ -1,0 +1,122 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"inspectonce/domain"
+	"inspectonce/planning"
+)
+
+// Randomness no one controls alone (issue 19 part 4, docs/draws.md §3.8).
+// Under planning.randomness witness (or public) a plan commits its target
+// frames in public, then waits for a value: a witness token enters it
+// (public: an admin enters the named public number), and the run goes on.
+
+var witnessRoles = []domain.Role{domain.RoleWitness, domain.RoleAdmin}
+
+func (s *Server) witnessRoutes(g *echo.Group, v1 *echo.Group) {
+	g.GET("/plans/:id/commitment", s.getPlanCommitment)
+	g.POST("/plans/:id/randomness", s.enterRandomness)
+	g.GET("/witness/awaiting", s.listAwaitingRandomness)
+	v1.GET("/open-data/commitments", s.openCommitments)
+	v1.GET("/open-data/plans/:id/commitment", s.openCommitment)
+}
+
+type randomnessRequest struct {
+	Value  string `json:"value"`
+	Source string `json:"source"`
+}
+
+func (s *Server) enterRandomness(c echo.Context) error {
+	p, err := allow(c, "enter a plan's randomness", witnessRoles...)
+	if err != nil {
+		return err
+	}
+	if s.plans == nil {
+		return errNoPlanning
+	}
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	var req randomnessRequest
+	if err := c.Bind(&req); err != nil {
+		return err
+	}
+	var v checker
+	v.text("value", req.Value, true, 200)
+	v.text("source", req.Source, true, 200)
+	if err := v.Err(); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	cm, err := s.plans.EnterRandomness(ctx, p, id, planning.RandomnessInput{Value: req.Value, Source: req.Source})
+	if err != nil {
+		return err
+	}
+	if err := s.enqueue(ctx, id); err != nil {
+		// The value is kept; entering the same value again queues the run.
+		s.log.ErrorContext(ctx, "plan run could not be queued after its randomness", "plan_id", id, "err", err)
+		return fmt.Errorf("plan %d: the value is recorded, but the job queue cannot be reached to go on with the plan; "+
+			"enter the same value again shortly: %w", id, domain.ErrUnavailable)
+	}
+	return c.JSON(http.StatusAccepted, cm)
+}
+
+func (s *Server) getPlanCommitment(c echo.Context) error {
+	if _, err := allow(c, "read a plan's commitment", domain.RoleAdmin, domain.RolePlanner, domain.RoleWitness); err != nil {
+		return err
+	}
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	cm, err := s.store.PlanCommitment(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, cm)
+}
+
+func (s *Server) listAwaitingRandomness(c echo.Context) error {
+	if _, err := allow(c, "list plans awaiting randomness", witnessRoles...); err != nil {
+		return err
+	}
+	list, err := s.store.AwaitingCommitments(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"items": list})
+}
+
+// openCommitments is the public list of frame commitments: published before
+// the value that fixes the draws exists, kept whatever becomes of the plan.
+func (s *Server) openCommitments(c echo.Context) error {
+	q := query{c: c}
+	pg := q.page()
+	if err := q.errs.Err(); err != nil {
+		return err
+	}
+	out, err := s.store.PublicCommitments(c.Request().Context(), pg)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "public, max-age=10")
+	return list(c, out)
+}
+
+func (s *Server) openCommitment(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	cm, err := s.store.PlanCommitment(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "public, max-age=10")
+	return c.JSON(http.StatusOK, cm)
+}
