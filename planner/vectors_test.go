@@ -60,7 +60,7 @@ type drawVectors struct {
 		Fraction float64 `json:"fraction"`
 		Next     f64     `json:"next"`
 	} `json:"next_shift"`
-	TargetDraws []targetVector `json:"target_draws"`
+	TargetDraws      []targetVector `json:"target_draws"`
 	InspectorStreams []struct {
 		Seed     string   `json:"seed_hex"`
 		VisitKey string   `json:"visit_key"`
@@ -229,12 +229,12 @@ func vectorInputs() drawVectors {
 		}{Seed: seed, VisitKey: key})
 	}
 	v.InspectorDraws = append(v.InspectorDraws, struct {
-		Seed      string          `json:"seed_hex"`
-		VisitKey  string          `json:"visit_key"`
-		Steps     []stepJSON      `json:"steps"`
-		StepsHash string          `json:"steps_sha256_hex"`
-		Picks     []string        `json:"picks"`
-		Comment   string          `json:"comment,omitempty"`
+		Seed      string     `json:"seed_hex"`
+		VisitKey  string     `json:"visit_key"`
+		Steps     []stepJSON `json:"steps"`
+		StepsHash string     `json:"steps_sha256_hex"`
+		Picks     []string   `json:"picks"`
+		Comment   string     `json:"comment,omitempty"`
 		_         []candidateJSON
 	}{Seed: seed, VisitKey: "91330922MA2A000017/2026-12-10/1", Steps: []stepJSON{
 		{Need: "food_safety", Candidates: cj(Candidate{"101", 1}, Candidate{"102", 0.5}, Candidate{"107", 0.3333333333333333})},

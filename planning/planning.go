@@ -63,7 +63,7 @@ type Service struct {
 	randomnessSource string
 	jitter           float64
 	loc              *time.Location
-	now           func() time.Time
+	now              func() time.Time
 }
 
 // New builds a Service.
