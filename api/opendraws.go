@@ -2,6 +2,7 @@ package api
 
 import (
 	"fmt"
+	"math"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -21,6 +22,40 @@ func (s *Server) openDrawRoutes(v1 *echo.Group) {
 	v1.GET("/open-data/plans", s.openPlans)
 	v1.GET("/open-data/plans/:id", s.openPlan)
 	v1.GET("/open-data/plans/:id/draws/:seq", s.openDraw)
+	v1.GET("/open-data/plans/:id/inspector-draws", s.openInspectorDraws)
+	v1.GET("/open-data/plans/:id/tasks", s.openTasks)
+}
+
+// openInspectorDraws: a published plan's inspector draws (双随机's second
+// draw), each once its business has no visit still to come; with the
+// revealed seed anyone replays them (docs/draws.md §4).
+func (s *Server) openInspectorDraws(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	out, err := s.store.PublicInspectorDraws(c.Request().Context(), id, s.today())
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "public, max-age=60")
+	return c.JSON(http.StatusOK, out)
+}
+
+// openTasks: which business each placed task of a published plan's sample
+// demands went to, once its visit has happened, so a verifier can check
+// that every business visited for a draw was drawn.
+func (s *Server) openTasks(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	tasks, pending, err := s.store.PublicTasks(c.Request().Context(), id, s.today())
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "public, max-age=60")
+	return c.JSON(http.StatusOK, map[string]any{"tasks": tasks, "pending": pending})
 }
 
 // openPlanAnswer is GET /api/v1/open-data/plans/{id}: the plan's
@@ -77,7 +112,7 @@ func (s *Server) openPlan(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	draws, err := s.store.PublicDraws(ctx, id, s.today())
+	draws, err := s.store.PublicDrawSummaries(ctx, id, s.today())
 	if err != nil {
 		return err
 	}
@@ -103,15 +138,13 @@ func (s *Server) openDraw(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	draws, err := s.store.PublicDraws(c.Request().Context(), id, s.today())
+	if seq > math.MaxInt32 {
+		return fmt.Errorf("target draw %d of published plan %d: %w", seq, id, domain.ErrNotFound)
+	}
+	d, err := s.store.PublicDraw(c.Request().Context(), id, int(seq), s.today())
 	if err != nil {
 		return err
 	}
-	for _, d := range draws {
-		if int64(d.Seq) == seq {
-			c.Response().Header().Set("Cache-Control", "public, max-age=60")
-			return c.JSON(http.StatusOK, d)
-		}
-	}
-	return fmt.Errorf("target draw %d of published plan %d: %w", seq, id, domain.ErrNotFound)
+	c.Response().Header().Set("Cache-Control", "public, max-age=60")
+	return c.JSON(http.StatusOK, d)
 }

@@ -128,11 +128,24 @@ type CommitmentRecord struct {
 	R, Shift *float64
 }
 
+// DrawUse is what a verifier knows of a target draw made under a
+// commitment: its record's frame hash, n and shift, and, once the draw is
+// public, its key list (Closed).
+type DrawUse struct {
+	DemandID  int64
+	FrameHash string
+	N         int
+	Shift     float64
+	Closed    bool
+	Certain   []string
+}
+
 // VerifyCommitment checks a plan's commitment against its own text, its
 // value, the plan's shift and the target draws made (each from a frame as
-// committed, at that shift; every committed frame drawn). It returns what
-// differs, in words, or nothing.
-func VerifyCommitment(c CommitmentRecord, planShift float64, targets []Draw) []string {
+// committed, at the plan's shift; every committed frame drawn). It returns
+// what differs, in words, or nothing. That each draw's frame hashes to its
+// recorded hash is VerifyTargetDraw's check.
+func VerifyCommitment(c CommitmentRecord, planShift float64, draws []DrawUse) []string {
 	var bad []string
 	if want := CommitmentText(c.PlanID, c.Year, c.Rotation, c.Jitter, c.Source, c.Lines); want != c.Body {
 		bad = append(bad, "the commitment's text is not the canonical text of its plan, rotation, jitter, source and frame lines")
@@ -160,18 +173,18 @@ func VerifyCommitment(c CommitmentRecord, planShift float64, targets []Draw) []s
 		lines[l.DemandID] = l
 	}
 	drawn := map[int64]bool{}
-	for _, d := range targets {
+	for _, d := range draws {
 		id := strconv.FormatInt(d.DemandID, 10)
 		l, ok := lines[d.DemandID]
 		switch {
 		case !ok:
 			bad = append(bad, "demand "+id+" was drawn from a frame the commitment does not name")
 			continue
-		case d.FrameHash != l.FrameHash || FrameHash(d.Frame) != l.FrameHash:
+		case d.FrameHash != l.FrameHash:
 			bad = append(bad, "demand "+id+" was drawn from another frame than the one committed")
 		case d.N != l.N:
 			bad = append(bad, "demand "+id+" drew "+strconv.Itoa(d.N)+", the commitment says n = "+strconv.Itoa(l.N))
-		case CertainHash(d.Certain) != l.CertainHash:
+		case d.Closed && CertainHash(d.Certain) != l.CertainHash:
 			bad = append(bad, "demand "+id+"'s key list is not the committed one")
 		case d.Shift != planShift:
 			bad = append(bad, "demand "+id+" was drawn at another shift than its plan's")

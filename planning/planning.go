@@ -652,10 +652,11 @@ func (s *Service) Verify(ctx context.Context, planID int64) (*Verification, erro
 	case err != nil:
 		return nil, err
 	default:
-		var targets []planner.Draw
+		var targets []planner.DrawUse
 		for _, d := range draws {
 			if d.Kind == planner.DrawTargets {
-				targets = append(targets, d)
+				targets = append(targets, planner.DrawUse{DemandID: d.DemandID, FrameHash: d.FrameHash, N: d.N, Shift: d.Shift,
+					Closed: true, Certain: d.Certain})
 			}
 		}
 		v.FrameCommitment = &CommitmentCheck{Commitment: c.Commitment,

@@ -229,6 +229,30 @@ func (s *Store) PublicRules(ctx context.Context, id int64) ([]PublicRule, error)
 // civil date in the configured zone): every draw's commitment, and the
 // records and outcomes of those closed.
 func (s *Store) PublicDraws(ctx context.Context, id int64, today time.Time) ([]PublicDraw, error) {
+	return s.publicDraws(ctx, id, today, 0, true)
+}
+
+// PublicDrawSummaries is PublicDraws without each closed draw's outcomes
+// (a plan's summary counts the selection only).
+func (s *Store) PublicDrawSummaries(ctx context.Context, id int64, today time.Time) ([]PublicDraw, error) {
+	return s.publicDraws(ctx, id, today, 0, false)
+}
+
+// PublicDraw is one target draw of a published plan, as PublicDraws has it.
+func (s *Store) PublicDraw(ctx context.Context, id int64, seq int, today time.Time) (PublicDraw, error) {
+	draws, err := s.publicDraws(ctx, id, today, seq, true)
+	if err != nil {
+		return PublicDraw{}, err
+	}
+	if len(draws) == 0 {
+		return PublicDraw{}, fmt.Errorf("target draw %d of published plan %d: %w", seq, id, domain.ErrNotFound)
+	}
+	return draws[0], nil
+}
+
+// publicDraws reads the target draws (only seq when not 0), with each
+// closed draw's outcomes when asked.
+func (s *Store) publicDraws(ctx context.Context, id int64, today time.Time, seq int, outcomes bool) ([]PublicDraw, error) {
 	if _, err := s.PublicPlan(ctx, id); err != nil {
 		return nil, err
 	}
@@ -241,7 +265,7 @@ func (s *Store) PublicDraws(ctx context.Context, id int64, today time.Time) ([]P
 				ON v.plan_id = t.plan_id AND v.seq = t.visit_seq WHERE t.demand_id = d.id AND v.date >= $2::date),
 			pd.frame::text, pd.certain::text, pd.excluded::text, pd.result::text
 		FROM plan_draws pd JOIN demands d ON d.id = pd.demand_id
-		WHERE pd.plan_id = $1 AND pd.kind = 'targets' ORDER BY pd.seq`, []any{id, day}, func(rows *sql.Rows) error {
+		WHERE pd.plan_id = $1 AND pd.kind = 'targets' AND ($3 = 0 OR pd.seq = $3) ORDER BY pd.seq`, []any{id, day, seq}, func(rows *sql.Rows) error {
 		var d PublicDraw
 		var end time.Time
 		var frame, certain, excluded, result string
@@ -275,11 +299,14 @@ func (s *Store) PublicDraws(ctx context.Context, id int64, today time.Time) ([]P
 			}
 		}
 		d.Certain, d.Excluded, d.Result = nonNil(d.Certain), nonNil(d.Excluded), nonNil(d.Result)
-		outcomes, err := s.drawOutcomes(ctx, d.DemandID, d.Result, day)
+		if !outcomes {
+			continue
+		}
+		out, err := s.drawOutcomes(ctx, d.DemandID, d.Result, day)
 		if err != nil {
 			return nil, err
 		}
-		d.Outcomes = outcomes
+		d.Outcomes = out
 	}
 	if draws == nil {
 		draws = []PublicDraw{}

@@ -59,6 +59,12 @@ Commands:
                           and its visits, or why nothing could be placed
   draw verify --plan ID [--json]
                           recompute every draw of a published plan; exit 1 on a mismatch
+  draw verify --public BASE_URL --plan ID [--json]
+                          the outsider's check, from the service's open data alone (no
+                          configuration, database or token): recompute every published
+                          draw, check every commitment, check each business visited for a
+                          draw was drawn and each drawn is accounted for; exit 1 on a
+                          mismatch, 3 when something could not be checked yet
   dispatch status --plan ID [--json]
                           how far a published plan's dispatch has got: visits, dispatched,
                           notifications, pending, failed
@@ -96,6 +102,10 @@ func main() {
 		if errors.As(err, &ue) {
 			os.Exit(2)
 		}
+		var pe errPending
+		if errors.As(err, &pe) {
+			os.Exit(3)
+		}
 		os.Exit(1)
 	}
 }
@@ -118,6 +128,13 @@ func run(ctx context.Context, args []string, stdout io.Writer, environ []string)
 	if fs.NArg() == 0 {
 		fmt.Fprint(stdout, usage)
 		return usageError{"no command given"}
+	}
+	if fs.Arg(0) == "draw" && publicVerify(fs.Args()[1:]) {
+		// An outsider's check: no configuration, database or token is
+		// read, only the service's public open data.
+		ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		return runPublicDrawVerify(ctx, fs.Args()[1:], stdout)
 	}
 	cfg, err := configs.Load(*configPath, environ)
 	if err != nil {
