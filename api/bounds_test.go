@@ -68,6 +68,8 @@ func TestOpenAPIBoundsMatchCode(t *testing.T) {
 	// The approval of a draft (issue 18).
 	want["POST /api/v1/plans/{id}/approvals.step"] = maxNameLen
 	want["POST /api/v1/plans/{id}/approvals.opinion"] = store.MaxOpinionLen
+	want["POST /api/v1/plans/{id}/randomness.value"] = maxRandomnessLen
+	want["POST /api/v1/plans/{id}/randomness.source"] = maxRandomnessLen
 	doc, err := openapi3.NewLoader().LoadFromData(openAPIYAML)
 	if err != nil {
 		t.Fatal(err)

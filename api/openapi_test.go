@@ -129,6 +129,8 @@ func TestOpenAPIOperationConventions(t *testing.T) {
 		// published results (一公开) are open data
 		"GET /api/v1/open-data/results.json": true, "GET /api/v1/open-data/results.csv": true,
 		"GET /api/v1/open-data/plans": true, "GET /api/v1/open-data/plans/{id}": true, "GET /api/v1/open-data/plans/{id}/draws/{seq}": true,
+		"GET /api/v1/open-data/commitments": true, "GET /api/v1/open-data/plans/{id}/commitment": true,
+		"GET /api/v1/open-data/plans/{id}/inspector-draws": true, "GET /api/v1/open-data/plans/{id}/tasks": true,
 		"GET /api/v1/open-data/results.xlsx": true,
 	}
 	ids := map[string]string{}

@@ -17,6 +17,10 @@ import (
 
 var witnessRoles = []domain.Role{domain.RoleWitness, domain.RoleAdmin}
 
+// maxRandomnessLen bounds a witness value and its source (planning checks
+// the same).
+const maxRandomnessLen = 200
+
 func (s *Server) witnessRoutes(g *echo.Group, v1 *echo.Group) {
 	g.GET("/plans/:id/commitment", s.getPlanCommitment)
 	g.POST("/plans/:id/randomness", s.enterRandomness)
@@ -47,8 +51,8 @@ func (s *Server) enterRandomness(c echo.Context) error {
 		return err
 	}
 	var v checker
-	v.text("value", req.Value, true, 200)
-	v.text("source", req.Source, true, 200)
+	v.text("value", req.Value, true, maxRandomnessLen)
+	v.text("source", req.Source, true, maxRandomnessLen)
 	if err := v.Err(); err != nil {
 		return err
 	}
