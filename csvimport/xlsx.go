@@ -11,6 +11,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"inspectonce/domain"
+	"inspectonce/messages"
 )
 
 // An .xlsx register is read from its first sheet. A ZIP archive must be read
@@ -110,7 +111,7 @@ func (x *xlsxSource) row(n int, raw []string) ([]string, *RowError, error) {
 		}
 		if formula != "" {
 			return nil, &RowError{Line: n, Field: x.column(c, ref),
-				Reason: fmt.Sprintf("cell %s holds a formula (=%s): an import takes values; copy the column and paste it as values", ref, clipRunes(formula, 30))}, nil
+				Reason: messages.ImportText("imp.reject.xlsx_formula", ref, clipRunes(formula, 30))}, nil
 		}
 		if raw[c] == "" {
 			continue
@@ -131,7 +132,7 @@ func (x *xlsxSource) row(n int, raw []string) ([]string, *RowError, error) {
 	if last >= x.width {
 		ref, _ := excelize.CoordinatesToCellName(last+1, n)
 		return nil, &RowError{Line: n, Field: ref,
-			Reason: fmt.Sprintf("cell %s has a value but its column has no header (the header has %d columns)", ref, x.width)}, nil
+			Reason: messages.ImportText("imp.reject.xlsx_no_header", ref, x.width)}, nil
 	}
 	rec := make([]string, x.width)
 	copy(rec, raw)
