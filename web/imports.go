@@ -490,6 +490,10 @@ func (l Lang) ImpColumn(kind, field string) string {
 	return l.T(key)
 }
 
+// ImpReason is a refused row's reason (English, as stored and as the API
+// gives it) in l, through its catalog code (messages.Lang.Import).
+func (l Lang) ImpReason(kind, reason string) string { return l.Msg().Import(kind, reason) }
+
 func init() {
 	addMessages(map[string][2]string{
 		"imp.col.businesses.uscc":          {"统一社会信用代码", "USCC"},
