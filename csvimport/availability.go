@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"inspectonce/domain"
+	"inspectonce/messages"
 	"inspectonce/store"
 )
 
@@ -149,7 +150,7 @@ func newClosureParser(r io.Reader, regions, teams map[string]int64) (*parser[sto
 		return nil, err
 	}
 	if !s.has(cRegion) && !s.has(cTeam) {
-		return nil, domain.Invalid("region", "missing column: name a region column (region or 区域) or a team column (team or 队伍)")
+		return nil, domain.Invalid("region", "%s", messages.ImportText("imp.reject.closure_columns"))
 	}
 	seen := make(map[string]int)
 	return &parser[store.ClosureImport]{s: s, conv: func(rw *row) store.ClosureImport {

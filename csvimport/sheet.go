@@ -84,13 +84,13 @@ func newSheet(src source, defs []column, xlsx bool) (*sheet, error) {
 	switch {
 	case errors.Is(err, io.EOF):
 		if xlsx {
-			return nil, domain.Invalid("header", "the first sheet is empty: its first row must name the columns")
+			return nil, domain.Invalid("header", "%s", messages.ImportText("imp.reject.sheet_empty"))
 		}
-		return nil, domain.Invalid("header", "the file is empty: the first line must name the columns")
+		return nil, domain.Invalid("header", "%s", messages.ImportText("imp.reject.file_empty"))
 	case err != nil:
 		return nil, fmt.Errorf("read header: %w", err)
 	case rowErr != nil:
-		return nil, domain.Invalid("header", "the header is not usable: %s", rowErr.Reason)
+		return nil, domain.Invalid("header", "%s", messages.ImportText("imp.reject.header_unusable", rowErr.Reason))
 	}
 	s := &sheet{src: src, xlsx: xlsx, defs: defs, pos: make([]int, len(defs)), heads: make([]string, len(defs)), width: len(header)}
 	for i := range s.pos {
@@ -99,7 +99,7 @@ func newSheet(src source, defs []column, xlsx bool) (*sheet, error) {
 	v := &domain.ValidationError{}
 	for i, h := range header {
 		if !utf8.ValidString(h) {
-			return nil, domain.Invalid("header", "the header is not UTF-8 text: save the file as \"CSV UTF-8\"")
+			return nil, domain.Invalid("header", "%s", messages.ImportText("imp.reject.header_utf8"))
 		}
 		h = strings.TrimSpace(h)
 		// Chinese templates often star the required columns.
@@ -109,7 +109,7 @@ func newSheet(src source, defs []column, xlsx bool) (*sheet, error) {
 			continue // extra columns are common in exchange files and harmless
 		}
 		if s.pos[c] >= 0 {
-			v.Add(defs[c].key, "columns %d (%q) and %d (%q) both give %s", s.pos[c]+1, s.heads[c], i+1, h, defs[c].key)
+			v.Add(defs[c].key, "%s", messages.ImportText("imp.reject.header_twice", s.pos[c]+1, s.heads[c], i+1, h, defs[c].key))
 			continue
 		}
 		s.pos[c], s.heads[c] = i, h
@@ -118,15 +118,15 @@ func newSheet(src source, defs []column, xlsx bool) (*sheet, error) {
 		// Nothing matched at all: more likely the wrong format than a few
 		// misnamed columns, so say that instead of listing every column.
 		if xlsx {
-			return nil, domain.Invalid("header", "no known column in the first row of the first sheet %s: "+
-				"its first row must name the columns (e.g. %s)", quote(strings.Join(header, ",")), columnNames(defs))
+			return nil, domain.Invalid("header", "%s", messages.ImportText("imp.reject.header_unknown_xlsx",
+				quote(strings.Join(header, ",")), columnNames(defs)))
 		}
-		return nil, domain.Invalid("header", "no known column in the first line %s: the file must be comma-separated UTF-8 "+
-			"whose first line names the columns (e.g. %s)", quote(strings.Join(header, ",")), columnNames(defs))
+		return nil, domain.Invalid("header", "%s", messages.ImportText("imp.reject.header_unknown",
+			quote(strings.Join(header, ",")), columnNames(defs)))
 	}
 	for c, d := range defs {
 		if d.id && s.pos[c] < 0 {
-			v.Add(d.key, "missing required column: name it %s", strings.Join(d.names, " or "))
+			v.Add(d.key, "%s", messages.ImportText("imp.reject.header_missing", strings.Join(d.names, " or ")))
 		}
 	}
 	if err := v.Err(); err != nil {

@@ -55,22 +55,22 @@ func openXLSX(r io.Reader) (*xlsxSource, error) {
 		return nil, fmt.Errorf("read workbook: %w", err)
 	}
 	if len(b) > MaxXLSXBytes {
-		return nil, domain.Invalid("file", "an .xlsx file may be at most %d MiB: save a larger register as CSV UTF-8", MaxXLSXBytes>>20)
+		return nil, domain.Invalid("file", "%s", messages.ImportText("imp.reject.xlsx_size", MaxXLSXBytes>>20))
 	}
 	f, err := excelize.OpenReader(bytes.NewReader(b), excelize.Options{
 		UnzipSizeLimit: maxXLSXUnzipped, UnzipXMLSizeLimit: maxXLSXUnzipped})
 	if err != nil {
-		return nil, domain.Invalid("file", "not a readable .xlsx workbook: %v", err)
+		return nil, domain.Invalid("file", "%s", messages.ImportText("imp.reject.xlsx_unreadable", err.Error()))
 	}
 	sheets := f.GetSheetList()
 	if len(sheets) == 0 {
 		_ = f.Close()
-		return nil, domain.Invalid("file", "the workbook has no sheet")
+		return nil, domain.Invalid("file", "%s", messages.ImportText("imp.reject.xlsx_no_sheet"))
 	}
 	rows, err := f.GetRows(sheets[0], excelize.Options{RawCellValue: true})
 	if err != nil {
 		_ = f.Close()
-		return nil, domain.Invalid("file", "the first sheet %q cannot be read: %v", sheets[0], err)
+		return nil, domain.Invalid("file", "%s", messages.ImportText("imp.reject.xlsx_sheet_unreadable", sheets[0], err.Error()))
 	}
 	return &xlsxSource{f: f, sheet: sheets[0], rows: rows, dates: map[int]bool{}}, nil
 }

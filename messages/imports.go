@@ -31,6 +31,12 @@ var importArgs = map[string]map[int]string{
 	"imp.reject.risk_kept":    {1: "risk"},
 	"imp.reject.cannot_clear": {1: "column"},
 	"imp.reject.code_gone":    {1: "column"},
+	// Columns as the file should name them: "uscc or 统一社会信用代码".
+	"imp.reject.header_missing": {1: "names"},
+	"imp.reject.header_twice":   {5: "column"},
+	// Canonical column names, comma-separated.
+	"imp.reject.header_unknown":      {2: "columns"},
+	"imp.reject.header_unknown_xlsx": {2: "columns"},
 }
 
 // ImportReason is a reason parsed back into its code and parameters.
@@ -174,6 +180,23 @@ func (l Lang) Import(kind, reason string) string {
 			}
 		case "column":
 			args[i] = l.ImportColumn(kind, s)
+		case "columns":
+			var cols []string
+			for _, c := range strings.Split(s, ",") {
+				cols = append(cols, l.ImportColumn(kind, c))
+			}
+			args[i] = strings.Join(cols, "，")
+		case "names":
+			// A Chinese reader is shown the Chinese names, when there are any.
+			var zh []string
+			for _, n := range strings.Split(s, " or ") {
+				if strings.ContainsFunc(n, func(r rune) bool { return r >= 0x4E00 && r <= 0x9FFF }) {
+					zh = append(zh, n)
+				}
+			}
+			if len(zh) > 0 {
+				args[i] = strings.Join(zh, " 或 ")
+			}
 		default:
 			if t, _ := Texts(r.Code); strings.Contains(verbAt(t[1], i), "v") {
 				args[i] = l.Import(kind, s)
@@ -268,21 +291,38 @@ func init() {
 		"imp.reject.conflict_unknown": {"以下市场主体尚未登记：%[1]s", "not registered as a business: %s"},
 		"imp.reject.new_inspector":    {"新登记的执法人员必须填写：%[1]s 尚未登记", "required for a new inspector: %s is not registered yet"},
 
+		// The file as a whole (its header, its workbook).
+		"imp.reject.file_empty":      {"文件是空的：第一行须为列名", "the file is empty: the first line must name the columns"},
+		"imp.reject.sheet_empty":     {"第一个工作表是空的：第一行须为列名", "the first sheet is empty: its first row must name the columns"},
+		"imp.reject.header_unusable": {"表头无法使用：%[1]s", "the header is not usable: %v"},
+		"imp.reject.header_utf8":     {"表头不是 UTF-8 文本：请将文件另存为“CSV UTF-8”", `the header is not UTF-8 text: save the file as "CSV UTF-8"`},
+		"imp.reject.header_twice":    {"第 %[1]d 列（%[2]s）和第 %[3]d 列（%[4]s）都是%[5]s", "columns %d (%q) and %d (%q) both give %s"},
+		"imp.reject.header_unknown": {"第一行 %[1]s 中没有可识别的列：文件须为逗号分隔的 UTF-8 文本，第一行为列名（例如 %[2]s）",
+			"no known column in the first line %s: the file must be comma-separated UTF-8 whose first line names the columns (e.g. %s)"},
+		"imp.reject.header_unknown_xlsx": {"第一个工作表的第一行 %[1]s 中没有可识别的列：第一行须为列名（例如 %[2]s）",
+			"no known column in the first row of the first sheet %s: its first row must name the columns (e.g. %s)"},
+		"imp.reject.header_missing":        {"缺少必需的列：列名应为 %[1]s", "missing required column: name it %s"},
+		"imp.reject.closure_columns":       {"缺少列：须有区域列（区域）或队伍列（队伍）", "missing column: name a region column (region or 区域) or a team column (team or 队伍)"},
+		"imp.reject.xlsx_size":             {".xlsx 文件最大 %[1]d MiB：较大的名录请另存为“CSV UTF-8”", "an .xlsx file may be at most %d MiB: save a larger register as CSV UTF-8"},
+		"imp.reject.xlsx_unreadable":       {"不是可读取的 .xlsx 工作簿（%[1]s）", "not a readable .xlsx workbook: %s"},
+		"imp.reject.xlsx_no_sheet":         {"工作簿中没有工作表", "the workbook has no sheet"},
+		"imp.reject.xlsx_sheet_unreadable": {"无法读取第一个工作表 %[1]s（%[2]s）", "the first sheet %q cannot be read: %s"},
+
 		// Days away and closures.
-		"imp.reject.to_before_from":           {"不能早于%[1]s（%[2]s）", "must not be before %s (%s)"},
-		"imp.reject.span_long":                {"时间段最长 %[1]d 天，现为 %[2]d 天", "the span must be at most %d days, got %d"},
-		"imp.reject.span_reason":              {"必填：请说明原因（休假、培训、台风……）", "required: say why (leave, training, typhoon, ...)"},
-		"imp.reject.date_required":            {"必填：日期，格式为 年-月-日", "required: a date YYYY-MM-DD"},
-		"imp.reject.date":                     {"%[1]s 不是日期：请按 年-月-日（或 年/月/日）填写，年份在 %[2]d 至 %[3]d 之间", "%s is not a date: use YYYY-MM-DD (or YYYY/M/D) between %d and %d"},
-		"imp.reject.inspector_required":       {"必填：执法人员的执法证号", "required: the inspector's code (执法证号)"},
-		"imp.reject.unknown_inspector":        {"没有执法证号为 %[1]s 的执法人员", "unknown inspector code %s"},
-		"imp.reject.duplicate_away":           {"重复：相同的请假已在第 %[1]d 行出现", "duplicate: the same days away are already on line %d"},
-		"imp.reject.inspector_gone":           {"没有执法证号为 %[1]s 的执法人员（刚被删除）", "unknown inspector %q (deleted meanwhile)"},
-		"imp.reject.region_and_team":          {"区域和队伍只能填一个", "give a region or a team, not both"},
-		"imp.reject.closure_target":           {"必填：停工的区域或队伍", "required: the region or the team closed"},
-		"imp.reject.duplicate_closure":        {"重复：相同的停工已在第 %[1]d 行出现", "duplicate: the same closure is already on line %d"},
-		"imp.reject.region_or_team":           {"区域和队伍须且只能填一个", "give exactly one of region and team"},
-		"imp.reject.code_gone":                {"没有%[1]s编码 %[2]s（刚被删除）", "unknown %s code %q (deleted meanwhile)"},
+		"imp.reject.to_before_from":        {"不能早于%[1]s（%[2]s）", "must not be before %s (%s)"},
+		"imp.reject.span_long":             {"时间段最长 %[1]d 天，现为 %[2]d 天", "the span must be at most %d days, got %d"},
+		"imp.reject.span_reason":           {"必填：请说明原因（休假、培训、台风……）", "required: say why (leave, training, typhoon, ...)"},
+		"imp.reject.date_required":         {"必填：日期，格式为 年-月-日", "required: a date YYYY-MM-DD"},
+		"imp.reject.date":                  {"%[1]s 不是日期：请按 年-月-日（或 年/月/日）填写，年份在 %[2]d 至 %[3]d 之间", "%s is not a date: use YYYY-MM-DD (or YYYY/M/D) between %d and %d"},
+		"imp.reject.inspector_required":    {"必填：执法人员的执法证号", "required: the inspector's code (执法证号)"},
+		"imp.reject.unknown_inspector":     {"没有执法证号为 %[1]s 的执法人员", "unknown inspector code %s"},
+		"imp.reject.duplicate_away":        {"重复：相同的请假已在第 %[1]d 行出现", "duplicate: the same days away are already on line %d"},
+		"imp.reject.inspector_gone":        {"没有执法证号为 %[1]s 的执法人员（刚被删除）", "unknown inspector %q (deleted meanwhile)"},
+		"imp.reject.region_and_team":       {"区域和队伍只能填一个", "give a region or a team, not both"},
+		"imp.reject.closure_target":        {"必填：停工的区域或队伍", "required: the region or the team closed"},
+		"imp.reject.duplicate_closure":     {"重复：相同的停工已在第 %[1]d 行出现", "duplicate: the same closure is already on line %d"},
+		"imp.reject.region_or_team":        {"区域和队伍须且只能填一个", "give exactly one of region and team"},
+		"imp.reject.code_gone":             {"没有%[1]s编码 %[2]s（刚被删除）", "unknown %s code %q (deleted meanwhile)"},
 		"imp.col.unavailability.inspector": {"执法证号", "Inspector"},
 		"imp.col.unavailability.from":      {"开始日期", "From"},
 		"imp.col.unavailability.to":        {"结束日期", "To"},

@@ -35,7 +35,7 @@ var (
 	// englishWord is a run of Latin letters a Chinese reason may not show,
 	// but for the names of formats and the values a cell may take.
 	englishWord  = regexp.MustCompile(`[A-Za-z]{3,}`)
-	allowedWords = map[string]bool{"CSV": true, "UTF": true, "NUL": true, "CWE": true, "true": true, "false": true}
+	allowedWords = map[string]bool{"CSV": true, "UTF": true, "NUL": true, "CWE": true, "true": true, "false": true, "xlsx": true, "MiB": true}
 	cellRef      = regexp.MustCompile(`^[A-Z]{1,3}[0-9]+$`)
 )
 
@@ -293,6 +293,20 @@ func TestImportErrorsInChinese(t *testing.T) {
 				}
 			}
 		})
+	}
+
+	// A file refused as a whole: named at the file's field, in Chinese.
+	fileErr := regexp.MustCompile(`<span class="error field-error" data-field="file">([^<]*)</span>`)
+	for _, c := range []struct{ kind, body, want string }{
+		{store.ImportBusinesses, "甲,乙\n1,2\n", `文件或选项被拒绝：表头：第一行 "甲,乙" 中没有可识别的列：文件须为逗号分隔的 UTF-8 文本，第一行为列名（例如 统一社会信用代码，企业名称，区域编码，行业代码，纬度，经度）`},
+		{store.ImportBusinesses, "企业名称,区域编码\n店,1\n", "文件或选项被拒绝：统一社会信用代码：缺少必需的列：列名应为 统一社会信用代码"},
+		{store.ImportClosures, "开始日期,结束日期,原因\n2027-01-04,2027-01-05,台风\n", "文件或选项被拒绝：区域：缺少列：须有区域列（区域）或队伍列（队伍）"},
+	} {
+		status, _, body := post(c.kind, "", true, "f.csv", []byte(c.body))
+		m := fileErr.FindStringSubmatch(body)
+		if status != http.StatusBadRequest || m == nil || html.UnescapeString(m[1]) != c.want {
+			t.Errorf("file refused: %d %q\nwant %q", status, m, c.want)
+		}
 	}
 
 	// The English page shows the API's reasons.
