@@ -59,7 +59,8 @@ var (
 	importPatterns []importPattern
 )
 
-// importPatternsOf compiles the English texts of the import codes.
+// compileImportPatterns turns the English texts of the import codes into
+// patterns, the most specific first.
 func compileImportPatterns() {
 	for _, k := range Keys() {
 		if !strings.HasPrefix(k, "imp.reject.") {

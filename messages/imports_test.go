@@ -116,3 +116,21 @@ func TestImportReasonsInChinese(t *testing.T) {
 		}
 	}
 }
+
+// FuzzImportReason: whatever a stored reason says, reading it never panics,
+// a code read from it is a catalog key, and it reads in Chinese as some text.
+func FuzzImportReason(f *testing.F) {
+	f.Add(`unknown region code "330999"`)
+	f.Add(`"12": invalid unified social credit code: must be 18 characters, got 2`)
+	f.Add("not valid CSV (line 4, column 7): bare \" in non-quoted-field")
+	f.Add("kept red: visit result 12 set it (x); an import lowers a code set by a result only with risk_override=true and a reason. The row's other columns were applied")
+	f.Fuzz(func(t *testing.T, reason string) {
+		r, ok := ParseImportReason(reason)
+		if ok && !Has(r.Code) {
+			t.Fatalf("%q: code %q is not in the catalog", reason, r.Code)
+		}
+		if ZH.Import("businesses", reason) == "" {
+			t.Fatalf("%q reads as nothing in Chinese", reason)
+		}
+	})
+}
