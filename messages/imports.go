@@ -24,9 +24,10 @@ import (
 // ImportText is the English reason of code with args, as the API reports it.
 func ImportText(code string, args ...any) string { return EN.T(code, args...) }
 
-// importArgs say which parameters of a code are themselves words to
-// translate: a risk code's name or a column's canonical name (shown as the
-// column's label for the import's kind).
+// importArgs say which parameters (1-based) of a code are themselves words
+// to translate: a risk code's name, a column's canonical name or a list of
+// them (shown as the columns' labels for the import's kind), or the names a
+// header may take (a Chinese reader is shown the Chinese ones).
 var importArgs = map[string]map[int]string{
 	"imp.reject.risk_kept":    {1: "risk"},
 	"imp.reject.cannot_clear": {1: "column"},
