@@ -12,7 +12,9 @@ import (
 
 	"inspectonce/csvimport"
 	"inspectonce/domain"
+	"inspectonce/messages"
 	"inspectonce/store"
+	"inspectonce/xlsxout"
 )
 
 func (s *Server) importBusinesses(c echo.Context) error {
@@ -110,6 +112,7 @@ func (s *Server) importCSV(c echo.Context, kind string) error {
 		if err != nil {
 			return fmt.Errorf("%s dry run: %w", kind, err)
 		}
+		localizeImportErrors(c, kind, rep.Errors)
 		return c.JSON(http.StatusOK, rep)
 	}
 	job, err := fn(c.Request().Context(), s.store, p.Actor(), body, opt)
@@ -129,7 +132,22 @@ func (s *Server) importCSV(c echo.Context, kind string) error {
 		return fmt.Errorf("%s import %d failed: %w", kind, job.ID, err)
 	}
 	c.Response().Header().Set(echo.HeaderLocation, fmt.Sprintf("/api/v1/imports/%d", job.ID))
+	localizeImportErrors(c, kind, job.Errors)
 	return c.JSON(http.StatusOK, job)
+}
+
+// localizeImportErrors adds to each refused row its reason's code and the
+// reason in the request's language (Chinese unless ?lang=en or
+// Accept-Language asks for English); reason itself stays English.
+func localizeImportErrors(c echo.Context, kind string, errs []store.ImportRowError) {
+	lang := messages.ZH
+	if xlsxout.Lang(c.Request()) == xlsxout.EN {
+		lang = messages.EN
+	}
+	for i := range errs {
+		errs[i].Code = messages.ImportCode(errs[i].Reason)
+		errs[i].Message = lang.Import(kind, errs[i].Reason)
+	}
 }
 
 func (s *Server) getImport(c echo.Context) error {
@@ -150,5 +168,6 @@ func (s *Server) getImport(c echo.Context) error {
 	if p.Role != domain.RoleAdmin && job.StartedBy != p.Actor() {
 		return fmt.Errorf("import %d: %w", id, domain.ErrNotFound)
 	}
+	localizeImportErrors(c, job.Kind, job.Errors)
 	return c.JSON(http.StatusOK, job)
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"inspectonce/domain"
+	"inspectonce/messages"
 	"inspectonce/store"
 )
 
@@ -69,13 +70,13 @@ func (rw *row) span(cf, ct, cr int) (from, to time.Time, reason string) {
 	if !from.IsZero() && !to.IsZero() {
 		switch days := int(to.Sub(from).Hours()/24) + 1; {
 		case to.Before(from):
-			rw.bad(ct, "must not be before %s (%s)", rw.s.heads[cf], civil(from))
+			rw.bad(ct, "imp.reject.to_before_from", rw.s.heads[cf], civil(from))
 		case days > maxSpanDays:
-			rw.bad(ct, "the span must be at most %d days, got %d", maxSpanDays, days)
+			rw.bad(ct, "imp.reject.span_long", maxSpanDays, days)
 		}
 	}
 	if rw.cell(cr) == "" {
-		rw.bad(cr, "required: say why (leave, training, typhoon, ...)")
+		rw.bad(cr, "imp.reject.span_reason")
 	} else if v := rw.text(cr, maxSpanReason); v != nil {
 		reason = *v
 	}
@@ -86,7 +87,7 @@ func (rw *row) span(cf, ct, cr int) (from, to time.Time, reason string) {
 func (rw *row) date(c int) time.Time {
 	v := rw.cell(c)
 	if v == "" {
-		rw.bad(c, "required: a date YYYY-MM-DD")
+		rw.bad(c, "imp.reject.date_required")
 		return time.Time{}
 	}
 	s := v
@@ -100,7 +101,7 @@ func (rw *row) date(c int) time.Time {
 	}
 	t, err := domain.ParseDate(s, time.UTC)
 	if err != nil {
-		rw.bad(c, "%s is not a date: use YYYY-MM-DD (or YYYY/M/D) between %d and %d", quote(v), domain.MinYear, domain.MaxYear)
+		rw.bad(c, "imp.reject.date", quote(v), domain.MinYear, domain.MaxYear)
 		return time.Time{}
 	}
 	return t
@@ -121,18 +122,18 @@ func newUnavailabilityParser(r io.Reader, inspectors map[string]store.InspectorR
 	return &parser[store.UnavailabilityImport]{s: s, conv: func(rw *row) store.UnavailabilityImport {
 		u := store.UnavailabilityImport{Line: rw.line}
 		if code := rw.cell(uInspector); code == "" {
-			rw.bad(uInspector, "required: the inspector's code (执法证号)")
+			rw.bad(uInspector, "imp.reject.inspector_required")
 		} else if ref, ok := inspectors[code]; ok {
 			u.InspectorID, u.InspectorCode = ref.ID, strings.Clone(code)
 		} else {
-			rw.bad(uInspector, "unknown inspector code %s", quote(code))
+			rw.bad(uInspector, "imp.reject.unknown_inspector", quote(code))
 		}
 		u.From, u.To, u.Reason = rw.span(uFrom, uTo, uReason)
 		u.Reason = strings.Clone(u.Reason)
 		if len(rw.errs) == 0 {
 			k := store.UnavailabilityImportKey(u)
 			if prev, dup := seen[k]; dup {
-				rw.bad(uInspector, "duplicate: the same days away are already on line %d", prev)
+				rw.bad(uInspector, "imp.reject.duplicate_away", prev)
 			} else {
 				seen[k] = rw.line
 			}
@@ -149,7 +150,7 @@ func newClosureParser(r io.Reader, regions, teams map[string]int64) (*parser[sto
 		return nil, err
 	}
 	if !s.has(cRegion) && !s.has(cTeam) {
-		return nil, domain.Invalid("region", "missing column: name a region column (region or 区域) or a team column (team or 队伍)")
+		return nil, domain.Invalid("region", "%s", messages.ImportText("imp.reject.closure_columns"))
 	}
 	seen := make(map[string]int)
 	return &parser[store.ClosureImport]{s: s, conv: func(rw *row) store.ClosureImport {
@@ -157,25 +158,25 @@ func newClosureParser(r io.Reader, regions, teams map[string]int64) (*parser[sto
 		region, team := rw.cell(cRegion), rw.cell(cTeam)
 		switch {
 		case region != "" && team != "":
-			rw.bad(cTeam, "give a region or a team, not both")
+			rw.bad(cTeam, "imp.reject.region_and_team")
 		case region != "":
 			if id, ok := regions[region]; ok {
 				c.RegionID, c.Code = id, strings.Clone(region)
 			} else {
-				rw.bad(cRegion, "unknown region code %s", quote(region))
+				rw.bad(cRegion, "imp.reject.unknown_region", quote(region))
 			}
 		case team != "":
 			if id, ok := teams[team]; ok {
 				c.TeamID, c.Code = id, strings.Clone(team)
 			} else {
-				rw.bad(cTeam, "unknown team code %s", quote(team))
+				rw.bad(cTeam, "imp.reject.unknown_team", quote(team))
 			}
 		default:
 			c2 := cRegion
 			if !rw.s.has(cRegion) {
 				c2 = cTeam
 			}
-			rw.bad(c2, "required: the region or the team closed")
+			rw.bad(c2, "imp.reject.closure_target")
 		}
 		c.From, c.To, c.Reason = rw.span(cFrom, cTo, cReason)
 		c.Reason = strings.Clone(c.Reason)
@@ -186,7 +187,7 @@ func newClosureParser(r io.Reader, regions, teams map[string]int64) (*parser[sto
 				if c.TeamID != 0 {
 					f = cTeam
 				}
-				rw.bad(f, "duplicate: the same closure is already on line %d", prev)
+				rw.bad(f, "imp.reject.duplicate_closure", prev)
 			} else {
 				seen[k] = rw.line
 			}

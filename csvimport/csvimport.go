@@ -24,6 +24,7 @@ import (
 	"io"
 	"strings"
 
+	"inspectonce/messages"
 	"inspectonce/store"
 )
 
@@ -223,7 +224,7 @@ func dropUnknownConflicts(ctx context.Context, st *store.Store, b *batch[store.I
 		}
 		// One error per row and column: that is all the error table keeps.
 		refused = append(refused, RowError{Line: b.lines[i], Field: field,
-			Reason: "not registered as a business: " + strings.Join(bad, ", ")})
+			Reason: messages.ImportText("imp.reject.conflict_unknown", strings.Join(bad, ", "))})
 	}
 	return keep, refused, nil
 }

@@ -85,7 +85,7 @@ func newBusinessParser(r io.Reader, regions map[string]int64, clear bool) (*pars
 		b, ok := businessRow(rw, regions)
 		if ok {
 			if prev, dup := seen[b.USCC]; dup {
-				rw.bad(bUSCC, "duplicate: %s is already on line %d", b.USCC, prev)
+				rw.bad(bUSCC, "imp.reject.duplicate", b.USCC, prev)
 			} else {
 				seen[strings.Clone(b.USCC)] = rw.line // a clone does not pin the whole record
 			}
@@ -144,15 +144,15 @@ func businessRow(rw *row, regions map[string]int64) (store.BusinessPatch, bool) 
 	}
 	b.USCC = strings.ToUpper(rw.cell(bUSCC))
 	if b.USCC == "" {
-		rw.bad(bUSCC, "required")
+		rw.bad(bUSCC, "imp.reject.required")
 	} else if err := uscc.Check(b.USCC); err != nil {
-		rw.bad(bUSCC, "%v", err)
+		rw.badText(bUSCC, err.Error()) // package uscc's words: messages reads them as imp.reject.uscc_*
 	}
 	if code, ok := rw.given(bRegion); ok {
 		if id, known := regions[code]; known {
 			b.RegionID, b.RegionCode = &id, code
 		} else {
-			rw.bad(bRegion, "unknown region code %s", quote(code))
+			rw.bad(bRegion, "imp.reject.unknown_region", quote(code))
 		}
 	}
 	if v, ok := rw.given(bIndustry); ok {
@@ -160,7 +160,7 @@ func businessRow(rw *row, regions map[string]int64) (store.BusinessPatch, bool) 
 		if validIndustry(v) {
 			b.IndustryCode = &v
 		} else {
-			rw.bad(bIndustry, "%s is not an industry code (GB/T 4754: an optional section letter and 2 to 4 digits, e.g. H621)", quote(v))
+			rw.bad(bIndustry, "imp.reject.industry", quote(v))
 		}
 	}
 	b.Lat = rw.coordinate(bLat, 90)
@@ -171,14 +171,14 @@ func businessRow(rw *row, regions map[string]int64) (store.BusinessPatch, bool) 
 		if code := riskCodes[strings.ToLower(v)]; code != "" {
 			b.RiskCode = &code
 		} else {
-			rw.bad(bRisk, "%s is not a risk code: use red, yellow or green (红, 黄, 绿)", quote(v))
+			rw.bad(bRisk, "imp.reject.risk_code", quote(v))
 		}
 	}
 	if v := rw.cell(bList); v != "" {
 		if kind := listKinds[strings.ToLower(v)]; kind != "" {
 			b.ListKind = &kind
 		} else {
-			rw.bad(bList, "%s is not a list: use random, key or leave_alone (随机, 重点, 无事不扰)", quote(v))
+			rw.bad(bList, "imp.reject.list_kind", quote(v))
 		}
 	}
 	return b, len(rw.errs) == 0
@@ -194,11 +194,11 @@ func (rw *row) coordinate(c int, limit float64) *float64 {
 	f, err := strconv.ParseFloat(v, 64)
 	switch {
 	case err != nil:
-		rw.bad(c, "%s is not a number in decimal degrees", quote(v))
+		rw.bad(c, "imp.reject.not_number", quote(v))
 	case math.IsNaN(f) || math.IsInf(f, 0):
-		rw.bad(c, "%s is not a finite number", quote(v))
+		rw.bad(c, "imp.reject.not_finite", quote(v))
 	case f < -limit || f > limit:
-		rw.bad(c, "%s is out of range: must lie between -%g and %g", v, limit, limit)
+		rw.bad(c, "imp.reject.out_of_range", v, limit, limit)
 	default:
 		return &f
 	}
@@ -262,7 +262,7 @@ func newInspectorParser(r io.Reader, teams map[string]int64, clear bool) (*parse
 		in, ok := inspectorRow(rw, teams)
 		if ok {
 			if prev, dup := seen[in.Code]; dup {
-				rw.bad(iCode, "duplicate: %s is already on line %d", in.Code, prev)
+				rw.bad(iCode, "imp.reject.duplicate", in.Code, prev)
 			} else {
 				seen[strings.Clone(in.Code)] = rw.line
 			}
@@ -279,15 +279,15 @@ func inspectorRow(rw *row, teams map[string]int64) (store.InspectorPatch, bool) 
 	}
 	in.Code = rw.cell(iCode)
 	if in.Code == "" {
-		rw.bad(iCode, "required")
+		rw.bad(iCode, "imp.reject.required")
 	} else if !validCode(in.Code) {
-		rw.bad(iCode, "%s is not a certificate number: letters, digits, '_', '.', '-', at most 64, starting with a letter or digit", quote(in.Code))
+		rw.bad(iCode, "imp.reject.cert_code", quote(in.Code))
 	}
 	if code, ok := rw.given(iTeam); ok {
 		if id, known := teams[code]; known {
 			in.TeamID, in.TeamCode = &id, code
 		} else {
-			rw.bad(iTeam, "unknown team code %s", quote(code))
+			rw.bad(iTeam, "imp.reject.unknown_team", quote(code))
 		}
 	}
 	if v, ok := rw.given(iDomains); ok {
@@ -295,7 +295,7 @@ func inspectorRow(rw *row, teams map[string]int64) (store.InspectorPatch, bool) 
 		for _, d := range splitList(v) {
 			d = strings.ToLower(d)
 			if !validDomain(d) {
-				rw.bad(iDomains, "%s is not a qualification domain: lower-case letters, digits and '_', starting with a letter", quote(d))
+				rw.bad(iDomains, "imp.reject.domain", quote(d))
 				break
 			}
 			if !slices.Contains(domains, d) {
@@ -307,7 +307,7 @@ func inspectorRow(rw *row, teams map[string]int64) (store.InspectorPatch, bool) 
 	if v, ok := rw.given(iLeader); ok {
 		leader, known := booleans[strings.ToLower(v)]
 		if !known {
-			rw.bad(iLeader, "%s is not yes or no: use true/false, 是/否 or 1/0", quote(v))
+			rw.bad(iLeader, "imp.reject.boolean", quote(v))
 		}
 		in.IsLeader = &leader
 	}
@@ -316,7 +316,7 @@ func inspectorRow(rw *row, teams map[string]int64) (store.InspectorPatch, bool) 
 		for _, c := range splitList(v) {
 			c = strings.ToUpper(c)
 			if err := uscc.Check(c); err != nil {
-				rw.bad(iConflicts, "%s: %v", quote(c), err)
+				rw.bad(iConflicts, "imp.reject.conflict_uscc", quote(c), err)
 				break
 			}
 			if !slices.Contains(conflicts, c) {

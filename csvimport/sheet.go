@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"inspectonce/domain"
+	"inspectonce/messages"
 	"inspectonce/store"
 )
 
@@ -83,13 +84,13 @@ func newSheet(src source, defs []column, xlsx bool) (*sheet, error) {
 	switch {
 	case errors.Is(err, io.EOF):
 		if xlsx {
-			return nil, domain.Invalid("header", "the first sheet is empty: its first row must name the columns")
+			return nil, domain.Invalid("header", "%s", messages.ImportText("imp.reject.sheet_empty"))
 		}
-		return nil, domain.Invalid("header", "the file is empty: the first line must name the columns")
+		return nil, domain.Invalid("header", "%s", messages.ImportText("imp.reject.file_empty"))
 	case err != nil:
 		return nil, fmt.Errorf("read header: %w", err)
 	case rowErr != nil:
-		return nil, domain.Invalid("header", "the header is not usable: %s", rowErr.Reason)
+		return nil, domain.Invalid("header", "%s", messages.ImportText("imp.reject.header_unusable", rowErr.Reason))
 	}
 	s := &sheet{src: src, xlsx: xlsx, defs: defs, pos: make([]int, len(defs)), heads: make([]string, len(defs)), width: len(header)}
 	for i := range s.pos {
@@ -98,7 +99,7 @@ func newSheet(src source, defs []column, xlsx bool) (*sheet, error) {
 	v := &domain.ValidationError{}
 	for i, h := range header {
 		if !utf8.ValidString(h) {
-			return nil, domain.Invalid("header", "the header is not UTF-8 text: save the file as \"CSV UTF-8\"")
+			return nil, domain.Invalid("header", "%s", messages.ImportText("imp.reject.header_utf8"))
 		}
 		h = strings.TrimSpace(h)
 		// Chinese templates often star the required columns.
@@ -108,7 +109,7 @@ func newSheet(src source, defs []column, xlsx bool) (*sheet, error) {
 			continue // extra columns are common in exchange files and harmless
 		}
 		if s.pos[c] >= 0 {
-			v.Add(defs[c].key, "columns %d (%q) and %d (%q) both give %s", s.pos[c]+1, s.heads[c], i+1, h, defs[c].key)
+			v.Add(defs[c].key, "%s", messages.ImportText("imp.reject.header_twice", s.pos[c]+1, s.heads[c], i+1, h, defs[c].key))
 			continue
 		}
 		s.pos[c], s.heads[c] = i, h
@@ -117,15 +118,15 @@ func newSheet(src source, defs []column, xlsx bool) (*sheet, error) {
 		// Nothing matched at all: more likely the wrong format than a few
 		// misnamed columns, so say that instead of listing every column.
 		if xlsx {
-			return nil, domain.Invalid("header", "no known column in the first row of the first sheet %s: "+
-				"its first row must name the columns (e.g. %s)", quote(strings.Join(header, ",")), columnNames(defs))
+			return nil, domain.Invalid("header", "%s", messages.ImportText("imp.reject.header_unknown_xlsx",
+				quote(strings.Join(header, ",")), columnNames(defs)))
 		}
-		return nil, domain.Invalid("header", "no known column in the first line %s: the file must be comma-separated UTF-8 "+
-			"whose first line names the columns (e.g. %s)", quote(strings.Join(header, ",")), columnNames(defs))
+		return nil, domain.Invalid("header", "%s", messages.ImportText("imp.reject.header_unknown",
+			quote(strings.Join(header, ",")), columnNames(defs)))
 	}
 	for c, d := range defs {
 		if d.id && s.pos[c] < 0 {
-			v.Add(d.key, "missing required column: name it %s", strings.Join(d.names, " or "))
+			v.Add(d.key, "%s", messages.ImportText("imp.reject.header_missing", strings.Join(d.names, " or ")))
 		}
 	}
 	if err := v.Err(); err != nil {
@@ -146,7 +147,7 @@ func (c *csvSource) next() (int, []string, *RowError, error) {
 	case errors.As(err, &pe):
 		// The reader resumes after the broken record, so later rows still count.
 		return pe.StartLine, nil, &RowError{Line: pe.StartLine,
-			Reason: fmt.Sprintf("not valid CSV (line %d, column %d): %v", pe.Line, pe.Column, pe.Err)}, nil
+			Reason: messages.ImportText("imp.reject.csv", pe.Line, pe.Column, pe.Err)}, nil
 	case err != nil:
 		return 0, nil, nil, fmt.Errorf("read CSV: %w", err)
 	}
@@ -211,7 +212,7 @@ func (s *sheet) next() (line int, rec []string, rowErr *RowError, err error) {
 	}
 	if len(rec) != s.width {
 		return line, nil, &RowError{Line: line,
-			Reason: fmt.Sprintf("has %d fields, the header has %d", len(rec), s.width)}, nil
+			Reason: messages.ImportText("imp.reject.width", len(rec), s.width)}, nil
 	}
 	return line, rec, nil, nil
 }
@@ -233,8 +234,17 @@ func (r *row) cell(c int) string {
 	return strings.TrimSpace(r.rec[r.s.pos[c]])
 }
 
-func (r *row) bad(c int, format string, args ...any) {
-	r.errs = append(r.errs, RowError{Line: r.line, Field: r.s.heads[c], Reason: fmt.Sprintf(format, args...)})
+// bad refuses column c of the row for the reason the catalog's code
+// (messages, "imp.reject.…") gives with args: English for the API, and read
+// back into any language by messages.Lang.Import.
+func (r *row) bad(c int, code string, args ...any) {
+	r.errs = append(r.errs, RowError{Line: r.line, Field: r.s.heads[c], Reason: messages.ImportText(code, args...)})
+}
+
+// badText refuses column c with an English reason made elsewhere whose
+// words the catalog knows (package uscc's refusals).
+func (r *row) badText(c int, reason string) {
+	r.errs = append(r.errs, RowError{Line: r.line, Field: r.s.heads[c], Reason: reason})
 }
 
 // given returns column c's cell and whether the row sets the column: not
@@ -253,7 +263,7 @@ func (r *row) given(c int) (string, bool) {
 		return "", false
 	}
 	if r.s.defs[c].required {
-		r.bad(c, "cannot be cleared (empty=clear): every %s needs one; leave the column out to keep the stored value", r.s.defs[c].key)
+		r.bad(c, "imp.reject.cannot_clear", r.s.defs[c].key)
 		return "", false
 	}
 	return "", true
@@ -270,14 +280,13 @@ func (r *row) text(c int, maxRunes int) *string {
 	}
 	switch {
 	case !utf8.ValidString(v):
-		r.bad(c, "not UTF-8 text: save the file as \"CSV UTF-8\"")
+		r.bad(c, "imp.reject.not_utf8")
 	case strings.IndexByte(v, 0) >= 0:
-		r.bad(c, "contains a NUL character")
+		r.bad(c, "imp.reject.nul")
 	case utf8.RuneCountInString(v) > maxRunes:
-		r.bad(c, "longer than %d characters", maxRunes)
+		r.bad(c, "imp.reject.too_long", maxRunes)
 	case formulaLike(r.rec[r.s.pos[c]]):
-		r.bad(c, "%s would be read as a formula by spreadsheets (CWE-1236): a text cell may not start with =, @, "+
-			"a tab, a carriage return, or + or - not followed by a digit", quote(clipRunes(v, 12)))
+		r.bad(c, "imp.reject.formula", quote(clipRunes(v, 12)))
 	default:
 		return &v
 	}

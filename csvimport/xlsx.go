@@ -11,6 +11,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"inspectonce/domain"
+	"inspectonce/messages"
 )
 
 // An .xlsx register is read from its first sheet. A ZIP archive must be read
@@ -54,22 +55,22 @@ func openXLSX(r io.Reader) (*xlsxSource, error) {
 		return nil, fmt.Errorf("read workbook: %w", err)
 	}
 	if len(b) > MaxXLSXBytes {
-		return nil, domain.Invalid("file", "an .xlsx file may be at most %d MiB: save a larger register as CSV UTF-8", MaxXLSXBytes>>20)
+		return nil, domain.Invalid("file", "%s", messages.ImportText("imp.reject.xlsx_size", MaxXLSXBytes>>20))
 	}
 	f, err := excelize.OpenReader(bytes.NewReader(b), excelize.Options{
 		UnzipSizeLimit: maxXLSXUnzipped, UnzipXMLSizeLimit: maxXLSXUnzipped})
 	if err != nil {
-		return nil, domain.Invalid("file", "not a readable .xlsx workbook: %v", err)
+		return nil, domain.Invalid("file", "%s", messages.ImportText("imp.reject.xlsx_unreadable", err.Error()))
 	}
 	sheets := f.GetSheetList()
 	if len(sheets) == 0 {
 		_ = f.Close()
-		return nil, domain.Invalid("file", "the workbook has no sheet")
+		return nil, domain.Invalid("file", "%s", messages.ImportText("imp.reject.xlsx_no_sheet"))
 	}
 	rows, err := f.GetRows(sheets[0], excelize.Options{RawCellValue: true})
 	if err != nil {
 		_ = f.Close()
-		return nil, domain.Invalid("file", "the first sheet %q cannot be read: %v", sheets[0], err)
+		return nil, domain.Invalid("file", "%s", messages.ImportText("imp.reject.xlsx_sheet_unreadable", sheets[0], err.Error()))
 	}
 	return &xlsxSource{f: f, sheet: sheets[0], rows: rows, dates: map[int]bool{}}, nil
 }
@@ -110,7 +111,7 @@ func (x *xlsxSource) row(n int, raw []string) ([]string, *RowError, error) {
 		}
 		if formula != "" {
 			return nil, &RowError{Line: n, Field: x.column(c, ref),
-				Reason: fmt.Sprintf("cell %s holds a formula (=%s): an import takes values; copy the column and paste it as values", ref, clipRunes(formula, 30))}, nil
+				Reason: messages.ImportText("imp.reject.xlsx_formula", ref, clipRunes(formula, 30))}, nil
 		}
 		if raw[c] == "" {
 			continue
@@ -131,7 +132,7 @@ func (x *xlsxSource) row(n int, raw []string) ([]string, *RowError, error) {
 	if last >= x.width {
 		ref, _ := excelize.CoordinatesToCellName(last+1, n)
 		return nil, &RowError{Line: n, Field: ref,
-			Reason: fmt.Sprintf("cell %s has a value but its column has no header (the header has %d columns)", ref, x.width)}, nil
+			Reason: messages.ImportText("imp.reject.xlsx_no_header", ref, x.width)}, nil
 	}
 	rec := make([]string, x.width)
 	copy(rec, raw)

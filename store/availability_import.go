@@ -10,6 +10,7 @@ import (
 	"gorm.io/gorm"
 
 	"inspectonce/domain"
+	"inspectonce/messages"
 )
 
 // UnavailabilityImport is one import row of an inspector's days away; the
@@ -120,7 +121,7 @@ func (s *Store) LoadUnavailability(ctx context.Context, actor string, rows []Una
 			// import and the API, cannot both find no twin and both insert.
 			if err := lockExisting(tx, "inspectors", "id", r.InspectorID, "inspector "+r.InspectorCode); err != nil {
 				if errors.Is(err, domain.ErrNotFound) {
-					return out, domain.Invalid("inspector", "unknown inspector %q (deleted meanwhile)", r.InspectorCode)
+					return out, domain.Invalid("inspector", "%s", messages.ImportText("imp.reject.inspector_gone", r.InspectorCode))
 				}
 				return out, err
 			}
@@ -159,12 +160,12 @@ func (s *Store) LoadClosures(ctx context.Context, actor string, rows []ClosureIm
 			case r.TeamID != 0 && r.RegionID == 0:
 				team, col, table = &r.TeamID, "team_id", "teams"
 			default:
-				return out, domain.Invalid("region", "give exactly one of region and team")
+				return out, domain.Invalid("region", "%s", messages.ImportText("imp.reject.region_or_team"))
 			}
 			id := r.RegionID + r.TeamID
 			if err := lockExisting(tx, table, "id", id, table[:len(table)-1]+" "+r.Code); err != nil {
 				if errors.Is(err, domain.ErrNotFound) {
-					return out, domain.Invalid(table[:len(table)-1], "unknown %s code %q (deleted meanwhile)", table[:len(table)-1], r.Code)
+					return out, domain.Invalid(table[:len(table)-1], "%s", messages.ImportText("imp.reject.code_gone", table[:len(table)-1], r.Code))
 				}
 				return out, err
 			}

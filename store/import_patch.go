@@ -274,7 +274,7 @@ func newBusiness(p *BusinessPatch, res *PatchResult) (domain.Business, RowOutcom
 		if !set {
 			missing = true
 			res.Errors = append(res.Errors, ImportRowError{Line: p.Line, Field: field,
-				Reason: "required for a new business: " + p.USCC + " is not registered yet"})
+				Reason: messages.ImportText("imp.reject.new_business", p.USCC)})
 		}
 	}
 	need(p.Name != nil, "name")
@@ -342,9 +342,7 @@ func patchBusiness(old *storedBusiness, p *BusinessPatch, importID int64, opt Im
 		switch {
 		case lowers && old.RiskResultID != nil && !opt.RiskOverride:
 			res.Errors = append(res.Errors, ImportRowError{Line: p.Line, Field: "risk_code", RowApplied: true,
-				Reason: fmt.Sprintf("kept %s: visit result %d set it (%s); an import lowers a code set by a result only with "+
-					"risk_override=true and a reason. The row's other columns were applied", b.RiskCode, *old.RiskResultID,
-					clip(old.RiskReason, 80))})
+				Reason: messages.ImportText("imp.reject.risk_kept", b.RiskCode, *old.RiskResultID, clip(old.RiskReason, 80))})
 			to = b.RiskCode
 		case lowers && old.RiskResultID != nil:
 			ov = &riskOverride{uscc: b.USCC, from: b.RiskCode, to: to, resultID: *old.RiskResultID, line: p.Line, rowReason: p.RiskReason}
@@ -491,7 +489,7 @@ func newInspector(p *InspectorPatch, res *PatchResult) (domain.Inspector, RowOut
 		if !set {
 			missing = true
 			res.Errors = append(res.Errors, ImportRowError{Line: p.Line, Field: field,
-				Reason: "required for a new inspector: " + p.Code + " is not registered yet"})
+				Reason: messages.ImportText("imp.reject.new_inspector", p.Code)})
 		}
 	}
 	need(p.Name != nil, "name")

@@ -39,11 +39,17 @@ const (
 // the file, the column (empty when the whole row is at fault) and why. When
 // RowApplied is set only that cell was refused (a risk code the import may
 // not lower) and the row's other columns were applied.
+//
+// Reason is English and stays as it is; Code (the catalog key the reason
+// was made from, package messages) and Message (the reason in the reader's
+// language) are filled by whoever answers a reader, not stored.
 type ImportRowError struct {
 	Line       int    `json:"line"`
 	Field      string `json:"field"`
 	Reason     string `json:"reason"`
 	RowApplied bool   `json:"row_applied"`
+	Code       string `json:"code,omitempty" gorm:"-"`
+	Message    string `json:"message,omitempty" gorm:"-"`
 }
 
 // How an import treats an empty cell in a column the file carries.

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/xuri/excelize/v2"
 
 	"inspectonce/csvout"
 	"inspectonce/domain"
@@ -411,8 +412,9 @@ func (p *Pages) demandBody(c echo.Context, v domain.Principal, f demandFormData,
 }
 
 // listTargets reads the list target: the pasted codes (one per line or
-// separated by commas) and an uploaded CSV file (its first column), each
-// bad, repeated or unregistered code named with its line.
+// separated by commas) and an uploaded CSV or .xlsx file (its first column),
+// each bad, repeated or unregistered code named with its line (a
+// spreadsheet's row as Excel numbers it).
 func (p *Pages) listTargets(c echo.Context, f demandFormData, errs *formErrors) ([]string, error) {
 	type entry struct {
 		code string
@@ -437,10 +439,20 @@ func (p *Pages) listTargets(c echo.Context, f demandFormData, errs *formErrors) 
 			if err != nil {
 				return nil, fmt.Errorf("read upload: %w", err)
 			}
-			rows, perr := csvCodes(raw)
+			var rows []csvCode
+			var perr error
+			where := "dem.list.file_line"
+			if bytes.HasPrefix(raw, zipMagic) {
+				rows, perr = xlsxCodes(raw)
+				where = "dem.list.sheet_row"
+			} else {
+				rows, perr = csvCodes(raw)
+			}
 			switch {
 			case errors.Is(perr, errSpreadsheet):
-				errs.add("businesses_file", "dem.v.file_xlsx")
+				errs.add("businesses_file", "dem.v.file_xls")
+			case errors.Is(perr, errWorkbook):
+				errs.add("businesses_file", "dem.v.file_workbook")
 			case perr != nil:
 				line := 0
 				var pe *csv.ParseError
@@ -450,7 +462,7 @@ func (p *Pages) listTargets(c echo.Context, f demandFormData, errs *formErrors) 
 				errs.add("businesses_file", "dem.v.file_csv", line)
 			}
 			for _, r := range rows {
-				entries = append(entries, entry{r.code, errs.lang.T("dem.list.file_line", r.line)})
+				entries = append(entries, entry{r.code, errs.lang.T(where, r.line)})
 			}
 		}
 	}
@@ -498,7 +510,15 @@ func splitCodes(line string) []string {
 	})
 }
 
-var errSpreadsheet = errors.New("a spreadsheet, not CSV")
+// errSpreadsheet is an old binary .xls workbook, which only Excel reads
+// well; errWorkbook an .xlsx file that cannot be read.
+var (
+	errSpreadsheet = errors.New("an .xls spreadsheet, not CSV or .xlsx")
+	errWorkbook    = errors.New("not a readable .xlsx workbook")
+)
+
+// zipMagic starts every .xlsx file (a ZIP archive).
+var zipMagic = []byte("PK\x03\x04")
 
 type csvCode struct {
 	code string
@@ -508,7 +528,7 @@ type csvCode struct {
 // csvCodes reads the first column of a CSV file of USCCs (a UTF-8 BOM and a
 // header row are allowed), with each code's line.
 func csvCodes(raw []byte) ([]csvCode, error) {
-	if bytes.HasPrefix(raw, []byte("PK\x03\x04")) || bytes.HasPrefix(raw, []byte{0xD0, 0xCF, 0x11, 0xE0}) {
+	if bytes.HasPrefix(raw, zipMagic) || bytes.HasPrefix(raw, []byte{0xD0, 0xCF, 0x11, 0xE0}) {
 		return nil, errSpreadsheet
 	}
 	raw = bytes.TrimPrefix(raw, []byte(csvout.BOM))
@@ -539,6 +559,46 @@ func csvCodes(raw []byte) ([]csvCode, error) {
 		}
 		out = append(out, csvCode{code: cell, line: line})
 	}
+}
+
+// xlsxCodes reads the first column of the first sheet of an .xlsx workbook
+// of USCCs, as csvCodes reads a CSV file: a header row is allowed, empty
+// rows are skipped, and each code carries its row number as Excel shows it.
+// The upload is already bounded (maxUploadBytes); the unzipped parts are
+// bounded too, so that a small archive cannot expand without limit.
+func xlsxCodes(raw []byte) ([]csvCode, error) {
+	f, err := excelize.OpenReader(bytes.NewReader(raw), excelize.Options{
+		UnzipSizeLimit: 16 * maxUploadBytes, UnzipXMLSizeLimit: 16 * maxUploadBytes})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errWorkbook, err)
+	}
+	defer f.Close()
+	sheets := f.GetSheetList()
+	if len(sheets) == 0 {
+		return nil, errWorkbook
+	}
+	rows, err := f.GetRows(sheets[0])
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errWorkbook, err)
+	}
+	var out []csvCode
+	first := true
+	for i, rec := range rows {
+		cell := ""
+		if len(rec) > 0 {
+			cell = strings.TrimSpace(rec[0])
+		}
+		if cell == "" {
+			continue
+		}
+		if first && uscc.Check(strings.ToUpper(cell)) != nil && !looksLikeCode(cell) {
+			first = false
+			continue // a header row
+		}
+		first = false
+		out = append(out, csvCode{code: cell, line: i + 1})
+	}
+	return out, nil
 }
 
 // looksLikeCode says whether s is made of a code's characters (so a bad

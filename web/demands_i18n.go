@@ -101,7 +101,7 @@ func init() {
 		"dem.new.target":            {"检查对象", "Target"},
 		"dem.new.target.list":       {"名单", "A list"},
 		"dem.new.target.sample":     {"抽查规则", "A sample"},
-		"dem.new.list_help":         {"每行一个统一社会信用代码，或用逗号分隔；也可上传 CSV 文件（第一列为代码，可有表头）。最多 %d 户。", "One USCC per line, or separated by commas; or upload a CSV file (codes in the first column, a header row allowed). At most %d businesses."},
+		"dem.new.list_help":         {"每行一个统一社会信用代码，或用逗号分隔；也可上传 CSV 或 Excel（.xlsx）文件（第一列为代码，可有表头）。最多 %d 户。", "One USCC per line, or separated by commas; or upload a CSV or Excel (.xlsx) file (codes in the first column, a header row allowed). At most %d businesses."},
 		"dem.new.sample_help":       {"在符合条件的市场主体中随机抽取（双随机）。无事不扰名单中的主体不抽取；重点名单中的主体必抽。", "A random draw among the businesses that match (double random). Businesses on the leave-alone list are never drawn; key-list businesses always are."},
 		"dem.new.any_region":        {"按住 Ctrl 或 ⌘ 可多选；不选则不限区域。", "Hold Ctrl or ⌘ to choose several; none means every region."},
 		"dem.new.industry_help":     {"行业代码，多个用逗号分隔，例如 H6210；不填则不限行业。", "Industry codes separated by commas, e.g. H6210; empty means every industry."},
@@ -131,7 +131,7 @@ func init() {
 		"dem.f.title":              {"需求标题", "Title"},
 		"dem.f.target":             {"检查对象", "Target"},
 		"dem.f.businesses":         {"企业名单", "Business list"},
-		"dem.f.businesses_file":    {"CSV 文件", "CSV file"},
+		"dem.f.businesses_file":    {"CSV 或 Excel 文件", "CSV or Excel file"},
 		"dem.f.region_id":          {"区域", "Regions"},
 		"dem.f.industry":           {"行业", "Industries"},
 		"dem.f.sample_scenario_id": {"场景所含行业", "Scenario's industries"},
@@ -151,6 +151,7 @@ func init() {
 
 		"dem.list.line":      {"第 %d 行", "line %d"},
 		"dem.list.file_line": {"文件第 %d 行", "file line %d"},
+		"dem.list.sheet_row": {"表格第 %d 行", "sheet row %d"},
 
 		// Refusals, in the page's language (see apiReasons).
 		"dem.v.invalid":              {"填写有误", "is not valid"},
@@ -199,7 +200,8 @@ func init() {
 		"dem.v.date_required":        {"请填写日期", "give a date"},
 		"dem.v.date_format":          {"日期格式应为 年-月-日（收到 %q）", "must be a date YYYY-MM-DD, got %q"},
 		"dem.v.file_too_large":       {"文件过大（最大 %d KB）", "the file is too large (at most %d KB)"},
-		"dem.v.file_xlsx":            {"这是 Excel 文件，请另存为 CSV 后上传", "this is an Excel file: save it as CSV and upload that"},
+		"dem.v.file_xls":             {"这是旧版 Excel（.xls）文件，请另存为 .xlsx 或 CSV 后上传", "this is an old Excel (.xls) file: save it as .xlsx or CSV and upload that"},
+		"dem.v.file_workbook":        {"无法读取该 Excel 文件，请确认是 .xlsx 格式", "cannot read this Excel file: make sure it is an .xlsx workbook"},
 		"dem.v.file_csv":             {"无法读取 CSV（第 %d 行格式有误）", "cannot read the CSV (line %d is malformed)"},
 		"dem.v.uscc_length":          {"应为 18 位，实际 %d 位", "must be 18 characters, got %d"},
 		"dem.v.uscc_char":            {"第 %d 位字符“%s”不允许", "character %d (%s) is not allowed"},

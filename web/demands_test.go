@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"regexp"
@@ -119,6 +120,9 @@ func FuzzListInput(f *testing.F) {
 	f.Add([]byte("PK\x03\x04"))
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		rows, _ := csvCodes(raw)
+		if bytes.HasPrefix(raw, zipMagic) {
+			rows, _ = xlsxCodes(raw)
+		}
 		for _, r := range rows {
 			if r.line < 1 || r.code == "" {
 				t.Fatalf("row %+v", r)

@@ -199,7 +199,7 @@ func (p *Pages) importUpload(c echo.Context) error {
 			os.Remove(path)
 			if errors.As(err, &ve) {
 				// The file as a whole (a missing column) or an option.
-				return refuse(importField(ve), "imp.err.refused", ve.Error())
+				return refuse(importField(ve), "imp.err.refused", lang.impRefusal(form.Kind, ve))
 			}
 			return fmt.Errorf("%s dry run: %w", form.Kind, err)
 		}
@@ -211,7 +211,7 @@ func (p *Pages) importUpload(c echo.Context) error {
 
 	id, err := p.startImport(c.Request().Context(), run, v.Actor(), path, opt)
 	if errors.As(err, &ve) {
-		return refuse(importField(ve), "imp.err.refused", ve.Error())
+		return refuse(importField(ve), "imp.err.refused", lang.impRefusal(form.Kind, ve))
 	}
 	if err != nil {
 		return err
@@ -490,8 +490,41 @@ func (l Lang) ImpColumn(kind, field string) string {
 	return l.T(key)
 }
 
+// impRefusal is a refusal of a whole file (its header, its workbook) or of
+// an option in l: in English as the API words it, in Chinese each field by
+// its label with its reason read through the catalog.
+func (l Lang) impRefusal(kind string, ve *domain.ValidationError) string {
+	if l == LangEN {
+		return ve.Error()
+	}
+	parts := make([]string, len(ve.Fields))
+	for i, f := range ve.Fields {
+		label := l.ImpColumn(kind, f.Field)
+		if messages.Has("imp.field." + f.Field) {
+			label = l.T("imp.field." + f.Field)
+		}
+		why := l.T("imp.err.file_other")
+		if messages.ImportCode(f.Reason) != "" {
+			why = l.ImpReason(kind, f.Reason)
+		}
+		parts[i] = label + l.T("imp.colon") + why
+	}
+	return strings.Join(parts, l.T("imp.semicolon"))
+}
+
+// ImpReason is a refused row's reason (English, as stored and as the API
+// gives it) in l, through its catalog code (messages.Lang.Import).
+func (l Lang) ImpReason(kind, reason string) string { return l.Msg().Import(kind, reason) }
+
 func init() {
 	addMessages(map[string][2]string{
+		"imp.field.header":                 {"表头", "Header"},
+		"imp.field.file":                   {"文件", "File"},
+		"imp.field.empty":                  {"选项", "Option"},
+		"imp.field.risk_override":          {"选项", "Option"},
+		"imp.field.reason":                 {"理由", "Reason"},
+		"imp.colon":                        {"：", ": "},
+		"imp.semicolon":                    {"；", "; "},
 		"imp.col.businesses.uscc":          {"统一社会信用代码", "USCC"},
 		"imp.col.businesses.name":          {"企业名称", "Name"},
 		"imp.col.businesses.address":       {"地址", "Address"},
