@@ -166,7 +166,7 @@ func New(o Options) *echo.Echo {
 
 	s.pages = web.Register(e, web.Options{Store: o.Store, Config: o.Config, Calendar: o.Calendar, Logger: s.log, Now: s.now,
 		Queues: o.Queues, QueueNames: o.QueueNames, Planning: s.plans,
-		StartPlan: s.startPlan})
+		StartPlan: s.startPlan, EnterRandomness: s.enterRandomnessAndRun})
 	s.pages.SetDemandIntake(s)
 	// Every cookie-authenticated write (and the login form) must come from
 	// this site; one check for every route, added after the routes is still

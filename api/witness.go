@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 
@@ -8,6 +9,7 @@ import (
 
 	"inspectonce/domain"
 	"inspectonce/planning"
+	"inspectonce/store"
 )
 
 // Randomness no one controls alone (issue 19 part 4, docs/draws.md §3.8).
@@ -56,18 +58,30 @@ func (s *Server) enterRandomness(c echo.Context) error {
 	if err := v.Err(); err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	cm, err := s.plans.EnterRandomness(ctx, p, id, planning.RandomnessInput{Value: req.Value, Source: req.Source})
+	cm, err := s.enterRandomnessAndRun(c.Request().Context(), p, id, planning.RandomnessInput{Value: req.Value, Source: req.Source})
 	if err != nil {
 		return err
+	}
+	return c.JSON(http.StatusAccepted, cm)
+}
+
+// enterRandomnessAndRun records the value and queues the plan's run: the API
+// and the witness page go this one way.
+func (s *Server) enterRandomnessAndRun(ctx context.Context, p domain.Principal, id int64, in planning.RandomnessInput) (store.PlanCommitment, error) {
+	if s.plans == nil {
+		return store.PlanCommitment{}, errNoPlanning
+	}
+	cm, err := s.plans.EnterRandomness(ctx, p, id, in)
+	if err != nil {
+		return cm, err
 	}
 	if err := s.enqueue(ctx, id); err != nil {
 		// The value is kept; entering the same value again queues the run.
 		s.log.ErrorContext(ctx, "plan run could not be queued after its randomness", "plan_id", id, "err", err)
-		return fmt.Errorf("plan %d: the value is recorded, but the job queue cannot be reached to go on with the plan; "+
+		return cm, fmt.Errorf("plan %d: the value is recorded, but the job queue cannot be reached to go on with the plan; "+
 			"enter the same value again shortly: %w", id, domain.ErrUnavailable)
 	}
-	return c.JSON(http.StatusAccepted, cm)
+	return cm, nil
 }
 
 func (s *Server) getPlanCommitment(c echo.Context) error {

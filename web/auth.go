@@ -232,6 +232,8 @@ func (p *Pages) home(c echo.Context) error {
 		return c.Redirect(http.StatusSeeOther, "/plans")
 	case domain.RoleInspector:
 		return c.Redirect(http.StatusSeeOther, "/inspect")
+	case domain.RoleWitness:
+		return c.Redirect(http.StatusSeeOther, "/witness")
 	}
 	return p.render(c, http.StatusOK, "home", "home.title", nil)
 }

@@ -146,6 +146,13 @@ var funcs = template.FuncMap{
 	// num shows a float with the given decimals.
 	"num": func(decimals int, f float64) string { return fmt.Sprintf("%.*f", decimals, f) },
 	"add": func(a, b int) int { return a + b },
+	// deref shows a number that may be missing (nil: 0).
+	"deref": func(p *float64) float64 {
+		if p == nil {
+			return 0
+		}
+		return *p
+	},
 	// safeSVG marks SVG that the server built from numbers and escaped text.
 	"safeSVG": func(s string) template.HTML { return template.HTML(s) },
 }
@@ -179,6 +186,7 @@ func init() {
 		"role.team_leader":  {"队长", "Team leader"},
 		"role.inspector":    {"执法人员", "Inspector"},
 		"role.business":     {"市场主体", "Business"},
+		"role.witness":      {"见证人（司法局）", "Witness (justice bureau)"},
 		"lang.switch":       {"English", "中文"},
 
 		// A signed-in write or the login form posted from another site (web.CheckOrigin).

@@ -116,6 +116,7 @@ type plansListRow struct {
 var planProgressNotes = map[string]string{
 	"created": "created", "loading": "loading", "planning": "planning",
 	"comparing with independent sampling": "comparing", "saving": "saving", "done": "done",
+	"awaiting randomness": "awaiting", "randomness entered": "randomness",
 }
 
 func planProgressNoteKey(note string) string {

@@ -17,4 +17,5 @@ func (p *Pages) routes(g *echo.Group) {
 	p.approvalRoutes(g)
 	p.tokenRoutes(g)
 	p.xlsxRoutes(g)
+	p.witnessRoutes(g)
 }

@@ -31,7 +31,7 @@ func (p *Pages) tokenRoutes(g *echo.Group) {
 }
 
 // tokenRoles are the roles a token may have, in the form's order.
-var tokenRoles = []domain.Role{domain.RoleAdmin, domain.RolePlanner, domain.RoleTeamLeader, domain.RoleInspector, domain.RoleBusiness}
+var tokenRoles = []domain.Role{domain.RoleAdmin, domain.RolePlanner, domain.RoleTeamLeader, domain.RoleInspector, domain.RoleBusiness, domain.RoleWitness}
 
 type tokensView struct {
 	Tokens []store.TokenInfo
@@ -91,7 +91,7 @@ func (p *Pages) createTokenForm(c echo.Context) error {
 	}
 	if !role.Valid() {
 		tv.Errors["role"] = lang.T("tok.err.role")
-	} else if role != domain.RoleAdmin && tv.Scope == "" {
+	} else if role != domain.RoleAdmin && role != domain.RoleWitness && tv.Scope == "" {
 		tv.Errors["scope"] = lang.T("tok.err.scope." + tv.Role)
 	}
 	if len(tv.Errors) == 0 {
@@ -140,7 +140,7 @@ func init() {
 		"tok.name":                  {"名称（使用者）", "Name (who holds it)"},
 		"tok.role":                  {"角色", "Role"},
 		"tok.scope":                 {"范围", "Scope"},
-		"tok.scope_help":            {"部门计划员填部门代码，队长填执法队编号，执法人员填人员编号，市场主体填统一社会信用代码，管理员留空。", "A planner's department code, a team leader's team id, an inspector's id, a business's USCC; empty for an admin."},
+		"tok.scope_help":            {"部门计划员填部门代码，队长填执法队编号，执法人员填人员编号，市场主体填统一社会信用代码，管理员和见证人留空。", "A planner's department code, a team leader's team id, an inspector's id, a business's USCC; empty for an admin or a witness."},
 		"tok.submit":                {"签发", "Issue"},
 		"tok.created":               {"令牌已签发。请立即复制并交给“%s”：离开本页后将无法再次查看。", "The token is issued. Copy it now and hand it to “%s”: it cannot be seen again once you leave this page."},
 		"tok.list":                  {"已签发的令牌", "Tokens issued"},
@@ -163,5 +163,6 @@ func init() {
 		"tok.err.scope.team_leader": {"请填写已登记的执法队编号。", "Give the id of a registered team."},
 		"tok.err.scope.inspector":   {"请填写已登记的执法人员编号。", "Give the id of a registered inspector."},
 		"tok.err.scope.business":    {"请填写已登记市场主体的统一社会信用代码。", "Give the USCC of a registered business."},
+		"tok.err.scope.witness":     {"见证人令牌没有范围，请留空。", "A witness token has no scope: leave it empty."},
 	})
 }

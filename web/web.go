@@ -53,6 +53,9 @@ type Options struct {
 	// StartPlan starts a plan run and queues it, as POST /api/v1/plans does;
 	// nil hides the plans page's form.
 	StartPlan func(ctx context.Context, actor string, req planning.Request) (store.Plan, error)
+	// EnterRandomness records a committed plan's value and queues its run,
+	// as POST /api/v1/plans/{id}/randomness does; nil hides the witness form.
+	EnterRandomness func(ctx context.Context, p domain.Principal, planID int64, in planning.RandomnessInput) (store.PlanCommitment, error)
 }
 
 // Pages holds what the page handlers need.
@@ -69,6 +72,7 @@ type Pages struct {
 	planning  *planning.Service
 	intake    DemandIntake
 	startPlan func(ctx context.Context, actor string, req planning.Request) (store.Plan, error)
+	enterRand func(ctx context.Context, p domain.Principal, planID int64, in planning.RandomnessInput) (store.PlanCommitment, error)
 
 	once  sync.Once
 	tmpls map[string]*template.Template
@@ -79,7 +83,8 @@ type Pages struct {
 // authenticate by the session cookie that /login sets (or a bearer token).
 func Register(e *echo.Echo, o Options) *Pages {
 	p := &Pages{store: o.Store, cfg: o.Config, cal: o.Calendar, log: o.Logger, now: o.Now,
-		queues: o.Queues, queueNames: o.QueueNames, planning: o.Planning, startPlan: o.StartPlan}
+		queues: o.Queues, queueNames: o.QueueNames, planning: o.Planning, startPlan: o.StartPlan,
+		enterRand: o.EnterRandomness}
 	if p.now == nil {
 		p.now = time.Now
 	}
