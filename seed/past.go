@@ -180,7 +180,11 @@ func loadPast(ctx context.Context, st *store.Store, c *County, cfg *configs.Conf
 	loc := cfg.Location()
 	today := civil(now.In(loc))
 	asOf := now.AddDate(0, 0, -PastDays)
-	svc, err := planning.New(planning.Options{Store: st, Config: cfg, Calendar: cal, Now: func() time.Time { return asOf }})
+	// The demo's past is history made up at load time: its plan draws at
+	// once, whatever planning.randomness says for the plans made from now on.
+	pastCfg := *cfg
+	pastCfg.Planning.Randomness = planning.RandomnessOperator
+	svc, err := planning.New(planning.Options{Store: st, Config: &pastCfg, Calendar: cal, Now: func() time.Time { return asOf }})
 	if err != nil {
 		return res, fmt.Errorf("seed: past: %w", err)
 	}
