@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -30,6 +31,8 @@ type resultsData struct {
 	Next string
 	// CSV, XLSX and JSON are the open-data exports of the same period.
 	CSV, XLSX, JSON string
+	// Base is the service's public address, for the verifier's command.
+	Base string
 }
 
 // civilParam reads an optional date query parameter; a bad one is a
@@ -73,6 +76,10 @@ func (p *Pages) publicResults(c echo.Context) error {
 	}
 	data := resultsData{From: dateOrEmpty(f.From), To: dateOrEmpty(f.To), Results: page.Items,
 		CSV: "/api/v1/open-data/results.csv?" + q.Encode(), XLSX: "/api/v1/open-data/results.xlsx?" + q.Encode(), JSON: "/api/v1/open-data/results.json?" + q.Encode()}
+	data.Base = strings.TrimRight(p.cfg.HTTP.PublicBaseURL, "/")
+	if data.Base == "" {
+		data.Base = c.Scheme() + "://" + c.Request().Host
+	}
 	if page.Next != "" {
 		n := url.Values{}
 		for k, vs := range q {
@@ -143,7 +150,14 @@ func (p *Pages) publication(c echo.Context) error {
 func init() {
 	addMessages(map[string][2]string{
 		"results.title":                   {"检查结果公示", "Published inspection results"},
-		"results.intro":                   {"依法在检查后 20 个工作日内公示的检查结果（双随机、一公开）。抽查对象的抽取记录可用公开的种子复核。", "Inspection results, published within 20 working days of the visit (double random, one public). The draws that selected businesses can be recomputed from the published seeds."},
+		"results.intro":                   {"依法在检查后 20 个工作日内公示的检查结果（双随机、一公开）。抽取记录如何复核，见下方说明。", "Inspection results, published within 20 working days of the visit (double random, one public). How to check the draws is explained below."},
+		"results.check.title":             {"如何复核抽取（无需登录）", "How to check the draws (no sign-in)"},
+		"results.check.spec":              {"抽取方法逐字节公开在 docs/draws.md，附测试向量。", "The draws are specified to the byte in docs/draws.md, with test vectors."},
+		"results.check.now":               {"随时可查：年度密钥和每个计划种子的承诺（SHA-256）；启用见证时，每个计划的抽查名录承诺及其后录入的随机数（/api/v1/open-data/commitments）。", "At any time: the commitments (SHA-256) of the year key and of each plan's seed; with a witness, each plan's frame commitment and the value entered after it (/api/v1/open-data/commitments)."},
+		"results.check.published":         {"计划发布后：抽查计划（部门、事项、范围、数量或比例、时间）和种子；检查人员的抽取记录在相关检查完成后公开，可用种子重算。", "Once a plan is published: its sampling rules (department, items, population, count or ratio, window) and its seed; each inspector draw once its visits have happened, replayable with the seed."},
+		"results.check.closed":            {"某次抽取的全部检查完成或期限届满后：抽查名录（统一社会信用代码和权重）、排除名单及原因、抽中名单，以及每户的结果（已检查、未能检查、未安排及原因）；可核对名录与承诺一致、每户均有交代、被检查的企业确实被抽中。", "Once all of a draw's visits have happened or its window is over: its frame (USCCs and weights), the exclusions with reasons, the selection and what became of each business drawn; a reader can check the frame against its commitment, that every business drawn is accounted for, and that every business visited was drawn."},
+		"results.check.year":              {"年度结束后公开年度密钥：此后可重算每一次抽取选中了谁。提前公开会让任何人预测当年剩余的抽查，因此年内公开须经强制操作（--force）。", "When the year ends its key is revealed: from then on anyone can recompute whom each draw selected. Revealing it earlier would let anyone predict the rest of the year's samples, so doing so within the year needs --force."},
+		"results.check.tool":              {"一条命令完成以上全部核对，只需本站地址：", "One command does all of the above with nothing but this site's address:"},
 		"results.from":                    {"检查日期自", "Visit date from"},
 		"results.to":                      {"至", "to"},
 		"results.filter":                  {"筛选", "Filter"},
