@@ -280,3 +280,20 @@ func BenchmarkAuditedWritesParallel(b *testing.B) {
 		b.Fatalf("verify: %+v %v", brk, err)
 	}
 }
+
+// TestWarmOpensConnections: Warm leaves n checked connections idle in the
+// pool, so the first requests after a start do not connect.
+func TestWarmOpensConnections(t *testing.T) {
+	_, dsn := storetest.New(t)
+	st, err := store.Open(dsn, store.Options{MaxOpenConns: 8, MaxIdleConns: 6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.Warm(context.Background(), 5); err != nil {
+		t.Fatal(err)
+	}
+	if s := st.SQL().Stats(); s.OpenConnections != 5 || s.Idle != 5 {
+		t.Fatalf("after warming 5: open %d idle %d", s.OpenConnections, s.Idle)
+	}
+}
