@@ -61,7 +61,7 @@ func TestOverloadRefusesAtOnce(t *testing.T) {
 			req.Header.Set("Accept-Language", lang)
 		}
 		start := time.Now()
-		res, err := http.DefaultClient.Do(req)
+		res, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
