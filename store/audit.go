@@ -117,6 +117,24 @@ const auditChainBatch = 1000
 // transaction has committed (it is invisible before), and its seq is taken at
 // chain time, so a late commit gets a later seq and no gap is ever left.
 func (s *Store) ChainAudit(ctx context.Context, wait bool) (int, error) {
+	total := 0
+	for {
+		n, err := s.chainPass(ctx, wait)
+		total += n
+		// A full pass commits and the next one goes on, so a backlog (after
+		// an outage) never makes one long transaction.
+		if err != nil || n < auditPassMax {
+			return total, err
+		}
+	}
+}
+
+// auditPassMax bounds the rows one chaining transaction takes.
+const auditPassMax = 20 * auditChainBatch
+
+// chainPass is one chaining transaction of ChainAudit, of at most
+// auditPassMax rows.
+func (s *Store) chainPass(ctx context.Context, wait bool) (int, error) {
 	var chained int
 	err := s.bulk(ctx, "chain audit log", func(tx pgx.Tx) error {
 		chained = 0
@@ -179,7 +197,7 @@ func (s *Store) ChainAudit(ctx context.Context, wait bool) (int, error) {
 				return fmt.Errorf("chain audit rows: %d of %d rows chained", tag.RowsAffected(), len(ids))
 			}
 			chained += len(ids)
-			if len(ids) < auditChainBatch {
+			if len(ids) < auditChainBatch || chained >= auditPassMax {
 				return nil
 			}
 		}

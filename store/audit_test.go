@@ -111,6 +111,27 @@ func TestAuditChainsInCommitOrder(t *testing.T) {
 	}
 }
 
+// TestAuditChainsABacklog: a backlog larger than one batch is chained
+// whole, in insertion order, and verifies.
+func TestAuditChainsABacklog(t *testing.T) {
+	st, _ := storetest.New(t)
+	ctx := context.Background()
+	if err := st.ExecForTest(ctx, `INSERT INTO audit_log (at, actor, action, object, outcome, detail)
+		SELECT now(), 'tester', 'test.backlog', 'x/' || i, 'ok', '{"i":' || i || '}' FROM generate_series(1, 2500) AS i`); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := st.ChainAudit(ctx, false); err != nil || n != 2500 {
+		t.Fatalf("chained %d, %v; want 2500", n, err)
+	}
+	if n, brk, err := st.VerifyAudit(ctx); err != nil || brk != nil || n != 2500 {
+		t.Fatalf("verify: n=%d break=%+v err=%v", n, brk, err)
+	}
+	entries, err := st.ListAudit(ctx, 1999, 2)
+	if err != nil || len(entries) != 2 || entries[0].Object != "x/2000" || entries[1].Object != "x/2001" {
+		t.Fatalf("entries after 1999: %+v %v", entries, err)
+	}
+}
+
 // TestAuditUnchainedRowsAreAppendOnly: the one change the table takes is
 // being chained; an unchained row's contents cannot be changed or removed.
 func TestAuditUnchainedRowsAreAppendOnly(t *testing.T) {
