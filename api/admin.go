@@ -104,11 +104,17 @@ func (s *Server) verifyAudit(c echo.Context) error {
 	if _, err := allow(c, "verify the audit log", adminOnly...); err != nil {
 		return err
 	}
+	// The lag is read before verification chains what the sequencer left.
+	lag, err := s.store.AuditLag(c.Request().Context())
+	if err != nil {
+		return err
+	}
 	n, brk, err := s.store.VerifyAudit(c.Request().Context())
 	if err != nil {
 		return err
 	}
-	resp := map[string]any{"records": n, "intact": brk == nil}
+	resp := map[string]any{"records": n, "intact": brk == nil,
+		"lag": map[string]any{"pending": lag.Pending, "oldest_seconds": lag.Oldest.Seconds()}}
 	if brk != nil {
 		resp["first_break"] = map[string]any{"seq": brk.Seq, "reason": brk.Reason}
 	}

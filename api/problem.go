@@ -37,6 +37,7 @@ func problemFor(err error) Problem {
 	var ve *domain.ValidationError
 	var he *echo.HTTPError
 	var tm *errTooManyRequests
+	var ov *errOverloaded
 	switch {
 	case errors.As(err, &ve):
 		return Problem{Type: problemBase + "validation", Title: "Request is not valid", Status: http.StatusUnprocessableEntity,
@@ -57,6 +58,8 @@ func problemFor(err error) Problem {
 			p.Type, p.EmptyPlan = problemBase+"empty-plan", &ep.EmptyPlan
 		}
 		return p
+	case errors.As(err, &ov):
+		return Problem{Type: problemBase + "overloaded", Title: "Service Unavailable", Status: http.StatusServiceUnavailable, Detail: ov.detail}
 	case errors.As(err, &tm):
 		return Problem{Type: problemBase + "rate-limited", Title: "Too many requests", Status: http.StatusTooManyRequests,
 			Detail: fmt.Sprintf("this client sent more requests than the %s limit allows; retry after %d seconds (Retry-After)", tm.class, tm.retryAfter)}
@@ -95,7 +98,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 	if p.Status >= 500 {
 		s.log.ErrorContext(c.Request().Context(), "request failed", "err", err, "path", p.Instance, "request_id", p.RequestID)
 	}
-	if p.Status == http.StatusServiceUnavailable {
+	if p.Status == http.StatusServiceUnavailable && c.Response().Header().Get("Retry-After") == "" {
 		c.Response().Header().Set("Retry-After", retryAfterSeconds)
 	}
 	if p.Status == http.StatusUnauthorized {

@@ -50,6 +50,8 @@ type Server struct {
 	// on the HTML routes.
 	limits *rateLimits
 	pages  *web.Pages
+	// conc are the per-class concurrency limits (http.concurrency).
+	conc *concurrencyLimits
 }
 
 // Options configure New.
@@ -96,6 +98,7 @@ func New(o Options) *echo.Echo {
 		s.registry.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	}
 	s.metrics = newHTTPMetrics(s.registry)
+	s.conc = newConcurrencyLimits(o.Config, s.registry)
 	s.plans, s.enqueue, s.failures = o.Planning, o.Enqueue, o.DispatchFailures
 	s.queues, s.queueNames = o.Queues, o.QueueNames
 	if s.plans == nil && o.Store != nil {
@@ -132,6 +135,7 @@ func New(o Options) *echo.Echo {
 		return err
 	}}))
 	e.Use(s.metrics.middleware)
+	e.Use(s.limitConcurrency)
 	e.Use(s.limitAnonymous)
 	e.Use(cleanParams)
 	e.Use(s.requestDeadline)

@@ -53,7 +53,37 @@ type Config struct {
 	Language string `yaml:"language"`
 	// Notifications sets the language of notices, by recipient kind.
 	Notifications Notifications `yaml:"notifications"`
-	location      *time.Location
+	// Audit configures the audit log's sequencer.
+	Audit    Audit `yaml:"audit"`
+	location *time.Location
+}
+
+// Audit configures the sequencer that chains the audit log (store.ChainAudit).
+type Audit struct {
+	// ChainInterval is how often each process runs a chaining pass: a
+	// committed audit row gets its place in the hash chain within about
+	// this long while any process of the service runs.
+	ChainInterval time.Duration `yaml:"chain_interval"`
+}
+
+// Concurrency bounds the requests one process serves at once, by route class
+// (http.concurrency). A request that finds its class full waits up to
+// QueueWait for a slot, then is refused at once with 503 and Retry-After.
+// A limit of 0 turns its class's limit off.
+type Concurrency struct {
+	// Public: anonymous pages and data (/v/<code>, open data, /results,
+	// feeds, sign-in).
+	Public int `yaml:"public"`
+	// Reads: signed-in GETs (API and pages).
+	Reads int `yaml:"reads"`
+	// Writes: signed-in POST, PUT, PATCH and DELETE.
+	Writes int `yaml:"writes"`
+	// Bulk: imports, CSV and Excel downloads, plan publication.
+	Bulk int `yaml:"bulk"`
+	// QueueWait is how long a request may wait for a slot (a few ms).
+	QueueWait time.Duration `yaml:"queue_wait"`
+	// RetryAfter is the Retry-After of a refusal (whole seconds, at least 1).
+	RetryAfter time.Duration `yaml:"retry_after"`
 }
 
 // HTTP configures the API listener.
@@ -86,6 +116,8 @@ type HTTP struct {
 	RateLimits RateLimits `yaml:"rate_limits"`
 	// Session bounds the browser sessions the login page starts.
 	Session Session `yaml:"session"`
+	// Concurrency bounds the requests served at once, by route class.
+	Concurrency Concurrency `yaml:"concurrency"`
 	// SecureCookies says when the session cookie carries Secure: "auto"
 	// (the request came over TLS, or PublicBaseURL is https: a TLS-terminating
 	// proxy in front), "always" or "never".
@@ -176,6 +208,9 @@ type Database struct {
 	URL          string `yaml:"url"`
 	MaxOpenConns int    `yaml:"max_open_conns"`
 	MaxIdleConns int    `yaml:"max_idle_conns"`
+	// WarmConns connections are opened and checked at start-up, so the
+	// first requests do not pay for connecting.
+	WarmConns int `yaml:"warm_conns"`
 }
 
 // Redis configures the queue's Redis.
@@ -606,6 +641,26 @@ func (c *Config) validate() error {
 		if l.Burst < 0 {
 			bad(key+".burst", "must be 0 or more (0 turns the limit off)")
 		}
+	}
+	cc := c.HTTP.Concurrency
+	for key, n := range map[string]int{"http.concurrency.public": cc.Public, "http.concurrency.reads": cc.Reads,
+		"http.concurrency.writes": cc.Writes, "http.concurrency.bulk": cc.Bulk} {
+		if n < 0 {
+			bad(key, "must be 0 or more requests at once (0 turns the limit off)")
+		}
+	}
+	if cc.QueueWait < 0 || cc.QueueWait > time.Second {
+		bad("http.concurrency.queue_wait", "must be between 0 and 1s (a few ms: past it a request is refused, not queued)")
+	}
+	if cc.RetryAfter < time.Second || cc.RetryAfter%time.Second != 0 {
+		bad("http.concurrency.retry_after", "must be a whole number of seconds, at least 1s")
+	}
+	if c.Database.WarmConns < 0 || c.Database.WarmConns > c.Database.MaxOpenConns ||
+		(c.Database.MaxIdleConns > 0 && c.Database.WarmConns > c.Database.MaxIdleConns) {
+		bad("database.warm_conns", "must be between 0 and database.max_idle_conns (and max_open_conns)")
+	}
+	if c.Audit.ChainInterval <= 0 || c.Audit.ChainInterval > time.Minute {
+		bad("audit.chain_interval", "must be a positive duration of at most 1m")
 	}
 	if c.HTTP.RateLimits.MaxClients < 1 {
 		bad("http.rate_limits.max_clients", "must be at least 1")

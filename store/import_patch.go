@@ -127,14 +127,6 @@ func (s *Store) ApplyBusinessPatches(ctx context.Context, actor string, importID
 	}
 	err := s.bulkTx(ctx, "import businesses", opt.DryRun, func(tx pgx.Tx) error {
 		res = PatchResult{}
-		if opt.RiskOverride && !opt.DryRun {
-			// The audit lock first, as every other writer takes it before
-			// the business rows, so an override batch cannot deadlock with
-			// a confirmation.
-			if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", auditLockKey); err != nil {
-				return fmt.Errorf("audit lock: %w", err)
-			}
-		}
 		keys := make([]string, len(rows))
 		for i, r := range rows {
 			keys[i] = r.USCC

@@ -764,31 +764,12 @@ func (s idSet) list() []int64 {
 
 // appendAuditPgx is appendAudit for a pgx transaction (the bulk path).
 func appendAuditPgx(ctx context.Context, tx pgx.Tx, actor, action, object, outcome string, detail any) error {
-	d := "{}"
-	if detail != nil {
-		b, err := json.Marshal(detail)
-		if err != nil {
-			return fmt.Errorf("audit detail: %w", err)
-		}
-		d = string(b)
+	d, err := auditDetail(detail)
+	if err != nil {
+		return err
 	}
-	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", int64(auditLockKey)); err != nil {
-		return fmt.Errorf("audit lock: %w", err)
-	}
-	var seq int64
-	var prev []byte
-	err := tx.QueryRow(ctx, "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").Scan(&seq, &prev)
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		prev = make([]byte, sha256.Size)
-	case err != nil:
-		return fmt.Errorf("audit head: %w", err)
-	}
-	e := AuditEntry{Seq: seq + 1, At: time.Now().UTC().Truncate(time.Microsecond), Actor: actor, Action: action,
-		Object: object, Outcome: outcome, Detail: d, PrevHash: prev}
-	e.Hash = hashEntry(&e)
-	_, err = tx.Exec(ctx, `INSERT INTO audit_log (seq, at, actor, action, object, outcome, detail, prev_hash, hash)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, e.Seq, e.At, e.Actor, e.Action, e.Object, e.Outcome, e.Detail, e.PrevHash, e.Hash)
+	_, err = tx.Exec(ctx, `INSERT INTO audit_log (at, actor, action, object, outcome, detail) VALUES ($1, $2, $3, $4, $5, $6)`,
+		auditNow(), actor, action, object, outcome, d)
 	if err != nil {
 		return fmt.Errorf("audit append: %w", err)
 	}
@@ -1166,7 +1147,7 @@ func (s *Store) planDraws(ctx context.Context, planID, after int64, limit int) (
 // plan's run was saved ("plan.draft"), or "" when there is none.
 func (s *Store) PlanDrawsDigest(ctx context.Context, planID int64) (string, error) {
 	var details []string
-	err := s.db.WithContext(ctx).Raw(`SELECT detail FROM audit_log WHERE object = ? AND action = 'plan.draft' ORDER BY seq DESC LIMIT 1`,
+	err := s.db.WithContext(ctx).Raw(`SELECT detail FROM audit_log WHERE object = ? AND action = 'plan.draft' ORDER BY id DESC LIMIT 1`,
 		planObject(planID)).Scan(&details).Error
 	if err != nil {
 		return "", translate(err, "audit log")

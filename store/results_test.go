@@ -284,6 +284,9 @@ func TestConfirmedViolationTurnsRedAndFollowsUp(t *testing.T) {
 		t.Fatalf("history %+v", h)
 	}
 	var actions []string
+	if _, err := st.ChainAudit(ctx, true); err != nil {
+		t.Fatal(err)
+	}
 	rows, err := st.SQL().Query(`SELECT action FROM audit_log WHERE seq > $1 ORDER BY seq`, auditBefore)
 	if err != nil {
 		t.Fatal(err)

@@ -65,6 +65,35 @@ func Open(url string, opts Options) (*Store, error) {
 	return &Store{db: db, sql: sqlDB}, nil
 }
 
+// Warm opens n connections of the pool at once and checks each, then leaves
+// them idle in the pool (database.warm_conns), so the first requests after a
+// start do not each pay for connecting and authenticating. n is capped by the
+// pool's idle size, past which the extra connections would be closed again.
+func (s *Store) Warm(ctx context.Context, n int) error {
+	if n <= 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	conns := make([]*sql.Conn, 0, n)
+	defer func() {
+		for _, c := range conns {
+			_ = c.Close()
+		}
+	}()
+	for range n {
+		c, err := s.sql.Conn(ctx)
+		if err != nil {
+			return fmt.Errorf("warm the pool: %w", err)
+		}
+		conns = append(conns, c)
+		if err := c.PingContext(ctx); err != nil {
+			return fmt.Errorf("warm the pool: %w", err)
+		}
+	}
+	return nil
+}
+
 // Close closes the pool.
 func (s *Store) Close() error { return s.sql.Close() }
 

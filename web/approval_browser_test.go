@@ -160,7 +160,7 @@ func TestBrowserPlanApproval(t *testing.T) {
 	if err != nil || pl.Status != store.PlanPublished {
 		t.Fatalf("plan %d after the button: %+v %v", id, pl, err)
 	}
-	audit := sqlRows(t, b, `SELECT action FROM audit_log WHERE object = $1 AND action IN ('plan.approve', 'plan.publish') ORDER BY seq`, fmt.Sprintf("plan/%d", id))
+	audit := sqlRows(t, b, `SELECT action FROM audit_log WHERE object = $1 AND action IN ('plan.approve', 'plan.publish') ORDER BY id`, fmt.Sprintf("plan/%d", id))
 	if len(audit) != 2 || audit[0][0] != "plan.approve" || audit[1][0] != "plan.publish" {
 		t.Fatalf("audit %v", audit)
 	}

@@ -290,10 +290,15 @@ func runAudit(ctx context.Context, cfg *configs.Config, args []string, out io.Wr
 		return err
 	}
 	defer st.Close()
+	lag, err := st.AuditLag(ctx)
+	if err != nil {
+		return err
+	}
 	n, brk, err := st.VerifyAudit(ctx)
 	if err != nil {
 		return err
 	}
+	fmt.Fprintf(out, "sequencer lag: %d records not yet chained, oldest %s (chained now)\n", lag.Pending, lag.Oldest.Round(time.Millisecond))
 	if brk != nil {
 		fmt.Fprintf(out, "audit log BROKEN at record %d: %s (%d records read)\n", brk.Seq, brk.Reason, n)
 		return fmt.Errorf("audit log broken at record %d", brk.Seq)

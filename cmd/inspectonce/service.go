@@ -58,6 +58,8 @@ func runService(ctx context.Context, cfg *configs.Config, log *slog.Logger, whic
 	}
 	if err := st.Ping(ctx); err != nil {
 		log.Warn("postgres is not reachable yet; /readyz reports it until it is", "err", err)
+	} else if err := st.Warm(ctx, cfg.Database.WarmConns); err != nil {
+		log.Warn("the database pool could not be warmed; the first requests connect", "err", err)
 	}
 
 	plans, err := planning.New(planning.Options{Store: st, Config: cfg, Calendar: cal})
@@ -71,6 +73,11 @@ func runService(ctx context.Context, cfg *configs.Config, log *slog.Logger, whic
 	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	var parts []func(context.Context) error
+	// Every process runs the audit log's sequencer; the passes of all
+	// replicas take turns on one lock (store.ChainAudit).
+	parts = append(parts, func(ctx context.Context) error {
+		return st.RunAuditSequencer(ctx, cfg.Audit.ChainInterval, log)
+	})
 	if which == "serve" || which == "all" {
 		// Plan runs go through the queue in every mode: in "all" this process's
 		// worker takes them, in "serve" the worker processes do.
