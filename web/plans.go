@@ -138,7 +138,11 @@ type dashView struct {
 	Stats     *store.PlanStats
 	Targets   []dashTarget
 	// Comparison is nil when the plan keeps no independent counterpart.
-	Comparison  *store.ComparisonStats
+	Comparison *store.ComparisonStats
+	// Comparing: the counterpart's job has not finished yet (the page
+	// refreshes itself); ComparisonError says why it failed.
+	Comparing       bool
+	ComparisonError string
 	Unplaced    []dashReason
 	Utilisation []dashUtil
 	Commit      dashCommit
@@ -280,7 +284,11 @@ func (p *Pages) planDashboard(c echo.Context) error {
 		return err
 	}
 
-	if v.Running {
+	v.Comparing = pl.ComparisonStatus == store.ComparisonQueued || pl.ComparisonStatus == store.ComparisonRunning
+	if pl.ComparisonStatus == store.ComparisonFailed {
+		v.ComparisonError = pl.ComparisonError
+	}
+	if v.Running || v.Comparing {
 		autoRefresh(c, planRefresh)
 	}
 	if st := pl.Stats; st != nil {
