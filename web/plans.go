@@ -139,10 +139,12 @@ type dashView struct {
 	Targets   []dashTarget
 	// Comparison is nil when the plan keeps no independent counterpart.
 	Comparison *store.ComparisonStats
+
 	// Comparing: the counterpart's job has not finished yet (the page
 	// refreshes itself); ComparisonError says why it failed.
 	Comparing       bool
 	ComparisonError string
+
 	Unplaced    []dashReason
 	Utilisation []dashUtil
 	Commit      dashCommit

@@ -65,7 +65,9 @@ func runService(ctx context.Context, cfg *configs.Config, log *slog.Logger, whic
 	compareQueue := asynq.NewClient(qopt)
 	defer compareQueue.Close()
 	plans, err := planning.New(planning.Options{Store: st, Config: cfg, Calendar: cal,
-		EnqueueComparison: func(ctx context.Context, planID int64) error { return jobs.EnqueuePlanCompare(ctx, compareQueue, planID) }})
+		EnqueueComparison: func(ctx context.Context, planID int64) error {
+			return jobs.EnqueuePlanCompare(ctx, compareQueue, planID)
+		}})
 	if err != nil {
 		return err
 	}
