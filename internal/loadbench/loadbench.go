@@ -70,7 +70,8 @@ type Step struct {
 	FirstError string
 	// CPUPerRequest is 0 when CPU is not measured.
 	CPUPerRequest time.Duration
-	// OK: p99 under the route's limit and no error.
+	// OK: p99 under the route's limit, no error, and the generator kept
+	// up (it sent at least 90 % of the rate offered).
 	OK bool
 }
 
@@ -129,7 +130,7 @@ func RunStep(ctx context.Context, r Route, rate int, d time.Duration, o Options)
 		}
 		s.CPUPerRequest = (cpu1 - cpu0) / time.Duration(m.Requests)
 	}
-	s.OK = s.Errors == 0 && s.Requests > 0 && s.P99 < r.Limit
+	s.OK = s.Errors == 0 && s.Requests > 0 && s.P99 < r.Limit && !s.lagging()
 	return s, nil
 }
 
@@ -219,10 +220,18 @@ func Run(ctx context.Context, r Route, rates []int, o Options) (Climb, error) {
 	return c, nil
 }
 
+// lagging: the generator sent less than 90 % of the rate offered, so the
+// step did not test that rate.
+func (s Step) lagging() bool { return s.Achieved < 0.9*float64(s.Offered) }
+
 // Line is a step as one line of text.
 func (s Step) Line() string {
 	ok := "ok"
-	if !s.OK {
+	switch {
+	case s.OK:
+	case s.Errors == 0 && s.lagging():
+		ok = "over (the generator could not keep up)"
+	default:
 		ok = "over"
 	}
 	line := fmt.Sprintf("%-11s offered %6d/s  achieved %8.1f/s  goodput %8.1f/s  success %6.2f%%  p50 %8s  p99 %8s  max %8s  errors %d  503 %d  cpu/req %s  %s",
