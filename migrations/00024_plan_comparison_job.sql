@@ -7,7 +7,7 @@
 -- (it is a report, not part of what the plan commits to).
 --   comparison_status: '' (none: an independent plan, comparisons switched
 --   off, or a plan from before this), queued, running, done, failed, skipped
---   (the plan was discarded before it was built).
+--   (the plan was discarded, or published, before it was built).
 ALTER TABLE plans
     ADD COLUMN comparison jsonb,
     ADD COLUMN comparison_status text NOT NULL DEFAULT ''

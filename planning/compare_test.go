@@ -265,4 +265,24 @@ func TestDraftDoesNotWaitForItsCounterpart(t *testing.T) {
 	if p, _ := svc.Get(ctx, third.PlanID); p.ComparisonStatus != store.ComparisonDone || p.Stats.Independent == nil {
 		t.Errorf("after running it again: %q, %+v", p.ComparisonStatus, p.Stats.Independent)
 	}
+
+	// Published before its job started: its own visits are now on the
+	// calendar, so the counterpart is skipped rather than skewed.
+	enqueueErr = nil
+	if _, err := svc.Discard(ctx, "admin", third.PlanID); err != nil {
+		t.Fatal(err)
+	}
+	fourth, err := svc.Run(ctx, "tester", planning.Request{From: from2, To: from2.AddDate(0, 0, 13)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.PublishWith(ctx, "admin", fourth.PlanID, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Compare(ctx, fourth.PlanID); !errors.Is(err, domain.ErrConflict) {
+		t.Errorf("comparison of a plan published first: %v, want a conflict", err)
+	}
+	if p, _ := svc.Get(ctx, fourth.PlanID); p.ComparisonStatus != store.ComparisonSkipped || p.Stats.Independent != nil {
+		t.Errorf("plan published first: comparison %q, %+v; want skipped", p.ComparisonStatus, p.Stats.Independent)
+	}
 }

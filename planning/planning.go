@@ -355,7 +355,10 @@ func (s *Service) Execute(ctx context.Context, planID int64) (*Result, error) {
 		// between simply keeps no comparison.
 		if _, err := s.st.StartPlanComparison(ctx, planID); err == nil {
 			if err := s.counterpart(ctx, planID, plan.Stats, in); err != nil && !errors.Is(err, domain.ErrConflict) {
-				return nil, fmt.Errorf("plan %d comparison: %w", planID, err)
+				// The draft stands; its comparison says why it has none.
+				if ferr := s.st.FailPlanComparison(context.WithoutCancel(ctx), planID, err.Error()); ferr != nil && !errors.Is(ferr, domain.ErrConflict) {
+					return nil, fmt.Errorf("plan %d comparison: %w", planID, errors.Join(err, ferr))
+				}
 			}
 		} else if !errors.Is(err, domain.ErrConflict) {
 			return nil, fmt.Errorf("plan %d comparison: %w", planID, err)
@@ -374,7 +377,8 @@ func (s *Service) Execute(ctx context.Context, planID int64) (*Result, error) {
 // plan's secrets and plans it with independent draws; only the figures are
 // kept, so nothing of it reaches the plan. A plan that is not a draft waiting
 // for its comparison (discarded, published, compared already) is a conflict:
-// nothing to do. A failure is recorded on the plan (comparison_status failed)
+// nothing to do. (A published plan's input has changed: its own visits are on
+// the calendar and its demands served, so its counterpart is no longer built.) A failure is recorded on the plan (comparison_status failed)
 // and returned.
 func (s *Service) Compare(ctx context.Context, planID int64) error {
 	run, err := s.st.StartPlanComparison(ctx, planID)

@@ -62,14 +62,18 @@ func (s *Store) SetPlanComparison(ctx context.Context, planID int64, c Compariso
 // comparison running and returns what the counterpart is built from (the
 // plan and its seed, secret while it is a draft). Only a draft whose
 // comparison is queued, running (a job redelivered after a crash) or failed
-// (run again) is claimed; a discarded plan's comparison is marked skipped;
-// anything else is a conflict.
+// (run again) is claimed; the comparison of a plan discarded, or published
+// before its job started, is marked skipped; anything else is a conflict.
 func (s *Store) StartPlanComparison(ctx context.Context, planID int64) (PlanRun, error) {
 	err := s.setComparison(ctx, planID, `comparison_status = 'running', comparison_error = ''`,
 		`status = 'draft' AND comparison_status IN ('queued', 'running', 'failed')`)
 	if errors.Is(err, domain.ErrConflict) {
+		// A published plan's input now holds its own visits and served
+		// demands, so its counterpart is not built any more; one already
+		// running still lands (SetPlanComparison takes a published plan).
 		res := s.db.WithContext(ctx).Exec(`UPDATE plans SET comparison_status = 'skipped'
-			WHERE id = ? AND status = 'discarded' AND comparison_status IN ('queued', 'running')`, planID)
+			WHERE id = ? AND (status = 'discarded' AND comparison_status IN ('queued', 'running')
+				OR status = 'published' AND comparison_status = 'queued')`, planID)
 		if res.Error != nil {
 			return PlanRun{}, errors.Join(err, translate(res.Error, planObject(planID)))
 		}

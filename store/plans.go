@@ -244,7 +244,8 @@ const (
 	ComparisonRunning = "running"
 	ComparisonDone    = "done"
 	ComparisonFailed  = "failed"
-	// ComparisonSkipped: the plan was discarded before its counterpart was built.
+	// ComparisonSkipped: the plan was discarded, or published, before its
+	// counterpart was built.
 	ComparisonSkipped = "skipped"
 )
 

@@ -142,8 +142,9 @@ type dashView struct {
 
 	// Comparing: the counterpart's job has not finished yet (the page
 	// refreshes itself); ComparisonError says why it failed.
-	Comparing       bool
-	ComparisonError string
+	Comparing         bool
+	ComparisonError   string
+	ComparisonSkipped bool
 
 	Unplaced    []dashReason
 	Utilisation []dashUtil
@@ -287,6 +288,7 @@ func (p *Pages) planDashboard(c echo.Context) error {
 	}
 
 	v.Comparing = pl.ComparisonStatus == store.ComparisonQueued || pl.ComparisonStatus == store.ComparisonRunning
+	v.ComparisonSkipped = pl.ComparisonStatus == store.ComparisonSkipped
 	if pl.ComparisonStatus == store.ComparisonFailed {
 		v.ComparisonError = pl.ComparisonError
 	}
