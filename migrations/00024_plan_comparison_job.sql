@@ -2,9 +2,8 @@
 -- The independent counterpart of a coordinated plan (the comparison its
 -- dashboard shows) is built by a job of its own after the draft is stored
 -- (issue 20 point 4), so the draft does not wait for it. Its figures and the
--- state of that job live beside the plan, not in stats: plans_guard freezes
--- the stats of a published plan, and a comparison may land after publication
--- (it is a report, not part of what the plan commits to).
+-- state of that job live in columns of their own beside the stats; only a
+-- draft takes them, so a published plan's figures stay frozen with it.
 --   comparison_status: '' (none: an independent plan, comparisons switched
 --   off, or a plan from before this), queued, running, done, failed, skipped
 --   (the plan was discarded, or published, before it was built).

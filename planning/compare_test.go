@@ -285,4 +285,26 @@ func TestDraftDoesNotWaitForItsCounterpart(t *testing.T) {
 	if p, _ := svc.Get(ctx, fourth.PlanID); p.ComparisonStatus != store.ComparisonSkipped || p.Stats.Independent != nil {
 		t.Errorf("plan published first: comparison %q, %+v; want skipped", p.ComparisonStatus, p.Stats.Independent)
 	}
+	// Published while its counterpart is being built: the figures do not
+	// land on the frozen plan, and the comparison says skipped.
+	from3 := from2.AddDate(0, 0, 14)
+	for !svc.Calendar().IsWorkingDay(from3) {
+		from3 = from3.AddDate(0, 0, 1)
+	}
+	fifth, err := svc.Run(ctx, "tester", planning.Request{From: from3, To: from3.AddDate(0, 0, 6)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.StartPlanComparison(ctx, fifth.PlanID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.PublishWith(ctx, "admin", fifth.PlanID, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetPlanComparison(ctx, fifth.PlanID, *c); !errors.Is(err, domain.ErrConflict) {
+		t.Errorf("comparison landing on a published plan: %v, want a conflict", err)
+	}
+	if p, _ := svc.Get(ctx, fifth.PlanID); p.ComparisonStatus != store.ComparisonSkipped || p.Stats.Independent != nil {
+		t.Errorf("plan published while comparing: comparison %q, %+v; want skipped", p.ComparisonStatus, p.Stats.Independent)
+	}
 }

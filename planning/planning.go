@@ -377,8 +377,9 @@ func (s *Service) Execute(ctx context.Context, planID int64) (*Result, error) {
 // plan's secrets and plans it with independent draws; only the figures are
 // kept, so nothing of it reaches the plan. A plan that is not a draft waiting
 // for its comparison (discarded, published, compared already) is a conflict:
-// nothing to do. (A published plan's input has changed: its own visits are on
-// the calendar and its demands served, so its counterpart is no longer built.) A failure is recorded on the plan (comparison_status failed)
+// nothing to do, and the comparison of a plan published or discarded first is
+// marked skipped (a published plan's figures are frozen, and its own visits,
+// now on the calendar, would skew a counterpart built later). A failure is recorded on the plan (comparison_status failed)
 // and returned.
 func (s *Service) Compare(ctx context.Context, planID int64) error {
 	run, err := s.st.StartPlanComparison(ctx, planID)

@@ -46,38 +46,34 @@ func ComparisonOf(coordinated, independent planner.Stats) ComparisonStats {
 }
 
 // SetPlanComparison records the figures of a plan's independent counterpart
-// and marks its comparison done. A draft or a published plan takes it (the
-// comparison is a report, kept beside the frozen stats, so it may land after
-// publication); a running, failed or discarded plan is a conflict.
+// and marks its comparison done. Only a draft takes it: a published plan's
+// figures are frozen with it. A draft published or discarded while its
+// counterpart was built gets its comparison marked skipped, and the answer
+// is a conflict, as it is for a running or failed plan.
 func (s *Store) SetPlanComparison(ctx context.Context, planID int64, c ComparisonStats) error {
 	b, err := json.Marshal(c)
 	if err != nil {
 		return fmt.Errorf("plan comparison: %w", err)
 	}
-	return s.setComparison(ctx, planID, `comparison = ?::jsonb, comparison_status = 'done', comparison_error = ''`,
-		`status IN ('draft', 'published') AND stats IS NOT NULL`, string(b))
+	err = s.setComparison(ctx, planID, `comparison = ?::jsonb, comparison_status = 'done', comparison_error = ''`,
+		`status = 'draft' AND stats IS NOT NULL`, string(b))
+	if errors.Is(err, domain.ErrConflict) {
+		return errors.Join(err, s.skipComparison(ctx, planID))
+	}
+	return err
 }
 
 // StartPlanComparison claims a plan's comparison job: it marks the
 // comparison running and returns what the counterpart is built from (the
 // plan and its seed, secret while it is a draft). Only a draft whose
 // comparison is queued, running (a job redelivered after a crash) or failed
-// (run again) is claimed; the comparison of a plan discarded, or published
-// before its job started, is marked skipped; anything else is a conflict.
+// (run again) is claimed; the comparison of a plan discarded or published
+// before its job started is marked skipped; anything else is a conflict.
 func (s *Store) StartPlanComparison(ctx context.Context, planID int64) (PlanRun, error) {
 	err := s.setComparison(ctx, planID, `comparison_status = 'running', comparison_error = ''`,
 		`status = 'draft' AND comparison_status IN ('queued', 'running', 'failed')`)
 	if errors.Is(err, domain.ErrConflict) {
-		// A published plan's input now holds its own visits and served
-		// demands, so its counterpart is not built any more; one already
-		// running still lands (SetPlanComparison takes a published plan).
-		res := s.db.WithContext(ctx).Exec(`UPDATE plans SET comparison_status = 'skipped'
-			WHERE id = ? AND (status = 'discarded' AND comparison_status IN ('queued', 'running')
-				OR status = 'published' AND comparison_status = 'queued')`, planID)
-		if res.Error != nil {
-			return PlanRun{}, errors.Join(err, translate(res.Error, planObject(planID)))
-		}
-		return PlanRun{}, err
+		return PlanRun{}, errors.Join(err, s.skipComparison(ctx, planID))
 	}
 	if err != nil {
 		return PlanRun{}, err
@@ -96,6 +92,18 @@ func (s *Store) StartPlanComparison(ctx context.Context, planID int64) (PlanRun,
 	run := PlanRun{Plan: p}
 	copy(run.RunSeed[:], seed)
 	return run, nil
+}
+
+// skipComparison marks skipped the comparison still waiting or running of a
+// plan that is no longer a draft: a published plan's figures are frozen, and
+// its own visits, now on the calendar, would skew a counterpart built later.
+func (s *Store) skipComparison(ctx context.Context, planID int64) error {
+	res := s.db.WithContext(ctx).Exec(`UPDATE plans SET comparison_status = 'skipped'
+		WHERE id = ? AND status IN ('discarded', 'published') AND comparison_status IN ('queued', 'running')`, planID)
+	if res.Error != nil {
+		return translate(res.Error, planObject(planID))
+	}
+	return nil
 }
 
 // FailPlanComparison marks a plan's comparison failed with the reason; the
