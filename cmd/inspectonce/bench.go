@@ -63,7 +63,7 @@ func runBench(ctx context.Context, args []string, out io.Writer) error {
 	fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "warm-up of each route at its first rate, not reported (0: none)")
 	fs.DurationVar(&o.timeout, "timeout", 5*time.Second, "a request not answered by then is an error")
 	fs.DurationVar(&o.pause, "pause", time.Second, "pause between steps")
-	rates := fs.String("rates", "50,100,200,400,800,1600,3200,6400", "rising rates (req/s), comma-separated; a route stops rising at its first step over its limits")
+	rates := fs.String("rates", "50,100,200,400,800,1600,3200,6400", "rising rates (req/s), comma-separated; a route stops rising after two steps in a row over its limits")
 	routes := fs.String("routes", strings.Join(benchRouteNames, ","), "routes to load: "+strings.Join(benchRouteNames, ","))
 	fs.StringVar(&o.dir, "dir", "", "directory of the throwaway servers and the service log (default: a new temporary one)")
 	fs.StringVar(&o.script, "services-script", "scripts/services.sh", "the script that starts the throwaway servers")
@@ -137,7 +137,7 @@ type benchEnv struct {
 }
 
 func benchLoad(ctx context.Context, o benchOptions, out io.Writer) error {
-	started := time.Now()
+	started, load0 := time.Now(), loadAverage()
 	say := func(format string, args ...any) { fmt.Fprintf(out, "# "+format+"\n", args...) }
 	dir := o.dir
 	if dir == "" {
@@ -290,8 +290,23 @@ func benchLoad(ctx context.Context, o benchOptions, out io.Writer) error {
 		climbs = append(climbs, c)
 	}
 	fmt.Fprintln(out)
-	say("summary (%s steps; generator, service and PostgreSQL on the same machine; %s in all)", o.duration, time.Since(started).Round(time.Second))
+	say("summary (%s steps; generator, service and PostgreSQL on the same machine; %s in all; load average %s at the start, %s now)",
+		o.duration, time.Since(started).Round(time.Second), load0, loadAverage())
 	return loadbench.Summary(out, climbs, baselines)
+}
+
+// loadAverage is the machine's 1-, 5- and 15-minute load averages: figures
+// measured on a busy machine are read with it.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
 }
 
 func freeTCPPort() (int, error) {
