@@ -10,7 +10,7 @@ REDISPORT ?= 56379
 # Extra arguments for go test, e.g. make test TESTARGS='-run TestFoo -v'
 TESTARGS  ?=
 
-.PHONY: all build run stop test bench fmt vet clean
+.PHONY: all build run stop test bench bench-load fmt vet clean
 
 all: build
 
@@ -36,6 +36,14 @@ test:
 
 bench:
 	BENCH=1 scripts/test.sh $(TESTARGS)
+
+# The load benchmark (not part of `make test`): throwaway PostgreSQL + Redis on free
+# ports, the demo county, a published plan, rising open-loop rates on each route and
+# pgbench -S as a baseline; about 10 minutes. Flags go in BENCHARGS, e.g.
+# make bench-load BENCHARGS='--duration 20s --routes schedule,demands'
+BENCHARGS ?=
+bench-load: build
+	$(BIN) bench load $(BENCHARGS)
 
 fmt:
 	$(GO) fmt ./...

@@ -59,6 +59,9 @@ type WorkerOptions struct {
 	// Plans carries out plan runs (TypePlanRun); nil leaves them to workers
 	// that have one.
 	Plans PlanRunner
+	// Comparisons build the independent counterparts of stored drafts
+	// (TypePlanCompare); nil leaves them to workers that have one.
+	Comparisons PlanComparer
 	// Repairs runs the repairs of the calendar (TypeCalendarRepair); nil
 	// leaves them to workers that have one.
 	Repairs Repairer
@@ -113,6 +116,9 @@ func NewWorker(redis asynq.RedisConnOpt, o WorkerOptions) *Worker {
 	mux.HandleFunc(TypeHeartbeat, w.handleHeartbeat)
 	if o.Plans != nil {
 		mux.Handle(TypePlanRun, HandlePlanRun(o.Plans, log))
+	}
+	if o.Comparisons != nil {
+		mux.Handle(TypePlanCompare, HandlePlanCompare(o.Comparisons, log))
 	}
 	if o.Repairs != nil {
 		mux.Handle(TypeCalendarRepair, HandleCalendarRepair(o.Repairs, log))

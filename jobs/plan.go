@@ -119,3 +119,80 @@ func HandlePlanRun(runner PlanRunner, log *slog.Logger) asynq.HandlerFunc {
 		return fmt.Errorf("plan %d: %w", p.PlanID, err)
 	}
 }
+
+// TypePlanCompare builds the independent counterpart of a stored coordinated
+// draft (the comparison its dashboard shows): queued by the plan run once the
+// draft is stored, so the draft does not wait for it.
+const TypePlanCompare = "plan:compare"
+
+// Defaults of a comparison task: a report, so it waits behind dispatch work.
+const (
+	PlanCompareQueue    = "low"
+	PlanCompareMaxRetry = 3
+	PlanCompareTimeout  = 30 * time.Minute
+)
+
+// PlanComparePayload is version 1 of a comparison's payload.
+type PlanComparePayload struct {
+	V      int   `json:"v"`
+	PlanID int64 `json:"plan_id"`
+}
+
+// PlanCompareTaskID is the task ID of plan's comparison: one per plan.
+func PlanCompareTaskID(planID int64) string { return fmt.Sprintf("plan:compare:%d", planID) }
+
+// EnqueuePlanCompare queues the comparison of planID (a task already queued
+// under the same ID counts as queued). opts come after the defaults.
+func EnqueuePlanCompare(ctx context.Context, q Enqueuer, planID int64, opts ...asynq.Option) error {
+	if planID <= 0 {
+		return fmt.Errorf("plan comparison: plan id must be positive, got %d", planID)
+	}
+	b, err := json.Marshal(PlanComparePayload{V: 1, PlanID: planID})
+	if err != nil {
+		return fmt.Errorf("plan comparison payload: %w", err)
+	}
+	all := append([]asynq.Option{asynq.Queue(PlanCompareQueue), asynq.MaxRetry(PlanCompareMaxRetry),
+		asynq.Timeout(PlanCompareTimeout), asynq.TaskID(PlanCompareTaskID(planID))}, opts...)
+	if _, err := q.EnqueueContext(ctx, asynq.NewTask(TypePlanCompare, b, all...)); err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+		return fmt.Errorf("enqueue comparison of plan %d: %w", planID, err)
+	}
+	return nil
+}
+
+// PlanComparer builds a draft's independent counterpart (*planning.Service is one).
+type PlanComparer interface {
+	Compare(ctx context.Context, planID int64) error
+}
+
+// HandlePlanCompare returns the handler of TypePlanCompare. A plan no longer
+// waiting for its comparison (discarded, compared already) is done; an
+// unknown plan or a bad payload is not retried; other failures are recorded
+// on the plan by Compare and retried.
+func HandlePlanCompare(c PlanComparer, log *slog.Logger) asynq.HandlerFunc {
+	if log == nil {
+		log = slog.Default()
+	}
+	return func(ctx context.Context, t *asynq.Task) error {
+		var p PlanComparePayload
+		if err := json.Unmarshal(t.Payload(), &p); err != nil {
+			return fmt.Errorf("plan comparison payload: %v: %w", err, asynq.SkipRetry)
+		}
+		if p.V != 1 || p.PlanID <= 0 {
+			return fmt.Errorf("plan comparison payload v%d for plan %d is not known: %w", p.V, p.PlanID, asynq.SkipRetry)
+		}
+		start := time.Now()
+		err := c.Compare(ctx, p.PlanID)
+		switch {
+		case err == nil:
+			log.Info("plan comparison done", "plan_id", p.PlanID, "duration_ms", time.Since(start).Milliseconds())
+			return nil
+		case errors.Is(err, domain.ErrConflict):
+			log.Info("plan comparison skipped", "plan_id", p.PlanID, "reason", err.Error())
+			return nil
+		case errors.Is(err, domain.ErrNotFound):
+			return fmt.Errorf("plan %d: %w: %w", p.PlanID, err, asynq.SkipRetry)
+		}
+		log.Error("plan comparison failed", "plan_id", p.PlanID, "err", err, "duration_ms", time.Since(start).Milliseconds())
+		return fmt.Errorf("plan %d comparison: %w", p.PlanID, err)
+	}
+}

@@ -144,6 +144,39 @@ func BenchmarkDistrictIndependent(b *testing.B) {
 	b.ReportMetric((cpuTime()-cpu).Seconds()/float64(n), "cpu-s/op")
 }
 
+// BenchmarkDistrictPlanRun is the planning time of POST /plans on the
+// district, both ways in one run: "draft" is what a run does before its draft
+// is stored now that the independent counterpart is a job of its own
+// (plan:compare, after the draft); "draft+counterpart" is what it did before,
+// building the counterpart on the same input before storing the draft.
+//
+//	go test ./planner -run '^$' -bench BenchmarkDistrictPlanRun -benchtime 3x
+func BenchmarkDistrictPlanRun(b *testing.B) {
+	coordinated, independent := districtInput(false), districtInput(true)
+	for _, tc := range []struct {
+		name        string
+		counterpart bool
+	}{{"draft", false}, {"draft+counterpart", true}} {
+		b.Run(tc.name, func(b *testing.B) {
+			cpu := cpuTime()
+			n := 0
+			for b.Loop() {
+				if _, err := Build(coordinated); err != nil {
+					b.Fatal(err)
+				}
+				if tc.counterpart {
+					if _, err := Build(independent); err != nil {
+						b.Fatal(err)
+					}
+				}
+				n++
+			}
+			b.StopTimer()
+			b.ReportMetric((cpuTime()-cpu).Seconds()/float64(n), "cpu-s/op")
+		})
+	}
+}
+
 // cpuTime is the CPU time this process has used, user and system.
 func cpuTime() time.Duration {
 	var ru syscall.Rusage

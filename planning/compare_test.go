@@ -2,11 +2,14 @@ package planning_test
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
 	"inspectonce/calendar"
 	"inspectonce/configs"
+	"inspectonce/domain"
 	"inspectonce/planner"
 	"inspectonce/planning"
 	"inspectonce/seed"
@@ -159,5 +162,149 @@ func BenchmarkBuildCounterpart(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestDraftDoesNotWaitForItsCounterpart: with a comparison job wired in, a
+// coordinated run stores its draft with the comparison queued and hands the
+// plan to the job instead of building the counterpart; Compare then records
+// the same figures the inline build gives (those that do not depend on the
+// seed), only once. A discarded draft's comparison is skipped; a failed
+// enqueue leaves the draft standing with its comparison failed.
+func TestDraftDoesNotWaitForItsCounterpart(t *testing.T) {
+	st := seeded(t)
+	ctx := context.Background()
+	cfg, err := configs.Load("", []string{"INSPECTONCE_PLANNING_APPROVAL_STEPS="})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var queued []int64
+	var enqueueErr error
+	svc, err := planning.New(planning.Options{Store: st, Config: cfg, Now: func() time.Time { return now },
+		EnqueueComparison: func(_ context.Context, id int64) error { queued = append(queued, id); return enqueueErr }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := svc.NextWorkingDay()
+	to := from.AddDate(0, 0, 27)
+	dry, err := newService(t, st).Run(ctx, "tester", planning.Request{From: from, To: to, DryRun: true})
+	if err != nil || dry.Stats.Independent == nil {
+		t.Fatalf("inline dry run: %v, counterpart %+v", err, dry)
+	}
+
+	res, err := svc.Run(ctx, "tester", planning.Request{From: from, To: to})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Plan.Status != store.PlanDraft || res.Plan.ComparisonStatus != store.ComparisonQueued || res.Stats.Independent != nil {
+		t.Fatalf("draft %s, comparison %q, counterpart %+v: want a draft whose comparison is queued", res.Plan.Status,
+			res.Plan.ComparisonStatus, res.Stats.Independent)
+	}
+	if len(queued) != 1 || queued[0] != res.PlanID {
+		t.Fatalf("comparison jobs queued %v, want [%d]", queued, res.PlanID)
+	}
+	if err := svc.Compare(ctx, res.PlanID); err != nil {
+		t.Fatal(err)
+	}
+	got, err := svc.Get(ctx, res.PlanID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, di := got.Stats.Independent, dry.Stats.Independent
+	if got.ComparisonStatus != store.ComparisonDone || c == nil {
+		t.Fatalf("after the job: comparison %q, counterpart %+v", got.ComparisonStatus, c)
+	}
+	if c.Tasks != di.Tasks || c.NaiveVisits != di.NaiveVisits || c.LowerBound != di.LowerBound ||
+		c.VisitRatio != float64(got.Stats.Visits)/float64(c.Visits) {
+		t.Errorf("job's counterpart %+v, inline %+v (plan visits %d)", c, di, got.Stats.Visits)
+	}
+	if err := svc.Compare(ctx, res.PlanID); !errors.Is(err, domain.ErrConflict) {
+		t.Errorf("a second comparison: %v, want a conflict", err)
+	}
+	// Published later, the plan keeps it.
+	if _, err := svc.Publish(ctx, "admin", res.PlanID); err != nil {
+		t.Fatal(err)
+	}
+	if pub, err := svc.Get(ctx, res.PlanID); err != nil || pub.Stats.Independent == nil || *pub.Stats.Independent != *c {
+		t.Fatalf("published: %v, counterpart %+v", err, pub.Stats)
+	}
+
+	// Discarded before its job ran: skipped.
+	from2 := to.AddDate(0, 0, 1)
+	for !svc.Calendar().IsWorkingDay(from2) {
+		from2 = from2.AddDate(0, 0, 1)
+	}
+	second, err := svc.Run(ctx, "tester", planning.Request{From: from2, To: from2.AddDate(0, 0, 13)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Discard(ctx, "admin", second.PlanID); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Compare(ctx, second.PlanID); !errors.Is(err, domain.ErrConflict) {
+		t.Errorf("comparison of a discarded plan: %v, want a conflict", err)
+	}
+	if p, _ := svc.Get(ctx, second.PlanID); p.ComparisonStatus != store.ComparisonSkipped {
+		t.Errorf("discarded plan's comparison %q, want skipped", p.ComparisonStatus)
+	}
+
+	// The queue is away: the draft stands, its comparison says why not.
+	enqueueErr = errors.New("redis: connection refused")
+	third, err := svc.Run(ctx, "tester", planning.Request{From: from2, To: from2.AddDate(0, 0, 13)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if third.Plan.Status != store.PlanDraft || third.Plan.ComparisonStatus != store.ComparisonFailed ||
+		!strings.Contains(third.Plan.ComparisonError, "connection refused") {
+		t.Errorf("draft %s, comparison %q (%q)", third.Plan.Status, third.Plan.ComparisonStatus, third.Plan.ComparisonError)
+	}
+	// Run again (by hand, or a retried job), it is built.
+	if err := svc.Compare(ctx, third.PlanID); err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := svc.Get(ctx, third.PlanID); p.ComparisonStatus != store.ComparisonDone || p.Stats.Independent == nil {
+		t.Errorf("after running it again: %q, %+v", p.ComparisonStatus, p.Stats.Independent)
+	}
+
+	// Published before its job started: its own visits are now on the
+	// calendar, so the counterpart is skipped rather than skewed.
+	enqueueErr = nil
+	if _, err := svc.Discard(ctx, "admin", third.PlanID); err != nil {
+		t.Fatal(err)
+	}
+	fourth, err := svc.Run(ctx, "tester", planning.Request{From: from2, To: from2.AddDate(0, 0, 13)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.PublishWith(ctx, "admin", fourth.PlanID, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Compare(ctx, fourth.PlanID); !errors.Is(err, domain.ErrConflict) {
+		t.Errorf("comparison of a plan published first: %v, want a conflict", err)
+	}
+	if p, _ := svc.Get(ctx, fourth.PlanID); p.ComparisonStatus != store.ComparisonSkipped || p.Stats.Independent != nil {
+		t.Errorf("plan published first: comparison %q, %+v; want skipped", p.ComparisonStatus, p.Stats.Independent)
+	}
+	// Published while its counterpart is being built: the figures do not
+	// land on the frozen plan, and the comparison says skipped.
+	from3 := from2.AddDate(0, 0, 14)
+	for !svc.Calendar().IsWorkingDay(from3) {
+		from3 = from3.AddDate(0, 0, 1)
+	}
+	fifth, err := svc.Run(ctx, "tester", planning.Request{From: from3, To: from3.AddDate(0, 0, 6)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.StartPlanComparison(ctx, fifth.PlanID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.PublishWith(ctx, "admin", fifth.PlanID, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetPlanComparison(ctx, fifth.PlanID, *c); !errors.Is(err, domain.ErrConflict) {
+		t.Errorf("comparison landing on a published plan: %v, want a conflict", err)
+	}
+	if p, _ := svc.Get(ctx, fifth.PlanID); p.ComparisonStatus != store.ComparisonSkipped || p.Stats.Independent != nil {
+		t.Errorf("plan published while comparing: comparison %q, %+v; want skipped", p.ComparisonStatus, p.Stats.Independent)
 	}
 }

@@ -27,8 +27,9 @@ import (
 const (
 	ProgressLoading  = 10
 	ProgressPlanning = 40
-	// ProgressComparing: a coordinated plan is built a second time with
-	// independent draws, for the comparison its stats report.
+	// ProgressComparing was the stage building a coordinated plan's
+	// independent counterpart; that is now done after the draft is stored
+	// (Compare), and the constant stays for the notes of older runs.
 	ProgressComparing = 60
 	ProgressSaving    = 80
 	ProgressDone      = 100
@@ -45,6 +46,11 @@ type Options struct {
 	Policy *planner.Policy
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// EnqueueComparison, when set, hands the independent counterpart of a
+	// stored coordinated draft to a job of its own (jobs.EnqueuePlanCompare,
+	// which runs Compare), so the draft is ready without waiting for it. nil
+	// builds the counterpart in Execute, just after the draft is stored.
+	EnqueueComparison func(ctx context.Context, planID int64) error
 }
 
 // Service runs and manages plans.
@@ -57,13 +63,15 @@ type Service struct {
 	compare bool
 	// approvalSteps must all be approved, in order, before publication.
 	approvalSteps []string
+	loc           *time.Location
+	now           func() time.Time
+	// enqueueComparison: see Options.EnqueueComparison.
+	enqueueComparison func(ctx context.Context, planID int64) error
 	// randomness, randomnessSource and jitter: who fixes the target draws'
 	// randomness after the frames are committed (witness.go).
 	randomness       string
 	randomnessSource string
 	jitter           float64
-	loc              *time.Location
-	now              func() time.Time
 }
 
 // New builds a Service.
@@ -73,8 +81,8 @@ func New(o Options) (*Service, error) {
 	}
 	s := &Service{st: o.Store, cal: o.Calendar, maxHorizon: o.Config.Planning.MaxHorizonDays,
 		compare: o.Config.Planning.CompareIndependent, loc: o.Config.Location(), now: o.Now,
-		approvalSteps: slices.Clone(o.Config.Planning.ApprovalSteps),
-		randomness:    o.Config.Planning.Randomness, randomnessSource: o.Config.Planning.RandomnessSource,
+		approvalSteps: slices.Clone(o.Config.Planning.ApprovalSteps), enqueueComparison: o.EnqueueComparison,
+		randomness: o.Config.Planning.Randomness, randomnessSource: o.Config.Planning.RandomnessSource,
 		jitter: o.Config.Planning.ShiftJitter}
 	if s.randomness == "" {
 		s.randomness = RandomnessOperator
@@ -258,7 +266,8 @@ func (s *Service) Run(ctx context.Context, actor string, req Request) (*Result, 
 	if _, err := rand.Read(seed[:]); err != nil {
 		return nil, fmt.Errorf("plan seed: %w", err)
 	}
-	plan, cmp, err := s.build(ctx, req.From, req.To, req.RegionIDs, req.Independent, key.Key, shift, seed, nil, req.UrgentDemandID, nil)
+	plan, cmp, err := s.build(ctx, runParams{from: req.From, to: req.To, regions: req.RegionIDs, independent: req.Independent,
+		key: key.Key, shift: shift, seed: seed, urgent: req.UrgentDemandID})
 	if err != nil {
 		return nil, err
 	}
@@ -293,12 +302,15 @@ func (s *Service) Start(ctx context.Context, actor string, req Request) (store.P
 		Mode: mode(req.Independent), Year: year, Shift: shift, Seed: seed, UrgentDemandID: req.UrgentDemandID})
 }
 
-// Execute carries out a running plan: load (progress 10), plan (40), build
-// the independent counterpart of a coordinated plan (60), save (80), done
-// (100: the plan is a draft). On failure the plan is marked
-// failed with the reason (unless it was discarded meanwhile) and the error
-// returned. Running it again after a crash is safe: the same input and seed
-// give the same plan, and a plan whose result is saved is no longer running.
+// Execute carries out a running plan: load (progress 10), plan (40), save
+// (80), done (100: the plan is a draft). A coordinated plan's independent
+// counterpart is built after the draft is stored: by its own job when
+// Options.EnqueueComparison is set (the plan's comparison_status is queued
+// until Compare runs), otherwise here, right after saving. On failure the
+// plan is marked failed with the reason (unless it was discarded meanwhile)
+// and the error returned; a failed comparison never fails the plan. Running
+// it again after a crash is safe: the same input and seed give the same plan,
+// and a plan whose result is saved is no longer running.
 func (s *Service) Execute(ctx context.Context, planID int64) (*Result, error) {
 	run, err := s.st.RunningPlan(ctx, planID)
 	if err != nil {
@@ -315,22 +327,15 @@ func (s *Service) Execute(ctx context.Context, planID int64) (*Result, error) {
 		}
 		return nil, err
 	}
-	from, err1 := time.Parse(time.DateOnly, run.From)
-	to, err2 := time.Parse(time.DateOnly, run.To)
-	if err := errors.Join(err1, err2); err != nil {
-		return fail(err)
-	}
-	key, err := s.st.SecretYearKey(ctx, run.Year)
-	if err != nil {
-		return fail(err)
-	}
 	progress := func(p int, note string) error {
 		return s.st.UpdatePlanProgress(ctx, planID, p, note)
 	}
-	var extra []store.InputOption
-	var frozen map[int64]planner.FrozenDraw
+	rp, err := s.paramsOf(ctx, run)
+	if err != nil {
+		return fail(err)
+	}
 	if s.randomness != RandomnessOperator {
-		res, opts, fr, err := s.witnessStage(ctx, run, from, to, key.Key)
+		res, opts, fr, err := s.witnessStage(ctx, run, rp)
 		switch {
 		case err != nil:
 			if errors.Is(err, domain.ErrConflict) {
@@ -340,20 +345,20 @@ func (s *Service) Execute(ctx context.Context, planID int64) (*Result, error) {
 		case res != nil:
 			return res, nil // committed; waiting for the value
 		}
-		extra, frozen = opts, fr
+		rp.extra, rp.frozen = opts, fr
 	}
-	plan, cmp, err := s.build(ctx, from, to, run.RegionIDs, run.Mode == store.ModeIndependent, key.Key, run.Shift, run.RunSeed, progress,
-		urgentOf(run.Plan), frozen, extra...)
+	plan, in, err := s.plan(ctx, rp, progress)
 	if err != nil {
 		if errors.Is(err, domain.ErrConflict) {
 			return nil, err // discarded while running
 		}
 		return fail(err)
 	}
+	compare := !rp.independent && s.compare
 	if err := progress(ProgressSaving, "saving"); err != nil {
 		return nil, err
 	}
-	if err := s.st.SavePlanResult(ctx, planID, plan); err != nil {
+	if err := s.st.SavePlanResultWith(ctx, planID, plan, store.SaveOptions{QueueComparison: compare}); err != nil {
 		if errors.Is(err, domain.ErrConflict) {
 			// Discarded while running is not a failure; anything else that
 			// conflicts (a registry row gone meanwhile) is.
@@ -363,11 +368,28 @@ func (s *Service) Execute(ctx context.Context, planID int64) (*Result, error) {
 		}
 		return fail(err)
 	}
-	if cmp != nil {
-		// The draft is saved; the comparison joins its stats just after. A
-		// plan discarded (or published) in between keeps its stats as they
-		// are: the comparison is a report, not part of what the plan commits to.
-		if err := s.st.SetPlanComparison(ctx, planID, *cmp); err != nil && !errors.Is(err, domain.ErrConflict) {
+	switch {
+	case !compare:
+	case s.enqueueComparison != nil:
+		if err := s.enqueueComparison(ctx, planID); err != nil {
+			// The draft stands; only its comparison is missing, and the plan
+			// says why.
+			if ferr := s.st.FailPlanComparison(context.WithoutCancel(ctx), planID, err.Error()); ferr != nil && !errors.Is(ferr, domain.ErrConflict) {
+				return nil, errors.Join(err, ferr)
+			}
+		}
+	default:
+		// No job queue: the counterpart follows the stored draft here, on
+		// the input already loaded. A plan discarded (or published) in
+		// between simply keeps no comparison.
+		if _, err := s.st.StartPlanComparison(ctx, planID); err == nil {
+			if err := s.counterpart(ctx, planID, plan.Stats, in); err != nil && !errors.Is(err, domain.ErrConflict) {
+				// The draft stands; its comparison says why it has none.
+				if ferr := s.st.FailPlanComparison(context.WithoutCancel(ctx), planID, err.Error()); ferr != nil && !errors.Is(ferr, domain.ErrConflict) {
+					return nil, fmt.Errorf("plan %d comparison: %w", planID, errors.Join(err, ferr))
+				}
+			}
+		} else if !errors.Is(err, domain.ErrConflict) {
 			return nil, fmt.Errorf("plan %d comparison: %w", planID, err)
 		}
 	}
@@ -378,29 +400,140 @@ func (s *Service) Execute(ctx context.Context, planID int64) (*Result, error) {
 	return &Result{PlanID: planID, Plan: p, Result: plan, Stats: *p.Stats, Year: p.Year, Shift: p.Shift, SeedHash: p.SeedHash}, nil
 }
 
-// build loads the input and calls the planner, reporting progress if asked.
-// For a coordinated plan it then builds the independent counterpart on the
-// same input (same registries, demands, secrets and policy; only
-// Policy.Independent differs) and returns its figures next to the plan, so
-// the stats show what coordinated sampling saves. The counterpart is built
-// after the plan and only its figures are kept, so nothing of it can leak
-// into the plan that is stored and verified. It costs one more planner run
-// (about as long as the first; the input is loaded once). urgent != 0 plans
-// only that demand, on the earliest feasible days (an urgent placement).
-func (s *Service) build(ctx context.Context, from, to time.Time, regions []int64, independent bool, key []byte,
-	shift float64, seed [32]byte, progress func(int, string) error, urgent int64, frozen map[int64]planner.FrozenDraw,
-	extra ...store.InputOption) (*planner.Plan, *store.ComparisonStats, error) {
+// Compare builds the independent counterpart of a stored coordinated draft
+// and records its figures as the plan's comparison: the job that
+// Options.EnqueueComparison queues. It loads the plan's input again with the
+// plan's secrets and plans it with independent draws; only the figures are
+// kept, so nothing of it reaches the plan. A plan that is not a draft waiting
+// for its comparison (discarded, published, compared already) is a conflict:
+// nothing to do, and the comparison of a plan published or discarded first is
+// marked skipped (a published plan's figures are frozen, and its own visits,
+// now on the calendar, would skew a counterpart built later). A failure is recorded on the plan (comparison_status failed)
+// and returned.
+func (s *Service) Compare(ctx context.Context, planID int64) error {
+	run, err := s.st.StartPlanComparison(ctx, planID)
+	if err != nil {
+		return err
+	}
+	err = s.compareRun(ctx, run)
+	if err != nil && !errors.Is(err, domain.ErrConflict) && ctx.Err() == nil {
+		if ferr := s.st.FailPlanComparison(context.WithoutCancel(ctx), planID, err.Error()); ferr != nil && !errors.Is(ferr, domain.ErrConflict) {
+			return errors.Join(err, ferr)
+		}
+	}
+	return err
+}
+
+func (s *Service) compareRun(ctx context.Context, run store.PlanRun) error {
+	if run.Stats == nil {
+		return fmt.Errorf("plan %d has no figures to compare with", run.ID)
+	}
+	rp, err := s.paramsOf(ctx, run)
+	if err != nil {
+		return err
+	}
+	// A committed plan planned the demands of its commitment only: so does
+	// its counterpart.
+	switch c, err := s.st.PlanCommitment(ctx, run.ID); {
+	case err == nil:
+		rp.extra = []store.InputOption{store.InputDemands(c.DemandIDs...)}
+	case !errors.Is(err, domain.ErrNotFound):
+		return err
+	}
+	in, err := s.input(ctx, rp)
+	if err != nil {
+		return err
+	}
+	return s.counterpart(ctx, run.ID, planner.Stats{Visits: run.Stats.Visits, LowerBound: run.Stats.LowerBound}, in)
+}
+
+// counterpart plans in (a coordinated plan's input) again with independent
+// draws and records its figures against the coordinated plan's. Only the
+// figures are kept, so nothing of it can leak into the plan that is stored
+// and verified.
+func (s *Service) counterpart(ctx context.Context, planID int64, coordinated planner.Stats, in *planner.Input) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	ind := *in
+	ind.Policy.Independent = true
+	// A report, not a commitment: the same demands drawn independently
+	// from the registry as it is, committed frames or not.
+	ind.Frozen = nil
+	other, err := planner.Build(&ind)
+	if err != nil {
+		return fmt.Errorf("planner, independent counterpart: %w", err)
+	}
+	return s.st.SetPlanComparison(ctx, planID, store.ComparisonOf(coordinated, other.Stats))
+}
+
+// runParams is what a run is planned from.
+type runParams struct {
+	from, to    time.Time
+	regions     []int64
+	independent bool
+	key         []byte
+	shift       float64
+	seed        [32]byte
+	urgent      int64
+	// frozen are the frames committed before the randomness (witness.go);
+	// extra restricts the input (to the committed run's demands).
+	frozen map[int64]planner.FrozenDraw
+	extra  []store.InputOption
+}
+
+// paramsOf reads a stored plan's parameters and its year's key.
+func (s *Service) paramsOf(ctx context.Context, run store.PlanRun) (runParams, error) {
+	from, err1 := time.Parse(time.DateOnly, run.From)
+	to, err2 := time.Parse(time.DateOnly, run.To)
+	if err := errors.Join(err1, err2); err != nil {
+		return runParams{}, err
+	}
+	key, err := s.st.SecretYearKey(ctx, run.Year)
+	if err != nil {
+		return runParams{}, err
+	}
+	return runParams{from: from, to: to, regions: run.RegionIDs, independent: run.Mode == store.ModeIndependent,
+		key: key.Key, shift: run.Shift, seed: run.RunSeed, urgent: urgentOf(run.Plan)}, nil
+}
+
+// input loads what the planner needs for rp.
+func (s *Service) input(ctx context.Context, rp runParams) (*planner.Input, error) {
+	opts := []store.InputOption{store.InputToday(s.Today())}
+	if rp.urgent != 0 {
+		opts = append(opts, store.InputDemands(rp.urgent))
+	}
+	in, err := s.st.PlannerInput(ctx, rp.from, rp.to, rp.regions, append(opts, rp.extra...)...)
+	if err != nil {
+		return nil, err
+	}
+	in.Calendar = s.cal
+	// Notice runs from publication, at the earliest today.
+	in.PublishDay = planner.DayOf(s.Today())
+	in.Policy = s.policy
+	in.Policy.RiskWeights = maps.Clone(s.policy.RiskWeights)
+	in.Policy.Independent = rp.independent
+	in.Policy.Earliest = in.Policy.Earliest || rp.urgent != 0
+	in.YearKey = rp.key
+	in.Shift = rp.shift
+	in.Seed = rp.seed
+	in.Frozen = rp.frozen
+	return in, nil
+}
+
+// plan loads the input and calls the planner, reporting progress if asked;
+// it returns the input too, for the counterpart.
+func (s *Service) plan(ctx context.Context, rp runParams, progress func(int, string) error) (*planner.Plan, *planner.Input, error) {
 	if progress == nil {
 		progress = func(int, string) error { return nil }
 	}
 	if err := progress(ProgressLoading, "loading"); err != nil {
 		return nil, nil, err
 	}
-	in, err := s.input(ctx, from, to, regions, independent, key, shift, seed, urgent, extra...)
+	in, err := s.input(ctx, rp)
 	if err != nil {
 		return nil, nil, err
 	}
-	in.Frozen = frozen
 	if err := progress(ProgressPlanning, "planning"); err != nil {
 		return nil, nil, err
 	}
@@ -411,11 +544,19 @@ func (s *Service) build(ctx context.Context, from, to time.Time, regions []int64
 	if err != nil {
 		return nil, nil, fmt.Errorf("planner: %w", err)
 	}
-	if independent || !s.compare {
-		return plan, nil, nil // its own counterpart, or no comparison wanted
-	}
-	if err := progress(ProgressComparing, "comparing with independent sampling"); err != nil {
+	return plan, in, nil
+}
+
+// build plans a dry run and, for a coordinated one, its independent
+// counterpart on the same input (one more planner run; the input is loaded
+// once), returning the counterpart's figures next to the plan.
+func (s *Service) build(ctx context.Context, rp runParams) (*planner.Plan, *store.ComparisonStats, error) {
+	plan, in, err := s.plan(ctx, rp, nil)
+	if err != nil {
 		return nil, nil, err
+	}
+	if rp.independent || !s.compare {
+		return plan, nil, nil // its own counterpart, or no comparison wanted
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
@@ -431,30 +572,6 @@ func (s *Service) build(ctx context.Context, from, to time.Time, regions []int64
 	}
 	cmp := store.ComparisonOf(plan.Stats, other.Stats)
 	return plan, &cmp, nil
-}
-
-// input loads the planner's input for a run.
-func (s *Service) input(ctx context.Context, from, to time.Time, regions []int64, independent bool, key []byte,
-	shift float64, seed [32]byte, urgent int64, extra ...store.InputOption) (*planner.Input, error) {
-	opts := []store.InputOption{store.InputToday(s.Today())}
-	if urgent != 0 {
-		opts = append(opts, store.InputDemands(urgent))
-	}
-	in, err := s.st.PlannerInput(ctx, from, to, regions, append(opts, extra...)...)
-	if err != nil {
-		return nil, err
-	}
-	in.Calendar = s.cal
-	// Notice runs from publication, at the earliest today.
-	in.PublishDay = planner.DayOf(s.Today())
-	in.Policy = s.policy
-	in.Policy.RiskWeights = maps.Clone(s.policy.RiskWeights)
-	in.Policy.Independent = independent
-	in.Policy.Earliest = in.Policy.Earliest || urgent != 0
-	in.YearKey = key
-	in.Shift = shift
-	in.Seed = seed
-	return in, nil
 }
 
 // Get returns a plan. Its seed is there only once it was published (or

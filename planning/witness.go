@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"inspectonce/domain"
@@ -31,7 +30,7 @@ func (s *Service) Randomness() (mode, source string, jitter float64) {
 // awaited returns the same; a plan whose value is in returns the input
 // options and frozen frames its run draws from. A plan with no target draw
 // needs no randomness: all nil, and it is planned as under "operator".
-func (s *Service) witnessStage(ctx context.Context, run store.PlanRun, from, to time.Time, key []byte) (
+func (s *Service) witnessStage(ctx context.Context, run store.PlanRun, rp runParams) (
 	res *Result, opts []store.InputOption, frozen map[int64]planner.FrozenDraw, err error) {
 	c, err := s.st.PlanCommitment(ctx, run.ID)
 	switch {
@@ -48,7 +47,7 @@ func (s *Service) witnessStage(ctx context.Context, run store.PlanRun, from, to 
 		return nil, []store.InputOption{store.InputDemands(c.DemandIDs...)}, frozen, nil
 	}
 
-	in, err := s.input(ctx, from, to, run.RegionIDs, run.Mode == store.ModeIndependent, key, run.Shift, run.RunSeed, urgentOf(run.Plan))
+	in, err := s.input(ctx, rp)
 	if err != nil {
 		return nil, nil, nil, err
 	}

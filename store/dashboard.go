@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -44,16 +45,79 @@ func ComparisonOf(coordinated, independent planner.Stats) ComparisonStats {
 	return c
 }
 
-// SetPlanComparison adds the comparison to a draft's stats. Only a draft
-// takes it (a published plan's stats are frozen by the plans_guard trigger);
-// any other status is a conflict.
+// SetPlanComparison records the figures of a plan's independent counterpart
+// and marks its comparison done. Only a draft takes it: a published plan's
+// figures are frozen with it. A draft published or discarded while its
+// counterpart was built gets its comparison marked skipped, and the answer
+// is a conflict, as it is for a running or failed plan.
 func (s *Store) SetPlanComparison(ctx context.Context, planID int64, c ComparisonStats) error {
 	b, err := json.Marshal(c)
 	if err != nil {
 		return fmt.Errorf("plan comparison: %w", err)
 	}
-	res := s.db.WithContext(ctx).Exec(`UPDATE plans SET stats = jsonb_set(stats, '{independent}', ?::jsonb)
-		WHERE id = ? AND status = 'draft' AND stats IS NOT NULL`, string(b), planID)
+	err = s.setComparison(ctx, planID, `comparison = ?::jsonb, comparison_status = 'done', comparison_error = ''`,
+		`status = 'draft' AND stats IS NOT NULL`, string(b))
+	if errors.Is(err, domain.ErrConflict) {
+		return errors.Join(err, s.skipComparison(ctx, planID))
+	}
+	return err
+}
+
+// StartPlanComparison claims a plan's comparison job: it marks the
+// comparison running and returns what the counterpart is built from (the
+// plan and its seed, secret while it is a draft). Only a draft whose
+// comparison is queued, running (a job redelivered after a crash) or failed
+// (run again) is claimed; the comparison of a plan discarded or published
+// before its job started is marked skipped; anything else is a conflict.
+func (s *Store) StartPlanComparison(ctx context.Context, planID int64) (PlanRun, error) {
+	err := s.setComparison(ctx, planID, `comparison_status = 'running', comparison_error = ''`,
+		`status = 'draft' AND comparison_status IN ('queued', 'running', 'failed')`)
+	if errors.Is(err, domain.ErrConflict) {
+		return PlanRun{}, errors.Join(err, s.skipComparison(ctx, planID))
+	}
+	if err != nil {
+		return PlanRun{}, err
+	}
+	p, err := s.GetPlan(ctx, planID)
+	if err != nil {
+		return PlanRun{}, err
+	}
+	var seed []byte
+	if err := s.db.WithContext(ctx).Raw(`SELECT seed FROM plans WHERE id = ?`, planID).Row().Scan(&seed); err != nil {
+		return PlanRun{}, translate(err, planObject(planID))
+	}
+	if len(seed) != 32 {
+		return PlanRun{}, fmt.Errorf("%s: stored seed has %d bytes", planObject(planID), len(seed))
+	}
+	run := PlanRun{Plan: p}
+	copy(run.RunSeed[:], seed)
+	return run, nil
+}
+
+// skipComparison marks skipped the comparison still waiting or running of a
+// plan that is no longer a draft: a published plan's figures are frozen, and
+// its own visits, now on the calendar, would skew a counterpart built later.
+func (s *Store) skipComparison(ctx context.Context, planID int64) error {
+	res := s.db.WithContext(ctx).Exec(`UPDATE plans SET comparison_status = 'skipped'
+		WHERE id = ? AND status IN ('discarded', 'published') AND comparison_status IN ('queued', 'running')`, planID)
+	if res.Error != nil {
+		return translate(res.Error, planObject(planID))
+	}
+	return nil
+}
+
+// FailPlanComparison marks a plan's comparison failed with the reason; the
+// plan itself is untouched. A plan whose comparison is not queued or running
+// is a conflict.
+func (s *Store) FailPlanComparison(ctx context.Context, planID int64, reason string) error {
+	return s.setComparison(ctx, planID, `comparison_status = 'failed', comparison_error = ?`,
+		`comparison_status IN ('queued', 'running')`, reason)
+}
+
+// setComparison runs UPDATE plans SET set WHERE id = planID AND cond; no row
+// is ErrNotFound (no such plan) or ErrConflict.
+func (s *Store) setComparison(ctx context.Context, planID int64, set, cond string, args ...any) error {
+	res := s.db.WithContext(ctx).Exec(`UPDATE plans SET `+set+` WHERE id = ? AND `+cond, append(args, planID)...)
 	if res.Error != nil {
 		return translate(res.Error, planObject(planID))
 	}
@@ -61,7 +125,7 @@ func (s *Store) SetPlanComparison(ctx context.Context, planID int64, c Compariso
 		if err := s.planExists(ctx, planID); err != nil {
 			return err
 		}
-		return fmt.Errorf("%s is not a draft: %w", planObject(planID), domain.ErrConflict)
+		return fmt.Errorf("the comparison of %s cannot be changed now (not a draft, or not waiting for it): %w", planObject(planID), domain.ErrConflict)
 	}
 	return nil
 }

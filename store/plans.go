@@ -230,7 +230,24 @@ type Plan struct {
 	// UrgentDemandID marks an urgent placement ("place now"): the plan
 	// covers only that demand, and a run carried out again does too.
 	UrgentDemandID *int64 `json:"urgent_demand_id,omitempty"`
+	// ComparisonStatus is the state of the job building the independent
+	// counterpart (ComparisonQueued … ComparisonDone); empty when the plan
+	// has none. Stats.Independent holds its figures once it is done.
+	ComparisonStatus string `json:"comparison_status,omitempty"`
+	// ComparisonError says why that job failed; present only then.
+	ComparisonError string `json:"comparison_error,omitempty"`
 }
+
+// States of a plan's comparison job (Plan.ComparisonStatus).
+const (
+	ComparisonQueued  = "queued"
+	ComparisonRunning = "running"
+	ComparisonDone    = "done"
+	ComparisonFailed  = "failed"
+	// ComparisonSkipped: the plan was discarded, or published, before its
+	// counterpart was built.
+	ComparisonSkipped = "skipped"
+)
 
 type planRow struct {
 	ID           int64
@@ -253,14 +270,17 @@ type planRow struct {
 	PublishedAt  *time.Time
 	DiscardedAt  *time.Time
 	// UrgentDemandID: see Plan.UrgentDemandID.
-	UrgentDemandID *int64
+	UrgentDemandID   *int64
+	Comparison       []byte
+	ComparisonStatus string
+	ComparisonError  string
 }
 
 // planColumns never selects the seed of a plan that may still use it.
 const planColumns = `id, status, horizon_from, horizon_to, region_ids, mode, year, shift, next_shift,
 	CASE WHEN status IN ('published', 'discarded', 'failed') THEN seed END AS seed,
 	seed_hash, progress, progress_note, stats, failure, created_by, created_at, published_at, discarded_at,
-	urgent_demand_id`
+	urgent_demand_id, comparison, comparison_status, comparison_error`
 
 func (r planRow) plan() (Plan, error) {
 	p := Plan{
@@ -268,12 +288,21 @@ func (r planRow) plan() (Plan, error) {
 		RegionIDs: nonNil([]int64(r.RegionIDs)), Mode: r.Mode, Year: r.Year, Shift: r.Shift, NextShift: r.NextShift,
 		SeedHash: r.SeedHash, Seed: r.Seed, Progress: r.Progress, ProgressNote: r.ProgressNote, Failure: r.Failure,
 		CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt, PublishedAt: r.PublishedAt, DiscardedAt: r.DiscardedAt,
-		UrgentDemandID: r.UrgentDemandID,
+		UrgentDemandID: r.UrgentDemandID, ComparisonStatus: r.ComparisonStatus, ComparisonError: r.ComparisonError,
 	}
 	if len(r.Stats) > 0 {
 		var st PlanStats
 		if err := json.Unmarshal(r.Stats, &st); err != nil {
 			return p, fmt.Errorf("plan %d stats: %w", r.ID, err)
+		}
+		// Plans made before the comparison became a job of its own keep it
+		// in stats; later ones in their comparison column.
+		if st.Independent == nil && len(r.Comparison) > 0 {
+			var c ComparisonStats
+			if err := json.Unmarshal(r.Comparison, &c); err != nil {
+				return p, fmt.Errorf("plan %d comparison: %w", r.ID, err)
+			}
+			st.Independent = &c
 		}
 		p.Stats = &st
 	}
@@ -463,6 +492,23 @@ func (s *Store) NextShift(ctx context.Context, year int) (float64, error) {
 // not running is a conflict (its result was saved already, or it was
 // discarded).
 func (s *Store) SavePlanResult(ctx context.Context, planID int64, p *planner.Plan) error {
+	return s.SavePlanResultWith(ctx, planID, p, SaveOptions{})
+}
+
+// SaveOptions tune SavePlanResultWith.
+type SaveOptions struct {
+	// QueueComparison marks the draft's comparison as queued in the same
+	// transaction, so the draft never shows as having none while its
+	// counterpart job waits.
+	QueueComparison bool
+}
+
+// SavePlanResultWith is SavePlanResult with options.
+func (s *Store) SavePlanResultWith(ctx context.Context, planID int64, p *planner.Plan, o SaveOptions) error {
+	cmpStatus := ""
+	if o.QueueComparison {
+		cmpStatus = ComparisonQueued
+	}
 	stats := StatsOf(p)
 	statsJSON, err := json.Marshal(stats)
 	if err != nil {
@@ -486,8 +532,8 @@ func (s *Store) SavePlanResult(ctx context.Context, planID int64, p *planner.Pla
 			return err
 		}
 		next := planner.NextShift(shift, stats.MaxFraction)
-		if _, err := tx.Exec(ctx, `UPDATE plans SET status = 'draft', stats = $2, next_shift = $3, progress = 100, progress_note = 'done'
-			WHERE id = $1`, planID, statsJSON, next); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE plans SET status = 'draft', stats = $2, next_shift = $3, progress = 100, progress_note = 'done',
+			comparison_status = $4 WHERE id = $1`, planID, statsJSON, next, cmpStatus); err != nil {
 			return err
 		}
 		return appendAuditPgx(ctx, tx, actor, "plan.draft", planObject(planID), OutcomeOK, map[string]any{

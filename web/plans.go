@@ -139,7 +139,14 @@ type dashView struct {
 	Stats     *store.PlanStats
 	Targets   []dashTarget
 	// Comparison is nil when the plan keeps no independent counterpart.
-	Comparison  *store.ComparisonStats
+	Comparison *store.ComparisonStats
+
+	// Comparing: the counterpart's job has not finished yet (the page
+	// refreshes itself); ComparisonError says why it failed.
+	Comparing         bool
+	ComparisonError   string
+	ComparisonSkipped bool
+
 	Unplaced    []dashReason
 	Utilisation []dashUtil
 	Commit      dashCommit
@@ -281,7 +288,12 @@ func (p *Pages) planDashboard(c echo.Context) error {
 		return err
 	}
 
-	if v.Running {
+	v.Comparing = pl.ComparisonStatus == store.ComparisonQueued || pl.ComparisonStatus == store.ComparisonRunning
+	v.ComparisonSkipped = pl.ComparisonStatus == store.ComparisonSkipped
+	if pl.ComparisonStatus == store.ComparisonFailed {
+		v.ComparisonError = pl.ComparisonError
+	}
+	if v.Running || v.Comparing {
 		autoRefresh(c, planRefresh)
 	}
 	if st := pl.Stats; st != nil {

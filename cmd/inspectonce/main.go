@@ -90,6 +90,11 @@ Commands:
                           back to their days where they still fit (a new repair, queued)
   year close YEAR [--force]
                           reveal a year's key (only once the year has ended, unless --force)
+  bench load [--duration 5s] [--rates 50,100,...] [--routes healthz,schedule,...] [--keep]
+             [--database-url URL --redis-url URL] [--pgbench-duration 10s]
+                          the load benchmark: throwaway servers, the demo county, a published
+                          plan, rising open-loop rates per route (knee, goodput at twice it)
+                          and pgbench -S as a baseline (bench load --help: every flag)
 
 Configuration: configs/default.yaml is built in; --config FILE (or INSPECTONCE_CONFIG)
 is read over it, and INSPECTONCE_* environment variables override both.
@@ -176,6 +181,8 @@ func run(ctx context.Context, args []string, stdout io.Writer, environ []string)
 		return runRepair(ctx, cfg, rest, stdout)
 	case "demand":
 		return runDemand(ctx, cfg, rest, stdout)
+	case "bench":
+		return runBench(ctx, rest, stdout)
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -62,7 +62,14 @@ func runService(ctx context.Context, cfg *configs.Config, log *slog.Logger, whic
 		log.Warn("the database pool could not be warmed; the first requests connect", "err", err)
 	}
 
-	plans, err := planning.New(planning.Options{Store: st, Config: cfg, Calendar: cal})
+	// A stored draft's independent counterpart is a job of its own
+	// (plan:compare), queued by whichever process ran the plan.
+	compareQueue := asynq.NewClient(qopt)
+	defer compareQueue.Close()
+	plans, err := planning.New(planning.Options{Store: st, Config: cfg, Calendar: cal,
+		EnqueueComparison: func(ctx context.Context, planID int64) error {
+			return jobs.EnqueuePlanCompare(ctx, compareQueue, planID)
+		}})
 	if err != nil {
 		return err
 	}
@@ -141,7 +148,7 @@ func runService(ctx context.Context, cfg *configs.Config, log *slog.Logger, whic
 		// queue as plan:run, like the API's).
 		planner := jobs.NewPlanner(jobs.PlanningOptions{Store: st, Planning: plans, Config: cfg, Queue: queue, Logger: log})
 		w := jobs.NewWorker(qopt, jobs.WorkerOptions{Concurrency: cfg.Worker.Concurrency, ShutdownTimeout: cfg.Worker.ShutdownTimeout, Logger: log,
-			Plans: plans, Repairs: plans, Dispatch: disp, Planning: planner, Registry: metrics,
+			Plans: plans, Comparisons: plans, Repairs: plans, Dispatch: disp, Planning: planner, Registry: metrics,
 			Publication: jobs.NewPublisher(jobs.PublishOptions{Store: st, Logger: log})})
 		relay := jobs.NewRelay(jobs.RelayOptions{Store: st, Queue: queue, Logger: log, Registry: metrics})
 		parts = append(parts, w.Run, relay.Run)
