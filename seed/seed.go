@@ -361,6 +361,7 @@ func tokensForExisting(ctx context.Context, st *store.Store, a Anchors, day time
 	if b.USCC != "" {
 		want = append(want, Token{Role: domain.RoleBusiness, Scope: b.USCC, Description: businessDescription(b)})
 	}
+	want = append(want, Token{Role: domain.RoleWitness, Description: witnessDescription})
 	return issue(ctx, st, want)
 }
 

@@ -246,9 +246,10 @@ func TestLoadIntoForeignRegistry(t *testing.T) {
 	if !errors.Is(err, seed.ErrAlreadySeeded) {
 		t.Fatalf("Load: %v, want ErrAlreadySeeded", err)
 	}
-	if len(res.Tokens) != 2 || res.Tokens[0].Role != domain.RoleAdmin ||
-		res.Tokens[1].Role != domain.RolePlanner || res.Tokens[1].Scope != "ABC" {
-		t.Fatalf("tokens %+v, want admin and planner(ABC)", res.Tokens)
+	// A witness needs no registry row: it is issued too.
+	if len(res.Tokens) != 3 || res.Tokens[0].Role != domain.RoleAdmin ||
+		res.Tokens[1].Role != domain.RolePlanner || res.Tokens[1].Scope != "ABC" || res.Tokens[2].Role != domain.RoleWitness {
+		t.Fatalf("tokens %+v, want admin, planner(ABC) and witness", res.Tokens)
 	}
 	for _, tok := range res.Tokens {
 		if _, err := st.Authenticate(ctx, tok.Token); err != nil {
