@@ -146,10 +146,12 @@ func (s *scheduler) drawInspectors(v *pending, key string, o option) ([]int64, D
 		return true
 	}
 	pick := func(domain string) bool {
-		if pickFrom(domain, []int{o.team}) {
+		s.leadTeam[0] = o.team
+		if pickFrom(domain, s.leadTeam[:]) {
 			return true
 		}
-		var own, rest []int
+		own, rest := s.ownTeams[:0], s.restTeams[:0]
+		defer func() { s.ownTeams, s.restTeams = own, rest }()
 		for _, ti := range s.ix.cover[b.RegionID] {
 			if ti == o.team {
 				continue

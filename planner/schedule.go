@@ -63,6 +63,10 @@ type scheduler struct {
 	chosen    []int
 	steps     []step
 	stepCands []weighted
+	// ownTeams, restTeams and leadTeam are drawInspectors' scratch lists of
+	// teams to draw from, reused from visit to visit.
+	ownTeams, restTeams []int
+	leadTeam            [1]int
 }
 
 func newScheduler(in *Input, ix *index, wd workdays) *scheduler {
