@@ -134,6 +134,8 @@ func writeSeedEnv(path, baseURL, zone string, tokens []seed.Token) error {
 			name, scopeVar = "INSPECTOR", "INSPECTOR_ID"
 		case domain.RoleBusiness:
 			name, scopeVar = "BUSINESS", "USCC"
+		case domain.RoleWitness:
+			name = "WITNESS"
 		default:
 			continue
 		}
