@@ -144,14 +144,24 @@ func (s *Store) VisitCodes(ctx context.Context, visits []VisitKey) (map[VisitKey
 		gen[VisitKey{PlanID: r.PlanID, VisitSeq: r.VisitSeq}] = r.N
 	}
 	for _, v := range visits {
-		c := visitcode.Code{PlanID: v.PlanID, VisitSeq: v.VisitSeq, Generation: gen[v]}
-		text, err := visitcode.Sign(key, c)
+		text, err := signVisitCode(key, v.PlanID, v.VisitSeq, gen[v])
 		if err != nil {
-			return nil, fmt.Errorf("%s code: %w", visitObject(v.PlanID, v.VisitSeq), err)
+			return nil, err
 		}
-		out[v] = VisitCodeInfo{PlanID: v.PlanID, VisitSeq: v.VisitSeq, Code: text, Generation: c.Generation}
+		out[v] = VisitCodeInfo{PlanID: v.PlanID, VisitSeq: v.VisitSeq, Code: text, Generation: gen[v]}
 	}
 	return out, nil
+}
+
+// signVisitCode is the code of generation gen of visit seq of plan planID:
+// reads that count a visit's revocations in their own query (the
+// generation) sign its code without another.
+func signVisitCode(key []byte, planID int64, seq, gen int) (string, error) {
+	text, err := visitcode.Sign(key, visitcode.Code{PlanID: planID, VisitSeq: seq, Generation: gen})
+	if err != nil {
+		return "", fmt.Errorf("%s code: %w", visitObject(planID, seq), err)
+	}
+	return text, nil
 }
 
 // setCodes sets the current code of each visit of list (one query for all):
