@@ -3,8 +3,13 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"inspectonce/domain"
 )
@@ -123,120 +128,140 @@ const rosterCond = `pv.team_id = ? AND pv.date = ?::date`
 // roster at all is MayReadRoster's to say. An unknown team is ErrNotFound; a
 // day without visits is a roster with no visits.
 func (s *Store) Roster(ctx context.Context, viewer domain.Principal, teamID int64, date time.Time) (Roster, error) {
-	db := s.db.WithContext(ctx)
-	day := civilDate(date)
-	out := Roster{Date: day, Visits: []RosterVisit{}}
-	res := db.Raw(`SELECT id, code, name, contact_phone, base_lat, base_lng FROM teams WHERE id = ?`, teamID).Scan(&out.Team)
-	if res.Error != nil {
-		return Roster{}, translate(res.Error, "team")
+	y, m, d := date.Date()
+	day := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+	out := Roster{Date: civilDate(date), Visits: []RosterVisit{}}
+	key, err := s.visitCodeKey(ctx)
+	if err != nil {
+		return Roster{}, err
 	}
-	if res.RowsAffected == 0 {
-		return Roster{}, fmt.Errorf("%s: %w", objectID("team", teamID), domain.ErrNotFound)
-	}
-
-	var totals []struct {
-		Days          int
-		TravelKm      float64
-		WorkMinutes   int
-		TravelMinutes int
-	}
-	if err := db.Raw(`SELECT count(*) AS days, coalesce(sum(d.travel_km), 0) AS travel_km,
-			coalesce(sum(d.work_minutes), 0) AS work_minutes, coalesce(sum(d.travel_minutes), 0) AS travel_minutes
-		FROM plan_team_days d JOIN plans p ON p.id = d.plan_id
-		WHERE d.team_id = ? AND d.date = ?::date AND p.status = 'published'`, teamID, day).Scan(&totals).Error; err != nil {
-		return Roster{}, translate(err, "team day")
-	}
-	if len(totals) == 1 && totals[0].Days > 0 {
-		out.Totals = &RosterTotals{TravelKm: totals[0].TravelKm, WorkMinutes: totals[0].WorkMinutes, TravelMinutes: totals[0].TravelMinutes}
-	}
-
-	var rows []struct {
-		PlanID          int64
-		Seq             int
-		OriginalDate    time.Time
-		Revision        int
-		RouteOrder      int
-		DurationMinutes int
-		TravelMinutes   int
-		USCC            string `gorm:"column:uscc"`
-		Name            string
-		Address         string
-		Lat, Lng        float64
-		ContactName     string
-		ContactPhone    string
-		ContactWithheld bool
-	}
-	contacts, args := contactLateral(viewer)
-	if err := db.Raw(`SELECT pv.plan_id, pv.seq, pv.original_date, pv.revision, pv.route_order, pv.duration_minutes, pv.travel_minutes,
-			pv.uscc, coalesce(b.name, '') AS name, coalesce(b.address, '') AS address, coalesce(b.lat, 0) AS lat,
-			coalesce(b.lng, 0) AS lng, `+contactColumns+`
-		FROM published_visits pv LEFT JOIN businesses b ON b.uscc = pv.uscc `+contacts+`
-		WHERE `+rosterCond+` ORDER BY pv.plan_id, pv.revision > 0, pv.route_order, pv.seq`,
-		append(args, teamID, day)...).Scan(&rows).Error; err != nil {
-		return Roster{}, translate(err, "roster visits")
-	}
-	if len(rows) == 0 {
-		return out, nil
-	}
+	var found bool
+	var gens []int
 	type vkey struct {
 		plan int64
 		seq  int
 	}
-	at := make(map[vkey]int, len(rows))
-	out.Visits = make([]RosterVisit, len(rows))
-	for i, r := range rows {
-		out.Visits[i] = RosterVisit{PlanID: r.PlanID, VisitSeq: r.Seq, Revision: r.Revision, RouteOrder: r.RouteOrder,
-			DurationMinutes: r.DurationMinutes, TravelMinutes: r.TravelMinutes,
-			Business: RosterBusiness{USCC: r.USCC, Name: r.Name, Address: r.Address, Lat: r.Lat, Lng: r.Lng,
-				ContactName: r.ContactName, ContactPhone: r.ContactPhone, ContactWithheld: r.ContactWithheld},
-			Items: []RosterItem{}, Inspectors: []RosterInspector{}}
-		if r.Revision > 0 {
-			out.Visits[i].OriginalDate = civilDate(r.OriginalDate)
+	at := map[vkey]int{}
+	contacts, cargs := contactLateral(viewer)
+	// One batch, one round trip: the team, the day's totals, the visits
+	// (with their codes' generations), their items and their people.
+	err = s.withPgx(ctx, func(c *pgx.Conn) error {
+		b := &pgx.Batch{}
+		b.Queue(`SELECT id, code, name, contact_phone, base_lat, base_lng FROM teams WHERE id = $1`, teamID).
+			QueryRow(func(row pgx.Row) error {
+				t := &out.Team
+				err := row.Scan(&t.ID, &t.Code, &t.Name, &t.ContactPhone, &t.BaseLat, &t.BaseLng)
+				if errors.Is(err, pgx.ErrNoRows) {
+					return nil
+				}
+				found = err == nil
+				return err
+			})
+		b.Queue(`SELECT count(*), coalesce(sum(d.travel_km), 0), coalesce(sum(d.work_minutes), 0), coalesce(sum(d.travel_minutes), 0)
+			FROM plan_team_days d JOIN plans p ON p.id = d.plan_id
+			WHERE d.team_id = $1 AND d.date = $2::date AND p.status = 'published'`, teamID, day).
+			QueryRow(func(row pgx.Row) error {
+				var days int
+				var t RosterTotals
+				if err := row.Scan(&days, &t.TravelKm, &t.WorkMinutes, &t.TravelMinutes); err != nil {
+					return err
+				}
+				if days > 0 {
+					out.Totals = &t
+				}
+				return nil
+			})
+		args := append(append([]any{}, cargs...), teamID, day)
+		b.Queue(dollarParams(`SELECT pv.plan_id, pv.seq, pv.original_date, pv.revision, pv.route_order, pv.duration_minutes,
+				pv.travel_minutes, pv.uscc, coalesce(b.name, ''), coalesce(b.address, ''), coalesce(b.lat, 0),
+				coalesce(b.lng, 0), `+contactColumns+`,
+				(SELECT count(*) FROM visit_code_revocations r WHERE r.plan_id = pv.plan_id AND r.visit_seq = pv.seq)
+			FROM published_visits pv LEFT JOIN businesses b ON b.uscc = pv.uscc `+contacts+`
+			WHERE pv.team_id = ?::bigint AND pv.date = ?::date ORDER BY pv.plan_id, pv.revision > 0, pv.route_order, pv.seq`), args...).
+			Query(func(rs pgx.Rows) error {
+				var v RosterVisit
+				var original time.Time
+				var gen int
+				bz := &v.Business
+				_, err := pgx.ForEachRow(rs, []any{&v.PlanID, &v.VisitSeq, &original, &v.Revision, &v.RouteOrder,
+					&v.DurationMinutes, &v.TravelMinutes, &bz.USCC, &bz.Name, &bz.Address, &bz.Lat, &bz.Lng,
+					&bz.ContactName, &bz.ContactPhone, &bz.ContactWithheld, &gen}, func() error {
+					x := v
+					x.Items, x.Inspectors = []RosterItem{}, []RosterInspector{}
+					if x.Revision > 0 {
+						x.OriginalDate = civilDate(original)
+					}
+					at[vkey{x.PlanID, x.VisitSeq}] = len(out.Visits)
+					out.Visits = append(out.Visits, x)
+					gens = append(gens, gen)
+					return nil
+				})
+				return err
+			})
+		b.Queue(`SELECT t.plan_id, t.visit_seq, it.id, it.code, it.name, d.id, d.code, d.name, it.legal_basis, it.minutes
+			FROM plan_tasks t JOIN items it ON it.id = t.item_id JOIN departments d ON d.id = it.department_id
+			JOIN published_visits pv ON pv.plan_id = t.plan_id AND pv.seq = t.visit_seq
+			WHERE pv.team_id = $1 AND pv.date = $2::date
+			GROUP BY t.plan_id, t.visit_seq, it.id, d.id
+			ORDER BY t.plan_id, t.visit_seq, min(t.seq)`, teamID, day).Query(func(rs pgx.Rows) error {
+			var k vkey
+			var it RosterItem
+			_, err := pgx.ForEachRow(rs, []any{&k.plan, &k.seq, &it.ID, &it.Code, &it.Name, &it.DepartmentID,
+				&it.DepartmentCode, &it.DepartmentName, &it.LegalBasis, &it.Minutes}, func() error {
+				if i, ok := at[k]; ok {
+					out.Visits[i].Items = append(out.Visits[i].Items, it)
+				}
+				return nil
+			})
+			return err
+		})
+		b.Queue(`SELECT a.plan_id, a.visit_seq, i.id, i.name, i.phone, a.role
+			FROM visit_assignments a JOIN inspectors i ON i.id = a.inspector_id
+			JOIN published_visits pv ON pv.plan_id = a.plan_id AND pv.seq = a.visit_seq
+			WHERE pv.team_id = $1 AND pv.date = $2::date ORDER BY a.plan_id, a.visit_seq, a.ord`, teamID, day).
+			Query(func(rs pgx.Rows) error {
+				var k vkey
+				var in RosterInspector
+				_, err := pgx.ForEachRow(rs, []any{&k.plan, &k.seq, &in.ID, &in.Name, &in.Phone, &in.Role}, func() error {
+					if i, ok := at[k]; ok {
+						out.Visits[i].Inspectors = append(out.Visits[i].Inspectors, in)
+					}
+					return nil
+				})
+				return err
+			})
+		return c.SendBatch(ctx, b).Close()
+	})
+	if err != nil {
+		return Roster{}, translate(err, "roster of "+objectID("team", teamID))
+	}
+	if !found {
+		return Roster{}, fmt.Errorf("%s: %w", objectID("team", teamID), domain.ErrNotFound)
+	}
+	for i := range out.Visits {
+		v := &out.Visits[i]
+		if v.Code, err = signVisitCode(key, v.PlanID, v.VisitSeq, gens[i]); err != nil {
+			return Roster{}, err
 		}
-		at[vkey{r.PlanID, r.Seq}] = i
-	}
-
-	var items []struct {
-		PlanID   int64
-		VisitSeq int
-		RosterItem
-	}
-	if err := db.Raw(`SELECT t.plan_id, t.visit_seq, it.id AS item_id, it.code, it.name, d.id AS department_id,
-			d.code AS department_code, d.name AS department_name, it.legal_basis, it.minutes
-		FROM plan_tasks t JOIN items it ON it.id = t.item_id JOIN departments d ON d.id = it.department_id
-		JOIN published_visits pv ON pv.plan_id = t.plan_id AND pv.seq = t.visit_seq
-		WHERE `+rosterCond+`
-		GROUP BY t.plan_id, t.visit_seq, it.id, d.id
-		ORDER BY t.plan_id, t.visit_seq, min(t.seq)`, teamID, day).Scan(&items).Error; err != nil {
-		return Roster{}, translate(err, "roster items")
-	}
-	for _, x := range items {
-		if i, ok := at[vkey{x.PlanID, x.VisitSeq}]; ok {
-			out.Visits[i].Items = append(out.Visits[i].Items, x.RosterItem)
-		}
-	}
-
-	var people []struct {
-		PlanID   int64
-		VisitSeq int
-		RosterInspector
-	}
-	if err := db.Raw(`SELECT a.plan_id, a.visit_seq, i.id AS inspector_id, i.name, i.phone, a.role
-		FROM visit_assignments a JOIN inspectors i ON i.id = a.inspector_id
-		JOIN published_visits pv ON pv.plan_id = a.plan_id AND pv.seq = a.visit_seq
-		WHERE `+rosterCond+` ORDER BY a.plan_id, a.visit_seq, a.ord`, teamID, day).Scan(&people).Error; err != nil {
-		return Roster{}, translate(err, "roster inspectors")
-	}
-	for _, x := range people {
-		if i, ok := at[vkey{x.PlanID, x.VisitSeq}]; ok {
-			out.Visits[i].Inspectors = append(out.Visits[i].Inspectors, x.RosterInspector)
-		}
-	}
-	if err := setCodes(ctx, s, out.Visits, func(v *RosterVisit) VisitKey { return VisitKey{v.PlanID, v.VisitSeq} },
-		func(v *RosterVisit) *string { return &v.Code }); err != nil {
-		return Roster{}, err
 	}
 	return out, nil
+}
+
+// dollarParams numbers gorm's ? placeholders as PostgreSQL's $1, $2, ... for
+// pgx, in order: for SQL built from parts that use ? (contactScope).
+func dollarParams(q string) string {
+	var b strings.Builder
+	b.Grow(len(q) + 16)
+	n := 0
+	for _, r := range q {
+		if r == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // MayReadRoster reports whether p may read team teamID's roster of date: an
