@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -59,6 +60,9 @@ type tokenCache struct {
 	gen uint64
 	ttl time.Duration
 	now func() time.Time
+
+	// listening is true while the listener's LISTEN is in effect.
+	listening atomic.Bool
 
 	// The listener's lifetime: started by the first lookup, ended by Close.
 	start  sync.Once
@@ -141,8 +145,11 @@ func (c *tokenCache) listen(ctx context.Context, url string) {
 	defer close(c.done)
 	pause := 100 * time.Millisecond
 	for ctx.Err() == nil {
-		err := c.listenOnce(ctx, url)
+		listened, err := c.listenOnce(ctx, url)
 		c.purge()
+		if listened {
+			pause = 100 * time.Millisecond
+		}
 		if ctx.Err() != nil {
 			return
 		}
@@ -157,10 +164,12 @@ func (c *tokenCache) listen(ctx context.Context, url string) {
 	}
 }
 
-func (c *tokenCache) listenOnce(ctx context.Context, url string) error {
+// listenOnce listens on one connection until it fails; listened says LISTEN
+// took effect.
+func (c *tokenCache) listenOnce(ctx context.Context, url string) (listened bool, err error) {
 	conn, err := pgx.Connect(ctx, url)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -168,17 +177,19 @@ func (c *tokenCache) listenOnce(ctx context.Context, url string) error {
 		_ = conn.Close(cctx)
 	}()
 	if _, err := conn.Exec(ctx, "LISTEN "+tokenRevokedChannel); err != nil {
-		return err
+		return false, err
 	}
 	// Whatever was cached before LISTEN took effect may have missed a
 	// revocation.
 	c.purge()
+	c.listening.Store(true)
+	defer c.listening.Store(false)
 	for {
 		if _, err := conn.WaitForNotification(ctx); err != nil {
 			if errors.Is(err, context.Canceled) && ctx.Err() != nil {
-				return nil
+				return true, nil
 			}
-			return err
+			return true, err
 		}
 		c.purge()
 	}

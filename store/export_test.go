@@ -1,0 +1,14 @@
+package store
+
+import "time"
+
+// SetTokenClock makes s's token cache read the time from now (tests of the
+// TTL).
+func SetTokenClock(s *Store, now func() time.Time) {
+	s.tokens.mu.Lock()
+	defer s.tokens.mu.Unlock()
+	s.tokens.now = now
+}
+
+// TokenListening reports whether s's revocation listener is LISTENing.
+func TokenListening(s *Store) bool { return s.tokens.listening.Load() }
