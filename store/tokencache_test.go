@@ -44,6 +44,12 @@ func TestTokenCacheTTL(t *testing.T) {
 	if p, err := st.Authenticate(ctx, tok); err != nil || p.Name != "alice" || p.TokenID != id {
 		t.Fatalf("first check: %+v, %v", p, err)
 	}
+	// The listener forgets everything when its LISTEN takes effect: check
+	// again after that.
+	waitListening(t, st)
+	if _, err := st.Authenticate(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
 	if err := st.ExecForTest(ctx, fmt.Sprintf(`UPDATE api_tokens SET name = 'bob' WHERE id = %d`, id)); err != nil {
 		t.Fatal(err)
 	}
@@ -90,16 +96,7 @@ func TestTokenRevocationReachesReplicas(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = other.Close() })
 
-	waitListening := func() {
-		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for !store.TokenListening(other) {
-			if time.Now().After(deadline) {
-				t.Fatal("the second replica's revocation listener never started")
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	}
+	waitListening := func() { t.Helper(); waitListening(t, other) }
 	// refusedWithin polls the second replica until it refuses tok.
 	refusedWithin := func(tok string, bound time.Duration) time.Duration {
 		t.Helper()
@@ -182,3 +179,15 @@ func TestTokenRevocationReachesReplicas(t *testing.T) {
 
 // tokenOf remembers the secrets of the tokens TestTokenRevocationReachesReplicas issues.
 var tokenOf = map[int64]string{}
+
+// waitListening waits until st's revocation listener is LISTENing.
+func waitListening(t testing.TB, st *store.Store) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !store.TokenListening(st) {
+		if time.Now().After(deadline) {
+			t.Fatal("the revocation listener never started")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
