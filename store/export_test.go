@@ -12,3 +12,13 @@ func SetTokenClock(s *Store, now func() time.Time) {
 
 // TokenListening reports whether s's revocation listener is LISTENing.
 func TokenListening(s *Store) bool { return s.tokens.listening.Load() }
+
+// StallScans gives s a scan buffer of n that no writer drains (tests of a
+// full buffer).
+func StallScans(s *Store, n int) {
+	r := newScanRecorder(s)
+	r.ch = make(chan scanEvent, n)
+	r.started, r.done = true, make(chan struct{})
+	r.cancel = func() { close(r.done) }
+	s.scans = r
+}

@@ -84,7 +84,7 @@ func (r *scanRecorder) record(e scanEvent) {
 	case r.ch <- e:
 	default:
 		if n := r.dropped.Add(1); n == 1 || n%1000 == 0 {
-			slog.Warn("visit code scans dropped: the scan buffer is full", "dropped_total", n, "buffer", scanBuffer)
+			slog.Warn("visit code scans dropped: the scan buffer is full", "dropped_total", n, "buffer", cap(r.ch))
 		}
 	}
 }
