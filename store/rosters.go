@@ -128,13 +128,39 @@ const rosterCond = `pv.team_id = ? AND pv.date = ?::date`
 // roster at all is MayReadRoster's to say. An unknown team is ErrNotFound; a
 // day without visits is a roster with no visits.
 func (s *Store) Roster(ctx context.Context, viewer domain.Principal, teamID int64, date time.Time) (Roster, error) {
+	rd, err := s.readRoster(ctx, viewer, teamID, date, false)
+	return rd.Roster, err
+}
+
+// TeamRosterDay is a team's roster with who of the team is away that day and
+// the closures touching its work that day (ListAway, ClosuresAffecting), as
+// GET /teams/{id}/rosters/{date} answers it.
+type TeamRosterDay struct {
+	Roster
+	Away     []Away
+	Closures []ClosureNote
+}
+
+// ReadRosterDay reads team teamID's TeamRosterDay of date as viewer may see it,
+// in one round trip (issue 20): whether viewer may read it (MayReadRoster),
+// the roster, the days away and the closures. A team-day viewer may not read
+// is ErrNotFound, as if it did not exist; so is an unknown team.
+func (s *Store) ReadRosterDay(ctx context.Context, viewer domain.Principal, teamID int64, date time.Time) (TeamRosterDay, error) {
+	return s.readRoster(ctx, viewer, teamID, date, true)
+}
+
+// readRoster is Roster, and with full the rest of ReadRosterDay, in one
+// batch.
+func (s *Store) readRoster(ctx context.Context, viewer domain.Principal, teamID int64, date time.Time, full bool) (TeamRosterDay, error) {
 	y, m, d := date.Date()
 	day := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 	out := Roster{Date: civilDate(date), Visits: []RosterVisit{}}
 	key, err := s.visitCodeKey(ctx)
 	if err != nil {
-		return Roster{}, err
+		return TeamRosterDay{}, err
 	}
+	rd := TeamRosterDay{Away: []Away{}, Closures: []ClosureNote{}}
+	may := !full || viewer.LeadsTeam(teamID)
 	var found bool
 	var gens []int
 	type vkey struct {
@@ -230,21 +256,65 @@ func (s *Store) Roster(ctx context.Context, viewer domain.Principal, teamID int6
 				})
 				return err
 			})
+		if full {
+			if id := viewer.InspectorID(); !may && id > 0 {
+				b.Queue(`SELECT EXISTS (SELECT 1 FROM visit_assignments a
+						JOIN published_visits pv ON pv.plan_id = a.plan_id AND pv.seq = a.visit_seq
+						WHERE a.inspector_id = $1 AND pv.team_id = $2 AND pv.date = $3::date)`, id, teamID, day).
+					QueryRow(func(row pgx.Row) error { return row.Scan(&may) })
+			}
+			queueRosterAvailability(b, teamID, day, &rd)
+		}
 		return c.SendBatch(ctx, b).Close()
 	})
 	if err != nil {
-		return Roster{}, translate(err, "roster of "+objectID("team", teamID))
+		return TeamRosterDay{}, translate(err, "roster of "+objectID("team", teamID))
+	}
+	if !may {
+		return TeamRosterDay{}, fmt.Errorf("team %d: %w", teamID, domain.ErrNotFound)
 	}
 	if !found {
-		return Roster{}, fmt.Errorf("%s: %w", objectID("team", teamID), domain.ErrNotFound)
+		return TeamRosterDay{}, fmt.Errorf("%s: %w", objectID("team", teamID), domain.ErrNotFound)
 	}
 	for i := range out.Visits {
 		v := &out.Visits[i]
 		if v.Code, err = signVisitCode(key, v.PlanID, v.VisitSeq, gens[i]); err != nil {
-			return Roster{}, err
+			return TeamRosterDay{}, err
 		}
 	}
-	return out, nil
+	rd.Roster = out
+	return rd, nil
+}
+
+// queueRosterAvailability queues the days away of team teamID's members and
+// the closures touching its work on day, as ListAway and ClosuresAffecting
+// read them for one day, into rd.
+func queueRosterAvailability(b *pgx.Batch, teamID int64, day time.Time, rd *TeamRosterDay) {
+	b.Queue(`SELECT `+awaySelect+`
+		FROM inspector_unavailability u JOIN inspectors i ON i.id = u.inspector_id
+		WHERE u.to_date >= $1::date AND u.from_date <= $1::date AND i.team_id = $2
+		ORDER BY u.from_date, i.name, u.id LIMIT $3`, day, teamID, MaxLimit).Query(func(rs pgx.Rows) error {
+		var r awayRow
+		_, err := pgx.ForEachRow(rs, []any{&r.ID, &r.InspectorID, &r.TeamID, &r.FromDate, &r.ToDate, &r.Reason, &r.CreatedBy,
+			&r.CreatedAt, &r.RepairID, &r.InspectorCode, &r.InspectorName}, func() error {
+			u := unavailabilityRow{ID: r.ID, InspectorID: r.InspectorID, TeamID: r.TeamID, FromDate: r.FromDate, ToDate: r.ToDate,
+				Reason: r.Reason, CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt, RepairID: copyPtr(r.RepairID)}
+			rd.Away = append(rd.Away, Away{Unavailability: u.value(), InspectorCode: r.InspectorCode, InspectorName: r.InspectorName})
+			return nil
+		})
+		return err
+	})
+	b.Queue(closuresAffectingSQL, teamID, day, day, MaxLimit).Query(func(rs pgx.Rows) error {
+		var r closureNoteRow
+		_, err := pgx.ForEachRow(rs, []any{&r.ID, &r.RegionID, &r.TeamID, &r.FromDate, &r.ToDate, &r.Reason, &r.CreatedBy,
+			&r.CreatedAt, &r.RepairID, &r.Code, &r.Name}, func() error {
+			c := closureRow{ID: r.ID, RegionID: copyPtr(r.RegionID), TeamID: copyPtr(r.TeamID), FromDate: r.FromDate, ToDate: r.ToDate,
+				Reason: r.Reason, CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt, RepairID: copyPtr(r.RepairID)}
+			rd.Closures = append(rd.Closures, ClosureNote{Closure: c.value(), Code: r.Code, Name: r.Name})
+			return nil
+		})
+		return err
+	})
 }
 
 // dollarParams numbers gorm's ? placeholders as PostgreSQL's $1, $2, ... for
@@ -294,3 +364,29 @@ func (s *Store) InspectorOnTeamDay(ctx context.Context, inspectorID, teamID int6
 	}
 	return ok, nil
 }
+
+// closuresAffectingSQL is ClosuresAffecting's statement for pgx: $1 the
+// team, $2 and $3 the first and last day, $4 the limit. TestRosterDay checks
+// that both read the same closures.
+const closuresAffectingSQL = `
+WITH RECURSIVE own AS (
+	SELECT region_id AS id FROM team_regions WHERE team_id = $1
+), up AS (
+	SELECT r.id, r.parent_id FROM regions r JOIN own ON own.id = r.id
+	UNION
+	SELECT r.id, r.parent_id FROM regions r JOIN up ON r.id = up.parent_id
+), down AS (
+	SELECT id FROM own
+	UNION
+	SELECT r.id FROM regions r JOIN down ON r.parent_id = down.id
+)
+SELECT c.id, c.region_id, c.team_id, c.from_date, c.to_date, c.reason, c.created_by, c.created_at,
+	(SELECT cr.id FROM calendar_repairs cr WHERE cr.cause = 'closure' AND cr.cause_id = c.id) AS repair_id,
+	COALESCE(r.code, t.code) AS code, COALESCE(r.name, t.name) AS name
+FROM closures c
+LEFT JOIN regions r ON r.id = c.region_id
+LEFT JOIN teams t ON t.id = c.team_id
+WHERE c.to_date >= $2::date AND c.from_date <= $3::date
+	AND ($1::bigint = 0 OR c.team_id = $1 OR c.region_id IN (SELECT id FROM up) OR c.region_id IN (SELECT id FROM down))
+ORDER BY c.from_date, c.id
+LIMIT $4`
