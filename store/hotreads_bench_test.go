@@ -89,6 +89,14 @@ func BenchmarkHotReads(b *testing.B) {
 			}
 		}
 	})
+	b.Run("RosterRoute", func(b *testing.B) {
+		b.ReportAllocs()
+		for range b.N {
+			if err := rosterRoute(ctx, st, leader, leader.TeamID(), today); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	b.Run("VerifyVisitCode", func(b *testing.B) {
 		b.ReportAllocs()
 		for range b.N {
