@@ -155,10 +155,6 @@ func (s *Store) readRoster(ctx context.Context, viewer domain.Principal, teamID 
 	y, m, d := date.Date()
 	day := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 	out := Roster{Date: civilDate(date), Visits: []RosterVisit{}}
-	key, err := s.visitCodeKey(ctx)
-	if err != nil {
-		return TeamRosterDay{}, err
-	}
 	rd := TeamRosterDay{Away: []Away{}, Closures: []ClosureNote{}}
 	may := !full || viewer.LeadsTeam(teamID)
 	var found bool
@@ -171,7 +167,7 @@ func (s *Store) readRoster(ctx context.Context, viewer domain.Principal, teamID 
 	contacts, cargs := contactLateral(viewer)
 	// One batch, one round trip: the team, the day's totals, the visits
 	// (with their codes' generations), their items and their people.
-	err = s.withPgx(ctx, func(c *pgx.Conn) error {
+	err := s.withPgx(ctx, func(c *pgx.Conn) error {
 		b := &pgx.Batch{}
 		b.Queue(`SELECT id, code, name, contact_phone, base_lat, base_lng FROM teams WHERE id = $1`, teamID).
 			QueryRow(func(row pgx.Row) error {
@@ -275,6 +271,12 @@ func (s *Store) readRoster(ctx context.Context, viewer domain.Principal, teamID 
 	}
 	if !found {
 		return TeamRosterDay{}, fmt.Errorf("%s: %w", objectID("team", teamID), domain.ErrNotFound)
+	}
+	var key []byte
+	if len(out.Visits) > 0 {
+		if key, err = s.visitCodeKey(ctx); err != nil { // read once per replica
+			return TeamRosterDay{}, err
+		}
 	}
 	for i := range out.Visits {
 		v := &out.Visits[i]

@@ -267,16 +267,12 @@ func (r *scheduleVisitRow) common(day time.Time) (ScheduleVisit, error) {
 func (s *Store) BusinessSchedule(ctx context.Context, uscc string, now time.Time, loc *time.Location) (BusinessSchedule, error) {
 	day := today(now, loc)
 	out := BusinessSchedule{Visits: []ScheduleVisit{}}
-	key, err := s.visitCodeKey(ctx)
-	if err != nil {
-		return BusinessSchedule{}, err
-	}
 	var found bool
 	var rows []scheduleVisitRow
 	var gens []int
 	// One batch, one round trip: the business, and its visits with their
 	// codes' generations (visit codes need no query of their own).
-	err = s.withPgx(ctx, func(c *pgx.Conn) error {
+	err := s.withPgx(ctx, func(c *pgx.Conn) error {
 		b := &pgx.Batch{}
 		b.Queue(`SELECT uscc, name, address FROM businesses WHERE uscc = $1`, uscc).QueryRow(func(row pgx.Row) error {
 			err := row.Scan(&out.Business.USCC, &out.Business.Name, &out.Business.Address)
@@ -309,6 +305,13 @@ func (s *Store) BusinessSchedule(ctx context.Context, uscc string, now time.Time
 	}
 	if !found {
 		return BusinessSchedule{}, fmt.Errorf("business %s: %w", uscc, domain.ErrNotFound)
+	}
+	if len(rows) == 0 {
+		return out, nil
+	}
+	key, err := s.visitCodeKey(ctx) // read once per replica
+	if err != nil {
+		return BusinessSchedule{}, err
 	}
 	for i := range rows {
 		v, err := rows[i].common(day)
