@@ -87,6 +87,10 @@ func expect429(t testing.TB, r resp, what string, problem bool) {
 
 func (v *env) scanCounts(t testing.TB) (rows, counted int64) {
 	t.Helper()
+	// Scans are written in batches, off the request: write them now.
+	if err := v.st.FlushScans(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	if err := v.st.SQL().QueryRow(`SELECT count(*) FROM visit_code_scans`).Scan(&rows); err != nil {
 		t.Fatal(err)
 	}

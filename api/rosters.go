@@ -1,7 +1,6 @@
 package api
 
 import (
-	"fmt"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -37,32 +36,19 @@ func (s *Server) getRoster(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	ok, err := s.store.MayReadRoster(ctx, p, id, date)
+	// Access, roster, days away and closures: one round trip.
+	day, err := s.store.ReadRosterDay(c.Request().Context(), p, id, date)
 	if err != nil {
 		return err
 	}
-	if !ok {
-		return fmt.Errorf("team %d: %w", id, domain.ErrNotFound)
-	}
-	roster, err := s.store.Roster(ctx, p, id, date)
-	if err != nil {
-		return err
-	}
+	roster := day.Roster
 	if xlsx {
 		return s.rosterXLSX(c, roster)
 	}
 	for i := range roster.Visits {
 		roster.Visits[i].CodeURL = web.CodeURL(s.cfg.HTTP.PublicBaseURL, roster.Visits[i].Code)
 	}
-	out := rosterResponse{Roster: roster}
-	if out.Away, err = s.store.ListAway(ctx, store.AwayFilter{TeamID: id, From: date, To: date}); err != nil {
-		return err
-	}
-	if out.Closures, err = s.store.ClosuresAffecting(ctx, id, date, date); err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, out)
+	return c.JSON(http.StatusOK, rosterResponse{Roster: roster, Away: day.Away, Closures: day.Closures})
 }
 
 // rosterResponse is a roster with who of the team is away that day and the

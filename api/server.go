@@ -99,6 +99,7 @@ func New(o Options) *echo.Echo {
 	}
 	s.metrics = newHTTPMetrics(s.registry)
 	s.conc = newConcurrencyLimits(o.Config, s.registry)
+	registerStoreMetrics(s.registry, o.Store, s.log)
 	s.plans, s.enqueue, s.failures = o.Planning, o.Enqueue, o.DispatchFailures
 	s.queues, s.queueNames = o.Queues, o.QueueNames
 	if s.plans == nil && o.Store != nil {

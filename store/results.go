@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"regexp"
@@ -1035,112 +1034,6 @@ type DoorVisit struct {
 	Confirmations []Confirmation `json:"confirmations"`
 	ResultsHash   Hex            `json:"results_hash"`
 	Report        *VisitReport   `json:"report"`
-}
-
-// DoorVisit returns visit seq of published plan planID as its inspectors see
-// it at the door. With inspectorID != 0 the visit must be assigned to that
-// inspector; any other visit, or one not in a published plan, is ErrNotFound.
-func (s *Store) DoorVisit(ctx context.Context, planID int64, seq int, inspectorID int64) (DoorVisit, error) {
-	db := s.db.WithContext(ctx)
-	var v DoorVisit
-	if seq <= 0 || seq > math.MaxInt32 {
-		return v, fmt.Errorf("%s: %w", visitObject(planID, seq), domain.ErrNotFound)
-	}
-	var row struct {
-		PlanID       int64
-		Seq          int
-		Date         time.Time
-		OriginalDate time.Time
-		USCC         string
-		Name         string
-		Address      string
-		TeamID       int64
-		TeamName     string
-		RouteOrder   int
-	}
-	res := db.Raw(`SELECT pv.plan_id, pv.seq, pv.date, pv.original_date, pv.uscc, b.name, b.address, pv.team_id,
-			t.name AS team_name, pv.route_order
-		FROM published_visits pv JOIN businesses b ON b.uscc = pv.uscc JOIN teams t ON t.id = pv.team_id
-		WHERE pv.plan_id = ? AND pv.seq = ? AND (?::bigint = 0 OR EXISTS (
-			SELECT 1 FROM visit_assignments a WHERE a.plan_id = pv.plan_id AND a.visit_seq = pv.seq AND a.inspector_id = ?))`,
-		planID, seq, inspectorID, inspectorID).Scan(&row)
-	if res.Error != nil {
-		return v, translate(res.Error, visitObject(planID, seq))
-	}
-	if res.RowsAffected == 0 {
-		return v, fmt.Errorf("%s: %w", visitObject(planID, seq), domain.ErrNotFound)
-	}
-	v = DoorVisit{PlanID: row.PlanID, VisitSeq: row.Seq, Date: civilDate(row.Date), OriginalDate: civilDate(row.OriginalDate),
-		USCC: strings.TrimSpace(row.USCC), BusinessName: row.Name, Address: row.Address, TeamID: row.TeamID,
-		TeamName: row.TeamName, RouteOrder: row.RouteOrder}
-	err := errors.Join(
-		db.Raw(`SELECT i.id, i.name, i.code, i.phone, a.role FROM visit_assignments a JOIN inspectors i ON i.id = a.inspector_id
-			WHERE a.plan_id = ? AND a.visit_seq = ? ORDER BY a.ord`, planID, seq).Scan(&v.Inspectors).Error,
-		db.Raw(`SELECT t.seq AS task_seq, t.item_id, i.code AS item_code, i.name AS item_name, i.legal_basis,
-				t.department_id, d.name AS department, t.demand_id,
-				(t.added_by_plan_id IS NOT NULL AND ?::date > current_date
-					AND NOT (dm.announce_days > 0 AND ?::date - dm.announce_days <= current_date)) AS public_hidden
-			FROM plan_tasks t JOIN items i ON i.id = t.item_id JOIN departments d ON d.id = t.department_id
-				JOIN demands dm ON dm.id = t.demand_id
-			WHERE t.plan_id = ? AND t.visit_seq = ? ORDER BY t.seq`, v.Date, v.Date, planID, seq).Scan(&v.Tasks).Error,
-		db.Raw(`SELECT * FROM visit_checkins WHERE plan_id = ? AND visit_seq = ? ORDER BY at, inspector_id`, planID, seq).Scan(&v.CheckIns).Error,
-	)
-	if err != nil {
-		return v, translate(err, visitObject(planID, seq))
-	}
-	var results []taskResultRow
-	if err := db.Raw(`SELECT `+taskResultColumns+` FROM current_task_results WHERE plan_id = ? AND visit_seq = ?`, planID, seq).
-		Scan(&results).Error; err != nil {
-		return v, translate(err, visitObject(planID, seq)+" results")
-	}
-	byTask := map[int]TaskResult{}
-	for _, r := range results {
-		byTask[r.TaskSeq] = r.result()
-	}
-	hashIn := make([]visitTask, len(v.Tasks))
-	for i := range v.Tasks {
-		hashIn[i].Seq = v.Tasks[i].TaskSeq
-		if r, ok := byTask[v.Tasks[i].TaskSeq]; ok {
-			v.Tasks[i].Result = &r
-			hashIn[i].ResultID = r.ID
-		}
-	}
-	v.ResultsHash = resultsHash(hashIn)
-	if err := db.Raw(`SELECT plan_id, visit_seq, inspector_id, client_id, results_hash, confirmed_at FROM visit_confirmations
-		WHERE plan_id = ? AND visit_seq = ? ORDER BY confirmed_at, inspector_id`, planID, seq).Scan(&v.Confirmations).Error; err != nil {
-		return v, translate(err, visitObject(planID, seq)+" confirmations")
-	}
-	for i := range v.Confirmations {
-		v.Confirmations[i].Current = string(v.Confirmations[i].ResultsHash) == string(v.ResultsHash)
-	}
-	v.Inspectors, v.Tasks, v.CheckIns, v.Confirmations = nonNil(v.Inspectors), nonNil(v.Tasks), nonNil(v.CheckIns), nonNil(v.Confirmations)
-	v.Report, err = visitReport(db, planID, seq)
-	return v, err
-}
-
-// InspectorVisits returns the visits of published plans assigned to
-// inspectorID on date (their effective date), in route order, as DoorVisit
-// gives them.
-func (s *Store) InspectorVisits(ctx context.Context, inspectorID int64, date time.Time) ([]DoorVisit, error) {
-	var keys []struct {
-		PlanID int64
-		Seq    int
-	}
-	if err := s.db.WithContext(ctx).Raw(`SELECT pv.plan_id, pv.seq FROM published_visits pv
-		JOIN visit_assignments a ON a.plan_id = pv.plan_id AND a.visit_seq = pv.seq
-		WHERE a.inspector_id = ? AND pv.date = ?::date ORDER BY pv.route_order, pv.plan_id, pv.seq`,
-		inspectorID, civilDate(date)).Scan(&keys).Error; err != nil {
-		return nil, translate(err, fmt.Sprintf("visits of inspector %d", inspectorID))
-	}
-	out := make([]DoorVisit, 0, len(keys))
-	for _, k := range keys {
-		v, err := s.DoorVisit(ctx, k.PlanID, k.Seq, inspectorID)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, nil
 }
 
 // InspectorVisitDays returns the nearest days before and after day (a civil

@@ -3,9 +3,12 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"inspectonce/domain"
 )
@@ -189,7 +192,12 @@ const visitDetailColumns = `v.plan_id, v.seq, v.date, v.original_date, v.revisio
 // Its amendments count only the joins with an item it may see, so its feed's
 // SEQUENCE does not betray a hidden one.
 func businessVisitColumns(day time.Time) string {
-	d := "'" + civilDate(day) + "'::date"
+	return businessVisitColumnsAt("'" + civilDate(day) + "'::date")
+}
+
+// businessVisitColumnsAt is businessVisitColumns with the day given as SQL:
+// a literal, or a parameter of a prepared statement ("$2::date").
+func businessVisitColumnsAt(d string) string {
 	visible := `(tk.added_by_plan_id IS NULL OR v.date <= ` + d + `
 				OR EXISTS (SELECT 1 FROM demands dd WHERE dd.id = tk.demand_id AND dd.announce_days > 0
 					AND v.date - dd.announce_days <= ` + d + `))`
@@ -257,34 +265,74 @@ func (r *scheduleVisitRow) common(day time.Time) (ScheduleVisit, error) {
 //
 // An unknown business is ErrNotFound.
 func (s *Store) BusinessSchedule(ctx context.Context, uscc string, now time.Time, loc *time.Location) (BusinessSchedule, error) {
-	db := s.db.WithContext(ctx)
+	day := today(now, loc)
 	out := BusinessSchedule{Visits: []ScheduleVisit{}}
-	res := db.Raw(`SELECT uscc, name, address FROM businesses WHERE uscc = ?`, uscc).Scan(&out.Business)
-	if res.Error != nil {
-		return BusinessSchedule{}, translate(res.Error, "business "+uscc)
+	var found bool
+	var rows []scheduleVisitRow
+	var gens []int
+	// One batch, one round trip: the business, and its visits with their
+	// codes' generations (visit codes need no query of their own).
+	err := s.withPgx(ctx, func(c *pgx.Conn) error {
+		b := &pgx.Batch{}
+		b.Queue(`SELECT uscc, name, address FROM businesses WHERE uscc = $1`, uscc).QueryRow(func(row pgx.Row) error {
+			err := row.Scan(&out.Business.USCC, &out.Business.Name, &out.Business.Address)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return nil
+			}
+			found = err == nil
+			return err
+		})
+		b.Queue(businessScheduleSQL, uscc, day).Query(func(rs pgx.Rows) error {
+			var r scheduleVisitRow
+			var changed *time.Time
+			var gen int
+			_, err := pgx.ForEachRow(rs, []any{&r.PlanID, &r.Seq, &r.Date, &r.OriginalDate, &r.Revision, &changed,
+				&r.TeamID, &r.TeamName, &r.TeamPhone, &r.LeadInspector, &r.AnnounceDays, &r.Items, &r.Amendments, &gen},
+				func() error {
+					r.ChangedAt = time.Time{}
+					if changed != nil {
+						r.ChangedAt = *changed
+					}
+					rows, gens = append(rows, r), append(gens, gen)
+					return nil
+				})
+			return err
+		})
+		return c.SendBatch(ctx, b).Close()
+	})
+	if err != nil {
+		return BusinessSchedule{}, translate(err, "schedule of business "+uscc)
 	}
-	if res.RowsAffected == 0 {
+	if !found {
 		return BusinessSchedule{}, fmt.Errorf("business %s: %w", uscc, domain.ErrNotFound)
 	}
-	day := today(now, loc)
-	var rows []scheduleVisitRow
-	if err := db.Raw(`SELECT * FROM (SELECT `+businessVisitColumns(day)+`, v.earliest_date
-			FROM published_visits v JOIN teams t ON t.id = v.team_id
-			WHERE v.uscc = ?) x
-		WHERE (x.announce_days > 0 AND x.earliest_date - x.announce_days <= ?::date) OR x.date < ?::date
-		ORDER BY x.date, x.plan_id, x.seq`, uscc, civilDate(day), civilDate(day)).Scan(&rows).Error; err != nil {
-		return BusinessSchedule{}, translate(err, "schedule of business "+uscc)
+	if len(rows) == 0 {
+		return out, nil
+	}
+	key, err := s.visitCodeKey(ctx) // read once per replica
+	if err != nil {
+		return BusinessSchedule{}, err
 	}
 	for i := range rows {
 		v, err := rows[i].common(day)
 		if err != nil {
 			return BusinessSchedule{}, err
 		}
+		if v.Code, err = signVisitCode(key, v.PlanID, v.VisitSeq, gens[i]); err != nil {
+			return BusinessSchedule{}, err
+		}
 		out.Visits = append(out.Visits, v)
-	}
-	if err := setCodes(ctx, s, out.Visits, func(v *ScheduleVisit) VisitKey { return VisitKey{v.PlanID, v.VisitSeq} },
-		func(v *ScheduleVisit) *string { return &v.Code }); err != nil {
-		return BusinessSchedule{}, err
 	}
 	return out, nil
 }
+
+// businessScheduleSQL reads the visits of business $1 it may see on day $2
+// (BusinessSchedule), with the generation of each one's current code.
+var businessScheduleSQL = `SELECT x.plan_id, x.seq, x.date, x.original_date, x.revision, x.changed_at, x.team_id, x.team_name,
+		x.team_phone, x.lead_inspector, x.announce_days, x.items, x.amendments, x.code_generation
+	FROM (SELECT ` + businessVisitColumnsAt("$2::date") + `, v.earliest_date,
+			(SELECT count(*) FROM visit_code_revocations r WHERE r.plan_id = v.plan_id AND r.visit_seq = v.seq) AS code_generation
+		FROM published_visits v JOIN teams t ON t.id = v.team_id
+		WHERE v.uscc = $1) x
+	WHERE (x.announce_days > 0 AND x.earliest_date - x.announce_days <= $2::date) OR x.date < $2::date
+	ORDER BY x.date, x.plan_id, x.seq`

@@ -29,12 +29,21 @@ type Store struct {
 	sql *sql.DB
 	// codeKey caches the visit-code signing key (visitcodes.go).
 	codeKey keyCache
+	// url is the database's, for the token listener's own connection.
+	url string
+	// tokens caches checked tokens (tokencache.go).
+	tokens *tokenCache
+	// scans records code scans in batches (scanbatch.go).
+	scans *scanRecorder
 }
 
 // Options tune the connection pool.
 type Options struct {
 	MaxOpenConns int
 	MaxIdleConns int
+	// TokenCacheTTL bounds how long a checked token is trusted without
+	// PostgreSQL (DefaultTokenCacheTTL when 0).
+	TokenCacheTTL time.Duration
 }
 
 // Open connects to PostgreSQL at url. It does not fail when the database is not
@@ -62,7 +71,9 @@ func Open(url string, opts Options) (*Store, error) {
 		sqlDB.SetMaxIdleConns(opts.MaxIdleConns)
 	}
 	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
-	return &Store{db: db, sql: sqlDB}, nil
+	st := &Store{db: db, sql: sqlDB, url: url, tokens: newTokenCache(opts.TokenCacheTTL)}
+	st.scans = newScanRecorder(st)
+	return st, nil
 }
 
 // Warm opens n connections of the pool at once and checks each, then leaves
@@ -94,8 +105,15 @@ func (s *Store) Warm(ctx context.Context, n int) error {
 	return nil
 }
 
-// Close closes the pool.
-func (s *Store) Close() error { return s.sql.Close() }
+// Close stops the token listener, writes the scans still buffered and closes
+// the pool.
+func (s *Store) Close() error {
+	s.tokens.stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	s.scans.stop(ctx)
+	return s.sql.Close()
+}
 
 // SQL is the underlying pool, for migrations.
 func (s *Store) SQL() *sql.DB { return s.sql }

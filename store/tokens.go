@@ -5,11 +5,13 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"gorm.io/gorm"
 
 	"inspectonce/domain"
@@ -107,31 +109,46 @@ func (s *Store) checkScope(ctx context.Context, role domain.Role, scope string) 
 	return nil
 }
 
-// Authenticate finds the principal holding token.
+// Authenticate finds the principal holding token: from this replica's
+// token cache when it checked the token less than the cache's TTL ago and no
+// revocation was announced since (tokencache.go), else from PostgreSQL.
 func (s *Store) Authenticate(ctx context.Context, token string) (domain.Principal, error) {
 	if !strings.HasPrefix(token, TokenPrefix) || len(token) > 200 {
 		return domain.Principal{}, domain.ErrUnauthenticated
 	}
-	var row struct {
-		ID           int64
-		Name         string
-		Role         string
-		Scope        string
-		DepartmentID *int64
+	s.tokens.startListener(s.url)
+	hash := sha256.Sum256([]byte(token))
+	p, gen, ok := s.tokens.get(hash)
+	if ok {
+		return p, nil
 	}
-	err := s.db.WithContext(ctx).Raw(`
-		SELECT t.id, t.name, t.role, t.scope, d.id AS department_id
-		FROM api_tokens t LEFT JOIN departments d ON t.role = 'planner' AND d.code = t.scope
-		WHERE t.token_hash = ? AND t.revoked_at IS NULL`, hashToken(token)).Scan(&row).Error
+	p, err := s.authenticateDB(ctx, hash)
+	if err != nil {
+		return domain.Principal{}, err
+	}
+	s.tokens.put(hash, p, gen)
+	return p, nil
+}
+
+// authenticateDB looks a token's hash up in PostgreSQL: one prepared query.
+func (s *Store) authenticateDB(ctx context.Context, hash [32]byte) (domain.Principal, error) {
+	var p domain.Principal
+	var role string
+	var dept *int64
+	err := s.withPgx(ctx, func(c *pgx.Conn) error {
+		return c.QueryRow(ctx, `SELECT t.id, t.name, t.role, t.scope, d.id
+			FROM api_tokens t LEFT JOIN departments d ON t.role = 'planner' AND d.code = t.scope
+			WHERE t.token_hash = $1 AND t.revoked_at IS NULL`, hash[:]).Scan(&p.TokenID, &p.Name, &role, &p.Scope, &dept)
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return domain.Principal{}, domain.ErrUnauthenticated
+	}
 	if err != nil {
 		return domain.Principal{}, fmt.Errorf("authenticate: %w", err)
 	}
-	if row.ID == 0 {
-		return domain.Principal{}, domain.ErrUnauthenticated
-	}
-	p := domain.Principal{TokenID: row.ID, Name: row.Name, Role: domain.Role(row.Role), Scope: row.Scope}
-	if row.DepartmentID != nil {
-		p.DepartmentID = *row.DepartmentID
+	p.Role = domain.Role(role)
+	if dept != nil {
+		p.DepartmentID = *dept
 	}
 	return p, nil
 }
@@ -139,6 +156,9 @@ func (s *Store) Authenticate(ctx context.Context, token string) (domain.Principa
 // RevokeToken stops a token from working, and ends the browser sessions
 // signed in with it.
 func (s *Store) RevokeToken(ctx context.Context, actor string, id int64) error {
+	// Other replicas hear of it through the trigger's NOTIFY (migration
+	// 00026); this one forgets at once, once the revocation is committed.
+	defer s.tokens.purge()
 	return s.tx(ctx, func(tx *gorm.DB) error {
 		res := tx.Model(&tokenRow{}).Where("id = ? AND revoked_at IS NULL", id).Update("revoked_at", time.Now().UTC())
 		if res.Error != nil {

@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/lib/pq"
 	"gorm.io/gorm"
 
@@ -143,14 +144,24 @@ func (s *Store) VisitCodes(ctx context.Context, visits []VisitKey) (map[VisitKey
 		gen[VisitKey{PlanID: r.PlanID, VisitSeq: r.VisitSeq}] = r.N
 	}
 	for _, v := range visits {
-		c := visitcode.Code{PlanID: v.PlanID, VisitSeq: v.VisitSeq, Generation: gen[v]}
-		text, err := visitcode.Sign(key, c)
+		text, err := signVisitCode(key, v.PlanID, v.VisitSeq, gen[v])
 		if err != nil {
-			return nil, fmt.Errorf("%s code: %w", visitObject(v.PlanID, v.VisitSeq), err)
+			return nil, err
 		}
-		out[v] = VisitCodeInfo{PlanID: v.PlanID, VisitSeq: v.VisitSeq, Code: text, Generation: c.Generation}
+		out[v] = VisitCodeInfo{PlanID: v.PlanID, VisitSeq: v.VisitSeq, Code: text, Generation: gen[v]}
 	}
 	return out, nil
+}
+
+// signVisitCode is the code of generation gen of visit seq of plan planID:
+// reads that count a visit's revocations in their own query (the
+// generation) sign its code without another.
+func signVisitCode(key []byte, planID int64, seq, gen int) (string, error) {
+	text, err := visitcode.Sign(key, visitcode.Code{PlanID: planID, VisitSeq: seq, Generation: gen})
+	if err != nil {
+		return "", fmt.Errorf("%s code: %w", visitObject(planID, seq), err)
+	}
+	return text, nil
 }
 
 // setCodes sets the current code of each visit of list (one query for all):
@@ -214,36 +225,29 @@ type CodeCheck struct {
 // business should see it, at its effective date), revoked (an earlier code of
 // a visit, since replaced), not_published (a visit of a plan that is a draft
 // or discarded) or unknown (anything else, including a code whose signature
-// does not check out). A scan of a code this service signed is a row of
+// does not check out). A scan of a code this service signed becomes a row of
 // visit_code_scans; any other scan only adds one to the count of its hour in
 // visit_code_unknown_scans, so that codes made up by anyone cannot grow the
-// database. An error means the database failed; the scan may then be
-// unrecorded.
+// database. Scans are written in batches, off the request (scanbatch.go).
+// The check itself is one round trip (checkCode). An error means the
+// database failed.
 func (s *Store) VerifyVisitCode(ctx context.Context, text, userAgent string) (CodeCheck, error) {
 	key, err := s.visitCodeKey(ctx)
 	if err != nil {
 		return CodeCheck{}, err
 	}
-	check := CodeCheck{Outcome: CodeUnknown}
+	at := time.Now()
 	c, perr := visitcode.Parse(key, text)
-	if perr == nil {
-		if check, err = s.checkCode(ctx, c); err != nil {
-			return CodeCheck{}, err
-		}
-	}
 	if perr != nil {
-		if err := s.db.WithContext(ctx).Exec(`INSERT INTO visit_code_unknown_scans (hour, scans, last_at)
-			VALUES (date_trunc('hour', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', 1, now())
-			ON CONFLICT (hour) DO UPDATE SET scans = visit_code_unknown_scans.scans + 1, last_at = excluded.last_at`).Error; err != nil {
-			return CodeCheck{}, translate(err, "unknown visit code scan")
-		}
-		return check, nil
+		s.scans.record(scanEvent{at: at})
+		return CodeCheck{Outcome: CodeUnknown}, nil
 	}
-	scan := map[string]any{"outcome": check.Outcome, "user_agent": scanUserAgent(userAgent),
-		"plan_id": c.PlanID, "visit_seq": c.VisitSeq, "generation": c.Generation}
-	if err := s.db.WithContext(ctx).Table("visit_code_scans").Create(scan).Error; err != nil {
-		return CodeCheck{}, translate(err, "visit code scan")
+	check, err := s.checkCode(ctx, c)
+	if err != nil {
+		return CodeCheck{}, err
 	}
+	s.scans.record(scanEvent{signed: true, planID: c.PlanID, seq: c.VisitSeq, generation: c.Generation,
+		outcome: check.Outcome, userAgent: scanUserAgent(userAgent), at: at})
 	return check, nil
 }
 
@@ -257,76 +261,119 @@ type UnknownScanCount struct {
 }
 
 // UnknownCodeScans lists the hourly counts of scans of unsigned codes whose
-// hour starts in [from, to), oldest first.
+// hour starts in [from, to), oldest first, with this replica's buffered
+// scans written first.
 func (s *Store) UnknownCodeScans(ctx context.Context, from, to time.Time) ([]UnknownScanCount, error) {
+	if err := s.FlushScans(ctx); err != nil {
+		return nil, err
+	}
 	var out []UnknownScanCount
 	err := s.db.WithContext(ctx).Raw(`SELECT hour, scans, last_at FROM visit_code_unknown_scans
 		WHERE hour >= ? AND hour < ? ORDER BY hour`, from, to).Scan(&out).Error
 	return nonNil(out), translate(err, "unknown visit code scans")
 }
 
-// checkCode decides the outcome of a code whose signature checked out.
+// checkCode decides the outcome of a code whose signature checked out, in
+// one batch (one round trip): the plan's status with the visit's codes and
+// the revocation of c's generation, and the visit as the business sees it:
+// the published visit at its effective date, its inspectors and its tasks.
 func (s *Store) checkCode(ctx context.Context, c visitcode.Code) (CodeCheck, error) {
-	db := s.db.WithContext(ctx)
-	var st struct {
-		Status  string
-		Visits  int
-		Revoked int
+	if c.VisitSeq <= 0 || c.VisitSeq > math.MaxInt32 {
+		return CodeCheck{Outcome: CodeUnknown}, nil
 	}
-	res := db.Raw(`SELECT p.status,
-			(SELECT count(*) FROM plan_visits v WHERE v.plan_id = p.id AND v.seq = ?) AS visits,
-			(SELECT count(*) FROM visit_code_revocations r WHERE r.plan_id = p.id AND r.visit_seq = ?) AS revoked
-		FROM plans p WHERE p.id = ?`, c.VisitSeq, c.VisitSeq, c.PlanID).Scan(&st)
-	if res.Error != nil {
-		return CodeCheck{}, translate(res.Error, visitObject(c.PlanID, c.VisitSeq))
+	var (
+		status          string
+		found, visitRow bool
+		visits, revoked int
+		revokedAt       *time.Time
+		today           time.Time
+		date, original  time.Time
+		uscc, biz, team string
+		pv              PublicVisit
+		seen            = map[string]bool{}
+	)
+	pv = PublicVisit{PlanID: c.PlanID, VisitSeq: c.VisitSeq, Departments: []string{}, Items: []PublicItem{},
+		Inspectors: []PublicInspector{}}
+	err := s.withPgx(ctx, func(conn *pgx.Conn) error {
+		b := &pgx.Batch{}
+		b.Queue(`SELECT p.status, current_date,
+				(SELECT count(*) FROM plan_visits v WHERE v.plan_id = p.id AND v.seq = $2),
+				(SELECT count(*) FROM visit_code_revocations r WHERE r.plan_id = p.id AND r.visit_seq = $2),
+				(SELECT r.revoked_at FROM visit_code_revocations r WHERE r.plan_id = p.id AND r.visit_seq = $2 AND r.generation = $3)
+			FROM plans p WHERE p.id = $1`, c.PlanID, c.VisitSeq, c.Generation).QueryRow(func(row pgx.Row) error {
+			err := row.Scan(&status, &today, &visits, &revoked, &revokedAt)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return nil
+			}
+			found = err == nil
+			return err
+		})
+		b.Queue(`SELECT pv.date, pv.original_date, pv.uscc, b.name, t.name
+			FROM published_visits pv JOIN businesses b ON b.uscc = pv.uscc JOIN teams t ON t.id = pv.team_id
+			WHERE pv.plan_id = $1 AND pv.seq = $2`, c.PlanID, c.VisitSeq).QueryRow(func(row pgx.Row) error {
+			err := row.Scan(&date, &original, &uscc, &biz, &team)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return nil
+			}
+			visitRow = err == nil
+			return err
+		})
+		b.Queue(`SELECT i.name, i.code, a.role FROM visit_assignments a JOIN inspectors i ON i.id = a.inspector_id
+			WHERE a.plan_id = $1 AND a.visit_seq = $2 ORDER BY a.ord`, c.PlanID, c.VisitSeq).Query(func(rows pgx.Rows) error {
+			var in PublicInspector
+			_, err := pgx.ForEachRow(rows, []any{&in.Name, &in.CertNo, &in.Role}, func() error {
+				pv.Inspectors = append(pv.Inspectors, in)
+				return nil
+			})
+			return err
+		})
+		b.Queue(`SELECT i.code, i.name, d.name, i.legal_basis, t.added_by_plan_id IS NOT NULL, dm.announce_days
+			FROM plan_tasks t JOIN items i ON i.id = t.item_id JOIN departments d ON d.id = t.department_id
+				JOIN demands dm ON dm.id = t.demand_id
+			WHERE t.plan_id = $1 AND t.visit_seq = $2 ORDER BY t.seq`, c.PlanID, c.VisitSeq).Query(func(rows pgx.Rows) error {
+			var it PublicItem
+			var added bool
+			var announce int
+			_, err := pgx.ForEachRow(rows, []any{&it.Code, &it.Name, &it.Department, &it.LegalBasis, &added, &announce}, func() error {
+				// An item a later plan's join added stays hidden from the
+				// business until the visit's day or, when its demand is
+				// announced, until its notice (as DoorVisit's PublicHidden,
+				// by the database's date).
+				if added && date.After(today) && !(announce > 0 && !date.AddDate(0, 0, -announce).After(today)) {
+					return nil
+				}
+				if !seen[it.Department] {
+					seen[it.Department] = true
+					pv.Departments = append(pv.Departments, it.Department)
+				}
+				pv.Items = append(pv.Items, it)
+				return nil
+			})
+			return err
+		})
+		return conn.SendBatch(ctx, b).Close()
+	})
+	if err != nil {
+		return CodeCheck{}, translate(err, visitObject(c.PlanID, c.VisitSeq))
 	}
 	switch {
-	case res.RowsAffected == 0 || st.Visits == 0 || c.Generation > st.Revoked:
+	case !found || visits == 0 || c.Generation > revoked:
 		// Signed by us but naming nothing we have (a deleted draft): say
 		// no more than for a forged code.
 		return CodeCheck{Outcome: CodeUnknown}, nil
-	case st.Status != PlanPublished:
+	case status != PlanPublished:
 		return CodeCheck{Outcome: CodeNotPublished}, nil
-	case c.Generation < st.Revoked:
-		var at time.Time
-		if err := db.Raw(`SELECT revoked_at FROM visit_code_revocations WHERE plan_id = ? AND visit_seq = ? AND generation = ?`,
-			c.PlanID, c.VisitSeq, c.Generation).Row().Scan(&at); err != nil {
-			return CodeCheck{}, translate(err, visitObject(c.PlanID, c.VisitSeq)+" revocation")
+	case c.Generation < revoked:
+		if revokedAt == nil {
+			return CodeCheck{}, fmt.Errorf("%s revocation %d: %w", visitObject(c.PlanID, c.VisitSeq), c.Generation, domain.ErrNotFound)
 		}
-		return CodeCheck{Outcome: CodeRevoked, RevokedAt: &at}, nil
-	}
-	v, err := s.DoorVisit(ctx, c.PlanID, c.VisitSeq, 0)
-	if errors.Is(err, domain.ErrNotFound) {
+		return CodeCheck{Outcome: CodeRevoked, RevokedAt: revokedAt}, nil
+	case !visitRow:
 		return CodeCheck{Outcome: CodeUnknown}, nil
 	}
-	if err != nil {
-		return CodeCheck{}, err
-	}
-	pv := publicVisit(v)
+	pv.Date, pv.OriginalDate = civilDate(date), civilDate(original)
+	pv.USCC, pv.BusinessName, pv.TeamName = strings.TrimSpace(uscc), biz, team
 	return CodeCheck{Outcome: CodeValid, Visit: &pv}, nil
-}
-
-// publicVisit keeps of a door visit what the business may see: no phones, no
-// results, no check-ins.
-func publicVisit(v DoorVisit) PublicVisit {
-	pv := PublicVisit{PlanID: v.PlanID, VisitSeq: v.VisitSeq, Date: v.Date, OriginalDate: v.OriginalDate, USCC: v.USCC,
-		BusinessName: v.BusinessName, TeamName: v.TeamName,
-		Departments: []string{}, Items: make([]PublicItem, 0, len(v.Tasks)), Inspectors: make([]PublicInspector, 0, len(v.Inspectors))}
-	seen := map[string]bool{}
-	for _, t := range v.Tasks {
-		if t.PublicHidden {
-			continue // an item a join added that the business may not see yet
-		}
-		if !seen[t.Department] {
-			seen[t.Department] = true
-			pv.Departments = append(pv.Departments, t.Department)
-		}
-		pv.Items = append(pv.Items, PublicItem{Code: t.ItemCode, Name: t.ItemName, Department: t.Department, LegalBasis: t.LegalBasis})
-	}
-	for _, in := range v.Inspectors {
-		pv.Inspectors = append(pv.Inspectors, PublicInspector{Name: in.Name, CertNo: in.Code, Role: in.Role})
-	}
-	return pv
 }
 
 // scanUserAgent makes a user agent storable: valid UTF-8, no NULs, at most
@@ -351,8 +398,12 @@ type VisitCodeScan struct {
 	ScannedAt  time.Time `json:"scanned_at"`
 }
 
-// VisitCodeScans lists the scans of visit seq of plan planID, oldest first.
+// VisitCodeScans lists the scans of visit seq of plan planID, oldest first,
+// with this replica's buffered scans written first.
 func (s *Store) VisitCodeScans(ctx context.Context, planID int64, seq int) ([]VisitCodeScan, error) {
+	if err := s.FlushScans(ctx); err != nil {
+		return nil, err
+	}
 	var out []VisitCodeScan
 	err := s.db.WithContext(ctx).Raw(`SELECT id, plan_id, visit_seq, generation, outcome, user_agent, scanned_at
 		FROM visit_code_scans WHERE plan_id = ? AND visit_seq = ? ORDER BY id`, planID, seq).Scan(&out).Error
