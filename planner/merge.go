@@ -241,13 +241,29 @@ func newPending(biz int, part []taskSpan, lo, hi int, items map[int64]Item, setu
 // per business and department, more when one department's windows are
 // disjoint (the stabbing count of each department's tasks alone).
 func naiveVisits(spans []taskSpan) int {
-	byDept := map[int64][][2]int{}
-	for _, s := range spans {
-		byDept[s.t.DepartmentID] = append(byDept[s.t.DepartmentID], [2]int{s.lo, s.hi})
+	// Sorted by department then window end, each department's run is
+	// stabbed greedily: no map, no slice per department.
+	iv := make([][3]int64, len(spans))
+	for i, s := range spans {
+		iv[i] = [3]int64{s.t.DepartmentID, int64(s.hi), int64(s.lo)}
 	}
+	slices.SortFunc(iv, func(a, b [3]int64) int {
+		if a[0] != b[0] {
+			return cmp.Compare(a[0], b[0])
+		}
+		return cmp.Compare(a[1], b[1])
+	})
 	n := 0
-	for _, iv := range byDept {
-		n += stabCount(iv)
+	for i := 0; i < len(iv); {
+		last := int64(math.MinInt64)
+		j := i
+		for ; j < len(iv) && iv[j][0] == iv[i][0]; j++ {
+			if iv[j][2] > last {
+				n++
+				last = iv[j][1]
+			}
+		}
+		i = j
 	}
 	return n
 }

@@ -55,6 +55,8 @@ type scheduler struct {
 	// evenly over the horizon's working days. levelOptions scores against it.
 	target       []int
 	levelScratch []levelCand
+	// optScratch holds the options of the visit being placed.
+	optScratch []option
 
 	// scratch of drawInspectors, reused across draws
 	gen       int32
@@ -213,7 +215,7 @@ func (s *scheduler) place(v *pending, key string) {
 		s.refuse(v, ReasonCapacity)
 		return
 	}
-	sort.SliceStable(opts, func(i, j int) bool { return opts[i].score < opts[j].score })
+	slices.SortStableFunc(opts, func(a, b option) int { return cmp.Compare(a.score, b.score) })
 	pol := s.in.Policy
 	k := pol.MinInspectors
 	reason := ReasonNoInspectors
@@ -349,7 +351,9 @@ func (s *scheduler) levelOptions(v *pending, teams []int) []option {
 	// Stable: equal bounds keep day-then-rank order, so ties never depend on
 	// anything but the input.
 	slices.SortStableFunc(cands, func(a, b levelCand) int { return cmp.Compare(a.lb, b.lb) })
-	var opts []option
+	// The options live until the next visit is placed: one buffer serves all.
+	opts := s.optScratch[:0]
+	defer func() { s.optScratch = opts[:0] }()
 	for i, c := range cands {
 		if i >= maxLevelEvals || (len(opts) >= maxOptions && c.lb >= opts[len(opts)-1].score) {
 			break
