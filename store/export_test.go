@@ -22,3 +22,14 @@ func StallScans(s *Store, n int) {
 	r.cancel = func() { close(r.done) }
 	s.scans = r
 }
+
+// SetReadCacheClock makes s's read cache read the time from now (tests of
+// entry age and pruning).
+func SetReadCacheClock(s *Store, now func() time.Time) {
+	s.reads.mu.Lock()
+	defer s.reads.mu.Unlock()
+	s.reads.now = now
+}
+
+// ReadCachePruning reports whether s's read cache is pruning now.
+func ReadCachePruning(s *Store) bool { return s.reads.pruning.Load() }

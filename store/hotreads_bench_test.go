@@ -8,6 +8,7 @@ import (
 	"inspectonce/configs"
 	"inspectonce/domain"
 	"inspectonce/seed"
+	"inspectonce/store"
 	"inspectonce/store/storetest"
 )
 
@@ -22,7 +23,13 @@ import (
 //	go test ./store -run '^$' -bench HotReads -benchmem
 func BenchmarkHotReads(b *testing.B) {
 	ctx := context.Background()
-	st, _ := storetest.New(b)
+	st, dsn := storetest.New(b)
+	// The same reads without the read cache (the baseline of its figures).
+	uncached, err := store.Open(dsn, store.Options{MaxOpenConns: 4, ReadCacheSize: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer uncached.Close()
 	now := time.Now()
 	res, err := seed.LoadAt(ctx, st, now)
 	if err != nil {
@@ -81,6 +88,14 @@ func BenchmarkHotReads(b *testing.B) {
 			}
 		}
 	})
+	b.Run("BusinessScheduleUncached", func(b *testing.B) {
+		b.ReportAllocs()
+		for range b.N {
+			if _, err := uncached.BusinessSchedule(ctx, business.Scope, now, loc); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	b.Run("Roster", func(b *testing.B) {
 		b.ReportAllocs()
 		for range b.N {
@@ -101,6 +116,14 @@ func BenchmarkHotReads(b *testing.B) {
 		b.ReportAllocs()
 		for range b.N {
 			if _, err := st.VerifyVisitCode(ctx, code, "bench"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("VerifyVisitCodeUncached", func(b *testing.B) {
+		b.ReportAllocs()
+		for range b.N {
+			if _, err := uncached.VerifyVisitCode(ctx, code, "bench"); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -266,14 +266,25 @@ func (r *scheduleVisitRow) common(day time.Time) (ScheduleVisit, error) {
 // An unknown business is ErrNotFound.
 func (s *Store) BusinessSchedule(ctx context.Context, uscc string, now time.Time, loc *time.Location) (BusinessSchedule, error) {
 	day := today(now, loc)
+	key := scheduleKey{uscc: uscc, day: dayKey(day)}
+	if cached, ok, err := s.reads.schedule(ctx, s, key); err != nil {
+		return BusinessSchedule{}, translate(err, "schedule of business "+uscc)
+	} else if ok {
+		return cached, nil
+	}
 	out := BusinessSchedule{Visits: []ScheduleVisit{}}
 	var found bool
 	var rows []scheduleVisitRow
 	var gens []int
-	// One batch, one round trip: the business, and its visits with their
-	// codes' generations (visit codes need no query of their own).
+	var snap string
+	// One batch, one round trip: the snapshot for the read cache, the
+	// business, and its visits with their codes' generations (visit codes
+	// need no query of their own).
 	err := s.withPgx(ctx, func(c *pgx.Conn) error {
 		b := &pgx.Batch{}
+		if s.reads != nil {
+			b.Queue(snapshotSQL).QueryRow(func(row pgx.Row) error { return row.Scan(&snap) })
+		}
 		b.Queue(`SELECT uscc, name, address FROM businesses WHERE uscc = $1`, uscc).QueryRow(func(row pgx.Row) error {
 			err := row.Scan(&out.Business.USCC, &out.Business.Name, &out.Business.Address)
 			if errors.Is(err, pgx.ErrNoRows) {
@@ -306,23 +317,23 @@ func (s *Store) BusinessSchedule(ctx context.Context, uscc string, now time.Time
 	if !found {
 		return BusinessSchedule{}, fmt.Errorf("business %s: %w", uscc, domain.ErrNotFound)
 	}
-	if len(rows) == 0 {
-		return out, nil
-	}
-	key, err := s.visitCodeKey(ctx) // read once per replica
-	if err != nil {
-		return BusinessSchedule{}, err
-	}
-	for i := range rows {
-		v, err := rows[i].common(day)
+	if len(rows) > 0 {
+		codeKey, err := s.visitCodeKey(ctx) // read once per replica
 		if err != nil {
 			return BusinessSchedule{}, err
 		}
-		if v.Code, err = signVisitCode(key, v.PlanID, v.VisitSeq, gens[i]); err != nil {
-			return BusinessSchedule{}, err
+		for i := range rows {
+			v, err := rows[i].common(day)
+			if err != nil {
+				return BusinessSchedule{}, err
+			}
+			if v.Code, err = signVisitCode(codeKey, v.PlanID, v.VisitSeq, gens[i]); err != nil {
+				return BusinessSchedule{}, err
+			}
+			out.Visits = append(out.Visits, v)
 		}
-		out.Visits = append(out.Visits, v)
 	}
+	s.reads.putSchedule(s, key, snap, out)
 	return out, nil
 }
 

@@ -35,6 +35,8 @@ type Store struct {
 	tokens *tokenCache
 	// scans records code scans in batches (scanbatch.go).
 	scans *scanRecorder
+	// reads caches schedules and code checks (readcache.go); nil when off.
+	reads *readCache
 }
 
 // Options tune the connection pool.
@@ -44,6 +46,9 @@ type Options struct {
 	// TokenCacheTTL bounds how long a checked token is trusted without
 	// PostgreSQL (DefaultTokenCacheTTL when 0).
 	TokenCacheTTL time.Duration
+	// ReadCacheSize bounds the calendar's read cache (readcache.go):
+	// DefaultReadCacheSize when 0, no cache when negative.
+	ReadCacheSize int
 }
 
 // Open connects to PostgreSQL at url. It does not fail when the database is not
@@ -71,7 +76,8 @@ func Open(url string, opts Options) (*Store, error) {
 		sqlDB.SetMaxIdleConns(opts.MaxIdleConns)
 	}
 	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
-	st := &Store{db: db, sql: sqlDB, url: url, tokens: newTokenCache(opts.TokenCacheTTL)}
+	st := &Store{db: db, sql: sqlDB, url: url, tokens: newTokenCache(opts.TokenCacheTTL),
+		reads: newReadCache(opts.ReadCacheSize)}
 	st.scans = newScanRecorder(st)
 	return st, nil
 }

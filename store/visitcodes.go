@@ -281,6 +281,31 @@ func (s *Store) checkCode(ctx context.Context, c visitcode.Code) (CodeCheck, err
 	if c.VisitSeq <= 0 || c.VisitSeq > math.MaxInt32 {
 		return CodeCheck{Outcome: CodeUnknown}, nil
 	}
+	if cached, ok, err := s.reads.code(ctx, s, c); err != nil {
+		return CodeCheck{}, translate(err, visitObject(c.PlanID, c.VisitSeq))
+	} else if ok {
+		return cached, nil
+	}
+	var snap string
+	var until time.Time
+	check, err := s.readCode(ctx, c, func(b *pgx.Batch) {
+		if s.reads != nil {
+			// The check depends on the database's date: cached until its
+			// next midnight.
+			b.Queue(snapshotSQL + `, (current_date + 1)::timestamptz`).QueryRow(func(row pgx.Row) error {
+				return row.Scan(&snap, &until)
+			})
+		}
+	})
+	if err == nil {
+		s.reads.putCode(s, c, snap, until, check)
+	}
+	return check, err
+}
+
+// readCode is checkCode's read of PostgreSQL; first queues what the read
+// cache needs ahead of it.
+func (s *Store) readCode(ctx context.Context, c visitcode.Code, first func(*pgx.Batch)) (CodeCheck, error) {
 	var (
 		status          string
 		found, visitRow bool
@@ -296,6 +321,7 @@ func (s *Store) checkCode(ctx context.Context, c visitcode.Code) (CodeCheck, err
 		Inspectors: []PublicInspector{}}
 	err := s.withPgx(ctx, func(conn *pgx.Conn) error {
 		b := &pgx.Batch{}
+		first(b)
 		b.Queue(`SELECT p.status, current_date,
 				(SELECT count(*) FROM plan_visits v WHERE v.plan_id = p.id AND v.seq = $2),
 				(SELECT count(*) FROM visit_code_revocations r WHERE r.plan_id = p.id AND r.visit_seq = $2),

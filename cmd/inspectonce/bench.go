@@ -44,6 +44,7 @@ type benchOptions struct {
 	pgbenchClients, pgbenchScale     int
 	pgbenchBin                       string
 	readLimit, writeLimit            time.Duration
+	businesses                       int
 }
 
 const benchUsage = `bench load [flags]: the load benchmark (see README "Load benchmark").
@@ -79,6 +80,7 @@ func runBench(ctx context.Context, args []string, out io.Writer) error {
 	fs.StringVar(&o.pgbenchBin, "pgbench", "/usr/lib/postgresql/15/bin/pgbench", "the pgbench binary")
 	fs.DurationVar(&o.readLimit, "p99-limit", 20*time.Millisecond, "p99 a read step must stay under to count towards the knee")
 	fs.DurationVar(&o.writeLimit, "p99-limit-writes", 50*time.Millisecond, "p99 a POST /demands step must stay under")
+	fs.IntVar(&o.businesses, "businesses", 300, "the schedule route reads the schedules of this many businesses with published visits, each with its own token, in turn; the code route checks every code they show")
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(out, benchUsage)
@@ -104,6 +106,9 @@ func runBench(ctx context.Context, args []string, out io.Writer) error {
 	}
 	if o.duration <= 0 {
 		return usageError{"bench load --duration must be positive"}
+	}
+	if o.businesses <= 0 {
+		return usageError{"bench load --businesses must be positive"}
 	}
 	if (o.databaseURL == "") != (o.redisURL == "") {
 		return usageError{"bench load: give both --database-url and --redis-url, or neither"}
@@ -596,6 +601,13 @@ func (e *benchEnv) routes(ctx context.Context, o benchOptions) ([]loadbench.Rout
 	roster := fmt.Sprintf("/api/v1/teams/%s/rosters/%s", e.tokens["TEAM"], rosterDay.Format(time.DateOnly))
 	findCode(schedule, "BUSINESS")
 	findCode(roster, "LEADER")
+	var schedules, codes []vegeta.Target
+	if slices.Contains(o.routes, "schedule") || slices.Contains(o.routes, "code") {
+		var err error
+		if schedules, codes, err = e.businessTargets(ctx, o.businesses); err != nil {
+			return nil, err
+		}
+	}
 	// The planner's department (DEPT is its code) and its first item.
 	var depts struct {
 		Items []struct {
@@ -629,14 +641,17 @@ func (e *benchEnv) routes(ctx context.Context, o benchOptions) ([]loadbench.Rout
 		case "healthz":
 			r.Targeter = get("/healthz", "")
 		case "schedule":
-			r.Targeter = get(schedule, "BUSINESS")
+			r.Targeter = vegeta.NewStaticTargeter(schedules...)
 		case "roster":
 			r.Targeter = get(roster, "LEADER")
 		case "code":
-			if code == "" {
+			if code == "" && len(codes) == 0 {
 				return nil, errors.New("no visit code found in the business's schedule or the team's roster")
 			}
-			r.Targeter = get("/v/"+code, "")
+			if len(codes) == 0 {
+				codes = append(codes, vegeta.Target{Method: "GET", URL: e.base + "/v/" + code})
+			}
+			r.Targeter = vegeta.NewStaticTargeter(codes...)
 		case "businesses":
 			r.Targeter = get("/api/v1/businesses", "ADMIN")
 		case "demands":
@@ -646,6 +661,74 @@ func (e *benchEnv) routes(ctx context.Context, o benchOptions) ([]loadbench.Rout
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// businessTargets are the schedule reads of up to n businesses with visits
+// in a published plan, each read with a business token of its own (issued
+// here through the API, as an admin would), and the /v/ checks of every
+// code those schedules show: the load spreads over many keys, as a county's
+// businesses and their scans do, instead of one hot row.
+func (e *benchEnv) businessTargets(ctx context.Context, n int) (schedules, codes []vegeta.Target, err error) {
+	conn, err := pgx.Connect(ctx, e.dbURL)
+	if err != nil {
+		return nil, nil, fmt.Errorf("businesses with visits: %w", err)
+	}
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, `SELECT DISTINCT uscc FROM published_visits ORDER BY uscc LIMIT $1`, n)
+	if err != nil {
+		return nil, nil, fmt.Errorf("businesses with visits: %w", err)
+	}
+	usccs, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, nil, fmt.Errorf("businesses with visits: %w", err)
+	}
+	if len(usccs) == 0 {
+		return nil, nil, errors.New("no business has a published visit")
+	}
+	for i, uscc := range usccs {
+		uscc = strings.TrimSpace(uscc)
+		var tok struct {
+			Token string `json:"token"`
+		}
+		if _, err := e.call(ctx, "ADMIN", "POST", "/api/v1/tokens",
+			map[string]string{"name": fmt.Sprintf("压力测试企业 %d", i+1), "role": "business", "scope": uscc}, &tok); err != nil {
+			return nil, nil, err
+		}
+		t := vegeta.Target{Method: "GET", URL: e.base + "/api/v1/businesses/" + uscc + "/schedule",
+			Header: http.Header{"Authorization": {"Bearer " + tok.Token}}}
+		schedules = append(schedules, t)
+		var sched struct {
+			Visits []struct {
+				Code string `json:"code"`
+			} `json:"visits"`
+		}
+		if _, err := e.callWith(ctx, t, &sched); err != nil {
+			return nil, nil, err
+		}
+		for _, v := range sched.Visits {
+			codes = append(codes, vegeta.Target{Method: "GET", URL: e.base + "/v/" + v.Code})
+		}
+	}
+	return schedules, codes, nil
+}
+
+// callWith sends t and decodes its JSON answer into into.
+func (e *benchEnv) callWith(ctx context.Context, t vegeta.Target, into any) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, t.Method, t.URL, nil)
+	if err != nil {
+		return 0, err
+	}
+	req.Header = t.Header.Clone()
+	res, err := e.client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode/100 != 2 {
+		return res.StatusCode, fmt.Errorf("%s %s: %d %s", t.Method, t.URL, res.StatusCode, firstLineOf(b))
+	}
+	return res.StatusCode, json.Unmarshal(b, into)
 }
 
 // demandTargeter submits a list demand on the seeded business, each with a

@@ -1,0 +1,337 @@
+package store_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"inspectonce/configs"
+	"inspectonce/domain"
+	"inspectonce/seed"
+	"inspectonce/store"
+	"inspectonce/store/storetest"
+)
+
+// readCacheCounty is the demo county with a cached store (the replica under
+// test), an uncached one on the same database (the truth), and a raw
+// connection that stands for any other writer.
+type readCacheCounty struct {
+	cached, truth *store.Store
+	raw           *pgx.Conn
+	now           time.Time
+	loc           *time.Location
+	uscc          string
+	code          string
+}
+
+func newReadCacheCounty(t *testing.T) readCacheCounty {
+	t.Helper()
+	ctx := context.Background()
+	st, dsn := storetest.New(t)
+	now := time.Now()
+	res, err := seed.LoadAt(ctx, st, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := configs.Load("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	truth, err := store.Open(dsn, store.Options{MaxOpenConns: 4, ReadCacheSize: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = truth.Close() })
+	raw, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = raw.Close(context.Background()) })
+	var business domain.Principal
+	for _, tk := range res.Tokens {
+		if tk.Role == domain.RoleBusiness {
+			if business, err = st.Authenticate(ctx, tk.Token); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	c := readCacheCounty{cached: st, truth: truth, raw: raw, now: now, loc: cfg.Location(), uscc: business.Scope}
+	sched, err := truth.BusinessSchedule(ctx, c.uscc, now, c.loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sched.Visits) == 0 {
+		t.Fatal("the demo business has no visits")
+	}
+	c.code = sched.Visits[len(sched.Visits)-1].Code
+	return c
+}
+
+// same fails unless the cached store answers the schedule and the code check
+// exactly as the uncached one does.
+func (c readCacheCounty) same(t *testing.T, when string) (sched store.BusinessSchedule, check store.CodeCheck) {
+	t.Helper()
+	ctx := context.Background()
+	for _, st := range []*store.Store{c.cached, c.truth} {
+		s, err := st.BusinessSchedule(ctx, c.uscc, c.now, c.loc)
+		if err != nil {
+			t.Fatalf("%s: schedule: %v", when, err)
+		}
+		k, err := st.VerifyVisitCode(ctx, c.code, "test")
+		if err != nil {
+			t.Fatalf("%s: code: %v", when, err)
+		}
+		if st == c.cached {
+			sched, check = s, k
+			continue
+		}
+		if got, want := js(t, sched), js(t, s); got != want {
+			t.Fatalf("%s: the cached schedule differs from a fresh read:\ncached %s\nfresh  %s", when, got, want)
+		}
+		if got, want := js(t, check), js(t, k); got != want {
+			t.Fatalf("%s: the cached code check differs from a fresh read:\ncached %s\nfresh  %s", when, got, want)
+		}
+	}
+	return sched, check
+}
+
+func js(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestReadCacheSeesEveryChange changes, from outside the cached store, each
+// table a cached read depends on, and checks that the very next read answers
+// as a fresh one does, with no wait: the change is committed before the read
+// starts, so the read must show it. Writes that change nothing on the
+// calendar (a risk code, a new demand) must leave the entries in use.
+func TestReadCacheSeesEveryChange(t *testing.T) {
+	ctx := context.Background()
+	c := newReadCacheCounty(t)
+	before, check := c.same(t, "first read")
+	if check.Outcome != store.CodeValid || check.Visit == nil {
+		t.Fatalf("the demo code checks %q", check.Outcome)
+	}
+	v := before.Visits[len(before.Visits)-1]
+	changes := []struct {
+		name string
+		sql  string
+		args []any
+	}{
+		{"business name", `UPDATE businesses SET name = name || '·' WHERE uscc = $1`, []any{c.uscc}},
+		{"business address", `UPDATE businesses SET address = address || '·' WHERE uscc = $1`, []any{c.uscc}},
+		{"team phone", `UPDATE teams SET contact_phone = '0571-0000000' WHERE id = $1`, []any{v.LeadTeam.ID}},
+		{"team name", `UPDATE teams SET name = name || '·' WHERE id = $1`, []any{v.LeadTeam.ID}},
+		{"inspector name", `UPDATE inspectors SET name = name || '·' WHERE id IN
+			(SELECT inspector_id FROM visit_assignments WHERE plan_id = $1 AND visit_seq = $2)`, []any{v.PlanID, v.VisitSeq}},
+		{"item legal basis", `UPDATE items SET legal_basis = legal_basis || '·'`, nil},
+		{"department name", `UPDATE departments SET name = name || '·'`, nil},
+		{"demands unannounced", `UPDATE demands SET announce_days = 0 WHERE id IN
+			(SELECT demand_id FROM plan_tasks WHERE plan_id = $1 AND visit_seq = $2)`, []any{v.PlanID, v.VisitSeq}},
+	}
+	for _, ch := range changes {
+		if _, err := c.raw.Exec(ctx, ch.sql, ch.args...); err != nil {
+			t.Fatalf("%s: %v", ch.name, err)
+		}
+		after, _ := c.same(t, "after "+ch.name)
+		if js(t, after) == js(t, before) && ch.name != "demands unannounced" {
+			t.Fatalf("%s: the change shows nowhere on the schedule; the test changes nothing", ch.name)
+		}
+		before = after
+	}
+
+	// Through the store's own writers, on another replica.
+	if _, err := c.truth.RevokeVisitCode(ctx, "test", v.PlanID, v.VisitSeq, "lost"); err != nil {
+		t.Fatal(err)
+	}
+	_, check = c.same(t, "after a revocation")
+	if check.Outcome != store.CodeRevoked {
+		t.Fatalf("the revoked code checks %q", check.Outcome)
+	}
+
+	// Writes the calendar does not show keep the entries.
+	stats := c.cached.ReadCacheStats()
+	for _, q := range []string{
+		`UPDATE businesses SET risk_code = 'red'`,
+		`UPDATE plans SET progress_note = progress_note`,
+	} {
+		if _, err := c.raw.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	c.same(t, "after writes the calendar does not show")
+	if got := c.cached.ReadCacheStats(); got.Hits < stats.Hits+2 || got.Stale != stats.Stale {
+		t.Fatalf("writes the calendar does not show dropped cached entries: before %+v, after %+v", stats, got)
+	}
+}
+
+// TestReadCacheTransactionInFlight: a read taken while a calendar change is
+// uncommitted must not be served once that change commits, whichever order
+// its transaction id and the read's snapshot have.
+func TestReadCacheTransactionInFlight(t *testing.T) {
+	ctx := context.Background()
+	c := newReadCacheCounty(t)
+	c.same(t, "first read")
+	tx, err := c.raw.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, `UPDATE businesses SET name = 'in flight' WHERE uscc = $1`, c.uscc); err != nil {
+		t.Fatal(err)
+	}
+	// Read (and cache) while the change is in flight: the old name.
+	sched, _ := c.same(t, "while in flight")
+	if sched.Business.Name == "in flight" {
+		t.Fatal("an uncommitted name shows")
+	}
+	sched, _ = c.same(t, "while in flight, again") // a hit on the entry read before the commit
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sched, _ = c.same(t, "after the commit")
+	if sched.Business.Name != "in flight" {
+		t.Fatalf("after the commit the schedule says %q", sched.Business.Name)
+	}
+}
+
+// TestReadCacheNeverStale is the property under load: a writer renames the
+// business again and again (each rename committed before its number is
+// published to the readers) while readers read the cached schedule; no read
+// that starts after a rename's commit may show an older name.
+func TestReadCacheNeverStale(t *testing.T) {
+	ctx := context.Background()
+	c := newReadCacheCounty(t)
+	var committed atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for r := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				floor := committed.Load()
+				s, err := c.cached.BusinessSchedule(ctx, c.uscc, c.now, c.loc)
+				if err != nil {
+					errs <- err
+					return
+				}
+				var n int64
+				if _, err := fmt.Sscanf(s.Business.Name, "rename %d", &n); err != nil && floor > 0 {
+					errs <- fmt.Errorf("reader %d: name %q after rename %d", r, s.Business.Name, floor)
+					return
+				}
+				if n < floor {
+					errs <- fmt.Errorf("reader %d: stale read: %q after rename %d committed", r, s.Business.Name, floor)
+					return
+				}
+			}
+		}()
+	}
+	for i := int64(1); i <= 150; i++ {
+		if _, err := c.raw.Exec(ctx, `UPDATE businesses SET name = $2 WHERE uscc = $1`, c.uscc, fmt.Sprintf("rename %d", i)); err != nil {
+			t.Fatal(err)
+		}
+		committed.Store(i)
+		time.Sleep(2 * time.Millisecond)
+	}
+	close(stop)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if st := c.cached.ReadCacheStats(); st.Hits == 0 || st.Stale == 0 {
+		t.Fatalf("the property ran without the cache at work: %+v", st)
+	}
+}
+
+// TestReadCachePrunesOnlyWhatNoEntryNeeds: entries are not served past their
+// age, and calendar_changes is pruned below the snapshots of reads taken
+// more than twice that age ago only, so no live entry on any replica can
+// miss a change.
+func TestReadCachePrunesOnlyWhatNoEntryNeeds(t *testing.T) {
+	ctx := context.Background()
+	c := newReadCacheCounty(t)
+	var mu sync.Mutex
+	clock := time.Now()
+	at := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	advance := func(d time.Duration) { mu.Lock(); clock = clock.Add(d); mu.Unlock() }
+	store.SetReadCacheClock(c.cached, at)
+	// Prunes run in the background, one at a time: wait for each.
+	settle := func() {
+		deadline := time.Now().Add(5 * time.Second)
+		for store.ReadCachePruning(c.cached) && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	rows := func() (n int64, oldest uint64) {
+		if err := c.raw.QueryRow(ctx, `SELECT count(*), coalesce(min(xid::text::numeric), 0)::text::bigint FROM calendar_changes`).Scan(&n, &oldest); err != nil {
+			t.Fatal(err)
+		}
+		return n, oldest
+	}
+	before, _ := rows()
+	if before == 0 {
+		t.Fatal("seeding the county recorded no calendar change")
+	}
+	var firstXmin uint64
+	if err := c.raw.QueryRow(ctx, `SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint`).Scan(&firstXmin); err != nil {
+		t.Fatal(err)
+	}
+	c.same(t, "first read") // a miss: marks the snapshot
+	// Changes after the first mark, each in its own transaction.
+	for i := range 3 {
+		if _, err := c.raw.Exec(ctx, `UPDATE teams SET contact_phone = $1`, fmt.Sprintf("0571-%07d", i)); err != nil {
+			t.Fatal(err)
+		}
+		advance(10 * time.Minute)
+		c.same(t, fmt.Sprintf("read %d", i)) // stale, re-read, marked
+	}
+	// An entry older than its age is not served, even unchanged.
+	stats := c.cached.ReadCacheStats()
+	advance(31 * time.Minute)
+	c.same(t, "after 31 minutes")
+	settle()
+	if got := c.cached.ReadCacheStats(); got.Hits != stats.Hits {
+		t.Fatalf("an entry past its age was served: %+v then %+v", stats, got)
+	}
+	// Past an hour after the first marks, each new mark prunes below the
+	// newest mark more than an hour old.
+	advance(10 * time.Minute)
+	if _, err := c.raw.Exec(ctx, `UPDATE teams SET contact_phone = '0571-7654321'`); err != nil {
+		t.Fatal(err)
+	}
+	c.same(t, "a read that prunes")
+	settle()
+	after, oldest := rows()
+	if after >= before+4 {
+		t.Fatalf("nothing was pruned: %d rows before the changes, %d after", before, after)
+	}
+	if oldest < firstXmin {
+		t.Fatalf("a row below the first mark's xmin %d survived: oldest %d", firstXmin, oldest)
+	}
+	// Marks were taken at +0, +10, +20, +30, +61 and +71 minutes; the read
+	// at +71 prunes below the mark of +10, taken after the first change was
+	// committed: the later three changes, needed by snapshots that may still
+	// be cached on some replica, stay.
+	if after != 3 {
+		t.Fatalf("want the 3 changes after the +10 mark kept, %d rows left", after)
+	}
+	c.same(t, "after pruning")
+}
