@@ -88,6 +88,24 @@ func BenchmarkHotReads(b *testing.B) {
 			}
 		}
 	})
+	// 16 readers at once, as under load: cached reads share check rounds.
+	for _, c := range []struct {
+		name string
+		st   *store.Store
+	}{{"BusinessScheduleParallel", st}, {"BusinessScheduleParallelUncached", uncached}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetParallelism(8)
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if _, err := c.st.BusinessSchedule(ctx, business.Scope, now, loc); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
 	b.Run("BusinessScheduleUncached", func(b *testing.B) {
 		b.ReportAllocs()
 		for range b.N {

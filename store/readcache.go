@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,42 +21,72 @@ import (
 // check of a visit code are read far more often than the calendar changes,
 // and each costs PostgreSQL a view over every published plan with
 // correlated subqueries. A replica therefore keeps what it has read, with
-// the snapshot it was read in, and serves it again only after checking, in
-// one index probe, that no transaction which changed the tables behind it
-// has committed unseen by that snapshot (migration 00029: every such
-// transaction records its id in calendar_changes). A cached answer is thus
-// exactly what a fresh read would answer at the moment of the check, on
-// every replica, with no notification to wait for and no window.
+// the snapshot it was read in, and serves it again only once it has made
+// sure that no transaction which changed the tables behind it committed
+// unseen by that snapshot. Every such transaction records its id in
+// calendar_changes (migration 00029), so a cached answer is exactly what a
+// fresh read would answer when the request arrived, on every replica, with
+// no notification to wait for and no window.
 //
-// Entries are bounded in number (readCacheSize) and in age (readCacheMaxAge,
-// which lets calendar_changes be pruned: see prune).
+// Making sure costs a round trip, but one shared by every request waiting:
+// a check round takes a new snapshot and reads the ids of the changes
+// committed since the previous round's snapshot, and every request that
+// arrived before the round started is then answered in memory by comparing
+// those ids with its entry's snapshot. Under load, many requests share a
+// round; alone, a request pays one small query.
+//
+// Entries are bounded in number (DefaultReadCacheSize) and in age
+// (readCacheMaxAge, which lets calendar_changes be pruned: see mark).
 
-// readCacheMaxAge is how long an entry may be served at all; calendar_changes
-// rows are pruned only below the snapshots of entries at least twice as old.
+// readCacheMaxAge is how long an entry may be served at all.
 const readCacheMaxAge = 30 * time.Minute
+
+// roundStale is how old the latest round may be for the next to build on
+// it; past that, the next round starts afresh and every entry is dropped
+// (calendar_changes may have been pruned past its snapshot meanwhile).
+const roundStale = 10 * time.Minute
 
 // DefaultReadCacheSize bounds each of the read cache's maps (schedules,
 // code checks): past it an arbitrary entry makes room.
 const DefaultReadCacheSize = 50000
 
-// readSnapshot is the PostgreSQL snapshot (pg_snapshot's text) an entry was
-// read in; xmin is its lower bound.
+// readSnapshot is a PostgreSQL snapshot (pg_snapshot's text and parts).
 type readSnapshot struct {
-	text string
-	xmin uint64
+	text       string
+	xmin, xmax uint64
+	xip        []uint64
 }
 
 // parseSnapshot reads pg_snapshot's text form "xmin:xmax:xip,...".
 func parseSnapshot(text string) (readSnapshot, error) {
-	head, _, ok := strings.Cut(text, ":")
-	if !ok {
-		return readSnapshot{}, fmt.Errorf("snapshot %q: no xmin", text)
+	parts := strings.Split(text, ":")
+	if len(parts) != 3 {
+		return readSnapshot{}, fmt.Errorf("snapshot %q: want xmin:xmax:xip", text)
 	}
-	xmin, err := strconv.ParseUint(head, 10, 64)
-	if err != nil {
+	snap := readSnapshot{text: text}
+	var err error
+	if snap.xmin, err = strconv.ParseUint(parts[0], 10, 64); err != nil {
 		return readSnapshot{}, fmt.Errorf("snapshot %q: %w", text, err)
 	}
-	return readSnapshot{text: text, xmin: xmin}, nil
+	if snap.xmax, err = strconv.ParseUint(parts[1], 10, 64); err != nil {
+		return readSnapshot{}, fmt.Errorf("snapshot %q: %w", text, err)
+	}
+	if parts[2] != "" {
+		for _, f := range strings.Split(parts[2], ",") {
+			x, err := strconv.ParseUint(f, 10, 64)
+			if err != nil {
+				return readSnapshot{}, fmt.Errorf("snapshot %q: %w", text, err)
+			}
+			snap.xip = append(snap.xip, x)
+		}
+	}
+	return snap, nil
+}
+
+// visible is pg_visible_in_snapshot: transaction xid had completed when the
+// snapshot was taken.
+func (s readSnapshot) visible(xid uint64) bool {
+	return xid < s.xmin || (xid < s.xmax && !slices.Contains(s.xip, xid))
 }
 
 // snapshotSQL is queued first in a batch whose answers are cached: every
@@ -64,11 +95,11 @@ func parseSnapshot(text string) (readSnapshot, error) {
 // against it is conservative.
 const snapshotSQL = `SELECT pg_current_snapshot()::text`
 
-// unchangedSinceSQL is true when no transaction that changed the calendar
-// committed unseen by snapshot $1: every recorded id at or above its xmin
-// is visible in it. An id below xmin was completed before it.
-const unchangedSinceSQL = `SELECT NOT EXISTS (SELECT 1 FROM calendar_changes c
-	WHERE c.xid >= pg_snapshot_xmin($1::text::pg_snapshot) AND NOT pg_visible_in_snapshot(c.xid, $1::text::pg_snapshot))`
+// roundSQL is a check round: its own snapshot, and the ids of the calendar
+// changes committed in it that snapshot $1 (the previous round's) did not
+// see. An id below $1's xmin was completed before $1.
+const roundSQL = `SELECT pg_current_snapshot()::text, coalesce((SELECT array_agg(c.xid::text) FROM calendar_changes c
+	WHERE c.xid >= pg_snapshot_xmin($1::text::pg_snapshot) AND NOT pg_visible_in_snapshot(c.xid, $1::text::pg_snapshot)), '{}')`
 
 // scheduleKey is a business's schedule on one civil day (the day decides
 // which visits it may see, and which are past).
@@ -77,21 +108,31 @@ type scheduleKey struct {
 	day  int64 // days since 1970-01-01
 }
 
-type cachedSchedule struct {
-	snap readSnapshot
-	at   time.Time
-	s    BusinessSchedule
-}
-
-type cachedCode struct {
-	snap readSnapshot
-	at   time.Time
-	// until is the database's next midnight: the check depends on its date.
+// cachedRead is an entry: a value read in snapshot snap, known true through
+// check round valid, to be served before until (when set) only.
+type cachedRead[V any] struct {
+	snap  readSnapshot
+	at    time.Time
+	valid uint64
 	until time.Time
-	c     CodeCheck
+	v     V
 }
 
-// readMark is the xmin of a snapshot seen at a time (prune).
+// discovery is a calendar change a check round found committed.
+type discovery struct {
+	xid   uint64
+	round uint64
+	at    time.Time
+}
+
+// checkRound is one check round; done closes when it has run.
+type checkRound struct {
+	done chan struct{}
+	n    uint64
+	err  error
+}
+
+// readMark is the xmin of a round's snapshot at a time (mark).
 type readMark struct {
 	at   time.Time
 	xmin uint64
@@ -102,13 +143,26 @@ type readMark struct {
 type readCache struct {
 	mu        sync.Mutex
 	size      int
-	schedules map[scheduleKey]cachedSchedule
-	codes     map[visitcode.Code]cachedCode
-	marks     []readMark
+	schedules map[scheduleKey]cachedRead[BusinessSchedule]
+	codes     map[visitcode.Code]cachedRead[CodeCheck]
 	now       func() time.Time
-	pruning   atomic.Bool
 
-	hits, misses, stale atomic.Int64
+	// Check rounds: the one running, the one to run after it (for the
+	// requests that arrived while it ran), the number of the last one
+	// completed, its snapshot and when it completed.
+	cur, next *checkRound
+	completed uint64
+	last      readSnapshot
+	lastAt    time.Time
+	// discoveries since dropped (in round order): an entry known true
+	// through a round before dropped cannot be checked and is a miss.
+	discoveries []discovery
+	dropped     uint64
+
+	marks   []readMark
+	pruning atomic.Bool
+
+	hits, misses, stale, rounds atomic.Int64
 }
 
 func newReadCache(size int) *readCache {
@@ -118,15 +172,16 @@ func newReadCache(size int) *readCache {
 	if size == 0 {
 		size = DefaultReadCacheSize
 	}
-	return &readCache{size: size, schedules: map[scheduleKey]cachedSchedule{},
-		codes: map[visitcode.Code]cachedCode{}, now: time.Now}
+	return &readCache{size: size, schedules: map[scheduleKey]cachedRead[BusinessSchedule]{},
+		codes: map[visitcode.Code]cachedRead[CodeCheck]{}, now: time.Now}
 }
 
 // ReadCacheStats are the read cache's counters since the start.
 type ReadCacheStats struct {
 	// Hits are reads answered from the cache, Misses reads that found no
-	// live entry, Stale entries found but changed since (a miss too).
-	Hits, Misses, Stale int64
+	// live entry, Stale entries found but changed since (a miss too), and
+	// Rounds the check rounds run (each shared by every request waiting).
+	Hits, Misses, Stale, Rounds int64
 }
 
 // ReadCacheStats reports the read cache's counters (zero when it is off).
@@ -135,164 +190,277 @@ func (s *Store) ReadCacheStats() ReadCacheStats {
 	if c == nil {
 		return ReadCacheStats{}
 	}
-	return ReadCacheStats{Hits: c.hits.Load(), Misses: c.misses.Load(), Stale: c.stale.Load()}
+	return ReadCacheStats{Hits: c.hits.Load(), Misses: c.misses.Load(), Stale: c.stale.Load(), Rounds: c.rounds.Load()}
 }
 
 func dayKey(day time.Time) int64 { return day.Unix() / 86400 }
 
-// unchanged asks PostgreSQL whether snap still shows the calendar as it is.
-func unchanged(ctx context.Context, c *pgx.Conn, snap readSnapshot) (bool, error) {
-	var ok bool
-	if err := c.QueryRow(ctx, unchangedSinceSQL, snap.text).Scan(&ok); err != nil {
-		return false, fmt.Errorf("check the read cache: %w", err)
+// lookup returns the entry of k in m if it is true now. On a miss, base is
+// the check round a fresh read may be cached against (0: do not cache): a
+// round that completed before the fresh read starts, so every change its
+// snapshot missed is found by the rounds after it. The cache never fails a
+// read: when a round cannot run, the read goes to PostgreSQL.
+func lookup[K comparable, V any](ctx context.Context, c *readCache, s *Store, m map[K]cachedRead[V], k K) (v V, ok bool, base uint64) {
+	if c == nil {
+		return v, false, 0
 	}
-	return ok, nil
+	now := c.now()
+	c.mu.Lock()
+	e, ok := m[k]
+	c.mu.Unlock()
+	if ok && (now.Sub(e.at) > readCacheMaxAge || (!e.until.IsZero() && !now.Before(e.until))) {
+		ok = false
+	}
+	if !ok {
+		c.misses.Add(1)
+		return v, false, c.baseline(ctx, s)
+	}
+	r, err := c.await(ctx, s)
+	if err != nil {
+		c.misses.Add(1)
+		return v, false, 0
+	}
+	c.mu.Lock()
+	fresh := c.unchangedLocked(e.snap, e.valid, r)
+	if cur, found := m[k]; found && cur.at.Equal(e.at) {
+		if fresh && cur.valid < r {
+			cur.valid = r
+			m[k] = cur
+		} else if !fresh {
+			delete(m, k)
+		}
+	}
+	c.mu.Unlock()
+	if !fresh {
+		c.stale.Add(1)
+		c.misses.Add(1)
+		return v, false, r
+	}
+	c.hits.Add(1)
+	return e.v, true, 0
+}
+
+// keep caches v under k in m, read in snapshot text after round base
+// completed.
+func keep[K comparable, V any](c *readCache, m map[K]cachedRead[V], k K, base uint64, text string, until time.Time, v V) {
+	if c == nil || base == 0 {
+		return
+	}
+	snap, err := parseSnapshot(text)
+	if err != nil {
+		slog.Warn("read cache: unreadable snapshot; not cached", "err", err)
+		return
+	}
+	now := c.now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if base < c.dropped {
+		return
+	}
+	if len(m) >= c.size {
+		for k := range m {
+			delete(m, k)
+			break
+		}
+	}
+	m[k] = cachedRead[V]{snap: snap, at: now, valid: base, until: until, v: v}
+}
+
+// unchangedLocked says whether an entry read in snap and known true through
+// round valid is still true at round r: every change found by the rounds
+// after valid was visible to snap.
+func (c *readCache) unchangedLocked(snap readSnapshot, valid, r uint64) bool {
+	if valid < c.dropped {
+		return false
+	}
+	i := sort.Search(len(c.discoveries), func(i int) bool { return c.discoveries[i].round > valid })
+	for _, d := range c.discoveries[i:] {
+		if d.round > r {
+			break
+		}
+		if !snap.visible(d.xid) {
+			return false
+		}
+	}
+	return true
 }
 
 // schedule returns the cached schedule of k if it is still true.
-func (c *readCache) schedule(ctx context.Context, s *Store, k scheduleKey) (BusinessSchedule, bool, error) {
+func (c *readCache) schedule(ctx context.Context, s *Store, k scheduleKey) (BusinessSchedule, bool, uint64) {
 	if c == nil {
-		return BusinessSchedule{}, false, nil
+		return BusinessSchedule{}, false, 0
 	}
-	c.mu.Lock()
-	e, ok := c.schedules[k]
-	c.mu.Unlock()
-	if !ok || c.now().Sub(e.at) > readCacheMaxAge {
-		c.misses.Add(1)
-		return BusinessSchedule{}, false, nil
-	}
-	fresh, err := c.check(ctx, s, e.snap)
-	if err != nil || !fresh {
-		c.dropSchedule(k, e.at)
-		return BusinessSchedule{}, false, err
-	}
+	sched, ok, base := lookup(ctx, c, s, c.schedules, k)
 	// The caller may write into the visits (the code URL): a copy of the
 	// list, whose elements' own slices nobody writes.
-	out := e.s
-	out.Visits = slices.Clone(e.s.Visits)
-	return out, true, nil
+	sched.Visits = slices.Clone(sched.Visits)
+	return sched, ok, base
+}
+
+// putSchedule caches sched, read in snapshot text after round base.
+func (c *readCache) putSchedule(k scheduleKey, base uint64, text string, sched BusinessSchedule) {
+	if c == nil {
+		return
+	}
+	sched.Visits = slices.Clone(sched.Visits)
+	keep(c, c.schedules, k, base, text, time.Time{}, sched)
 }
 
 // code returns the cached check of code k if it is still true.
-func (c *readCache) code(ctx context.Context, s *Store, k visitcode.Code) (CodeCheck, bool, error) {
+func (c *readCache) code(ctx context.Context, s *Store, k visitcode.Code) (CodeCheck, bool, uint64) {
 	if c == nil {
-		return CodeCheck{}, false, nil
+		return CodeCheck{}, false, 0
 	}
-	c.mu.Lock()
-	e, ok := c.codes[k]
-	c.mu.Unlock()
-	now := c.now()
-	if !ok || now.Sub(e.at) > readCacheMaxAge || !now.Before(e.until) {
-		c.misses.Add(1)
-		return CodeCheck{}, false, nil
-	}
-	fresh, err := c.check(ctx, s, e.snap)
-	if err != nil || !fresh {
-		c.mu.Lock()
-		if cur, ok := c.codes[k]; ok && cur.at.Equal(e.at) {
-			delete(c.codes, k)
-		}
-		c.mu.Unlock()
-		return CodeCheck{}, false, err
-	}
-	out := e.c
-	if out.Visit != nil {
-		v := *out.Visit
-		out.Visit = &v
-	}
-	return out, true, nil
+	check, ok, base := lookup(ctx, c, s, c.codes, k)
+	check.Visit = copyVisit(check.Visit)
+	return check, ok, base
 }
 
-func (c *readCache) check(ctx context.Context, s *Store, snap readSnapshot) (bool, error) {
-	var fresh bool
-	err := s.withPgx(ctx, func(conn *pgx.Conn) error {
-		var err error
-		fresh, err = unchanged(ctx, conn, snap)
-		return err
-	})
+// putCode caches check of code k, read in snapshot text after round base,
+// until the database's next midnight (the check depends on its date).
+func (c *readCache) putCode(k visitcode.Code, base uint64, text string, until time.Time, check CodeCheck) {
+	if c == nil {
+		return
+	}
+	check.Visit = copyVisit(check.Visit)
+	keep(c, c.codes, k, base, text, until, check)
+}
+
+func copyVisit(v *PublicVisit) *PublicVisit {
+	if v == nil {
+		return nil
+	}
+	cp := *v
+	return &cp
+}
+
+// baseline is the number of a recent completed round, running one when
+// there is none; 0 when it cannot.
+func (c *readCache) baseline(ctx context.Context, s *Store) uint64 {
+	c.mu.Lock()
+	n, at := c.completed, c.lastAt
+	c.mu.Unlock()
+	if n > 0 && c.now().Sub(at) < roundStale {
+		return n
+	}
+	n, err := c.await(ctx, s)
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
+// await returns the number of a check round that started after the call,
+// once it has run: the one about to start, or the one after the one
+// running (which may have taken its snapshot before the caller came).
+func (c *readCache) await(ctx context.Context, s *Store) (uint64, error) {
+	c.mu.Lock()
+	var w *checkRound
 	switch {
-	case err != nil:
-		return false, err
-	case fresh:
-		c.hits.Add(1)
+	case c.cur == nil:
+		w = &checkRound{done: make(chan struct{})}
+		c.cur = w
+		go c.run(s, w)
+	case c.next == nil:
+		c.next = &checkRound{done: make(chan struct{})}
+		w = c.next
 	default:
-		c.stale.Add(1)
-		c.misses.Add(1)
+		w = c.next
 	}
-	return fresh, nil
-}
-
-func (c *readCache) dropSchedule(k scheduleKey, at time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if cur, ok := c.schedules[k]; ok && cur.at.Equal(at) {
-		delete(c.schedules, k)
-	}
-}
-
-// putSchedule caches sched, read in snapshot text.
-func (c *readCache) putSchedule(s *Store, k scheduleKey, text string, sched BusinessSchedule) {
-	if c == nil {
-		return
-	}
-	snap, err := parseSnapshot(text)
-	if err != nil {
-		slog.Warn("read cache: unreadable snapshot; not cached", "err", err)
-		return
-	}
-	now := c.now()
-	c.mu.Lock()
-	if len(c.schedules) >= c.size {
-		for k := range c.schedules {
-			delete(c.schedules, k)
-			break
-		}
-	}
-	sched.Visits = slices.Clone(sched.Visits)
-	c.schedules[k] = cachedSchedule{snap: snap, at: now, s: sched}
 	c.mu.Unlock()
-	c.mark(s, snap, now)
+	select {
+	case <-w.done:
+		return w.n, w.err
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
 }
 
-// putCode caches check of code k, read in snapshot text, until the
-// database's next midnight.
-func (c *readCache) putCode(s *Store, k visitcode.Code, text string, until time.Time, check CodeCheck) {
-	if c == nil {
-		return
+// run runs round w, then the rounds asked for meanwhile, one at a time.
+func (c *readCache) run(s *Store, w *checkRound) {
+	for w != nil {
+		c.runRound(s, w)
+		c.mu.Lock()
+		close(w.done)
+		w, c.next = c.next, nil
+		c.cur = w
+		c.mu.Unlock()
 	}
-	snap, err := parseSnapshot(text)
-	if err != nil {
-		slog.Warn("read cache: unreadable snapshot; not cached", "err", err)
-		return
-	}
-	now := c.now()
-	if check.Visit != nil {
-		v := *check.Visit
-		check.Visit = &v
-	}
+}
+
+// runRound runs one check round: a new snapshot and the changes committed
+// since the last one's.
+func (c *readCache) runRound(s *Store, w *checkRound) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
 	c.mu.Lock()
-	if len(c.codes) >= c.size {
-		for k := range c.codes {
-			delete(c.codes, k)
+	prev := c.last
+	if c.completed > 0 && c.now().Sub(c.lastAt) >= roundStale {
+		prev = readSnapshot{}
+	}
+	c.mu.Unlock()
+	var text string
+	var xids []string
+	err := s.withPgx(ctx, func(conn *pgx.Conn) error {
+		if prev.text == "" {
+			return conn.QueryRow(ctx, snapshotSQL).Scan(&text)
+		}
+		return conn.QueryRow(ctx, roundSQL, prev.text).Scan(&text, &xids)
+	})
+	var snap readSnapshot
+	if err == nil {
+		snap, err = parseSnapshot(text)
+	}
+	found := make([]uint64, 0, len(xids))
+	for _, x := range xids {
+		if err != nil {
 			break
 		}
+		var id uint64
+		id, err = strconv.ParseUint(x, 10, 64)
+		found = append(found, id)
 	}
-	c.codes[k] = cachedCode{snap: snap, at: now, until: until, c: check}
+	if err != nil {
+		w.err = fmt.Errorf("read cache check round: %w", err)
+		return
+	}
+	c.rounds.Add(1)
+	now := c.now()
+	c.mu.Lock()
+	c.completed++
+	w.n = c.completed
+	if prev.text == "" {
+		// Nothing to build on: whatever was cached may have missed a change.
+		c.dropped, c.discoveries = w.n, nil
+		clear(c.schedules)
+		clear(c.codes)
+	}
+	for _, x := range found {
+		c.discoveries = append(c.discoveries, discovery{xid: x, round: w.n, at: now})
+	}
+	// Discoveries older than any entry may be are of no more use.
+	i := 0
+	for i < len(c.discoveries) && now.Sub(c.discoveries[i].at) > readCacheMaxAge {
+		c.dropped = max(c.dropped, c.discoveries[i].round)
+		i++
+	}
+	c.discoveries = c.discoveries[i:]
+	c.last, c.lastAt = snap, now
 	c.mu.Unlock()
 	c.mark(s, snap, now)
 }
 
 // Pruning. calendar_changes would grow by one row per calendar-changing
-// transaction forever. A row whose id is below the xmin of every snapshot
-// still cached anywhere can never make an entry stale, and xmin only grows
-// with time across the whole cluster (it is the oldest transaction still
-// running). Entries live at most readCacheMaxAge, so rows below the xmin of
-// a snapshot seen more than twice that long ago are useless to every
-// replica. Each replica remembers one snapshot's xmin every few minutes and
-// prunes below the newest one old enough, at most once per mark.
+// transaction forever. A round reads only the rows its previous round's
+// snapshot did not see, and builds on a previous round at most roundStale
+// old; xmin only grows with time across the whole cluster (it is the
+// oldest transaction still running). So rows below the xmin of a snapshot
+// taken more than pruneAfter (> roundStale) ago are of use to no replica.
+// Each replica remembers one round's xmin every few minutes and prunes
+// below the newest one old enough.
 const (
 	readMarkEvery = 5 * time.Minute
-	pruneAfter    = 2 * readCacheMaxAge
+	pruneAfter    = 6 * roundStale
 )
 
 func (c *readCache) mark(s *Store, snap readSnapshot, now time.Time) {

@@ -267,9 +267,8 @@ func (r *scheduleVisitRow) common(day time.Time) (ScheduleVisit, error) {
 func (s *Store) BusinessSchedule(ctx context.Context, uscc string, now time.Time, loc *time.Location) (BusinessSchedule, error) {
 	day := today(now, loc)
 	key := scheduleKey{uscc: uscc, day: dayKey(day)}
-	if cached, ok, err := s.reads.schedule(ctx, s, key); err != nil {
-		return BusinessSchedule{}, translate(err, "schedule of business "+uscc)
-	} else if ok {
+	cached, ok, base := s.reads.schedule(ctx, s, key)
+	if ok {
 		return cached, nil
 	}
 	out := BusinessSchedule{Visits: []ScheduleVisit{}}
@@ -282,7 +281,7 @@ func (s *Store) BusinessSchedule(ctx context.Context, uscc string, now time.Time
 	// need no query of their own).
 	err := s.withPgx(ctx, func(c *pgx.Conn) error {
 		b := &pgx.Batch{}
-		if s.reads != nil {
+		if base > 0 {
 			b.Queue(snapshotSQL).QueryRow(func(row pgx.Row) error { return row.Scan(&snap) })
 		}
 		b.Queue(`SELECT uscc, name, address FROM businesses WHERE uscc = $1`, uscc).QueryRow(func(row pgx.Row) error {
@@ -333,7 +332,7 @@ func (s *Store) BusinessSchedule(ctx context.Context, uscc string, now time.Time
 			out.Visits = append(out.Visits, v)
 		}
 	}
-	s.reads.putSchedule(s, key, snap, out)
+	s.reads.putSchedule(key, base, snap, out)
 	return out, nil
 }
 

@@ -281,15 +281,14 @@ func (s *Store) checkCode(ctx context.Context, c visitcode.Code) (CodeCheck, err
 	if c.VisitSeq <= 0 || c.VisitSeq > math.MaxInt32 {
 		return CodeCheck{Outcome: CodeUnknown}, nil
 	}
-	if cached, ok, err := s.reads.code(ctx, s, c); err != nil {
-		return CodeCheck{}, translate(err, visitObject(c.PlanID, c.VisitSeq))
-	} else if ok {
+	cached, ok, base := s.reads.code(ctx, s, c)
+	if ok {
 		return cached, nil
 	}
 	var snap string
 	var until time.Time
 	check, err := s.readCode(ctx, c, func(b *pgx.Batch) {
-		if s.reads != nil {
+		if base > 0 {
 			// The check depends on the database's date: cached until its
 			// next midnight.
 			b.Queue(snapshotSQL + `, (current_date + 1)::timestamptz`).QueryRow(func(row pgx.Row) error {
@@ -298,7 +297,7 @@ func (s *Store) checkCode(ctx context.Context, c visitcode.Code) (CodeCheck, err
 		}
 	})
 	if err == nil {
-		s.reads.putCode(s, c, snap, until, check)
+		s.reads.putCode(c, base, snap, until, check)
 	}
 	return check, err
 }
