@@ -55,6 +55,15 @@ func TestVisitCodeThroughAPI(t *testing.T) {
 	if status != 200 || !bytes.Contains(page, []byte(`data-outcome="valid"`)) || hdr.Get("Cache-Control") != "no-store" {
 		t.Fatalf("code page: %d %s\n%s", status, hdr, page)
 	}
+	// The page again (rendered once, then reused): the same bytes; in
+	// English, its own.
+	if status, _, again := getPage(t, f.srv.URL+"/v/"+code.Code); status != 200 || !bytes.Equal(again, page) {
+		t.Fatalf("the code page read again differs: %d\n%s", status, again)
+	}
+	if status, _, en := getPage(t, f.srv.URL+"/v/"+code.Code+"?lang=en"); status != 200 || !bytes.Contains(en, []byte("Inspection check")) ||
+		bytes.Contains(en, []byte("行政检查核验")) {
+		t.Fatalf("the English code page: %d\n%s", status, en)
+	}
 	door, err := f.st.DoorVisit(context.Background(), f.plan.ID, f.joint.Seq, 0)
 	if err != nil || len(door.Inspectors) < 2 {
 		t.Fatalf("door visit %+v %v", door, err)

@@ -86,7 +86,7 @@ func (p *Pages) visitCodePage(c echo.Context) error {
 	if check.Outcome == store.CodeValid {
 		data.Code = code
 	}
-	return p.render(c, codeStatus[check.Outcome], "visit_code", "vcode.title", data)
+	return p.renderMemo(c, codeStatus[check.Outcome], "visit_code", "vcode.title", data, &p.codePages)
 }
 
 // visitCodeQR answers GET /v/{code}/qr.png: the QR image of the code's page,

@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"context"
 	"embed"
+	"encoding/json"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -68,6 +69,8 @@ type Pages struct {
 	loc        *time.Location
 	queues     QueueInspector
 	queueNames []string
+	// codePages memoizes the public /v/ pages (visitcode.go).
+	codePages pageMemo
 
 	planning  *planning.Service
 	intake    DemandIntake
@@ -171,6 +174,13 @@ type Page struct {
 
 // render writes page name with data, in the request's language.
 func (p *Pages) render(c echo.Context, status int, name, title string, data any) error {
+	return p.renderMemo(c, status, name, title, data, nil)
+}
+
+// renderMemo is render that, for a viewer not signed in, reuses the bytes
+// memo holds for the same page, language, address and data (compared as
+// JSON): a template costs far more than the JSON of a small page's data.
+func (p *Pages) renderMemo(c echo.Context, status int, name, title string, data any, memo *pageMemo) error {
 	tmpls, err := p.templates()
 	if err != nil {
 		return err
@@ -187,9 +197,20 @@ func (p *Pages) render(c echo.Context, status int, name, title string, data any)
 	if r, ok := c.Get(refreshKey).(int); ok {
 		pg.Refresh = r
 	}
-	var buf bytes.Buffer
-	if err := t.ExecuteTemplate(&buf, "layout.html", &pg); err != nil {
-		return fmt.Errorf("render %s: %w", name, err)
+	var key string
+	if memo != nil && pg.Viewer == nil && pg.Refresh == 0 {
+		if js, err := json.Marshal(data); err == nil {
+			key = strings.Join([]string{name, string(lang), pg.Title, pg.Path, string(js)}, "\x00")
+		}
+	}
+	body, ok := memo.get(key)
+	if !ok {
+		var buf bytes.Buffer
+		if err := t.ExecuteTemplate(&buf, "layout.html", &pg); err != nil {
+			return fmt.Errorf("render %s: %w", name, err)
+		}
+		body = buf.Bytes()
+		memo.put(key, body)
 	}
 	// A choice made with the language switch (?lang=) holds for the pages
 	// that follow, whose links do not carry it: negotiate reads it back.
@@ -201,7 +222,38 @@ func (p *Pages) render(c echo.Context, status int, name, title string, data any)
 	c.Response().Header().Set("Vary", "Accept-Language, Cookie")
 	// No outside assets, ever: the policy makes a stray CDN link fail loudly.
 	c.Response().Header().Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'")
-	return c.HTMLBlob(status, buf.Bytes())
+	return c.HTMLBlob(status, body)
+}
+
+// pageMemo holds rendered pages by key, at most maxMemoPages (then it
+// starts over). A nil *pageMemo holds nothing.
+type pageMemo struct {
+	mu sync.Mutex
+	m  map[string][]byte
+}
+
+const maxMemoPages = 4096
+
+func (m *pageMemo) get(key string) ([]byte, bool) {
+	if m == nil || key == "" {
+		return nil, false
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	b, ok := m.m[key]
+	return b, ok
+}
+
+func (m *pageMemo) put(key string, body []byte) {
+	if m == nil || key == "" {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.m == nil || len(m.m) >= maxMemoPages {
+		m.m = map[string][]byte{}
+	}
+	m.m[key] = body
 }
 
 const refreshKey = "web.refresh"
