@@ -15,6 +15,7 @@ import (
 
 	"inspectonce/domain"
 	"inspectonce/store"
+	"inspectonce/uscc"
 )
 
 type windowJSON struct {
@@ -147,14 +148,17 @@ func (s *Server) checkDemand(ctx context.Context, p domain.Principal, req *deman
 	}
 	v.positiveIDs("item_ids", req.ItemIDs)
 	d.ItemIDs = req.ItemIDs
-	items, err := s.store.ItemsByID(ctx, req.ItemIDs)
+	// The items and a list's businesses are read in one round trip; the
+	// businesses only when checkTargets would look them up.
+	var codes []string
+	if len(req.Businesses) > 0 && req.Sample == nil && s.listLookedUp(req.Businesses) {
+		codes = req.Businesses
+	}
+	refs, err := s.store.DemandRefs(ctx, req.ItemIDs, codes)
 	if err != nil {
 		return nil, err
 	}
-	owner := map[int64]int64{}
-	for _, it := range items {
-		owner[it.ID] = it.DepartmentID
-	}
+	owner := refs.ItemDepartments
 	for i, id := range req.ItemIDs {
 		dept, ok := owner[id]
 		switch {
@@ -189,7 +193,7 @@ func (s *Server) checkDemand(ctx context.Context, p domain.Principal, req *deman
 		v.Add("sample", "give either businesses or sample, not both")
 	case len(req.Businesses) > 0:
 		d.TargetKind = domain.TargetList
-		if err := s.checkTargets(ctx, &v, req.Businesses); err != nil {
+		if err := s.checkTargets(ctx, &v, req.Businesses, refs.MissingBusinesses); err != nil {
 			return nil, err
 		}
 		d.Businesses = req.Businesses
@@ -249,7 +253,23 @@ func maxTime(a, b time.Time) time.Time {
 	return b
 }
 
-func (s *Server) checkTargets(ctx context.Context, v *checker, codes []string) error {
+// listLookedUp reports whether checkTargets looks a list's codes up in the
+// registry: when there are not too many and each is a valid USCC.
+func (s *Server) listLookedUp(codes []string) bool {
+	if len(codes) > s.cfg.Demands.MaxListTargets {
+		return false
+	}
+	for _, code := range codes {
+		if uscc.Check(code) != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// checkTargets checks a list of businesses. missing, when not nil, is what
+// store.MissingBusinesses answered for codes already (store.DemandRefs).
+func (s *Server) checkTargets(ctx context.Context, v *checker, codes, missing []string) error {
 	if len(codes) > s.cfg.Demands.MaxListTargets {
 		v.Add("businesses", "at most %d businesses per demand, got %d", s.cfg.Demands.MaxListTargets, len(codes))
 		return nil
@@ -269,9 +289,12 @@ func (s *Server) checkTargets(ctx context.Context, v *checker, codes []string) e
 	if !valid {
 		return nil
 	}
-	miss, err := s.store.MissingBusinesses(ctx, codes)
-	if err != nil {
-		return err
+	miss := missing
+	if miss == nil {
+		var err error
+		if miss, err = s.store.MissingBusinesses(ctx, codes); err != nil {
+			return err
+		}
 	}
 	if len(miss) > 0 {
 		v.Add("businesses", "not registered: %s", strings.Join(miss, ", "))
