@@ -17,13 +17,14 @@ import (
 	"inspectonce/configs"
 	"inspectonce/domain"
 	"inspectonce/internal/loadbench"
+	"inspectonce/seed"
 	"inspectonce/store"
 	"inspectonce/store/storetest"
 )
 
 // BenchmarkCreateDemand drives POST /api/v1/demands through the real echo
-// application (every middleware) against the test PostgreSQL, as the load
-// benchmark's "demands" route does: a list demand of one item on one
+// application (every middleware) against the test PostgreSQL holding the
+// demo county, as the load benchmark's "demands" route does: a list demand of one item on one
 // business by a planner, each with its own title and Idempotency-Key, and
 // the audit sequencer chaining in the background as a serving process does.
 // Besides ns/op it reports the CPU per demand of this process (svc-cpu-ms/op)
@@ -43,23 +44,30 @@ func BenchmarkCreateDemand(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	dept := domain.Department{Code: "SCJG", Name: "市场监督管理局"}
-	must := func(err error) {
-		b.Helper()
-		if err != nil {
-			b.Fatal(err)
+	// The demo county, as the load benchmark serves it: its registries
+	// (3,000 businesses), plans and audit log.
+	res, err := seed.LoadAt(ctx, st, time.Now())
+	if err != nil {
+		b.Fatal(err)
+	}
+	var tok, code string
+	for _, t := range res.Tokens {
+		switch t.Role {
+		case domain.RolePlanner:
+			tok = t.Token
+		case domain.RoleBusiness:
+			code = t.Scope
 		}
 	}
-	must(st.CreateDepartment(ctx, "bench", &dept))
-	item := domain.Item{Code: "SCJG-01", DepartmentID: dept.ID, Name: "食品贮存", Domain: "food_safety", Minutes: 30}
-	must(st.CreateItem(ctx, "bench", &item))
-	region := domain.Region{Code: "SS", Name: "嵊泗县", Level: domain.LevelCounty}
-	must(st.CreateRegion(ctx, "bench", &region))
-	biz := domain.Business{USCC: mustUSCC(b, 1), Name: "海鲜大排档", RegionID: region.ID, IndustryCode: "H621",
-		Lat: 30.72, Lng: 122.45, RiskCode: domain.RiskYellow, ListKind: domain.ListRandom}
-	must(st.CreateBusiness(ctx, "bench", &biz))
-	tok, _, err := st.CreateToken(ctx, "bench", "planner", domain.RolePlanner, dept.Code)
-	must(err)
+	planner, err := st.Authenticate(ctx, tok)
+	if err != nil {
+		b.Fatal(err)
+	}
+	items, err := st.ListItems(ctx, store.ItemFilter{DepartmentID: planner.DepartmentID}, store.Page{Limit: 1})
+	if err != nil || len(items.Items) == 0 {
+		b.Fatalf("the planner's department has no items (%v)", err)
+	}
+	item := items.Items[0]
 
 	e := New(Options{Store: st, Config: cfg, Calendar: cal, Logger: slog.New(slog.DiscardHandler)})
 	seqCtx, stopSeq := context.WithCancel(ctx)
@@ -77,7 +85,7 @@ func BenchmarkCreateDemand(b *testing.B) {
 	submit := func(rec *httptest.ResponseRecorder) {
 		i := n.Add(1)
 		body := fmt.Sprintf(`{"title":"压力测试 %s-%d","item_ids":[%d],"businesses":[%q],"window":{"from":%q,"to":%q},"priority":3,"source":"campaign","announce_days":0}`,
-			run, i, item.ID, biz.USCC, from, to)
+			run, i, item.ID, code, from, to)
 		req := httptest.NewRequest(http.MethodPost, "/api/v1/demands", bytes.NewBufferString(body))
 		req.Header.Set("Authorization", "Bearer "+tok)
 		req.Header.Set("Content-Type", "application/json")

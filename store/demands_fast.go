@@ -31,9 +31,15 @@ type DemandRefs struct {
 }
 
 const (
-	demandRefsItems      = `SELECT id, department_id FROM items WHERE id = ANY($1::bigint[])`
-	demandRefsBusinesses = `SELECT x FROM unnest($1::text[]) AS x WHERE NOT EXISTS (SELECT 1 FROM businesses b WHERE b.uscc = x) ORDER BY x`
+	demandRefsItems = `SELECT id, department_id FROM items WHERE id = ANY($1::bigint[])`
 )
+
+// missingBusinessesSQL answers which codes ($1) are not registered. The code
+// is compared as the column's type (bpchar): compared as text, the column
+// would be cast instead and the primary key could not be used, so every
+// check would read the whole registry (issue 20).
+const missingBusinessesSQL = `SELECT x FROM unnest($1::text[]) AS x
+	WHERE NOT EXISTS (SELECT 1 FROM businesses b WHERE b.uscc = x::bpchar) ORDER BY x`
 
 // DemandRefs reads, in one round trip, the departments of the items and
 // (when codes is not empty) which businesses are not registered: what
@@ -47,7 +53,7 @@ func (s *Store) DemandRefs(ctx context.Context, itemIDs []int64, codes []string)
 		var b pgx.Batch
 		b.Queue(demandRefsItems, itemIDs)
 		if len(codes) > 0 {
-			b.Queue(demandRefsBusinesses, codes)
+			b.Queue(missingBusinessesSQL, codes)
 		}
 		br := c.SendBatch(ctx, &b)
 		rows, _ := br.Query()
