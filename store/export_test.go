@@ -22,3 +22,7 @@ func StallScans(s *Store, n int) {
 	r.cancel = func() { close(r.done) }
 	s.scans = r
 }
+
+// MissingBusinessesSQL is the statement that finds a demand's unregistered
+// businesses (tests of its plan).
+const MissingBusinessesSQL = missingBusinessesSQL
