@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -30,16 +31,22 @@ type DemandRefs struct {
 	MissingBusinesses []string
 }
 
+// The checks' statements take their arrays through a scalar sub-select,
+// which the planner does not fold into a constant: a custom plan then
+// estimates the array as a generic one does, the plan cache keeps the
+// generic plan, and the statements are not planned again on every call
+// (they were: planning each call cost more than running it). Each element
+// is looked up in its table's primary key.
 const (
-	demandRefsItems = `SELECT id, department_id FROM items WHERE id = ANY($1::bigint[])`
-)
-
-// missingBusinessesSQL answers which codes ($1) are not registered. The code
-// is compared as the column's type (bpchar): compared as text, the column
-// would be cast instead and the primary key could not be used, so every
-// check would read the whole registry (issue 20).
-const missingBusinessesSQL = `SELECT x FROM unnest($1::text[]) AS x
+	demandRefsItems = `SELECT x.id, (SELECT i.department_id FROM items i WHERE i.id = x.id)
+	FROM unnest((SELECT $1::bigint[])) AS x (id)`
+	// missingBusinessesSQL answers which codes ($1) are not registered. A
+	// code is compared as the column's type (bpchar): compared as text,
+	// the column would be cast instead and the primary key could not be
+	// used, so every check would read the whole registry.
+	missingBusinessesSQL = `SELECT x FROM unnest((SELECT $1::text[])) AS x
 	WHERE NOT EXISTS (SELECT 1 FROM businesses b WHERE b.uscc = x::bpchar) ORDER BY x`
+)
 
 // DemandRefs reads, in one round trip, the departments of the items and
 // (when codes is not empty) which businesses are not registered: what
@@ -57,9 +64,12 @@ func (s *Store) DemandRefs(ctx context.Context, itemIDs []int64, codes []string)
 		}
 		br := c.SendBatch(ctx, &b)
 		rows, _ := br.Query()
-		var id, dept int64
+		var id int64
+		var dept *int64
 		_, err := pgx.ForEachRow(rows, []any{&id, &dept}, func() error {
-			refs.ItemDepartments[id] = dept
+			if dept != nil { // nil: no such item
+				refs.ItemDepartments[id] = *dept
+			}
 			return nil
 		})
 		if err != nil {
@@ -84,14 +94,24 @@ func (s *Store) DemandRefs(ctx context.Context, itemIDs []int64, codes []string)
 }
 
 // createDemandSQL stores a demand whole, in one statement (one implicit
-// transaction): the idempotency key ($17..$19, when $16) first, and nothing
-// else unless it was new; then the demand under the id the key records, its
-// items and businesses, and the audit row ($21, $22, $25). It answers the demand's
-// id, creation time and businesses in the order a read gives them, or no
-// row when the key was there already. The key's insert waits for a
-// transaction holding the same key, as CreateDemand's does.
-const createDemandSQL = `WITH n AS (
-	SELECT nextval(pg_get_serial_sequence('demands', 'id')) AS id
+// transaction). With $26 it first checks what the API's checks assumed (ok):
+// every item ($23) is the department's ($1), every business ($24) is
+// registered; if not, it writes nothing. Then the idempotency key ($17..$19,
+// when $16), and nothing more unless the key was new; then the demand under
+// the id the key records, its items and businesses, and the audit row ($21,
+// $22, $25). It answers ok, and the demand's id, creation time and
+// businesses in the order a read gives them (no id when nothing was
+// written). The key's insert waits for a transaction holding the same key,
+// as CreateDemand's does. The checks take their arrays through a scalar
+// sub-select, for the reason given at demandRefsItems.
+const createDemandSQL = `WITH ok AS (
+	SELECT NOT $26::bool OR (
+		NOT EXISTS (SELECT 1 FROM unnest((SELECT $23::bigint[])) AS x (id)
+			WHERE NOT EXISTS (SELECT 1 FROM items i WHERE i.id = x.id AND i.department_id = $1::bigint))
+		AND NOT EXISTS (SELECT 1 FROM unnest((SELECT $24::text[])) AS x
+			WHERE NOT EXISTS (SELECT 1 FROM businesses b WHERE b.uscc = x::bpchar))) AS v
+), n AS (
+	SELECT nextval(pg_get_serial_sequence('demands', 'id')) AS id FROM ok WHERE ok.v
 ), k AS (
 	INSERT INTO idempotency_keys (token_id, key, request_hash, status, response)
 	SELECT $17::bigint, $18::text, $19::bytea, 201, convert_to(n.id::text, 'UTF8') FROM n WHERE $16::bool
@@ -118,15 +138,33 @@ const createDemandSQL = `WITH n AS (
 	INSERT INTO audit_log (at, actor, action, object, outcome, detail)
 	SELECT $21::timestamptz, $25::text, 'demand.submit', 'demand/' || d.id, 'ok', $22::text FROM d
 )
-SELECT d.id, d.created_at,
+SELECT ok.v, d.id, d.created_at,
 	ARRAY(SELECT DISTINCT x::char(18) AS u FROM unnest($24::text[]) AS x ORDER BY u)::text[]
-FROM d`
+FROM ok LEFT JOIN d ON true`
+
+// ErrDemandRefs says that a demand checked on assumptions (CreateCheckedDemand)
+// named an item not of its department or a business not registered: nothing
+// was stored, and the demand is to be checked against the registries.
+var ErrDemandRefs = errors.New("the demand's items or businesses are not as its checks assumed")
+
+// CreateCheckedDemand is CreateDemand for a demand whose checks assumed that
+// each of its items is its department's and each of its businesses is
+// registered (so no round trip read them): the statement that stores it
+// checks that first, and answers ErrDemandRefs, having stored nothing, when
+// it does not hold. A new demand then takes one round trip.
+func (s *Store) CreateCheckedDemand(ctx context.Context, actor string, idem *Idempotency, d *domain.Demand) (replayed bool, err error) {
+	stored, err := s.createDemandFast(ctx, actor, idem, d, true)
+	if err != nil || stored {
+		return false, err
+	}
+	return s.createDemandTx(ctx, actor, idem, d)
+}
 
 // createDemandFast is CreateDemand's usual case, in one round trip. stored is
 // false when the idempotency key was there already: nothing was written, and
 // CreateDemand's transaction answers (the demand the key made, or the key's
-// refusal).
-func (s *Store) createDemandFast(ctx context.Context, actor string, idem *Idempotency, d *domain.Demand) (stored bool, err error) {
+// refusal). With verify, the registries are checked first (ErrDemandRefs).
+func (s *Store) createDemandFast(ctx context.Context, actor string, idem *Idempotency, d *domain.Demand, verify bool) (stored bool, err error) {
 	r := demandToRow(d)
 	items := slices.Clone(d.ItemIDs)
 	slices.Sort(items)
@@ -152,8 +190,12 @@ func (s *Store) createDemandFast(ctx context.Context, actor string, idem *Idempo
 	if idem != nil {
 		tokenID, key, hash = idem.TokenID, idem.Key, idem.RequestHash
 	}
-	var out domain.Demand
-	var sorted []string
+	var (
+		ok     bool
+		id     *int64
+		at     *time.Time
+		sorted []string
+	)
 	err = s.withPgx(ctx, func(c *pgx.Conn) error {
 		return c.QueryRow(ctx, createDemandSQL,
 			r.DepartmentID, r.Title, r.TargetKind, []int64(r.SampleRegionIDs), []string(r.SampleIndustries),
@@ -161,18 +203,20 @@ func (s *Store) createDemandFast(ctx context.Context, actor string, idem *Idempo
 			r.Priority, r.Source, r.ScenarioID, r.AnnounceDays,
 			idem != nil, tokenID, key, hash,
 			r.CreatedBy, auditNow(), detail,
-			items, businesses, actor,
-		).Scan(&out.ID, &out.CreatedAt, &sorted)
+			items, businesses, actor, verify,
+		).Scan(&ok, &id, &at, &sorted)
 	})
-	if errors.Is(err, pgx.ErrNoRows) {
-		return false, nil
-	}
-	if err != nil {
+	switch {
+	case err != nil:
 		return false, translateDemandWrite(err)
+	case !ok:
+		return false, ErrDemandRefs
+	case id == nil:
+		return false, nil
 	}
 	// The demand as a read gives it back (demandRow.domain), from what was
 	// written rather than by reading it again.
-	r.ID, r.CreatedAt = out.ID, out.CreatedAt
+	r.ID, r.CreatedAt = *id, *at
 	r.ItemIDs, r.Businesses = items, sorted
 	*d = r.domain()
 	return true, nil
