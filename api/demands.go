@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 
 	"inspectonce/domain"
 	"inspectonce/store"
+	"inspectonce/uscc"
 )
 
 type windowJSON struct {
@@ -92,7 +94,23 @@ func (s *Server) createDemand(ctx context.Context, p domain.Principal, key strin
 		h := sha256.Sum256(raw)
 		idem = &store.Idempotency{TokenID: p.TokenID, Key: key, RequestHash: h[:]}
 	}
-	d, err := s.checkDemand(ctx, p, req)
+	// A list of businesses, as most demands are, is checked assuming that
+	// the registries hold what it names, and the statement storing it checks
+	// that (one round trip). Anything the assumption hides is found by
+	// checking it again against the registries, which answers as ever.
+	if assumable(req) {
+		d, err := s.checkDemand(ctx, p, req, true)
+		if err == nil {
+			replayed, err := s.store.CreateCheckedDemand(ctx, p.Actor(), idem, d)
+			if !errors.Is(err, store.ErrDemandRefs) {
+				if err != nil {
+					return nil, false, err
+				}
+				return d, replayed, nil
+			}
+		}
+	}
+	d, err := s.checkDemand(ctx, p, req, false)
 	if err != nil {
 		return nil, false, err
 	}
@@ -103,9 +121,19 @@ func (s *Server) createDemand(ctx context.Context, p domain.Principal, key strin
 	return d, replayed, nil
 }
 
+// assumable reports whether a demand can be checked assuming what the
+// registries hold: a list of businesses with no scenario, whose other checks
+// read nothing.
+func assumable(req *demandRequest) bool {
+	return len(req.Businesses) > 0 && req.Sample == nil && req.ScenarioID == nil
+}
+
 // checkDemand applies every rule a demand can break and returns the demand to
-// store, or a ValidationError naming each bad field.
-func (s *Server) checkDemand(ctx context.Context, p domain.Principal, req *demandRequest) (*domain.Demand, error) {
+// store, or a ValidationError naming each bad field. With assume (only for an
+// assumable request) it reads nothing: the department exists, each item is
+// the demand's department's and each business is registered, which
+// store.CreateCheckedDemand then checks.
+func (s *Server) checkDemand(ctx context.Context, p domain.Principal, req *demandRequest, assume bool) (*domain.Demand, error) {
 	var v checker
 	d := &domain.Demand{Title: req.Title, Source: req.Source, ScenarioID: req.ScenarioID, Priority: 3, CreatedBy: p.Actor()}
 
@@ -118,8 +146,12 @@ func (s *Server) checkDemand(ctx context.Context, p domain.Principal, req *deman
 		v.Add("department_id", "is required")
 	default:
 		d.DepartmentID = *req.DepartmentID
-		if err := s.missing(ctx, &v, "department_id", "departments", d.DepartmentID); err != nil {
-			return nil, err
+		// Assumed: the items, each checked to be the department's, are
+		// the department's only if it exists.
+		if !assume {
+			if err := s.missing(ctx, &v, "department_id", "departments", d.DepartmentID); err != nil {
+				return nil, err
+			}
 		}
 	}
 	v.text("title", req.Title, false, maxTitleLen)
@@ -147,14 +179,26 @@ func (s *Server) checkDemand(ctx context.Context, p domain.Principal, req *deman
 	}
 	v.positiveIDs("item_ids", req.ItemIDs)
 	d.ItemIDs = req.ItemIDs
-	items, err := s.store.ItemsByID(ctx, req.ItemIDs)
-	if err != nil {
-		return nil, err
+	// The items and a list's businesses are read in one round trip; the
+	// businesses only when checkTargets would look them up.
+	var codes []string
+	if len(req.Businesses) > 0 && req.Sample == nil && s.listLookedUp(req.Businesses) {
+		codes = req.Businesses
 	}
-	owner := map[int64]int64{}
-	for _, it := range items {
-		owner[it.ID] = it.DepartmentID
+	var refs store.DemandRefs
+	if assume {
+		refs.ItemDepartments = make(map[int64]int64, len(req.ItemIDs))
+		for _, id := range req.ItemIDs {
+			refs.ItemDepartments[id] = d.DepartmentID
+		}
+		refs.MissingBusinesses = []string{}
+	} else {
+		var err error
+		if refs, err = s.store.DemandRefs(ctx, req.ItemIDs, codes); err != nil {
+			return nil, err
+		}
 	}
+	owner := refs.ItemDepartments
 	for i, id := range req.ItemIDs {
 		dept, ok := owner[id]
 		switch {
@@ -189,7 +233,7 @@ func (s *Server) checkDemand(ctx context.Context, p domain.Principal, req *deman
 		v.Add("sample", "give either businesses or sample, not both")
 	case len(req.Businesses) > 0:
 		d.TargetKind = domain.TargetList
-		if err := s.checkTargets(ctx, &v, req.Businesses); err != nil {
+		if err := s.checkTargets(ctx, &v, req.Businesses, refs.MissingBusinesses); err != nil {
 			return nil, err
 		}
 		d.Businesses = req.Businesses
@@ -249,7 +293,23 @@ func maxTime(a, b time.Time) time.Time {
 	return b
 }
 
-func (s *Server) checkTargets(ctx context.Context, v *checker, codes []string) error {
+// listLookedUp reports whether checkTargets looks a list's codes up in the
+// registry: when there are not too many and each is a valid USCC.
+func (s *Server) listLookedUp(codes []string) bool {
+	if len(codes) > s.cfg.Demands.MaxListTargets {
+		return false
+	}
+	for _, code := range codes {
+		if uscc.Check(code) != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// checkTargets checks a list of businesses. missing, when not nil, is what
+// store.MissingBusinesses answered for codes already (store.DemandRefs).
+func (s *Server) checkTargets(ctx context.Context, v *checker, codes, missing []string) error {
 	if len(codes) > s.cfg.Demands.MaxListTargets {
 		v.Add("businesses", "at most %d businesses per demand, got %d", s.cfg.Demands.MaxListTargets, len(codes))
 		return nil
@@ -269,9 +329,12 @@ func (s *Server) checkTargets(ctx context.Context, v *checker, codes []string) e
 	if !valid {
 		return nil
 	}
-	miss, err := s.store.MissingBusinesses(ctx, codes)
-	if err != nil {
-		return err
+	miss := missing
+	if miss == nil {
+		var err error
+		if miss, err = s.store.MissingBusinesses(ctx, codes); err != nil {
+			return err
+		}
 	}
 	if len(miss) > 0 {
 		v.Add("businesses", "not registered: %s", strings.Join(miss, ", "))

@@ -170,6 +170,6 @@ func (s *Server) CheckDemandJSON(ctx context.Context, p domain.Principal, body [
 	if err := decodeStrict(body, &req); err != nil {
 		return err
 	}
-	_, err := s.checkDemand(ctx, p, &req)
+	_, err := s.checkDemand(ctx, p, &req, false)
 	return err
 }

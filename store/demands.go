@@ -94,6 +94,17 @@ type Idempotency struct {
 // demand first created under that key instead of creating another (replayed =
 // true); the same key with a different request is a validation error.
 func (s *Store) CreateDemand(ctx context.Context, actor string, idem *Idempotency, d *domain.Demand) (replayed bool, err error) {
+	// A new demand (or key) is stored in one round trip; a key seen before
+	// is answered by the transaction below.
+	if stored, err := s.createDemandFast(ctx, actor, idem, d, false); err != nil || stored {
+		return false, err
+	}
+	return s.createDemandTx(ctx, actor, idem, d)
+}
+
+// createDemandTx is CreateDemand statement by statement, in a transaction:
+// what answers a key seen before.
+func (s *Store) createDemandTx(ctx context.Context, actor string, idem *Idempotency, d *domain.Demand) (replayed bool, err error) {
 	err = s.tx(ctx, func(tx *gorm.DB) error {
 		if idem != nil {
 			res := tx.Exec(`INSERT INTO idempotency_keys (token_id, key, request_hash) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/lib/pq"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -387,8 +388,15 @@ func (s *Store) MissingBusinesses(ctx context.Context, codes []string) ([]string
 		return nil, nil
 	}
 	var missing []string
-	err := s.db.WithContext(ctx).Raw(`SELECT x FROM unnest(?::text[]) AS x WHERE NOT EXISTS (SELECT 1 FROM businesses b WHERE b.uscc = x) ORDER BY x`,
-		pq.StringArray(codes)).Scan(&missing).Error
+	err := s.withPgx(ctx, func(c *pgx.Conn) error {
+		rows, _ := c.Query(ctx, missingBusinessesSQL, codes)
+		var err error
+		missing, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		return err
+	})
+	if len(missing) == 0 {
+		missing = nil
+	}
 	return missing, translate(err, "businesses")
 }
 
