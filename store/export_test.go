@@ -33,6 +33,7 @@ func SetReadCacheClock(s *Store, now func() time.Time) {
 
 // ReadCachePruning reports whether s's read cache is pruning now.
 func ReadCachePruning(s *Store) bool { return s.reads.pruning.Load() }
+
 // MissingBusinessesSQL is the statement that finds a demand's unregistered
 // businesses (tests of its plan).
 const MissingBusinessesSQL = missingBusinessesSQL
