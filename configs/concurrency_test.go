@@ -42,7 +42,7 @@ func TestConcurrencyBadValuesNameTheKey(t *testing.T) {
 		{"INSPECTONCE_HTTP_CONCURRENCY_RETRY_AFTER=0s", "http.concurrency.retry_after"},
 		{"INSPECTONCE_HTTP_CONCURRENCY_RETRY_AFTER=1500ms", "http.concurrency.retry_after"},
 		{"INSPECTONCE_DATABASE_WARM_CONNS=-1", "database.warm_conns"},
-		{"INSPECTONCE_DATABASE_WARM_CONNS=21", "database.warm_conns"},
+		{"INSPECTONCE_DATABASE_WARM_CONNS=41", "database.warm_conns"},
 		{"INSPECTONCE_AUDIT_CHAIN_INTERVAL=0s", "audit.chain_interval"},
 		{"INSPECTONCE_AUDIT_CHAIN_INTERVAL=2m", "audit.chain_interval"},
 	}
