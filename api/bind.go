@@ -174,7 +174,7 @@ func list[T any](c echo.Context, p store.Paged[T]) error {
 	if items == nil {
 		items = []T{}
 	}
-	if _, ok := any(*new(T)).(jsonAppender); ok && !prettyJSON(c) {
+	if _, ok := any(new(T)).(jsonAppender); ok && !prettyJSON(c) {
 		return listAppended(c, items, p.Next)
 	}
 	return c.JSON(http.StatusOK, listResponse[T]{Items: items, NextCursor: p.Next})
@@ -197,7 +197,8 @@ func prettyJSON(c echo.Context) bool {
 var listBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 32<<10); return &b }}
 
 // listAppended writes the listResponse of items whose T is a jsonAppender,
-// byte for byte as c.JSON writes it (TestListAppendedMatchesJSON).
+// byte for byte as c.JSON writes it (TestListAppendedMatchesJSON), with its
+// length, so that net/http writes it at once rather than in chunks.
 func listAppended[T any](c echo.Context, items []T, next string) error {
 	bp := listBuffers.Get().(*[]byte)
 	b := append((*bp)[:0], `{"items":[`...)
@@ -206,7 +207,8 @@ func listAppended[T any](c echo.Context, items []T, next string) error {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		if b, err = any(items[i]).(jsonAppender).AppendJSON(b); err != nil {
+		// Through a pointer: boxing the item itself would copy it to the heap.
+		if b, err = any(&items[i]).(jsonAppender).AppendJSON(b); err != nil {
 			return fmt.Errorf("list item %d: %w", i, err)
 		}
 	}
@@ -216,6 +218,7 @@ func listAppended[T any](c echo.Context, items []T, next string) error {
 		b = jsonout.String(b, next)
 	}
 	b = append(b, "}\n"...)
+	c.Response().Header().Set(echo.HeaderContentLength, strconv.Itoa(len(b)))
 	err = c.JSONBlob(http.StatusOK, b)
 	if cap(b) <= 1<<20 { // a page of MaxLimit businesses is about 500 KiB
 		*bp = b

@@ -20,8 +20,9 @@ import (
 // check, store, JSON) for two read routes of the load benchmark, over the
 // seeded demo county: GET /businesses as the admin (the default page) and GET
 // /teams/{id}/rosters/{date} as the squad's leader on the seed's day with the
-// most stops of the next fortnight. PostgreSQL's own CPU is not in ns/op: see
-// EXPLAIN (ANALYZE, BUFFERS) for that. Run:
+// most stops of the next fortnight. PostgreSQL's own CPU is not in ns/op:
+// pg-µs/op is its backends' CPU per request, read from /proc when the
+// server runs on this machine (10 ms ticks: use -benchtime 3s or more). Run:
 //
 //	go test ./api -run '^$' -bench ReadRoutes -benchmem
 func BenchmarkReadRoutes(b *testing.B) {
@@ -73,6 +74,11 @@ func BenchmarkReadRoutes(b *testing.B) {
 			}
 			b.SetBytes(int64(rec.Body.Len()))
 			b.ReportAllocs()
+			pg, ok := storetest.BackendCPU(b, st.SQL())
+			var pg0 time.Duration
+			if ok {
+				pg0 = pg()
+			}
 			b.ResetTimer()
 			for range b.N {
 				rec := httptest.NewRecorder()
@@ -80,6 +86,9 @@ func BenchmarkReadRoutes(b *testing.B) {
 				if rec.Code != http.StatusOK {
 					b.Fatalf("%s: %d", path, rec.Code)
 				}
+			}
+			if ok {
+				b.ReportMetric(float64(pg()-pg0)/float64(time.Microsecond)/float64(b.N), "pg-µs/op")
 			}
 		}
 	}

@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"testing"
 	"time"
 
@@ -46,6 +47,9 @@ func TestListAppendedMatchesJSON(t *testing.T) {
 				rec.Header().Get(echo.HeaderContentType) != want.Header().Get(echo.HeaderContentType) {
 				t.Errorf("%s%s: %d %s %s\nwant %d %s %s", name, query, rec.Code, rec.Header().Get(echo.HeaderContentType), rec.Body,
 					want.Code, want.Header().Get(echo.HeaderContentType), want.Body)
+			}
+			if n := rec.Header().Get(echo.HeaderContentLength); query == "" && n != strconv.Itoa(rec.Body.Len()) {
+				t.Errorf("%s: Content-Length %q for %d bytes", name, n, rec.Body.Len())
 			}
 		}
 	}

@@ -400,8 +400,11 @@ func (s *Store) ListBusinesses(ctx context.Context, f BusinessFilter, p Page) (P
 		where("b.uscc > ?", p.After)
 	}
 	lim := p.limit()
-	q.WriteString(" ORDER BY b.uscc LIMIT ?")
-	args = append(args, lim+1)
+	// The limit is written into the statement, not bound: with LIMIT $n
+	// PostgreSQL's generic plan guesses a tenth of the table, costs more
+	// than a plan for 51 rows, and so the statement is planned afresh at
+	// every call (0.14 ms). Each page size is its own prepared statement.
+	q.WriteString(" ORDER BY b.uscc LIMIT " + strconv.Itoa(lim+1))
 	items := make([]domain.Business, 0, min(lim+1, DefaultLimit+1))
 	err := s.withPgx(ctx, func(c *pgx.Conn) error {
 		rows, err := c.Query(ctx, dollarParams(q.String()), args...)
