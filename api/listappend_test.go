@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -51,6 +52,46 @@ func TestListAppendedMatchesJSON(t *testing.T) {
 			if n := rec.Header().Get(echo.HeaderContentLength); query == "" && n != strconv.Itoa(rec.Body.Len()) {
 				t.Errorf("%s: Content-Length %q for %d bytes", name, n, rec.Body.Len())
 			}
+		}
+	}
+}
+
+// TestRosterResponseJSON checks that a roster answer written by hand is byte
+// for byte what c.JSON wrote: stops shown and withheld, a moved one, a
+// checklist and people empty or missing, with and without totals, days away
+// and closures present, empty or missing, text that needs escaping.
+func TestRosterResponseJSON(t *testing.T) {
+	at := time.Date(2026, 12, 8, 7, 0, 40, 452633000, time.FixedZone("CST", 8*3600))
+	repair := int64(7)
+	shown := store.RosterVisit{PlanID: 2, VisitSeq: 33, Revision: 0, RouteOrder: 1, DurationMinutes: 30, TravelMinutes: 2,
+		Business: store.RosterBusiness{USCC: "913309224A7RU0NM9U", Name: "嵊泗<碧海>酒家 & co", Address: "菜园镇\n南长涂路", Lat: 30.727231,
+			Lng: 122.448946, ContactName: "胡秀燕", ContactPhone: "15585113813"},
+		Items: []store.RosterItem{{ID: 6, Code: "SCJG-06", Name: "网络经营主体信息公示", DepartmentID: 1, DepartmentCode: "SCJG",
+			DepartmentName: "市场监督管理局", LegalBasis: "《电子商务法》第十五条", Minutes: 15}},
+		Inspectors: []store.RosterInspector{{ID: 116, Name: "傅伟明", Phone: "13205207232", Role: "lead"}, {ID: 32, Name: "黄峰帆", Role: "member"}},
+		Code:       "abc_DEF-123", CodeURL: "http://127.0.0.1:8080/v/abc_DEF-123?x=1&y=<2>"}
+	moved := shown
+	moved.OriginalDate, moved.Revision, moved.Items, moved.Inspectors, moved.CodeURL = "2026-12-09", 2, []store.RosterItem{}, nil, ""
+	moved.Business.ContactWithheld, moved.Business.ContactName, moved.Business.ContactPhone = true, "", ""
+	team := store.RosterTeam{ID: 11, Code: "CYZ", Name: "菜园镇中队", ContactPhone: "0580-1234", BaseLat: 30.7, BaseLng: 122.45}
+	for name, r := range map[string]rosterResponse{
+		"full": {Roster: store.Roster{Team: team, Date: "2026-12-08", Totals: &store.RosterTotals{TravelKm: 7.25, WorkMinutes: 90, TravelMinutes: 17},
+			Visits: []store.RosterVisit{shown, moved}},
+			Away: []store.Away{{Unavailability: store.Unavailability{ID: 1, InspectorID: 116, TeamID: 11, From: "2026-12-08", To: "2026-12-09",
+				Reason: "病假 <急>", CreatedBy: "admin", CreatedAt: at, RepairID: &repair}, InspectorCode: "I1", InspectorName: "傅伟明"}},
+			Closures: []store.ClosureNote{{Closure: store.Closure{ID: 3, RegionID: &repair, From: "2026-12-08", To: "2026-12-08", Reason: "台风",
+				CreatedAt: at}, Code: "CYZ", Name: "菜园镇"}}},
+		"empty day": {Roster: store.Roster{Team: team, Date: "2026-12-10", Visits: []store.RosterVisit{}}, Away: []store.Away{},
+			Closures: []store.ClosureNote{}},
+		"nils": {Roster: store.Roster{Team: team, Date: "2026-12-10"}},
+	} {
+		want, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := r.appendJSON(nil)
+		if err != nil || string(got) != string(want)+"\n" {
+			t.Errorf("%s: %s, %v\nwant %s", name, got, err, want)
 		}
 	}
 }

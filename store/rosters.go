@@ -160,7 +160,9 @@ func (s *Store) ReadRosterDay(ctx context.Context, viewer domain.Principal, team
 // day; their duration with the minutes that published joins added; their
 // code's generation; their tasks (one row each: the items are made unique
 // and ordered by first task in Go) and their people with substitutions
-// applied (ordered by position in Go). CONTACT is replaced by the contact
+// applied (ordered by position in Go; OFFSET 0 keeps the inspector a probe
+// of its primary key, where PostgreSQL would otherwise hash the whole table
+// at every call). CONTACT is replaced by the contact
 // columns: contactColumns after contactLateral's join, or the plain ones
 // where the reader may see every stop's (rosterContactsAll).
 const rosterVisitsSQL = `
@@ -196,7 +198,8 @@ CROSS JOIN LATERAL (
 	SELECT array_agg(a.ord) ords, array_agg(i.id) ids, array_agg(i.name) names, array_agg(i.phone) phones, array_agg(a.role) roles
 	FROM plan_assignments a
 	CROSS JOIN LATERAL (SELECT i.id, i.name, i.phone FROM inspectors i WHERE i.id = coalesce((SELECT s.inspector_id FROM visit_substitutions s
-		WHERE s.plan_id = a.plan_id AND s.visit_seq = a.visit_seq AND s.ord = a.ord ORDER BY s.seq DESC LIMIT 1), a.inspector_id)) i
+		WHERE s.plan_id = a.plan_id AND s.visit_seq = a.visit_seq AND s.ord = a.ord ORDER BY s.seq DESC LIMIT 1), a.inspector_id)
+		OFFSET 0) i
 	WHERE a.plan_id = v.plan_id AND a.visit_seq = v.seq
 ) ins
 ORDER BY v.plan_id, v.revision > 0, v.route_order, v.seq`
