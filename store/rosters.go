@@ -160,9 +160,9 @@ func (s *Store) ReadRosterDay(ctx context.Context, viewer domain.Principal, team
 // day; their duration with the minutes that published joins added; their
 // code's generation; their tasks (one row each: the items are made unique
 // and ordered by first task in Go) and their people with substitutions
-// applied (ordered by position in Go; OFFSET 0 keeps the inspector a probe
-// of its primary key, where PostgreSQL would otherwise hash the whole table
-// at every call). CONTACT is replaced by the contact
+// applied (ordered by position in Go; PostgreSQL hashes the county's
+// inspectors once per call, which measured no dearer than probing them one
+// by one). CONTACT is replaced by the contact
 // columns: contactColumns after contactLateral's join, or the plain ones
 // where the reader may see every stop's (rosterContactsAll).
 const rosterVisitsSQL = `
@@ -198,8 +198,7 @@ CROSS JOIN LATERAL (
 	SELECT array_agg(a.ord) ords, array_agg(i.id) ids, array_agg(i.name) names, array_agg(i.phone) phones, array_agg(a.role) roles
 	FROM plan_assignments a
 	CROSS JOIN LATERAL (SELECT i.id, i.name, i.phone FROM inspectors i WHERE i.id = coalesce((SELECT s.inspector_id FROM visit_substitutions s
-		WHERE s.plan_id = a.plan_id AND s.visit_seq = a.visit_seq AND s.ord = a.ord ORDER BY s.seq DESC LIMIT 1), a.inspector_id)
-		OFFSET 0) i
+		WHERE s.plan_id = a.plan_id AND s.visit_seq = a.visit_seq AND s.ord = a.ord ORDER BY s.seq DESC LIMIT 1), a.inspector_id)) i
 	WHERE a.plan_id = v.plan_id AND a.visit_seq = v.seq
 ) ins
 ORDER BY v.plan_id, v.revision > 0, v.route_order, v.seq`
@@ -383,11 +382,14 @@ func (r *rosterArrays) lists() ([]RosterItem, []RosterInspector, error) {
 
 // queueRosterAvailability queues the days away of team teamID's members and
 // the closures touching its work on day, as ListAway and ClosuresAffecting
-// read them for one day, into rd.
+// read them for one day, into rd. Each day away probes its inspector by
+// primary key (OFFSET 0): joined plainly, PostgreSQL hashed the whole
+// inspectors table at every roster read, days away or not.
 func queueRosterAvailability(b *pgx.Batch, teamID int64, day time.Time, rd *TeamRosterDay) {
 	b.Queue(`SELECT `+awaySelect+`
-		FROM inspector_unavailability u JOIN inspectors i ON i.id = u.inspector_id
-		WHERE u.to_date >= $1::date AND u.from_date <= $1::date AND i.team_id = $2
+		FROM inspector_unavailability u
+		CROSS JOIN LATERAL (SELECT i.team_id, i.code, i.name FROM inspectors i WHERE i.id = u.inspector_id AND i.team_id = $2 OFFSET 0) i
+		WHERE u.to_date >= $1::date AND u.from_date <= $1::date
 		ORDER BY u.from_date, i.name, u.id LIMIT $3`, day, teamID, MaxLimit).Query(func(rs pgx.Rows) error {
 		var r awayRow
 		_, err := pgx.ForEachRow(rs, []any{&r.ID, &r.InspectorID, &r.TeamID, &r.FromDate, &r.ToDate, &r.Reason, &r.CreatedBy,
