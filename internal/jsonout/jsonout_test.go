@@ -45,7 +45,7 @@ func TestFloat64(t *testing.T) {
 func TestTime(t *testing.T) {
 	sh := time.FixedZone("CST", 8*3600)
 	for _, tm := range []time.Time{{}, time.Date(2026, 12, 8, 7, 0, 40, 452633000, sh), time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
-		time.Date(1, 1, 1, 0, 0, 0, 1, time.FixedZone("odd", -(3*3600 + 30*60)))} {
+		time.Date(1, 1, 1, 0, 0, 0, 1, time.FixedZone("odd", -(3*3600+30*60)))} {
 		want, _ := json.Marshal(tm)
 		got, err := Time(nil, tm)
 		if err != nil || string(got) != string(want) {
