@@ -12,11 +12,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/labstack/echo/v4"
 
 	"inspectonce/domain"
 	"inspectonce/internal/jsonin"
+	"inspectonce/internal/jsonout"
 	"inspectonce/store"
 )
 
@@ -172,7 +174,57 @@ func list[T any](c echo.Context, p store.Paged[T]) error {
 	if items == nil {
 		items = []T{}
 	}
+	if _, ok := any(new(T)).(jsonAppender); ok && !prettyJSON(c) {
+		return listAppended(c, items, p.Next)
+	}
 	return c.JSON(http.StatusOK, listResponse[T]{Items: items, NextCursor: p.Next})
+}
+
+// jsonAppender is an item that writes its own JSON without reflection
+// (domain.Business): lists of them are written by hand (issue 20).
+type jsonAppender interface {
+	AppendJSON(dst []byte) ([]byte, error)
+}
+
+// prettyJSON is whether echo's c.JSON would indent the answer (?pretty, or
+// debug mode); listAppended writes compact JSON only.
+func prettyJSON(c echo.Context) bool {
+	_, pretty := c.QueryParams()["pretty"]
+	return pretty || c.Echo().Debug
+}
+
+// listBuffers recycles the buffers of hand-written lists.
+var listBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 32<<10); return &b }}
+
+// listAppended writes the listResponse of items whose T is a jsonAppender,
+// byte for byte as c.JSON writes it (TestListAppendedMatchesJSON), with its
+// length, so that net/http writes it at once rather than in chunks.
+func listAppended[T any](c echo.Context, items []T, next string) error {
+	bp := listBuffers.Get().(*[]byte)
+	b := append((*bp)[:0], `{"items":[`...)
+	var err error
+	for i := range items {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		// Through a pointer: boxing the item itself would copy it to the heap.
+		if b, err = any(&items[i]).(jsonAppender).AppendJSON(b); err != nil {
+			return fmt.Errorf("list item %d: %w", i, err)
+		}
+	}
+	b = append(b, ']')
+	if next != "" {
+		b = append(b, `,"next_cursor":`...)
+		b = jsonout.String(b, next)
+	}
+	b = append(b, "}\n"...)
+	c.Response().Header().Set(echo.HeaderContentLength, strconv.Itoa(len(b)))
+	err = c.JSONBlob(http.StatusOK, b)
+	if cap(b) <= 1<<20 { // a page of MaxLimit businesses is about 500 KiB
+		*bp = b
+		listBuffers.Put(bp)
+	}
+	return err
 }
 
 // cleanParams refuses a path, query or form value holding a NUL character or

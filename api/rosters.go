@@ -1,7 +1,10 @@
 package api
 
 import (
+	"encoding/json"
 	"net/http"
+	"reflect"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -48,7 +51,48 @@ func (s *Server) getRoster(c echo.Context) error {
 	for i := range roster.Visits {
 		roster.Visits[i].CodeURL = web.CodeURL(s.cfg.HTTP.PublicBaseURL, roster.Visits[i].Code)
 	}
-	return c.JSON(http.StatusOK, rosterResponse{Roster: roster, Away: day.Away, Closures: day.Closures})
+	resp := rosterResponse{Roster: roster, Away: day.Away, Closures: day.Closures}
+	if prettyJSON(c) {
+		return c.JSON(http.StatusOK, resp)
+	}
+	b, err := resp.appendJSON(make([]byte, 0, 8<<10))
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set(echo.HeaderContentLength, strconv.Itoa(len(b)))
+	return c.JSONBlob(http.StatusOK, b)
+}
+
+// appendJSON appends r as c.JSON writes it, newline included, the roster
+// written by hand (store.Roster.AppendJSON; TestRosterResponseJSON).
+func (r *rosterResponse) appendJSON(dst []byte) ([]byte, error) {
+	dst = append(dst, '{')
+	dst, err := r.Roster.AppendJSON(dst)
+	if err != nil {
+		return nil, err
+	}
+	dst = append(dst, `,"away":`...)
+	if dst, err = appendMarshaled(dst, r.Away, len(r.Away)); err != nil {
+		return nil, err
+	}
+	dst = append(dst, `,"closures":`...)
+	if dst, err = appendMarshaled(dst, r.Closures, len(r.Closures)); err != nil {
+		return nil, err
+	}
+	return append(dst, "}\n"...), nil
+}
+
+// appendMarshaled appends list's JSON: [] at once when empty (not nil), else
+// through encoding/json.
+func appendMarshaled(dst []byte, list any, n int) ([]byte, error) {
+	if n == 0 && !reflect.ValueOf(list).IsNil() {
+		return append(dst, "[]"...), nil
+	}
+	b, err := json.Marshal(list)
+	if err != nil {
+		return nil, err
+	}
+	return append(dst, b...), nil
 }
 
 // rosterResponse is a roster with who of the team is away that day and the

@@ -57,10 +57,13 @@ func contactScope(p domain.Principal) (string, []any) {
 
 // contactLateral is a join, after businesses b, that adds cs.contact_ok:
 // whether p may see b's contact details (contactScope). Joined LEFT so that a
-// missing business (b all NULL) keeps its row, with contact_ok false.
+// missing business (b all NULL) keeps its row, with contact_ok false. OFFSET
+// 0 keeps the subquery whole: pulled up, its condition was copied into each
+// of contactColumns' three uses and evaluated three times a row (a planner's
+// page of 50 businesses: 2.4 ms, 0.9 ms with it).
 func contactLateral(p domain.Principal) (string, []any) {
 	cond, args := contactScope(p)
-	return `LEFT JOIN LATERAL (SELECT (` + cond + `) AS contact_ok) cs ON TRUE`, args
+	return `LEFT JOIN LATERAL (SELECT (` + cond + `) AS contact_ok OFFSET 0) cs ON TRUE`, args
 }
 
 // contactColumns selects b's contact details as p may see them, after

@@ -18,7 +18,8 @@ import (
 // restaurant's schedule, the squad's roster of today, the /v/ check of one of
 // its codes and the inspector's day. Each op is one call, one after the
 // other, so ns/op is the latency of one request's store work and allocs/op
-// its garbage. Run:
+// its garbage; pg-µs/op, where reported, is PostgreSQL's CPU per op
+// (storetest.BackendCPU). Run:
 //
 //	go test ./store -run '^$' -bench HotReads -benchmem
 func BenchmarkHotReads(b *testing.B) {
@@ -116,6 +117,7 @@ func BenchmarkHotReads(b *testing.B) {
 	})
 	b.Run("Roster", func(b *testing.B) {
 		b.ReportAllocs()
+		defer reportBackendCPU(b, st)()
 		for range b.N {
 			if _, err := st.Roster(ctx, leader, leader.TeamID(), today); err != nil {
 				b.Fatal(err)
@@ -124,8 +126,22 @@ func BenchmarkHotReads(b *testing.B) {
 	})
 	b.Run("RosterRoute", func(b *testing.B) {
 		b.ReportAllocs()
+		defer reportBackendCPU(b, st)()
 		for range b.N {
 			if err := rosterRoute(ctx, st, leader, leader.TeamID(), today); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	admin, err := st.Authenticate(ctx, tokens[domain.RoleAdmin])
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("ListBusinesses", func(b *testing.B) {
+		b.ReportAllocs()
+		defer reportBackendCPU(b, st)()
+		for range b.N {
+			if _, err := st.ListBusinesses(ctx, store.BusinessFilter{Viewer: &admin}, store.Page{}); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -154,4 +170,19 @@ func BenchmarkHotReads(b *testing.B) {
 			}
 		}
 	})
+}
+
+// reportBackendCPU starts counting the CPU of st's PostgreSQL backends; the
+// function it returns reports it per op as pg-µs/op (nothing when the
+// server's processes cannot be read here).
+func reportBackendCPU(b *testing.B, st *store.Store) func() {
+	cpu, ok := storetest.BackendCPU(b, st.SQL())
+	if !ok {
+		return func() {}
+	}
+	start := cpu()
+	b.ResetTimer()
+	return func() {
+		b.ReportMetric(float64(cpu()-start)/float64(time.Microsecond)/float64(b.N), "pg-µs/op")
+	}
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"strconv"
+	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/lib/pq"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -357,37 +359,71 @@ func (s *Store) RiskHistory(ctx context.Context, code string) ([]domain.RiskChan
 	return out, translate(err, "risk history")
 }
 
-// ListBusinesses pages through businesses ordered by USCC, in one query;
-// with f.Viewer, contact details outside its work are withheld.
+// ListBusinesses pages through businesses ordered by USCC, in one prepared
+// query through pgx, rows scanned by hand (issue 20); with f.Viewer, contact
+// details outside its work are withheld.
 func (s *Store) ListBusinesses(ctx context.Context, f BusinessFilter, p Page) (Paged[domain.Business], error) {
-	q := s.businesses(ctx, f.Viewer)
+	var q strings.Builder
+	var args []any
+	if f.Viewer == nil {
+		q.WriteString(`SELECT b.uscc, b.name, b.address, b.region_id, b.industry_code, b.lat, b.lng, b.risk_code,
+	b.risk_set_at, b.risk_reason, b.list_kind, b.contact_name, b.contact_phone, FALSE, b.created_at, b.updated_at
+	FROM businesses b WHERE TRUE`)
+	} else {
+		join, cargs := contactLateral(*f.Viewer)
+		q.WriteString(`SELECT ` + scopedBusinessColumns + ` FROM businesses b ` + join + ` WHERE TRUE`)
+		args = append(args, cargs...)
+	}
+	where := func(cond string, a ...any) {
+		q.WriteString(" AND " + cond)
+		args = append(args, a...)
+	}
 	if f.RegionID != 0 {
-		q = q.Where("b.region_id IN "+regionSubtree, pq.Int64Array{f.RegionID})
+		where("b.region_id IN "+regionSubtree, []int64{f.RegionID})
 	}
 	if f.IndustryCode != "" {
-		q = q.Where("b.industry_code = ?", f.IndustryCode)
+		where("b.industry_code = ?", f.IndustryCode)
 	}
 	if f.RiskCode != "" {
-		q = q.Where("b.risk_code = ?", f.RiskCode)
+		where("b.risk_code = ?", f.RiskCode)
 	}
 	if f.ListKind != "" {
-		q = q.Where("b.list_kind = ?", f.ListKind)
+		where("b.list_kind = ?", f.ListKind)
 	}
 	if f.ScenarioID != 0 {
-		q = q.Where("b.industry_code = ANY(SELECT unnest(industry_codes) FROM scenarios WHERE id = ?)", f.ScenarioID)
+		where("b.industry_code = ANY(SELECT unnest(industry_codes) FROM scenarios WHERE id = ?)", f.ScenarioID)
 	}
-	if cond, args := businessSearch(f.Search); cond != "" {
-		q = q.Where(cond, args...)
+	if cond, cargs := businessSearch(f.Search); cond != "" {
+		where(cond, cargs...)
 	}
 	if p.After != "" {
-		q = q.Where("b.uscc > ?", p.After)
+		where("b.uscc > ?", p.After)
 	}
 	lim := p.limit()
-	var items []domain.Business
-	if err := q.Order("b.uscc").Limit(lim + 1).Find(&items).Error; err != nil {
+	// The limit is written into the statement, not bound: with LIMIT $n
+	// PostgreSQL's generic plan guesses a tenth of the table, costs more
+	// than a plan for 51 rows, and so the statement is planned afresh at
+	// every call (0.14 ms). Each page size is its own prepared statement.
+	q.WriteString(" ORDER BY b.uscc LIMIT " + strconv.Itoa(lim+1))
+	items := make([]domain.Business, 0, min(lim+1, DefaultLimit+1))
+	err := s.withPgx(ctx, func(c *pgx.Conn) error {
+		rows, err := c.Query(ctx, dollarParams(q.String()), args...)
+		if err != nil {
+			return err
+		}
+		var b domain.Business
+		_, err = pgx.ForEachRow(rows, []any{&b.USCC, &b.Name, &b.Address, &b.RegionID, &b.IndustryCode, &b.Lat, &b.Lng,
+			&b.RiskCode, &b.RiskSetAt, &b.RiskReason, &b.ListKind, &b.ContactName, &b.ContactPhone, &b.ContactWithheld,
+			&b.CreatedAt, &b.UpdatedAt}, func() error {
+			items = append(items, b)
+			return nil
+		})
+		return err
+	})
+	if err != nil {
 		return Paged[domain.Business]{}, translate(err, "businesses")
 	}
-	out := Paged[domain.Business]{Items: nonNil(items)}
+	out := Paged[domain.Business]{Items: items}
 	if len(items) > lim {
 		out.Items = items[:lim]
 		out.Next = items[lim-1].USCC

@@ -1,10 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -149,116 +151,141 @@ func (s *Store) ReadRosterDay(ctx context.Context, viewer domain.Principal, team
 	return s.readRoster(ctx, viewer, teamID, date, true)
 }
 
+// rosterVisitsSQL reads the visits of a roster, $1 the team and $2 the day,
+// each with its checklist and people, in one prepared statement (issue 20).
+// It is published_visits and visit_assignments written out for one team-day
+// so that PostgreSQL probes indexes from the team and the day (the views,
+// joined three times, cost about 1 ms a roster): the visits planned that
+// day and not moved since, and those whose latest move brought them to the
+// day; their duration with the minutes that published joins added; their
+// code's generation; their tasks (one row each: the items are made unique
+// and ordered by first task in Go) and their people with substitutions
+// applied (ordered by position in Go; PostgreSQL hashes the county's
+// inspectors once per call, which measured no dearer than probing them one
+// by one). CONTACT is replaced by the contact
+// columns: contactColumns after contactLateral's join, or the plain ones
+// where the reader may see every stop's (rosterContactsAll).
+const rosterVisitsSQL = `
+WITH mv AS MATERIALIZED (
+	SELECT m.plan_id, m.visit_seq, m.seq FROM visit_moves m WHERE m.to_date = $2::date
+		AND NOT EXISTS (SELECT 1 FROM visit_moves l WHERE l.plan_id = m.plan_id AND l.visit_seq = m.visit_seq AND l.seq > m.seq)
+), v AS (
+	SELECT pv.plan_id, pv.seq, pv.uscc, pv.date AS original_date, 0 AS revision, pv.route_order, pv.duration_minutes, pv.travel_minutes
+	FROM plan_visits pv JOIN plans p ON p.id = pv.plan_id
+	WHERE pv.team_id = $1 AND pv.date = $2::date AND p.status = 'published'
+		AND NOT EXISTS (SELECT 1 FROM visit_moves m WHERE m.plan_id = pv.plan_id AND m.visit_seq = pv.seq)
+	UNION ALL
+	SELECT pv.plan_id, pv.seq, pv.uscc, pv.date, mv.seq, pv.route_order, pv.duration_minutes, pv.travel_minutes
+	FROM mv JOIN plan_visits pv ON pv.plan_id = mv.plan_id AND pv.seq = mv.visit_seq JOIN plans p ON p.id = pv.plan_id
+	WHERE pv.team_id = $1 AND p.status = 'published'
+)
+SELECT v.plan_id, v.seq, v.original_date, v.revision, v.route_order,
+	v.duration_minutes + coalesce((SELECT sum(j.added_minutes) FROM plan_joins j JOIN plans jp ON jp.id = j.plan_id AND jp.status = 'published'
+		WHERE j.target_plan_id = v.plan_id AND j.target_visit_seq = v.seq), 0)::integer,
+	v.travel_minutes, v.uscc, coalesce(b.name, ''), coalesce(b.address, ''), coalesce(b.lat, 0), coalesce(b.lng, 0), CONTACT,
+	(SELECT count(*) FROM visit_code_revocations r WHERE r.plan_id = v.plan_id AND r.visit_seq = v.seq),
+	it.seqs, it.ids, it.codes, it.names, it.dept_ids, it.dept_codes, it.dept_names, it.bases, it.minutes,
+	ins.ords, ins.ids, ins.names, ins.phones, ins.roles
+FROM v LEFT JOIN businesses b ON b.uscc = v.uscc JOINS
+CROSS JOIN LATERAL (
+	SELECT array_agg(t.seq) seqs, array_agg(it.id) ids, array_agg(it.code) codes, array_agg(it.name) names,
+		array_agg(d.id) dept_ids, array_agg(d.code) dept_codes, array_agg(d.name) dept_names,
+		array_agg(it.legal_basis) bases, array_agg(it.minutes) minutes
+	FROM plan_tasks t JOIN items it ON it.id = t.item_id JOIN departments d ON d.id = it.department_id
+	WHERE t.plan_id = v.plan_id AND t.visit_seq = v.seq
+) it
+CROSS JOIN LATERAL (
+	SELECT array_agg(a.ord) ords, array_agg(i.id) ids, array_agg(i.name) names, array_agg(i.phone) phones, array_agg(a.role) roles
+	FROM plan_assignments a
+	CROSS JOIN LATERAL (SELECT i.id, i.name, i.phone FROM inspectors i WHERE i.id = coalesce((SELECT s.inspector_id FROM visit_substitutions s
+		WHERE s.plan_id = a.plan_id AND s.visit_seq = a.visit_seq AND s.ord = a.ord ORDER BY s.seq DESC LIMIT 1), a.inspector_id)) i
+	WHERE a.plan_id = v.plan_id AND a.visit_seq = v.seq
+) ins
+ORDER BY v.plan_id, v.revision > 0, v.route_order, v.seq`
+
+// rosterContactsAll are the contact columns of a roster read by a reader who
+// may see every stop's: an admin, or the leader of the team, whose team
+// leads each of the day's visits in a published plan, which is what
+// contactScope asks of it.
+const rosterContactsAll = `coalesce(b.contact_name, ''), coalesce(b.contact_phone, ''), b.uscc IS NULL`
+
+// rosterHeadSQL reads the team ($1) and the published plans' totals of its
+// day ($2) in one row; none for an unknown team.
+const rosterHeadSQL = `SELECT t.id, t.code, t.name, t.contact_phone, t.base_lat, t.base_lng, d.n, d.km, d.work, d.travel
+FROM teams t CROSS JOIN LATERAL (
+	SELECT count(*) n, coalesce(sum(d.travel_km), 0) km, coalesce(sum(d.work_minutes), 0) work, coalesce(sum(d.travel_minutes), 0) travel
+	FROM plan_team_days d JOIN plans p ON p.id = d.plan_id
+	WHERE d.team_id = t.id AND d.date = $2::date AND p.status = 'published') d
+WHERE t.id = $1`
+
+// rosterVisitsQuery is rosterVisitsSQL for viewer reading team teamID's
+// roster, with its arguments.
+func rosterVisitsQuery(viewer domain.Principal, teamID int64, day time.Time) (string, []any) {
+	if viewer.LeadsTeam(teamID) {
+		q := strings.Replace(strings.Replace(rosterVisitsSQL, "CONTACT", rosterContactsAll, 1), " JOINS\n", "\n", 1)
+		return q, []any{teamID, day}
+	}
+	join, cargs := contactLateral(viewer)
+	// contactScope's arguments come after the team and the day.
+	join = dollarParamsFrom(join, 3)
+	q := strings.Replace(strings.Replace(rosterVisitsSQL, "CONTACT", contactColumns, 1), " JOINS\n", " "+join+"\n", 1)
+	return q, append([]any{teamID, day}, cargs...)
+}
+
 // readRoster is Roster, and with full the rest of ReadRosterDay, in one
-// batch.
+// batch: the team with its totals, the visits with their checklists and
+// people, and with full the days away and closures.
 func (s *Store) readRoster(ctx context.Context, viewer domain.Principal, teamID int64, date time.Time, full bool) (TeamRosterDay, error) {
 	y, m, d := date.Date()
 	day := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 	out := Roster{Date: civilDate(date), Visits: []RosterVisit{}}
 	rd := TeamRosterDay{Away: []Away{}, Closures: []ClosureNote{}}
-	may := !full || viewer.LeadsTeam(teamID)
 	var found bool
 	var gens []int
-	type vkey struct {
-		plan int64
-		seq  int
-	}
-	at := map[vkey]int{}
-	contacts, cargs := contactLateral(viewer)
-	// One batch, one round trip: the team, the day's totals, the visits
-	// (with their codes' generations), their items and their people.
+	visitsSQL, vargs := rosterVisitsQuery(viewer, teamID, day)
 	err := s.withPgx(ctx, func(c *pgx.Conn) error {
 		b := &pgx.Batch{}
-		b.Queue(`SELECT id, code, name, contact_phone, base_lat, base_lng FROM teams WHERE id = $1`, teamID).
-			QueryRow(func(row pgx.Row) error {
-				t := &out.Team
-				err := row.Scan(&t.ID, &t.Code, &t.Name, &t.ContactPhone, &t.BaseLat, &t.BaseLng)
-				if errors.Is(err, pgx.ErrNoRows) {
-					return nil
-				}
-				found = err == nil
-				return err
-			})
-		b.Queue(`SELECT count(*), coalesce(sum(d.travel_km), 0), coalesce(sum(d.work_minutes), 0), coalesce(sum(d.travel_minutes), 0)
-			FROM plan_team_days d JOIN plans p ON p.id = d.plan_id
-			WHERE d.team_id = $1 AND d.date = $2::date AND p.status = 'published'`, teamID, day).
-			QueryRow(func(row pgx.Row) error {
-				var days int
-				var t RosterTotals
-				if err := row.Scan(&days, &t.TravelKm, &t.WorkMinutes, &t.TravelMinutes); err != nil {
-					return err
-				}
-				if days > 0 {
-					out.Totals = &t
-				}
+		b.Queue(rosterHeadSQL, teamID, day).QueryRow(func(row pgx.Row) error {
+			t := &out.Team
+			var days int
+			var tot RosterTotals
+			err := row.Scan(&t.ID, &t.Code, &t.Name, &t.ContactPhone, &t.BaseLat, &t.BaseLng,
+				&days, &tot.TravelKm, &tot.WorkMinutes, &tot.TravelMinutes)
+			if errors.Is(err, pgx.ErrNoRows) {
 				return nil
-			})
-		args := append(append([]any{}, cargs...), teamID, day)
-		b.Queue(dollarParams(`SELECT pv.plan_id, pv.seq, pv.original_date, pv.revision, pv.route_order, pv.duration_minutes,
-				pv.travel_minutes, pv.uscc, coalesce(b.name, ''), coalesce(b.address, ''), coalesce(b.lat, 0),
-				coalesce(b.lng, 0), `+contactColumns+`,
-				(SELECT count(*) FROM visit_code_revocations r WHERE r.plan_id = pv.plan_id AND r.visit_seq = pv.seq)
-			FROM published_visits pv LEFT JOIN businesses b ON b.uscc = pv.uscc `+contacts+`
-			WHERE pv.team_id = ?::bigint AND pv.date = ?::date ORDER BY pv.plan_id, pv.revision > 0, pv.route_order, pv.seq`), args...).
-			Query(func(rs pgx.Rows) error {
-				var v RosterVisit
-				var original time.Time
-				var gen int
-				bz := &v.Business
-				_, err := pgx.ForEachRow(rs, []any{&v.PlanID, &v.VisitSeq, &original, &v.Revision, &v.RouteOrder,
-					&v.DurationMinutes, &v.TravelMinutes, &bz.USCC, &bz.Name, &bz.Address, &bz.Lat, &bz.Lng,
-					&bz.ContactName, &bz.ContactPhone, &bz.ContactWithheld, &gen}, func() error {
-					x := v
-					x.Items, x.Inspectors = []RosterItem{}, []RosterInspector{}
-					if x.Revision > 0 {
-						x.OriginalDate = civilDate(original)
-					}
-					at[vkey{x.PlanID, x.VisitSeq}] = len(out.Visits)
-					out.Visits = append(out.Visits, x)
-					gens = append(gens, gen)
-					return nil
-				})
-				return err
-			})
-		b.Queue(`SELECT t.plan_id, t.visit_seq, it.id, it.code, it.name, d.id, d.code, d.name, it.legal_basis, it.minutes
-			FROM plan_tasks t JOIN items it ON it.id = t.item_id JOIN departments d ON d.id = it.department_id
-			JOIN published_visits pv ON pv.plan_id = t.plan_id AND pv.seq = t.visit_seq
-			WHERE pv.team_id = $1 AND pv.date = $2::date
-			GROUP BY t.plan_id, t.visit_seq, it.id, d.id
-			ORDER BY t.plan_id, t.visit_seq, min(t.seq)`, teamID, day).Query(func(rs pgx.Rows) error {
-			var k vkey
-			var it RosterItem
-			_, err := pgx.ForEachRow(rs, []any{&k.plan, &k.seq, &it.ID, &it.Code, &it.Name, &it.DepartmentID,
-				&it.DepartmentCode, &it.DepartmentName, &it.LegalBasis, &it.Minutes}, func() error {
-				if i, ok := at[k]; ok {
-					out.Visits[i].Items = append(out.Visits[i].Items, it)
+			}
+			found = err == nil
+			if days > 0 {
+				out.Totals = &tot
+			}
+			return err
+		})
+		b.Queue(visitsSQL, vargs...).Query(func(rs pgx.Rows) error {
+			var v RosterVisit
+			var original time.Time
+			var gen int
+			var r rosterArrays
+			bz := &v.Business
+			_, err := pgx.ForEachRow(rs, []any{&v.PlanID, &v.VisitSeq, &original, &v.Revision, &v.RouteOrder,
+				&v.DurationMinutes, &v.TravelMinutes, &bz.USCC, &bz.Name, &bz.Address, &bz.Lat, &bz.Lng,
+				&bz.ContactName, &bz.ContactPhone, &bz.ContactWithheld, &gen,
+				&r.taskSeqs, &r.itemIDs, &r.itemCodes, &r.itemNames, &r.deptIDs, &r.deptCodes, &r.deptNames, &r.bases, &r.minutes,
+				&r.ords, &r.inspectorIDs, &r.inspectorNames, &r.phones, &r.roles}, func() error {
+				x := v
+				if x.Revision > 0 {
+					x.OriginalDate = civilDate(original)
 				}
+				var err error
+				if x.Items, x.Inspectors, err = r.lists(); err != nil {
+					return fmt.Errorf("visit %d/%d: %w", x.PlanID, x.VisitSeq, err)
+				}
+				out.Visits = append(out.Visits, x)
+				gens = append(gens, gen)
 				return nil
 			})
 			return err
 		})
-		b.Queue(`SELECT a.plan_id, a.visit_seq, i.id, i.name, i.phone, a.role
-			FROM visit_assignments a JOIN inspectors i ON i.id = a.inspector_id
-			JOIN published_visits pv ON pv.plan_id = a.plan_id AND pv.seq = a.visit_seq
-			WHERE pv.team_id = $1 AND pv.date = $2::date ORDER BY a.plan_id, a.visit_seq, a.ord`, teamID, day).
-			Query(func(rs pgx.Rows) error {
-				var k vkey
-				var in RosterInspector
-				_, err := pgx.ForEachRow(rs, []any{&k.plan, &k.seq, &in.ID, &in.Name, &in.Phone, &in.Role}, func() error {
-					if i, ok := at[k]; ok {
-						out.Visits[i].Inspectors = append(out.Visits[i].Inspectors, in)
-					}
-					return nil
-				})
-				return err
-			})
 		if full {
-			if id := viewer.InspectorID(); !may && id > 0 {
-				b.Queue(`SELECT EXISTS (SELECT 1 FROM visit_assignments a
-						JOIN published_visits pv ON pv.plan_id = a.plan_id AND pv.seq = a.visit_seq
-						WHERE a.inspector_id = $1 AND pv.team_id = $2 AND pv.date = $3::date)`, id, teamID, day).
-					QueryRow(func(row pgx.Row) error { return row.Scan(&may) })
-			}
 			queueRosterAvailability(b, teamID, day, &rd)
 		}
 		return c.SendBatch(ctx, b).Close()
@@ -266,7 +293,9 @@ func (s *Store) readRoster(ctx context.Context, viewer domain.Principal, teamID 
 	if err != nil {
 		return TeamRosterDay{}, translate(err, "roster of "+objectID("team", teamID))
 	}
-	if !may {
+	if full && !viewer.LeadsTeam(teamID) && !worksDay(viewer.InspectorID(), out.Visits) {
+		// MayReadRoster: an inspector only a team-day it works, by the
+		// people just read (visit_assignments, substitutions applied).
 		return TeamRosterDay{}, fmt.Errorf("team %d: %w", teamID, domain.ErrNotFound)
 	}
 	if !found {
@@ -288,13 +317,79 @@ func (s *Store) readRoster(ctx context.Context, viewer domain.Principal, teamID 
 	return rd, nil
 }
 
+// worksDay reports whether inspector inspectorID (0: none) is among the
+// people of visits.
+func worksDay(inspectorID int64, visits []RosterVisit) bool {
+	if inspectorID <= 0 {
+		return false
+	}
+	for _, v := range visits {
+		for _, in := range v.Inspectors {
+			if in.ID == inspectorID {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// rosterArrays are a roster visit's tasks and people as rosterVisitsSQL
+// gives them: parallel arrays, in no particular order, NULL when empty.
+type rosterArrays struct {
+	taskSeqs, itemIDs, deptIDs, minutes        []int64
+	itemCodes, itemNames, deptCodes, deptNames []string
+	bases                                      []string
+	ords, inspectorIDs                         []int64
+	inspectorNames, phones, roles              []string
+}
+
+// lists are the visit's checklist (each item once, in the order of its
+// first task) and its people (by position, lead first).
+func (r *rosterArrays) lists() ([]RosterItem, []RosterInspector, error) {
+	n := len(r.taskSeqs)
+	if len(r.itemIDs) != n || len(r.itemCodes) != n || len(r.itemNames) != n || len(r.deptIDs) != n ||
+		len(r.deptCodes) != n || len(r.deptNames) != n || len(r.bases) != n || len(r.minutes) != n {
+		return nil, nil, errors.New("task arrays of different lengths")
+	}
+	order := make([]int, n)
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(r.taskSeqs[a], r.taskSeqs[b]) })
+	items := make([]RosterItem, 0, n)
+	for _, i := range order {
+		if slices.ContainsFunc(items, func(it RosterItem) bool { return it.ID == r.itemIDs[i] }) {
+			continue
+		}
+		items = append(items, RosterItem{ID: r.itemIDs[i], Code: r.itemCodes[i], Name: r.itemNames[i], DepartmentID: r.deptIDs[i],
+			DepartmentCode: r.deptCodes[i], DepartmentName: r.deptNames[i], LegalBasis: r.bases[i], Minutes: int(r.minutes[i])})
+	}
+	k := len(r.ords)
+	if len(r.inspectorIDs) != k || len(r.inspectorNames) != k || len(r.phones) != k || len(r.roles) != k {
+		return nil, nil, errors.New("people arrays of different lengths")
+	}
+	order = order[:0]
+	for i := range k {
+		order = append(order, i)
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(r.ords[a], r.ords[b]) })
+	people := make([]RosterInspector, 0, k)
+	for _, i := range order {
+		people = append(people, RosterInspector{ID: r.inspectorIDs[i], Name: r.inspectorNames[i], Phone: r.phones[i], Role: r.roles[i]})
+	}
+	return items, people, nil
+}
+
 // queueRosterAvailability queues the days away of team teamID's members and
 // the closures touching its work on day, as ListAway and ClosuresAffecting
-// read them for one day, into rd.
+// read them for one day, into rd. Each day away probes its inspector by
+// primary key (OFFSET 0): joined plainly, PostgreSQL hashed the whole
+// inspectors table at every roster read, days away or not.
 func queueRosterAvailability(b *pgx.Batch, teamID int64, day time.Time, rd *TeamRosterDay) {
 	b.Queue(`SELECT `+awaySelect+`
-		FROM inspector_unavailability u JOIN inspectors i ON i.id = u.inspector_id
-		WHERE u.to_date >= $1::date AND u.from_date <= $1::date AND i.team_id = $2
+		FROM inspector_unavailability u
+		CROSS JOIN LATERAL (SELECT i.team_id, i.code, i.name FROM inspectors i WHERE i.id = u.inspector_id AND i.team_id = $2 OFFSET 0) i
+		WHERE u.to_date >= $1::date AND u.from_date <= $1::date
 		ORDER BY u.from_date, i.name, u.id LIMIT $3`, day, teamID, MaxLimit).Query(func(rs pgx.Rows) error {
 		var r awayRow
 		_, err := pgx.ForEachRow(rs, []any{&r.ID, &r.InspectorID, &r.TeamID, &r.FromDate, &r.ToDate, &r.Reason, &r.CreatedBy,
@@ -321,10 +416,13 @@ func queueRosterAvailability(b *pgx.Batch, teamID int64, day time.Time, rd *Team
 
 // dollarParams numbers gorm's ? placeholders as PostgreSQL's $1, $2, ... for
 // pgx, in order: for SQL built from parts that use ? (contactScope).
-func dollarParams(q string) string {
+func dollarParams(q string) string { return dollarParamsFrom(q, 1) }
+
+// dollarParamsFrom is dollarParams numbering from $first.
+func dollarParamsFrom(q string, first int) string {
 	var b strings.Builder
 	b.Grow(len(q) + 16)
-	n := 0
+	n := first - 1
 	for _, r := range q {
 		if r == '?' {
 			n++
