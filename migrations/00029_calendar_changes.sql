@@ -1,6 +1,6 @@
 -- +goose Up
 -- The calendar's reads (a business's schedule, the /v/ check of a visit
--- code) are cached in each replica (store/readcache.go). An entry is served
+-- code, a team's roster as its leader reads it) are cached in each replica (store/readcache.go). An entry is served
 -- only while no transaction that changed what it was read from committed
 -- after the snapshot it was read in: every statement that changes a table
 -- those reads depend on records its transaction's id here (once per
@@ -51,10 +51,31 @@ CREATE TRIGGER departments_calendar_change AFTER INSERT OR UPDATE OR DELETE OR T
     FOR EACH STATEMENT EXECUTE FUNCTION record_calendar_change();
 CREATE TRIGGER demands_calendar_change AFTER UPDATE OF announce_days OR DELETE OR TRUNCATE ON demands
     FOR EACH STATEMENT EXECUTE FUNCTION record_calendar_change();
-CREATE TRIGGER businesses_calendar_change AFTER UPDATE OF uscc, name, address OR DELETE OR TRUNCATE ON businesses
+CREATE TRIGGER businesses_calendar_change
+    AFTER UPDATE OF uscc, name, address, lat, lng, contact_name, contact_phone OR DELETE OR TRUNCATE ON businesses
+    FOR EACH STATEMENT EXECUTE FUNCTION record_calendar_change();
+-- A roster also shows the team-day's totals, who of the team is away and
+-- the closures touching its work, with the repairs they opened.
+CREATE TRIGGER plan_team_days_calendar_change AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON plan_team_days
+    FOR EACH STATEMENT EXECUTE FUNCTION record_calendar_change();
+CREATE TRIGGER inspector_unavailability_calendar_change AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON inspector_unavailability
+    FOR EACH STATEMENT EXECUTE FUNCTION record_calendar_change();
+CREATE TRIGGER closures_calendar_change AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON closures
+    FOR EACH STATEMENT EXECUTE FUNCTION record_calendar_change();
+CREATE TRIGGER regions_calendar_change AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON regions
+    FOR EACH STATEMENT EXECUTE FUNCTION record_calendar_change();
+CREATE TRIGGER team_regions_calendar_change AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON team_regions
+    FOR EACH STATEMENT EXECUTE FUNCTION record_calendar_change();
+CREATE TRIGGER calendar_repairs_calendar_change AFTER INSERT OR UPDATE OF id, cause, cause_id OR DELETE OR TRUNCATE ON calendar_repairs
     FOR EACH STATEMENT EXECUTE FUNCTION record_calendar_change();
 
 -- +goose Down
+DROP TRIGGER calendar_repairs_calendar_change ON calendar_repairs;
+DROP TRIGGER team_regions_calendar_change ON team_regions;
+DROP TRIGGER regions_calendar_change ON regions;
+DROP TRIGGER closures_calendar_change ON closures;
+DROP TRIGGER inspector_unavailability_calendar_change ON inspector_unavailability;
+DROP TRIGGER plan_team_days_calendar_change ON plan_team_days;
 DROP TRIGGER businesses_calendar_change ON businesses;
 DROP TRIGGER demands_calendar_change ON demands;
 DROP TRIGGER departments_calendar_change ON departments;

@@ -108,6 +108,14 @@ type scheduleKey struct {
 	day  int64 // days since 1970-01-01
 }
 
+// rosterKey is a team's roster day as a reader who may see all of it reads
+// it (an admin, the team's leader: rosterContactsAll); inspectors, who see
+// only some stops' contacts, are not cached.
+type rosterKey struct {
+	team int64
+	day  int64
+}
+
 // cachedRead is an entry: a value read in snapshot snap, known true through
 // check round valid, to be served before until (when set) only.
 type cachedRead[V any] struct {
@@ -145,6 +153,7 @@ type readCache struct {
 	size      int
 	schedules map[scheduleKey]cachedRead[BusinessSchedule]
 	codes     map[visitcode.Code]cachedRead[CodeCheck]
+	rosters   map[rosterKey]cachedRead[TeamRosterDay]
 	now       func() time.Time
 
 	// Check rounds: the one running, the one to run after it (for the
@@ -173,7 +182,7 @@ func newReadCache(size int) *readCache {
 		size = DefaultReadCacheSize
 	}
 	return &readCache{size: size, schedules: map[scheduleKey]cachedRead[BusinessSchedule]{},
-		codes: map[visitcode.Code]cachedRead[CodeCheck]{}, now: time.Now}
+		codes: map[visitcode.Code]cachedRead[CodeCheck]{}, rosters: map[rosterKey]cachedRead[TeamRosterDay]{}, now: time.Now}
 }
 
 // ReadCacheStats are the read cache's counters since the start.
@@ -326,6 +335,26 @@ func (c *readCache) putCode(k visitcode.Code, base uint64, text string, until ti
 	keep(c, c.codes, k, base, text, until, check)
 }
 
+// roster returns the cached roster day of k if it is still true.
+func (c *readCache) roster(ctx context.Context, s *Store, k rosterKey) (TeamRosterDay, bool, uint64) {
+	if c == nil {
+		return TeamRosterDay{}, false, 0
+	}
+	rd, ok, base := lookup(ctx, c, s, c.rosters, k)
+	// The caller writes into the visits (the code URL).
+	rd.Visits = slices.Clone(rd.Visits)
+	return rd, ok, base
+}
+
+// putRoster caches rd, read in snapshot text after round base.
+func (c *readCache) putRoster(k rosterKey, base uint64, text string, rd TeamRosterDay) {
+	if c == nil {
+		return
+	}
+	rd.Visits = slices.Clone(rd.Visits)
+	keep(c, c.rosters, k, base, text, time.Time{}, rd)
+}
+
 func copyVisit(v *PublicVisit) *PublicVisit {
 	if v == nil {
 		return nil
@@ -434,6 +463,7 @@ func (c *readCache) runRound(s *Store, w *checkRound) {
 		c.dropped, c.discoveries = w.n, nil
 		clear(c.schedules)
 		clear(c.codes)
+		clear(c.rosters)
 	}
 	for _, x := range found {
 		c.discoveries = append(c.discoveries, discovery{xid: x, round: w.n, at: now})

@@ -28,6 +28,7 @@ type readCacheCounty struct {
 	loc           *time.Location
 	uscc          string
 	code          string
+	leader        domain.Principal
 }
 
 func newReadCacheCounty(t *testing.T) readCacheCounty {
@@ -53,15 +54,20 @@ func newReadCacheCounty(t *testing.T) readCacheCounty {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = raw.Close(context.Background()) })
-	var business domain.Principal
+	var business, leader domain.Principal
 	for _, tk := range res.Tokens {
 		if tk.Role == domain.RoleBusiness {
 			if business, err = st.Authenticate(ctx, tk.Token); err != nil {
 				t.Fatal(err)
 			}
 		}
+		if tk.Role == domain.RoleTeamLeader {
+			if leader, err = st.Authenticate(ctx, tk.Token); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
-	c := readCacheCounty{cached: st, truth: truth, raw: raw, now: now, loc: cfg.Location(), uscc: business.Scope}
+	c := readCacheCounty{cached: st, truth: truth, raw: raw, now: now, loc: cfg.Location(), uscc: business.Scope, leader: leader}
 	sched, err := truth.BusinessSchedule(ctx, c.uscc, now, c.loc)
 	if err != nil {
 		t.Fatal(err)
@@ -318,5 +324,72 @@ func TestReadCachePrunesOnlyWhatNoEntryNeeds(t *testing.T) {
 	c.same(t, "again")
 	if got := c.cached.ReadCacheStats(); got.Hits == stats.Hits {
 		t.Fatalf("a fresh entry was not served: %+v then %+v", stats, got)
+	}
+}
+
+// sameRoster fails unless the cached store answers the leader's roster day
+// exactly as the uncached one does.
+func (c readCacheCounty) sameRoster(t *testing.T, day time.Time, when string) store.TeamRosterDay {
+	t.Helper()
+	ctx := context.Background()
+	got, err := c.cached.ReadRosterDay(ctx, c.leader, c.leader.TeamID(), day)
+	if err != nil {
+		t.Fatalf("%s: roster: %v", when, err)
+	}
+	want, err := c.truth.ReadRosterDay(ctx, c.leader, c.leader.TeamID(), day)
+	if err != nil {
+		t.Fatalf("%s: roster: %v", when, err)
+	}
+	if g, w := js(t, got), js(t, want); g != w {
+		t.Fatalf("%s: the cached roster differs from a fresh read:\ncached %s\nfresh  %s", when, g, w)
+	}
+	return got
+}
+
+// TestReadCacheRosterSeesEveryChange is TestReadCacheSeesEveryChange for a
+// team leader's roster day: each table behind it changed from outside, the
+// next read answers as a fresh one. An inspector's roster is never cached
+// (contacts differ by reader) and answers as ever.
+func TestReadCacheRosterSeesEveryChange(t *testing.T) {
+	ctx := context.Background()
+	c := newReadCacheCounty(t)
+	team := c.leader.TeamID()
+	y, m, d := c.now.In(c.loc).Date()
+	day := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+	before := c.sameRoster(t, day, "first read")
+	if len(before.Visits) == 0 {
+		t.Fatal("the demo squad has no visits today")
+	}
+	c.sameRoster(t, day, "second read")
+	if st := c.cached.ReadCacheStats(); st.Hits == 0 {
+		t.Fatalf("the second read of the roster was not a hit: %+v", st)
+	}
+	uscc := before.Visits[0].Business.USCC
+	changes := []struct {
+		name string
+		sql  string
+		args []any
+	}{
+		{"business contact phone", `UPDATE businesses SET contact_phone = '13900000000' WHERE uscc = $1`, []any{uscc}},
+		{"business position", `UPDATE businesses SET lat = lat + 0.001 WHERE uscc = $1`, []any{uscc}},
+		{"inspector phone", `UPDATE inspectors SET phone = '13800000000' WHERE team_id = $1`, []any{team}},
+		{"a day away", `INSERT INTO inspector_unavailability (inspector_id, from_date, to_date, reason, created_by)
+			SELECT id, $2, $2, '病假', 'test' FROM inspectors WHERE team_id = $1 ORDER BY id LIMIT 1`, []any{team, day}},
+		{"a closure of the team's region", `INSERT INTO closures (region_id, from_date, to_date, reason, created_by)
+			SELECT region_id, $2, $2, '台风', 'test' FROM team_regions WHERE team_id = $1 ORDER BY region_id LIMIT 1`, []any{team, day}},
+		{"the region's name", `UPDATE regions SET name = name || '·' WHERE id IN (SELECT region_id FROM closures)`, nil},
+		{"the closure's repair", `INSERT INTO calendar_repairs (cause, cause_id, reason, from_date, to_date, created_by)
+			SELECT 'closure', id, '台风', from_date, to_date, 'test' FROM closures`, nil},
+		{"the team's regions", `DELETE FROM team_regions WHERE team_id = $1`, []any{team}},
+	}
+	for _, ch := range changes {
+		if _, err := c.raw.Exec(ctx, ch.sql, ch.args...); err != nil {
+			t.Fatalf("%s: %v", ch.name, err)
+		}
+		after := c.sameRoster(t, day, "after "+ch.name)
+		if js(t, after) == js(t, before) {
+			t.Fatalf("%s: the change shows nowhere on the roster; the test changes nothing", ch.name)
+		}
+		before = after
 	}
 }

@@ -238,6 +238,22 @@ func rosterVisitsQuery(viewer domain.Principal, teamID int64, day time.Time) (st
 func (s *Store) readRoster(ctx context.Context, viewer domain.Principal, teamID int64, date time.Time, full bool) (TeamRosterDay, error) {
 	y, m, d := date.Date()
 	day := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+	// The whole roster day as its leader or an admin reads it is the same
+	// for both: cached (readcache.go).
+	var (
+		cacheKey rosterKey
+		base     uint64
+		snap     string
+	)
+	cacheable := full && viewer.LeadsTeam(teamID)
+	if cacheable {
+		cacheKey = rosterKey{team: teamID, day: dayKey(day)}
+		var cached TeamRosterDay
+		var ok bool
+		if cached, ok, base = s.reads.roster(ctx, s, cacheKey); ok {
+			return cached, nil
+		}
+	}
 	out := Roster{Date: civilDate(date), Visits: []RosterVisit{}}
 	rd := TeamRosterDay{Away: []Away{}, Closures: []ClosureNote{}}
 	var found bool
@@ -245,6 +261,9 @@ func (s *Store) readRoster(ctx context.Context, viewer domain.Principal, teamID 
 	visitsSQL, vargs := rosterVisitsQuery(viewer, teamID, day)
 	err := s.withPgx(ctx, func(c *pgx.Conn) error {
 		b := &pgx.Batch{}
+		if base > 0 {
+			b.Queue(snapshotSQL).QueryRow(func(row pgx.Row) error { return row.Scan(&snap) })
+		}
 		b.Queue(rosterHeadSQL, teamID, day).QueryRow(func(row pgx.Row) error {
 			t := &out.Team
 			var days int
@@ -314,6 +333,9 @@ func (s *Store) readRoster(ctx context.Context, viewer domain.Principal, teamID 
 		}
 	}
 	rd.Roster = out
+	if cacheable {
+		s.reads.putRoster(cacheKey, base, snap, rd)
+	}
 	return rd, nil
 }
 
