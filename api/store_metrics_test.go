@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -20,10 +21,13 @@ func TestMetricsCodeScans(t *testing.T) {
 	if err := v.st.FlushScans(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	rc := v.st.ReadCacheStats()
 	r := v.do("admin", "GET", "/metrics", nil)
 	expect(t, r, http.StatusOK, "metrics")
 	for _, want := range []string{"inspectonce_code_scans_recorded_total 3", "inspectonce_code_scans_dropped_total 0",
-		"inspectonce_code_scans_failed_total 0"} {
+		"inspectonce_code_scans_failed_total 0",
+		fmt.Sprintf("inspectonce_read_cache_hits_total %d", rc.Hits), fmt.Sprintf("inspectonce_read_cache_misses_total %d", rc.Misses),
+		fmt.Sprintf("inspectonce_read_cache_stale_total %d", rc.Stale), fmt.Sprintf("inspectonce_read_cache_rounds_total %d", rc.Rounds)} {
 		if !strings.Contains(string(r.Body), want) {
 			t.Errorf("metrics lack %q", want)
 		}
