@@ -209,7 +209,7 @@ func dayKey(day time.Time) int64 { return day.Unix() / 86400 }
 // round that completed before the fresh read starts, so every change its
 // snapshot missed is found by the rounds after it. The cache never fails a
 // read: when a round cannot run, the read goes to PostgreSQL.
-func lookup[K comparable, V any](ctx context.Context, c *readCache, s *Store, m map[K]cachedRead[V], k K) (v V, ok bool, base uint64) {
+func lookup[K comparable, V any](ctx context.Context, c *readCache, s *Store, m map[K]cachedRead[V], k K, clone func(V) V) (v V, ok bool, base uint64) {
 	if c == nil {
 		return v, false, 0
 	}
@@ -246,7 +246,7 @@ func lookup[K comparable, V any](ctx context.Context, c *readCache, s *Store, m 
 		return v, false, r
 	}
 	c.hits.Add(1)
-	return e.v, true, 0
+	return clone(e.v), true, 0
 }
 
 // keep caches v under k in m, read in snapshot text after round base
@@ -294,25 +294,26 @@ func (c *readCache) unchangedLocked(snap readSnapshot, valid, r uint64) bool {
 	return true
 }
 
+// Each map's values are copied on the way in and out: callers write into a
+// schedule's or roster's visits (the code URL) and a check's visit, not into
+// the elements' own slices.
+func cloneSchedule(v BusinessSchedule) BusinessSchedule { v.Visits = slices.Clone(v.Visits); return v }
+func cloneRoster(v TeamRosterDay) TeamRosterDay         { v.Visits = slices.Clone(v.Visits); return v }
+func cloneCheck(v CodeCheck) CodeCheck                  { v.Visit = copyVisit(v.Visit); return v }
+
 // schedule returns the cached schedule of k if it is still true.
 func (c *readCache) schedule(ctx context.Context, s *Store, k scheduleKey) (BusinessSchedule, bool, uint64) {
 	if c == nil {
 		return BusinessSchedule{}, false, 0
 	}
-	sched, ok, base := lookup(ctx, c, s, c.schedules, k)
-	// The caller may write into the visits (the code URL): a copy of the
-	// list, whose elements' own slices nobody writes.
-	sched.Visits = slices.Clone(sched.Visits)
-	return sched, ok, base
+	return lookup(ctx, c, s, c.schedules, k, cloneSchedule)
 }
 
 // putSchedule caches sched, read in snapshot text after round base.
 func (c *readCache) putSchedule(k scheduleKey, base uint64, text string, sched BusinessSchedule) {
-	if c == nil {
-		return
+	if c != nil {
+		keep(c, c.schedules, k, base, text, time.Time{}, cloneSchedule(sched))
 	}
-	sched.Visits = slices.Clone(sched.Visits)
-	keep(c, c.schedules, k, base, text, time.Time{}, sched)
 }
 
 // code returns the cached check of code k if it is still true.
@@ -320,19 +321,15 @@ func (c *readCache) code(ctx context.Context, s *Store, k visitcode.Code) (CodeC
 	if c == nil {
 		return CodeCheck{}, false, 0
 	}
-	check, ok, base := lookup(ctx, c, s, c.codes, k)
-	check.Visit = copyVisit(check.Visit)
-	return check, ok, base
+	return lookup(ctx, c, s, c.codes, k, cloneCheck)
 }
 
 // putCode caches check of code k, read in snapshot text after round base,
 // until the database's next midnight (the check depends on its date).
 func (c *readCache) putCode(k visitcode.Code, base uint64, text string, until time.Time, check CodeCheck) {
-	if c == nil {
-		return
+	if c != nil {
+		keep(c, c.codes, k, base, text, until, cloneCheck(check))
 	}
-	check.Visit = copyVisit(check.Visit)
-	keep(c, c.codes, k, base, text, until, check)
 }
 
 // roster returns the cached roster day of k if it is still true.
@@ -340,19 +337,14 @@ func (c *readCache) roster(ctx context.Context, s *Store, k rosterKey) (TeamRost
 	if c == nil {
 		return TeamRosterDay{}, false, 0
 	}
-	rd, ok, base := lookup(ctx, c, s, c.rosters, k)
-	// The caller writes into the visits (the code URL).
-	rd.Visits = slices.Clone(rd.Visits)
-	return rd, ok, base
+	return lookup(ctx, c, s, c.rosters, k, cloneRoster)
 }
 
 // putRoster caches rd, read in snapshot text after round base.
 func (c *readCache) putRoster(k rosterKey, base uint64, text string, rd TeamRosterDay) {
-	if c == nil {
-		return
+	if c != nil {
+		keep(c, c.rosters, k, base, text, time.Time{}, cloneRoster(rd))
 	}
-	rd.Visits = slices.Clone(rd.Visits)
-	keep(c, c.rosters, k, base, text, time.Time{}, rd)
 }
 
 func copyVisit(v *PublicVisit) *PublicVisit {

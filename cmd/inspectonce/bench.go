@@ -380,39 +380,19 @@ func (e *benchEnv) waitReady(ctx context.Context, exited <-chan error, logPath s
 // call makes one API request with a role's token and decodes the answer
 // into into (when not nil); an answer outside 2xx is an error.
 func (e *benchEnv) call(ctx context.Context, role, method, path string, body any, into any) (int, error) {
-	var rd io.Reader
+	t := vegeta.Target{Method: method, URL: e.base + path, Header: http.Header{}}
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
 			return 0, err
 		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, e.base+path, rd)
-	if err != nil {
-		return 0, err
+		t.Body = b
+		t.Header.Set("Content-Type", "application/json")
 	}
 	if role != "" {
-		req.Header.Set("Authorization", "Bearer "+e.tokens[role])
+		t.Header.Set("Authorization", "Bearer "+e.tokens[role])
 	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	res, err := e.client.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	if res.StatusCode/100 != 2 {
-		return res.StatusCode, fmt.Errorf("%s %s: %d %s", method, path, res.StatusCode, firstLineOf(b))
-	}
-	if into != nil {
-		if err := json.Unmarshal(b, into); err != nil {
-			return res.StatusCode, fmt.Errorf("%s %s: %w", method, path, err)
-		}
-	}
-	return res.StatusCode, nil
+	return e.callWith(ctx, t, into)
 }
 
 func firstLineOf(b []byte) string {
@@ -730,9 +710,9 @@ func (e *benchEnv) checkpoint(ctx context.Context) error {
 	return nil
 }
 
-// callWith sends t and decodes its JSON answer into into.
+// callWith sends t and decodes its JSON answer into into (nil: none).
 func (e *benchEnv) callWith(ctx context.Context, t vegeta.Target, into any) (int, error) {
-	req, err := http.NewRequestWithContext(ctx, t.Method, t.URL, nil)
+	req, err := http.NewRequestWithContext(ctx, t.Method, t.URL, bytes.NewReader(t.Body))
 	if err != nil {
 		return 0, err
 	}
@@ -746,7 +726,12 @@ func (e *benchEnv) callWith(ctx context.Context, t vegeta.Target, into any) (int
 	if res.StatusCode/100 != 2 {
 		return res.StatusCode, fmt.Errorf("%s %s: %d %s", t.Method, t.URL, res.StatusCode, firstLineOf(b))
 	}
-	return res.StatusCode, json.Unmarshal(b, into)
+	if into != nil {
+		if err := json.Unmarshal(b, into); err != nil {
+			return res.StatusCode, fmt.Errorf("%s %s: %w", t.Method, t.URL, err)
+		}
+	}
+	return res.StatusCode, nil
 }
 
 // demandTargeter submits a list demand on the seeded business, each with a
