@@ -628,7 +628,11 @@ func (e *benchEnv) routes(ctx context.Context, o benchOptions) ([]loadbench.Rout
 		case "schedule":
 			r.Targeter = vegeta.NewStaticTargeter(schedules...)
 		case "roster":
-			r.Targeter = get(roster, "LEADER")
+			rosters, err := e.rosterTargets(ctx, roster)
+			if err != nil {
+				return nil, err
+			}
+			r.Targeter = vegeta.NewStaticTargeter(rosters...)
 		case "code":
 			if code == "" && len(codes) == 0 {
 				return nil, errors.New("no visit code found in the business's schedule or the team's roster")
@@ -695,6 +699,37 @@ func (e *benchEnv) businessTargets(ctx context.Context, n int) (schedules, codes
 		}
 	}
 	return schedules, codes, nil
+}
+
+// rosterTargets are the rosters of every team on each working day of the
+// next fortnight that has visits, read by an admin (as a county's leaders
+// read their own), beginning with the seeded leader's busiest day (read
+// with the leader's token): the load spreads over the county's team-days.
+func (e *benchEnv) rosterTargets(ctx context.Context, busiest string) ([]vegeta.Target, error) {
+	out := []vegeta.Target{{Method: "GET", URL: e.base + busiest, Header: http.Header{"Authorization": {"Bearer " + e.tokens["LEADER"]}}}}
+	conn, err := pgx.Connect(ctx, e.dbURL)
+	if err != nil {
+		return nil, fmt.Errorf("team-days: %w", err)
+	}
+	defer conn.Close(ctx)
+	from := e.today()
+	rows, err := conn.Query(ctx, `SELECT DISTINCT team_id, date FROM published_visits
+		WHERE date >= $1::date AND date < $1::date + 14 ORDER BY date, team_id`, from)
+	if err != nil {
+		return nil, fmt.Errorf("team-days: %w", err)
+	}
+	defer rows.Close()
+	auth := http.Header{"Authorization": {"Bearer " + e.tokens["ADMIN"]}}
+	for rows.Next() {
+		var team int64
+		var day time.Time
+		if err := rows.Scan(&team, &day); err != nil {
+			return nil, fmt.Errorf("team-days: %w", err)
+		}
+		out = append(out, vegeta.Target{Method: "GET", Header: auth,
+			URL: fmt.Sprintf("%s/api/v1/teams/%d/rosters/%s", e.base, team, day.Format(time.DateOnly))})
+	}
+	return out, rows.Err()
 }
 
 // checkpoint runs CHECKPOINT on the benchmark's database.
