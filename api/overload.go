@@ -16,7 +16,8 @@ import (
 
 // Concurrency limits (http.concurrency): each route class has a fixed number
 // of slots in this process. A request takes one for as long as it runs; when
-// its class is full it waits at most queue_wait, then is refused with 503 and
+// its class is full it waits at most queue_wait (writes and bulk:
+// write_queue_wait), then is refused with 503 and
 // Retry-After at once. Past the knee, the requests served keep their latency
 // and the rest are told to come back, instead of all of them queueing on the
 // database pool until clients time out.
@@ -58,7 +59,7 @@ func (s slots) release() { <-s }
 // concurrencyLimits are the classes' slots; a nil class has no limit.
 type concurrencyLimits struct {
 	classes    map[string]slots
-	wait       time.Duration
+	wait       map[string]time.Duration
 	retryAfter int
 	inFlight   *prometheus.GaugeVec
 	refused    *prometheus.CounterVec
@@ -83,7 +84,8 @@ func newConcurrencyLimits(cfg *configs.Config, reg prometheus.Registerer) *concu
 			l.classes[class] = make(slots, n)
 		}
 	}
-	l.wait = cc.QueueWait
+	l.wait = map[string]time.Duration{classPublic: cc.QueueWait, classReads: cc.QueueWait,
+		classWrites: cc.WriteQueueWait, classBulk: cc.WriteQueueWait}
 	l.retryAfter = max(int(cc.RetryAfter/time.Second), 1)
 	return l
 }
@@ -131,7 +133,7 @@ func (s *Server) limitConcurrency(next echo.HandlerFunc) echo.HandlerFunc {
 		if sl == nil {
 			return next(c)
 		}
-		if !sl.acquire(s.conc.wait) {
+		if !sl.acquire(s.conc.wait[class]) {
 			return s.overloaded(c, class)
 		}
 		g := s.conc.inFlight.WithLabelValues(class)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"inspectonce/calendar"
 	"inspectonce/configs"
@@ -154,6 +155,24 @@ func TestRouteClasses(t *testing.T) {
 		r := httptest.NewRequest(tt.method, "/x?"+tt.query, nil)
 		if got := routeClass(r, tt.route); got != tt.want {
 			t.Errorf("%s %s?%s: class %q, want %q", tt.method, tt.route, tt.query, got, tt.want)
+		}
+	}
+}
+
+// TestWritesWaitLonger: writes and bulk requests wait write_queue_wait for
+// a slot, reads and public ones queue_wait.
+func TestWritesWaitLonger(t *testing.T) {
+	cfg, err := configs.Load("", []string{"INSPECTONCE_HTTP_CONCURRENCY_QUEUE_WAIT=2ms",
+		"INSPECTONCE_HTTP_CONCURRENCY_WRITE_QUEUE_WAIT=40ms"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := newConcurrencyLimits(cfg, prometheus.NewRegistry())
+	want := map[string]time.Duration{classPublic: 2 * time.Millisecond, classReads: 2 * time.Millisecond,
+		classWrites: 40 * time.Millisecond, classBulk: 40 * time.Millisecond}
+	for class, w := range want {
+		if got := l.wait[class]; got != w {
+			t.Errorf("class %s waits %v, want %v", class, got, w)
 		}
 	}
 }

@@ -14,7 +14,8 @@ func TestConcurrencyDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	cc := c.HTTP.Concurrency
-	if cc.Public != 64 || cc.Reads != 64 || cc.Writes != 32 || cc.Bulk != 4 || cc.QueueWait != 5*time.Millisecond || cc.RetryAfter != time.Second {
+	if cc.Public != 64 || cc.Reads != 64 || cc.Writes != 32 || cc.Bulk != 4 || cc.QueueWait != 5*time.Millisecond ||
+		cc.WriteQueueWait != 30*time.Millisecond || cc.RetryAfter != time.Second {
 		t.Errorf("http.concurrency defaults: %+v", cc)
 	}
 	if c.Database.WarmConns != 10 || c.Audit.ChainInterval != 200*time.Millisecond {
@@ -39,6 +40,8 @@ func TestConcurrencyBadValuesNameTheKey(t *testing.T) {
 		{"INSPECTONCE_HTTP_CONCURRENCY_BULK=-1", "http.concurrency.bulk"},
 		{"INSPECTONCE_HTTP_CONCURRENCY_QUEUE_WAIT=-1ms", "http.concurrency.queue_wait"},
 		{"INSPECTONCE_HTTP_CONCURRENCY_QUEUE_WAIT=5s", "http.concurrency.queue_wait"},
+		{"INSPECTONCE_HTTP_CONCURRENCY_WRITE_QUEUE_WAIT=-1ms", "http.concurrency.write_queue_wait"},
+		{"INSPECTONCE_HTTP_CONCURRENCY_WRITE_QUEUE_WAIT=2s", "http.concurrency.write_queue_wait"},
 		{"INSPECTONCE_HTTP_CONCURRENCY_RETRY_AFTER=0s", "http.concurrency.retry_after"},
 		{"INSPECTONCE_HTTP_CONCURRENCY_RETRY_AFTER=1500ms", "http.concurrency.retry_after"},
 		{"INSPECTONCE_DATABASE_WARM_CONNS=-1", "database.warm_conns"},

@@ -80,8 +80,13 @@ type Concurrency struct {
 	Writes int `yaml:"writes"`
 	// Bulk: imports, CSV and Excel downloads, plan publication.
 	Bulk int `yaml:"bulk"`
-	// QueueWait is how long a request may wait for a slot (a few ms).
+	// QueueWait is how long a read (public or signed-in) may wait for a
+	// slot (a few ms).
 	QueueWait time.Duration `yaml:"queue_wait"`
+	// WriteQueueWait is how long a write or bulk request may wait: longer,
+	// since a write refused during a short stall costs its user the form
+	// again, and a write's latency budget is larger (tens of ms).
+	WriteQueueWait time.Duration `yaml:"write_queue_wait"`
 	// RetryAfter is the Retry-After of a refusal (whole seconds, at least 1).
 	RetryAfter time.Duration `yaml:"retry_after"`
 }
@@ -651,6 +656,9 @@ func (c *Config) validate() error {
 	}
 	if cc.QueueWait < 0 || cc.QueueWait > time.Second {
 		bad("http.concurrency.queue_wait", "must be between 0 and 1s (a few ms: past it a request is refused, not queued)")
+	}
+	if cc.WriteQueueWait < 0 || cc.WriteQueueWait > time.Second {
+		bad("http.concurrency.write_queue_wait", "must be between 0 and 1s (tens of ms: past it a write is refused, not queued)")
 	}
 	if cc.RetryAfter < time.Second || cc.RetryAfter%time.Second != 0 {
 		bad("http.concurrency.retry_after", "must be a whole number of seconds, at least 1s")

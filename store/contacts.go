@@ -1,6 +1,10 @@
 package store
 
 import (
+	"fmt"
+	"strconv"
+	"strings"
+
 	"inspectonce/domain"
 )
 
@@ -71,3 +75,25 @@ func contactLateral(p domain.Principal) (string, []any) {
 const contactColumns = `CASE WHEN cs.contact_ok THEN coalesce(b.contact_name, '') ELSE '' END AS contact_name,
 	CASE WHEN cs.contact_ok THEN coalesce(b.contact_phone, '') ELSE '' END AS contact_phone,
 	NOT coalesce(cs.contact_ok, FALSE) AS contact_withheld`
+
+// contactKey names p's contact rule for the read cache: two readers with the
+// same key see the same contact details on every business. It is made of
+// contactScope's own condition and arguments, so it cannot drift from the
+// rule; named says the rule reads the businesses demands name.
+func contactKey(p domain.Principal) (key string, named bool) {
+	cond, args := contactScope(p)
+	var b strings.Builder
+	b.WriteString(cond)
+	for _, a := range args {
+		b.WriteByte(0)
+		switch a := a.(type) {
+		case int64:
+			b.WriteString(strconv.FormatInt(a, 10))
+		case string:
+			b.WriteString(strconv.Quote(a))
+		default:
+			fmt.Fprintf(&b, "%T:%v", a, a)
+		}
+	}
+	return b.String(), strings.Contains(cond, "demand_businesses")
+}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"inspectonce/domain"
 	"inspectonce/visitcode"
 )
 
@@ -47,7 +48,8 @@ const readCacheMaxAge = 30 * time.Minute
 const roundStale = 10 * time.Minute
 
 // DefaultReadCacheSize bounds each of the read cache's maps (schedules,
-// code checks): past it an arbitrary entry makes room.
+// code checks, roster days; pages of the business list, a 25th of it): past
+// it an arbitrary entry makes room.
 const DefaultReadCacheSize = 50000
 
 // readSnapshot is a PostgreSQL snapshot (pg_snapshot's text and parts).
@@ -98,8 +100,18 @@ const snapshotSQL = `SELECT pg_current_snapshot()::text`
 // roundSQL is a check round: its own snapshot, and the ids of the calendar
 // changes committed in it that snapshot $1 (the previous round's) did not
 // see. An id below $1's xmin was completed before $1.
-const roundSQL = `SELECT pg_current_snapshot()::text, coalesce((SELECT array_agg(c.xid::text) FROM calendar_changes c
+const roundSQL = `SELECT pg_current_snapshot()::text, coalesce((SELECT array_agg(c.xid::text || '/' || c.scope) FROM calendar_changes c
 	WHERE c.xid >= pg_snapshot_xmin($1::text::pg_snapshot) AND NOT pg_visible_in_snapshot(c.xid, $1::text::pg_snapshot)), '{}')`
+
+// Scopes of a change (calendar_changes.scope, migration 00030): the reads
+// it may have changed. An entry is checked only against the changes of the
+// scopes it depends on, so a recorded result (a risk code) or a new demand
+// leaves the calendar's entries in use.
+const (
+	scopeCalendar = 1 << iota // the calendar: visits, plans, teams, people, days away
+	scopeRegistry             // businesses (every column) and scenarios
+	scopeNamed                // the businesses demands name (a planner's contacts)
+)
 
 // scheduleKey is a business's schedule on one civil day (the day decides
 // which visits it may see, and which are past).
@@ -116,6 +128,21 @@ type rosterKey struct {
 	day  int64
 }
 
+// listKey is a page of the business list: its filter, its page, and the
+// contact rule of its reader (contactScope's condition and arguments, which
+// say all there is about whose contact details it sees).
+type listKey struct {
+	contacts                                 string
+	regionID, scenarioID                     int64
+	industryCode, riskCode, listKind, search string
+	after                                    string
+	limit                                    int
+}
+
+// listCacheRows bounds the rows of a page worth caching: the pages people
+// read (the API's default, the registry page) are 50.
+const listCacheRows = 100
+
 // cachedRead is an entry: a value read in snapshot snap, known true through
 // check round valid, to be served before until (when set) only.
 type cachedRead[V any] struct {
@@ -128,9 +155,10 @@ type cachedRead[V any] struct {
 
 // discovery is a calendar change a check round found committed.
 type discovery struct {
-	xid   uint64
-	round uint64
-	at    time.Time
+	xid    uint64
+	scopes uint8
+	round  uint64
+	at     time.Time
 }
 
 // checkRound is one check round; done closes when it has run.
@@ -154,6 +182,8 @@ type readCache struct {
 	schedules map[scheduleKey]cachedRead[BusinessSchedule]
 	codes     map[visitcode.Code]cachedRead[CodeCheck]
 	rosters   map[rosterKey]cachedRead[TeamRosterDay]
+	lists     map[listKey]cachedRead[Paged[domain.Business]]
+	listSize  int
 	now       func() time.Time
 
 	// Check rounds: the one running, the one to run after it (for the
@@ -181,8 +211,10 @@ func newReadCache(size int) *readCache {
 	if size == 0 {
 		size = DefaultReadCacheSize
 	}
+	// A page of the list is some 50 times a schedule's size.
 	return &readCache{size: size, schedules: map[scheduleKey]cachedRead[BusinessSchedule]{},
-		codes: map[visitcode.Code]cachedRead[CodeCheck]{}, rosters: map[rosterKey]cachedRead[TeamRosterDay]{}, now: time.Now}
+		codes: map[visitcode.Code]cachedRead[CodeCheck]{}, rosters: map[rosterKey]cachedRead[TeamRosterDay]{},
+		lists: map[listKey]cachedRead[Paged[domain.Business]]{}, listSize: max(1, size/25), now: time.Now}
 }
 
 // ReadCacheStats are the read cache's counters since the start.
@@ -204,12 +236,13 @@ func (s *Store) ReadCacheStats() ReadCacheStats {
 
 func dayKey(day time.Time) int64 { return day.Unix() / 86400 }
 
-// lookup returns the entry of k in m if it is true now. On a miss, base is
+// lookup returns the entry of k in m if it is true now: unchanged by every
+// change of scopes since it was read. On a miss, base is
 // the check round a fresh read may be cached against (0: do not cache): a
 // round that completed before the fresh read starts, so every change its
 // snapshot missed is found by the rounds after it. The cache never fails a
 // read: when a round cannot run, the read goes to PostgreSQL.
-func lookup[K comparable, V any](ctx context.Context, c *readCache, s *Store, m map[K]cachedRead[V], k K, clone func(V) V) (v V, ok bool, base uint64) {
+func lookup[K comparable, V any](ctx context.Context, c *readCache, s *Store, m map[K]cachedRead[V], k K, scopes uint8, clone func(V) V) (v V, ok bool, base uint64) {
 	if c == nil {
 		return v, false, 0
 	}
@@ -230,7 +263,7 @@ func lookup[K comparable, V any](ctx context.Context, c *readCache, s *Store, m 
 		return v, false, 0
 	}
 	c.mu.Lock()
-	fresh := c.unchangedLocked(e.snap, e.valid, r)
+	fresh := c.unchangedLocked(e.snap, e.valid, r, scopes)
 	if cur, found := m[k]; found && cur.at.Equal(e.at) {
 		if fresh && cur.valid < r {
 			cur.valid = r
@@ -249,9 +282,9 @@ func lookup[K comparable, V any](ctx context.Context, c *readCache, s *Store, m 
 	return clone(e.v), true, 0
 }
 
-// keep caches v under k in m, read in snapshot text after round base
-// completed.
-func keep[K comparable, V any](c *readCache, m map[K]cachedRead[V], k K, base uint64, text string, until time.Time, v V) {
+// keep caches v under k in m (of at most bound entries), read in snapshot
+// text after round base completed.
+func keep[K comparable, V any](c *readCache, m map[K]cachedRead[V], bound int, k K, base uint64, text string, until time.Time, v V) {
 	if c == nil || base == 0 {
 		return
 	}
@@ -266,7 +299,7 @@ func keep[K comparable, V any](c *readCache, m map[K]cachedRead[V], k K, base ui
 	if base < c.dropped {
 		return
 	}
-	if len(m) >= c.size {
+	if len(m) >= bound {
 		for k := range m {
 			delete(m, k)
 			break
@@ -276,9 +309,9 @@ func keep[K comparable, V any](c *readCache, m map[K]cachedRead[V], k K, base ui
 }
 
 // unchangedLocked says whether an entry read in snap and known true through
-// round valid is still true at round r: every change found by the rounds
-// after valid was visible to snap.
-func (c *readCache) unchangedLocked(snap readSnapshot, valid, r uint64) bool {
+// round valid is still true at round r: every change of scopes found by the
+// rounds after valid was visible to snap.
+func (c *readCache) unchangedLocked(snap readSnapshot, valid, r uint64, scopes uint8) bool {
 	if valid < c.dropped {
 		return false
 	}
@@ -287,7 +320,7 @@ func (c *readCache) unchangedLocked(snap readSnapshot, valid, r uint64) bool {
 		if d.round > r {
 			break
 		}
-		if !snap.visible(d.xid) {
+		if d.scopes&scopes != 0 && !snap.visible(d.xid) {
 			return false
 		}
 	}
@@ -306,13 +339,13 @@ func (c *readCache) schedule(ctx context.Context, s *Store, k scheduleKey) (Busi
 	if c == nil {
 		return BusinessSchedule{}, false, 0
 	}
-	return lookup(ctx, c, s, c.schedules, k, cloneSchedule)
+	return lookup(ctx, c, s, c.schedules, k, scopeCalendar, cloneSchedule)
 }
 
 // putSchedule caches sched, read in snapshot text after round base.
 func (c *readCache) putSchedule(k scheduleKey, base uint64, text string, sched BusinessSchedule) {
 	if c != nil {
-		keep(c, c.schedules, k, base, text, time.Time{}, cloneSchedule(sched))
+		keep(c, c.schedules, c.size, k, base, text, time.Time{}, cloneSchedule(sched))
 	}
 }
 
@@ -321,14 +354,14 @@ func (c *readCache) code(ctx context.Context, s *Store, k visitcode.Code) (CodeC
 	if c == nil {
 		return CodeCheck{}, false, 0
 	}
-	return lookup(ctx, c, s, c.codes, k, cloneCheck)
+	return lookup(ctx, c, s, c.codes, k, scopeCalendar, cloneCheck)
 }
 
 // putCode caches check of code k, read in snapshot text after round base,
 // until the database's next midnight (the check depends on its date).
 func (c *readCache) putCode(k visitcode.Code, base uint64, text string, until time.Time, check CodeCheck) {
 	if c != nil {
-		keep(c, c.codes, k, base, text, until, cloneCheck(check))
+		keep(c, c.codes, c.size, k, base, text, until, cloneCheck(check))
 	}
 }
 
@@ -337,14 +370,45 @@ func (c *readCache) roster(ctx context.Context, s *Store, k rosterKey) (TeamRost
 	if c == nil {
 		return TeamRosterDay{}, false, 0
 	}
-	return lookup(ctx, c, s, c.rosters, k, cloneRoster)
+	return lookup(ctx, c, s, c.rosters, k, scopeCalendar, cloneRoster)
 }
 
 // putRoster caches rd, read in snapshot text after round base.
 func (c *readCache) putRoster(k rosterKey, base uint64, text string, rd TeamRosterDay) {
 	if c != nil {
-		keep(c, c.rosters, k, base, text, time.Time{}, cloneRoster(rd))
+		keep(c, c.rosters, c.size, k, base, text, time.Time{}, cloneRoster(rd))
 	}
+}
+
+// list returns the cached page of k, its reader's contacts depending on
+// the businesses demands name when named, if it is still true.
+func (c *readCache) list(ctx context.Context, s *Store, k listKey, named bool) (Paged[domain.Business], bool, uint64) {
+	if c == nil || k.limit > listCacheRows {
+		return Paged[domain.Business]{}, false, 0
+	}
+	return lookup(ctx, c, s, c.lists, k, listScopes(named), cloneList)
+}
+
+// putList caches page p of k, read in snapshot text after round base.
+func (c *readCache) putList(k listKey, base uint64, text string, p Paged[domain.Business]) {
+	if c != nil && k.limit <= listCacheRows {
+		keep(c, c.lists, c.listSize, k, base, text, time.Time{}, cloneList(p))
+	}
+}
+
+// listScopes are the changes a page of the list depends on: the contact
+// rule reads the calendar (whose visits a reader works on), the page the
+// registry, and a planner's rule the businesses demands name.
+func listScopes(named bool) uint8 {
+	if named {
+		return scopeCalendar | scopeRegistry | scopeNamed
+	}
+	return scopeCalendar | scopeRegistry
+}
+
+func cloneList(p Paged[domain.Business]) Paged[domain.Business] {
+	p.Items = slices.Clone(p.Items)
+	return p
 }
 
 func copyVisit(v *PublicVisit) *PublicVisit {
@@ -432,14 +496,14 @@ func (c *readCache) runRound(s *Store, w *checkRound) {
 	if err == nil {
 		snap, err = parseSnapshot(text)
 	}
-	found := make([]uint64, 0, len(xids))
+	found := make([]discovery, 0, len(xids))
 	for _, x := range xids {
 		if err != nil {
 			break
 		}
-		var id uint64
-		id, err = strconv.ParseUint(x, 10, 64)
-		found = append(found, id)
+		var d discovery
+		d, err = parseChange(x)
+		found = append(found, d)
 	}
 	if err != nil {
 		w.err = fmt.Errorf("read cache check round: %w", err)
@@ -456,9 +520,11 @@ func (c *readCache) runRound(s *Store, w *checkRound) {
 		clear(c.schedules)
 		clear(c.codes)
 		clear(c.rosters)
+		clear(c.lists)
 	}
-	for _, x := range found {
-		c.discoveries = append(c.discoveries, discovery{xid: x, round: w.n, at: now})
+	for _, d := range found {
+		d.round, d.at = w.n, now
+		c.discoveries = append(c.discoveries, d)
 	}
 	// Discoveries older than any entry may be are of no more use.
 	i := 0
@@ -470,6 +536,23 @@ func (c *readCache) runRound(s *Store, w *checkRound) {
 	c.last, c.lastAt = snap, now
 	c.mu.Unlock()
 	c.mark(s, snap, now)
+}
+
+// parseChange reads a change as roundSQL gives it, "xid/scope".
+func parseChange(text string) (discovery, error) {
+	x, sc, ok := strings.Cut(text, "/")
+	if !ok {
+		return discovery{}, fmt.Errorf("change %q: want xid/scope", text)
+	}
+	xid, err := strconv.ParseUint(x, 10, 64)
+	if err != nil {
+		return discovery{}, fmt.Errorf("change %q: %w", text, err)
+	}
+	scope, err := strconv.ParseUint(sc, 10, 8)
+	if err != nil {
+		return discovery{}, fmt.Errorf("change %q: %w", text, err)
+	}
+	return discovery{xid: xid, scopes: uint8(scope)}, nil
 }
 
 // Pruning. calendar_changes would grow by one row per calendar-changing

@@ -29,6 +29,9 @@ type readCacheCounty struct {
 	uscc          string
 	code          string
 	leader        domain.Principal
+	// readers are one reader of each contact rule: an admin, a planner, a
+	// team leader, an inspector.
+	readers map[domain.Role]domain.Principal
 }
 
 func newReadCacheCounty(t *testing.T) readCacheCounty {
@@ -55,7 +58,16 @@ func newReadCacheCounty(t *testing.T) readCacheCounty {
 	}
 	t.Cleanup(func() { _ = raw.Close(context.Background()) })
 	var business, leader domain.Principal
+	readers := map[domain.Role]domain.Principal{}
 	for _, tk := range res.Tokens {
+		switch tk.Role {
+		case domain.RoleAdmin, domain.RolePlanner, domain.RoleTeamLeader, domain.RoleInspector:
+			if _, ok := readers[tk.Role]; !ok {
+				if readers[tk.Role], err = st.Authenticate(ctx, tk.Token); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
 		if tk.Role == domain.RoleBusiness {
 			if business, err = st.Authenticate(ctx, tk.Token); err != nil {
 				t.Fatal(err)
@@ -67,7 +79,7 @@ func newReadCacheCounty(t *testing.T) readCacheCounty {
 			}
 		}
 	}
-	c := readCacheCounty{cached: st, truth: truth, raw: raw, now: now, loc: cfg.Location(), uscc: business.Scope, leader: leader}
+	c := readCacheCounty{cached: st, truth: truth, raw: raw, now: now, loc: cfg.Location(), uscc: business.Scope, leader: leader, readers: readers}
 	sched, err := truth.BusinessSchedule(ctx, c.uscc, now, c.loc)
 	if err != nil {
 		t.Fatal(err)
@@ -392,4 +404,135 @@ func TestReadCacheRosterSeesEveryChange(t *testing.T) {
 		}
 		before = after
 	}
+}
+
+// sameLists fails unless the cached store answers each reader's first page
+// of each filter exactly as the uncached one does; it returns the pages.
+func (c readCacheCounty) sameLists(t *testing.T, readers map[domain.Role]domain.Principal, filters []store.BusinessFilter, when string) string {
+	t.Helper()
+	ctx := context.Background()
+	var all []string
+	for _, role := range []domain.Role{domain.RoleAdmin, domain.RolePlanner, domain.RoleTeamLeader, domain.RoleInspector} {
+		viewer := readers[role]
+		for _, f := range filters {
+			f.Viewer = &viewer
+			got, err := c.cached.ListBusinesses(ctx, f, store.Page{Limit: 50})
+			if err != nil {
+				t.Fatalf("%s: %s's list: %v", when, role, err)
+			}
+			want, err := c.truth.ListBusinesses(ctx, f, store.Page{Limit: 50})
+			if err != nil {
+				t.Fatalf("%s: %s's list: %v", when, role, err)
+			}
+			if g, w := js(t, got), js(t, want); g != w {
+				t.Fatalf("%s: %s's cached list %+v differs from a fresh read:\ncached %s\nfresh  %s", when, role, f, g, w)
+			}
+			all = append(all, js(t, got))
+		}
+	}
+	return fmt.Sprint(all)
+}
+
+// TestReadCacheListSeesEveryChange is TestReadCacheSeesEveryChange for the
+// business list: each thing behind a page (any column of a business, a new
+// business, the contact rule of each kind of reader, a scenario's
+// industries, the region tree) changed from outside, the next read answers
+// as a fresh one, for every kind of reader. A new demand leaves the pages
+// of readers other than planners in use, and a risk code the calendar's.
+func TestReadCacheListSeesEveryChange(t *testing.T) {
+	ctx := context.Background()
+	c := newReadCacheCounty(t)
+	readers := c.readers
+	if len(readers) != 4 {
+		t.Fatalf("the demo county has readers %v; want one of each of four roles", readers)
+	}
+	var scenario, township, grid int64
+	if err := c.raw.QueryRow(ctx, `SELECT id FROM scenarios ORDER BY id LIMIT 1`).Scan(&scenario); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.raw.QueryRow(ctx, `SELECT g.parent_id, g.id FROM regions g WHERE g.level = 'grid'
+		AND EXISTS (SELECT 1 FROM businesses b WHERE b.region_id = g.id) ORDER BY g.id LIMIT 1`).Scan(&township, &grid); err != nil {
+		t.Fatal(err)
+	}
+	// A business with a published visit the inspector is not on.
+	inspector := c.readers[domain.RoleInspector].InspectorID()
+	var visited string
+	if err := c.raw.QueryRow(ctx, `SELECT min(v.uscc) FROM plan_visits v JOIN plans p ON p.id = v.plan_id
+		AND p.status = 'published' WHERE NOT EXISTS (SELECT 1 FROM visit_assignments x
+			JOIN plan_visits v2 ON v2.plan_id = x.plan_id AND v2.seq = x.visit_seq
+			WHERE v2.uscc = v.uscc AND x.inspector_id = $1)`, inspector).Scan(&visited); err != nil {
+		t.Fatal(err)
+	}
+	filters := []store.BusinessFilter{{}, {RiskCode: "red"}, {ScenarioID: scenario}, {RegionID: township}, {Search: visited}}
+	before := c.sameLists(t, readers, filters, "first read")
+	c.sameLists(t, readers, filters, "second read")
+	if st := c.cached.ReadCacheStats(); st.Hits < int64(4*len(filters)) {
+		t.Fatalf("the second reads of the lists were not hits: %+v", st)
+	}
+	const newcomer = "000000000000000000" // first on every page it is on
+	changes := []struct {
+		name string
+		sql  string
+		args []any
+	}{
+		{"a risk code", `UPDATE businesses SET risk_code = CASE risk_code WHEN 'red' THEN 'green' ELSE 'red' END
+			WHERE uscc = (SELECT min(uscc) FROM businesses)`, nil},
+		{"a new business", `INSERT INTO businesses (uscc, name, region_id, industry_code, lat, lng)
+			SELECT $1, '新开的小吃店', $2, industry_code, lat, lng FROM businesses ORDER BY uscc LIMIT 1`, []any{newcomer, grid}},
+		{"a demand names it", `INSERT INTO demand_businesses (demand_id, uscc)
+			SELECT id, $1 FROM demands WHERE department_id = $2 ORDER BY id LIMIT 1`, []any{newcomer, readers[domain.RolePlanner].DepartmentID}},
+		{"its contact", `UPDATE businesses SET contact_name = '王老板', contact_phone = '13900000000' WHERE uscc = $1`, []any{newcomer}},
+		{"the inspector takes over a visit", `INSERT INTO visit_substitutions
+			(plan_id, visit_seq, seq, ord, out_inspector_id, inspector_id, date, reason, draw_key, draw, created_by)
+			SELECT a.plan_id, a.visit_seq, 1000, a.ord, a.inspector_id, $1, v.date, '病假', 'test', '{}', 'test'
+			FROM plan_assignments a JOIN plan_visits v ON v.plan_id = a.plan_id AND v.seq = a.visit_seq
+				JOIN plans p ON p.id = a.plan_id AND p.status = 'published'
+			WHERE a.ord = 0 AND v.uscc = $2 ORDER BY a.plan_id, a.visit_seq LIMIT 1`, []any{inspector, visited}},
+		{"a scenario's industries", `UPDATE scenarios SET industry_codes = '{}' WHERE id = $1`, []any{scenario}},
+		{"the region tree", `UPDATE regions SET parent_id = (SELECT id FROM regions WHERE level = 'township' AND id <> $1
+			ORDER BY id LIMIT 1) WHERE id = $2`, []any{township, grid}},
+	}
+	for _, ch := range changes {
+		tag, err := c.raw.Exec(ctx, ch.sql, ch.args...)
+		if err != nil {
+			t.Fatalf("%s: %v", ch.name, err)
+		}
+		if tag.RowsAffected() == 0 {
+			t.Fatalf("%s: no row changed", ch.name)
+		}
+		after := c.sameLists(t, readers, filters, "after "+ch.name)
+		if after == before {
+			t.Fatalf("%s: the change shows on no page; the test changes nothing", ch.name)
+		}
+		before = after
+	}
+
+	// A demand naming a business changes planners' pages only, and a risk
+	// code no calendar read.
+	c.same(t, "calendar reads")
+	stats := c.cached.ReadCacheStats()
+	for _, q := range []string{
+		`INSERT INTO demand_businesses (demand_id, uscc) SELECT d.id, b.uscc FROM demands d, businesses b
+			WHERE NOT EXISTS (SELECT 1 FROM demand_businesses x WHERE x.demand_id = d.id AND x.uscc = b.uscc) LIMIT 1`,
+		`UPDATE plans SET progress_note = progress_note`,
+	} {
+		if _, err := c.raw.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	c.sameLists(t, readers, filters, "after a demand")
+	got := c.cached.ReadCacheStats()
+	if want := stats.Hits + int64(3*len(filters)); got.Hits < want || got.Stale != stats.Stale+int64(len(filters)) {
+		t.Fatalf("a new demand: want %d more hits and the planner's %d pages stale; before %+v, after %+v",
+			3*len(filters), len(filters), stats, got)
+	}
+	stats = got
+	if _, err := c.raw.Exec(ctx, `UPDATE businesses SET risk_code = 'yellow'`); err != nil {
+		t.Fatal(err)
+	}
+	c.same(t, "after risk codes")
+	if got := c.cached.ReadCacheStats(); got.Hits < stats.Hits+2 || got.Stale != stats.Stale {
+		t.Fatalf("risk codes dropped the calendar's entries: before %+v, after %+v", stats, got)
+	}
+	c.sameLists(t, readers, filters, "after risk codes")
 }

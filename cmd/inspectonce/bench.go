@@ -642,7 +642,11 @@ func (e *benchEnv) routes(ctx context.Context, o benchOptions) ([]loadbench.Rout
 			}
 			r.Targeter = vegeta.NewStaticTargeter(codes...)
 		case "businesses":
-			r.Targeter = get("/api/v1/businesses", "ADMIN")
+			lists, err := e.businessListTargets(ctx)
+			if err != nil {
+				return nil, err
+			}
+			r.Targeter = vegeta.NewStaticTargeter(lists...)
 		case "demands":
 			r.Limit = o.writeLimit
 			r.Targeter = e.demandTargeter(items.Items[0].ID)
@@ -699,6 +703,36 @@ func (e *benchEnv) businessTargets(ctx context.Context, n int) (schedules, codes
 		}
 	}
 	return schedules, codes, nil
+}
+
+// businessListTargets are the pages of the business register as three kinds
+// of reader page through it (an admin, the seeded planner and team leader,
+// each seeing other contacts): every page of the whole register, and the
+// first page of each risk code, in turn.
+func (e *benchEnv) businessListTargets(ctx context.Context) ([]vegeta.Target, error) {
+	var out []vegeta.Target
+	for _, role := range []string{"ADMIN", "PLANNER", "LEADER"} {
+		h := http.Header{"Authorization": {"Bearer " + e.tokens[role]}}
+		for _, risk := range []string{"red", "yellow", "green"} {
+			out = append(out, vegeta.Target{Method: "GET", URL: e.base + "/api/v1/businesses?risk_code=" + risk, Header: h})
+		}
+		path := "/api/v1/businesses"
+		for range 1000 {
+			t := vegeta.Target{Method: "GET", URL: e.base + path, Header: h}
+			out = append(out, t)
+			var page struct {
+				NextCursor string `json:"next_cursor"`
+			}
+			if _, err := e.callWith(ctx, t, &page); err != nil {
+				return nil, err
+			}
+			if page.NextCursor == "" {
+				break
+			}
+			path = "/api/v1/businesses?after=" + url.QueryEscape(page.NextCursor)
+		}
+	}
+	return out, nil
 }
 
 // rosterTargets are the rosters of every team on each working day of the
