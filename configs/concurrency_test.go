@@ -7,15 +7,15 @@ import (
 )
 
 // TestConcurrencyDefaults: every class is limited by default, the refusal
-// waits a few ms at most, the pool is warmed and the audit log chained often.
+// waits tens of ms at most, the pool is warmed and the audit log chained often.
 func TestConcurrencyDefaults(t *testing.T) {
 	c, err := Load("", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cc := c.HTTP.Concurrency
-	if cc.Public != 64 || cc.Reads != 64 || cc.Writes != 32 || cc.Bulk != 4 || cc.QueueWait != 5*time.Millisecond ||
-		cc.WriteQueueWait != 30*time.Millisecond || cc.RetryAfter != time.Second {
+	if cc.Public != 64 || cc.Reads != 64 || cc.Writes != 32 || cc.Bulk != 4 || cc.QueueWait != 20*time.Millisecond ||
+		cc.WriteQueueWait != 50*time.Millisecond || cc.RetryAfter != time.Second {
 		t.Errorf("http.concurrency defaults: %+v", cc)
 	}
 	if c.Database.WarmConns != 10 || c.Audit.ChainInterval != 200*time.Millisecond {

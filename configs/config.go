@@ -81,7 +81,7 @@ type Concurrency struct {
 	// Bulk: imports, CSV and Excel downloads, plan publication.
 	Bulk int `yaml:"bulk"`
 	// QueueWait is how long a read (public or signed-in) may wait for a
-	// slot (a few ms).
+	// slot (tens of ms).
 	QueueWait time.Duration `yaml:"queue_wait"`
 	// WriteQueueWait is how long a write or bulk request may wait: longer,
 	// since a write refused during a short stall costs its user the form
@@ -655,7 +655,7 @@ func (c *Config) validate() error {
 		}
 	}
 	if cc.QueueWait < 0 || cc.QueueWait > time.Second {
-		bad("http.concurrency.queue_wait", "must be between 0 and 1s (a few ms: past it a request is refused, not queued)")
+		bad("http.concurrency.queue_wait", "must be between 0 and 1s (tens of ms: past it a request is refused, not queued)")
 	}
 	if cc.WriteQueueWait < 0 || cc.WriteQueueWait > time.Second {
 		bad("http.concurrency.write_queue_wait", "must be between 0 and 1s (tens of ms: past it a write is refused, not queued)")
