@@ -13,6 +13,7 @@ import (
 	"golang.org/x/net/html"
 
 	"inspectonce/domain"
+	"inspectonce/visitcode"
 )
 
 func init() {
@@ -112,7 +113,8 @@ func browserZHSweep(t *testing.T, b *benv) {
 }
 
 // isCode reports whether word w of text is part of a code: a USCC, a
-// certificate or item code (letters with digits or dashes), or a URL.
+// certificate or item code (letters with digits or dashes), a visit code,
+// or a URL.
 func isCode(text, w string) bool {
 	for _, tok := range strings.FieldsFunc(text, func(r rune) bool {
 		return r == ' ' || r == '，' || r == '、' || r == '（' || r == '）' || r == '(' || r == ')' || r == '：' || r == '·'
@@ -122,6 +124,12 @@ func isCode(text, w string) bool {
 		}
 		if strings.ContainsAny(tok, "0123456789-_/.:@+") {
 			return true
+		}
+		// A visit code: base32, and now and then without a digit.
+		if tok == w {
+			if _, err := visitcode.Decode(w); err == nil {
+				return true
+			}
 		}
 	}
 	// SCJG, XFJY, KTV: department codes and the capitals business names use.

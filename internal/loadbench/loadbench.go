@@ -11,6 +11,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"text/tabwriter"
@@ -86,8 +87,14 @@ func RunStep(ctx context.Context, r Route, rate int, d time.Duration, o Options)
 	if timeout <= 0 {
 		timeout = 5 * time.Second
 	}
-	atk := vegeta.NewAttacker(vegeta.Timeout(timeout), vegeta.KeepAlive(true), vegeta.Connections(10000),
-		vegeta.MaxConnections(0), vegeta.Redirects(vegeta.NoFollow))
+	// A transport of the step's own, closed after it: a step's connections
+	// would otherwise stay open into the next steps (on both sides) until
+	// file descriptors or ports ran out after an overloaded step.
+	tr := &http.Transport{Proxy: http.ProxyFromEnvironment, DialContext: (&net.Dialer{Timeout: 30 * time.Second,
+		KeepAlive: 30 * time.Second}).DialContext, MaxIdleConnsPerHost: 10000}
+	defer tr.CloseIdleConnections()
+	atk := vegeta.NewAttacker(vegeta.Client(&http.Client{Transport: tr}), vegeta.Timeout(timeout), vegeta.KeepAlive(true),
+		vegeta.Connections(10000), vegeta.MaxConnections(0), vegeta.Redirects(vegeta.NoFollow))
 	var cpu0 time.Duration
 	if o.CPU != nil {
 		var err error
