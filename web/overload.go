@@ -1,6 +1,9 @@
 package web
 
 import (
+	"bytes"
+	"fmt"
+	"html/template"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -10,7 +13,8 @@ import (
 
 func init() {
 	addMessages(map[string][2]string{
-		"overload.busy": {"服务器繁忙，暂时无法处理此请求，未做任何更改。", "The server is busy and cannot take this request right now; nothing was changed. "},
+		"overload.title": {"服务器繁忙", "Server busy"},
+		"overload.busy":  {"服务器繁忙，暂时无法处理此请求，未做任何更改。", "The server is busy and cannot take this request right now; nothing was changed. "},
 		"overload.detail": {"服务器当前的%s请求已达上限，未做任何更改；请在 %d 秒后重试（Retry-After）。",
 			"the server is serving as many %s requests as it can; nothing was changed, retry after %d seconds (Retry-After)"},
 		"overload.class.public": {"公开", "public"},
@@ -25,12 +29,52 @@ func init() {
 // default), for answers outside the pages (the API's problem details).
 func RequestLang(r *http.Request) messages.Lang { return negotiate(r).Msg() }
 
-// Overloaded renders the page of a request refused because its class of
-// routes is at its concurrency limit (503); the caller has set Retry-After
-// to retryAfter seconds.
+// Overloaded answers a request refused because its class of routes is at
+// its concurrency limit (503) with a short page in the reader's language;
+// the caller has set Retry-After to retryAfter seconds. The page is made
+// once per language and wait, not rendered through the layout: past the
+// knee refusals come by the thousand a second, and a refusal that costs as
+// much as an answer would take the CPU the answers need.
 func (p *Pages) Overloaded(c echo.Context, retryAfter int) error {
-	c.Response().Header().Set("Cache-Control", "no-store")
 	lang := negotiate(c.Request())
-	return p.render(c, http.StatusServiceUnavailable, "error", "error.title",
-		errorData{Key: "overload.busy", Detail: lang.T("error.retry_after", retryAfter), Status: http.StatusServiceUnavailable})
+	key := overloadKey{lang: lang, secs: retryAfter}
+	body, ok := p.overloadPages.Load(key)
+	if !ok {
+		var buf bytes.Buffer
+		if err := overloadPage.Execute(&buf, map[string]string{"Lang": lang.HTMLLang(), "Title": lang.T("overload.title"),
+			"Busy": lang.T("overload.busy"), "Retry": lang.T("error.retry_after", retryAfter)}); err != nil {
+			return fmt.Errorf("render overload page: %w", err)
+		}
+		body, _ = p.overloadPages.LoadOrStore(key, buf.Bytes())
+	}
+	h := c.Response().Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Language", string(lang))
+	h.Set("Vary", "Accept-Language, Cookie")
+	h.Set("Content-Security-Policy", "default-src 'self'; style-src 'self'; frame-ancestors 'none'")
+	return c.HTMLBlob(http.StatusServiceUnavailable, body.([]byte))
 }
+
+// overloadKey names a made overload page.
+type overloadKey struct {
+	lang Lang
+	secs int
+}
+
+var overloadPage = template.Must(template.New("overload").Parse(`<!doctype html>
+<html lang="{{.Lang}}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.Title}}</title>
+<link rel="stylesheet" href="/static/app.css">
+</head>
+<body>
+<main>
+<h1>{{.Title}}</h1>
+<p>{{.Busy}}</p>
+<p>{{.Retry}}</p>
+</main>
+</body>
+</html>
+`))
