@@ -13,11 +13,9 @@ func init() {
 	})
 }
 
-// TooManyRequests renders the page of a request refused by a rate limit
-// (429); the caller has set Retry-After to retryAfter seconds.
+// TooManyRequests answers a request refused by a rate limit (429) with a
+// short page (refusal); the caller has set Retry-After to retryAfter
+// seconds.
 func (p *Pages) TooManyRequests(c echo.Context, retryAfter int) error {
-	c.Response().Header().Set("Cache-Control", "no-store")
-	lang := negotiate(c.Request())
-	return p.render(c, http.StatusTooManyRequests, "error", "error.title",
-		errorData{Key: "error.too_many", Detail: lang.T("error.retry_after", retryAfter), Status: http.StatusTooManyRequests})
+	return p.refusal(c, http.StatusTooManyRequests, "error.title", "error.too_many", retryAfter)
 }

@@ -31,49 +31,57 @@ func RequestLang(r *http.Request) messages.Lang { return negotiate(r).Msg() }
 
 // Overloaded answers a request refused because its class of routes is at
 // its concurrency limit (503) with a short page in the reader's language;
-// the caller has set Retry-After to retryAfter seconds. The page is made
-// once per language and wait, not rendered through the layout: past the
-// knee refusals come by the thousand a second, and a refusal that costs as
-// much as an answer would take the CPU the answers need.
+// the caller has set Retry-After to retryAfter seconds.
 func (p *Pages) Overloaded(c echo.Context, retryAfter int) error {
+	return p.refusal(c, http.StatusServiceUnavailable, "overload.title", "overload.busy", retryAfter)
+}
+
+// refusal answers a refused request (overloaded, rate-limited) with a
+// short page: title, message and when to retry, in the reader's language.
+// The page is made once per status, language and wait, not rendered
+// through the layout: refusals come by the thousand a second past the knee
+// or from a flooding address, and a refusal that costs as much as an answer
+// would take the CPU the answers need.
+func (p *Pages) refusal(c echo.Context, status int, title, msg string, retryAfter int) error {
 	lang := negotiate(c.Request())
-	key := overloadKey{lang: lang, secs: retryAfter}
-	body, ok := p.overloadPages.Load(key)
+	key := refusalKey{status: status, lang: lang, secs: retryAfter}
+	body, ok := p.refusalPages.Load(key)
 	if !ok {
 		var buf bytes.Buffer
-		if err := overloadPage.Execute(&buf, map[string]string{"Lang": lang.HTMLLang(), "Title": lang.T("overload.title"),
-			"Busy": lang.T("overload.busy"), "Retry": lang.T("error.retry_after", retryAfter)}); err != nil {
-			return fmt.Errorf("render overload page: %w", err)
+		if err := refusalPage.Execute(&buf, map[string]string{"Lang": lang.HTMLLang(), "App": lang.T("app.name"), "Title": lang.T(title),
+			"Message": lang.T(msg), "Retry": lang.T("error.retry_after", retryAfter)}); err != nil {
+			return fmt.Errorf("render refusal page: %w", err)
 		}
-		body, _ = p.overloadPages.LoadOrStore(key, buf.Bytes())
+		body, _ = p.refusalPages.LoadOrStore(key, buf.Bytes())
 	}
 	h := c.Response().Header()
 	h.Set("Cache-Control", "no-store")
 	h.Set("Content-Language", string(lang))
 	h.Set("Vary", "Accept-Language, Cookie")
 	h.Set("Content-Security-Policy", "default-src 'self'; style-src 'self'; frame-ancestors 'none'")
-	return c.HTMLBlob(http.StatusServiceUnavailable, body.([]byte))
+	return c.HTMLBlob(status, body.([]byte))
 }
 
-// overloadKey names a made overload page.
-type overloadKey struct {
-	lang Lang
-	secs int
+// refusalKey names a made refusal page.
+type refusalKey struct {
+	status int
+	lang   Lang
+	secs   int
 }
 
-var overloadPage = template.Must(template.New("overload").Parse(`<!doctype html>
+var refusalPage = template.Must(template.New("refusal").Parse(`<!doctype html>
 <html lang="{{.Lang}}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{.Title}}</title>
+<title>{{.Title}} · {{.App}}</title>
 <link rel="stylesheet" href="/static/app.css">
 </head>
 <body>
 <main>
 <h1>{{.Title}}</h1>
-<p>{{.Busy}}</p>
-<p>{{.Retry}}</p>
+<p>{{.Message}}{{.Retry}}</p>
+<p><a href="/">{{.App}}</a></p>
 </main>
 </body>
 </html>

@@ -71,8 +71,8 @@ type Pages struct {
 	queueNames []string
 	// codePages memoizes the public /v/ pages (visitcode.go).
 	codePages pageMemo
-	// overloadPages holds the made overload pages (overload.go).
-	overloadPages sync.Map
+	// refusalPages holds the made pages of refusals (overload.go).
+	refusalPages sync.Map
 
 	planning  *planning.Service
 	intake    DemandIntake
