@@ -201,7 +201,22 @@ var listBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 32<<10); retu
 // length, so that net/http writes it at once rather than in chunks.
 func listAppended[T any](c echo.Context, items []T, next string) error {
 	bp := listBuffers.Get().(*[]byte)
-	b := append((*bp)[:0], `{"items":[`...)
+	b, err := appendList((*bp)[:0], items, next)
+	if err != nil {
+		return err
+	}
+	err = listBlob(c, b)
+	if cap(b) <= 1<<20 { // a page of MaxLimit businesses is about 500 KiB
+		*bp = b
+		listBuffers.Put(bp)
+	}
+	return err
+}
+
+// appendList appends the listResponse of items whose T is a jsonAppender to
+// b, byte for byte as c.JSON writes it, newline included.
+func appendList[T any](b []byte, items []T, next string) ([]byte, error) {
+	b = append(b, `{"items":[`...)
 	var err error
 	for i := range items {
 		if i > 0 {
@@ -209,7 +224,7 @@ func listAppended[T any](c echo.Context, items []T, next string) error {
 		}
 		// Through a pointer: boxing the item itself would copy it to the heap.
 		if b, err = any(&items[i]).(jsonAppender).AppendJSON(b); err != nil {
-			return fmt.Errorf("list item %d: %w", i, err)
+			return b, fmt.Errorf("list item %d: %w", i, err)
 		}
 	}
 	b = append(b, ']')
@@ -217,14 +232,14 @@ func listAppended[T any](c echo.Context, items []T, next string) error {
 		b = append(b, `,"next_cursor":`...)
 		b = jsonout.String(b, next)
 	}
-	b = append(b, "}\n"...)
+	return append(b, "}\n"...), nil
+}
+
+// listBlob writes a list's JSON with its length, so that net/http writes it
+// at once rather than in chunks.
+func listBlob(c echo.Context, b []byte) error {
 	c.Response().Header().Set(echo.HeaderContentLength, strconv.Itoa(len(b)))
-	err = c.JSONBlob(http.StatusOK, b)
-	if cap(b) <= 1<<20 { // a page of MaxLimit businesses is about 500 KiB
-		*bp = b
-		listBuffers.Put(bp)
-	}
-	return err
+	return c.JSONBlob(http.StatusOK, b)
 }
 
 // cleanParams refuses a path, query or form value holding a NUL character or

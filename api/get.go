@@ -29,13 +29,8 @@ func getByID[T any](c echo.Context, what string, get func(context.Context, int64
 // records bad values on q), a page, and the store call.
 func listOf[F, T any](c echo.Context, what string, filter func(q *query) F,
 	fetch func(context.Context, F, store.Page) (store.Paged[T], error)) error {
-	if _, err := allow(c, what, staffRoles...); err != nil {
-		return err
-	}
-	q := query{c: c}
-	f := filter(&q)
-	p := q.page()
-	if err := q.errs.Err(); err != nil {
+	f, p, err := listQuery(c, what, filter)
+	if err != nil {
 		return err
 	}
 	out, err := fetch(c.Request().Context(), f, p)
@@ -43,6 +38,22 @@ func listOf[F, T any](c echo.Context, what string, filter func(q *query) F,
 		return err
 	}
 	return list(c, out)
+}
+
+// listQuery checks that the caller is staff and reads a list's filter and
+// page from the query, refusing bad parameters (422).
+func listQuery[F any](c echo.Context, what string, filter func(q *query) F) (F, store.Page, error) {
+	var f F
+	if _, err := allow(c, what, staffRoles...); err != nil {
+		return f, store.Page{}, err
+	}
+	q := query{c: c}
+	f = filter(&q)
+	p := q.page()
+	if err := q.errs.Err(); err != nil {
+		return f, store.Page{}, err
+	}
+	return f, p, nil
 }
 
 // noFilter is the filter of registries listed whole.

@@ -182,7 +182,7 @@ type readCache struct {
 	schedules map[scheduleKey]cachedRead[BusinessSchedule]
 	codes     map[visitcode.Code]cachedRead[CodeCheck]
 	rosters   map[rosterKey]cachedRead[TeamRosterDay]
-	lists     map[listKey]cachedRead[Paged[domain.Business]]
+	lists     map[listKey]cachedRead[listPage]
 	listSize  int
 	now       func() time.Time
 
@@ -214,7 +214,7 @@ func newReadCache(size int) *readCache {
 	// A page of the list is some 50 times a schedule's size.
 	return &readCache{size: size, schedules: map[scheduleKey]cachedRead[BusinessSchedule]{},
 		codes: map[visitcode.Code]cachedRead[CodeCheck]{}, rosters: map[rosterKey]cachedRead[TeamRosterDay]{},
-		lists: map[listKey]cachedRead[Paged[domain.Business]]{}, listSize: max(1, size/25), now: time.Now}
+		lists: map[listKey]cachedRead[listPage]{}, listSize: max(1, size/25), now: time.Now}
 }
 
 // ReadCacheStats are the read cache's counters since the start.
@@ -380,19 +380,30 @@ func (c *readCache) putRoster(k rosterKey, base uint64, text string, rd TeamRost
 	}
 }
 
-// list returns the cached page of k, its reader's contacts depending on
-// the businesses demands name when named, if it is still true.
-func (c *readCache) list(ctx context.Context, s *Store, k listKey, named bool) (Paged[domain.Business], bool, uint64) {
-	if c == nil || k.limit > listCacheRows {
-		return Paged[domain.Business]{}, false, 0
-	}
-	return lookup(ctx, c, s, c.lists, k, listScopes(named), cloneList)
+// listPage is a cached page of the business list, and the page as the API
+// writes it once it has been written (ListBusinessesJSON): shared by the
+// entry and every hit, so the bytes are made once per entry.
+type listPage struct {
+	page    Paged[domain.Business]
+	encoded *atomic.Pointer[[]byte]
 }
 
-// putList caches page p of k, read in snapshot text after round base.
-func (c *readCache) putList(k listKey, base uint64, text string, p Paged[domain.Business]) {
+// list returns the cached page of k, its reader's contacts depending on
+// the businesses demands name when named, if it is still true. The page's
+// items are the entry's own: callers copy them before handing them on.
+func (c *readCache) list(ctx context.Context, s *Store, k listKey, named bool) (listPage, bool, uint64) {
+	if c == nil || k.limit > listCacheRows {
+		return listPage{}, false, 0
+	}
+	return lookup(ctx, c, s, c.lists, k, listScopes(named), func(p listPage) listPage { return p })
+}
+
+// putList caches page p of k, read in snapshot text after round base (its
+// items copied, its encoded bytes shared).
+func (c *readCache) putList(k listKey, base uint64, text string, p listPage) {
 	if c != nil && k.limit <= listCacheRows {
-		keep(c, c.lists, c.listSize, k, base, text, time.Time{}, cloneList(p))
+		p.page = cloneList(p.page)
+		keep(c, c.lists, c.listSize, k, base, text, time.Time{}, p)
 	}
 }
 

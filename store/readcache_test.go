@@ -427,6 +427,16 @@ func (c readCacheCounty) sameLists(t *testing.T, readers map[domain.Role]domain.
 			if g, w := js(t, got), js(t, want); g != w {
 				t.Fatalf("%s: %s's cached list %+v differs from a fresh read:\ncached %s\nfresh  %s", when, role, f, g, w)
 			}
+			// The bytes kept with a cached page, twice (made, then kept).
+			for range 2 {
+				enc, err := c.cached.ListBusinessesJSON(ctx, f, store.Page{Limit: 50}, encodePage)
+				if err != nil {
+					t.Fatalf("%s: %s's list as JSON: %v", when, role, err)
+				}
+				if g, w := string(enc), js(t, want); g != w {
+					t.Fatalf("%s: %s's cached list %+v as JSON differs from a fresh read:\ncached %s\nfresh  %s", when, role, f, g, w)
+				}
+			}
 			all = append(all, js(t, got))
 		}
 	}
@@ -536,3 +546,5 @@ func TestReadCacheListSeesEveryChange(t *testing.T) {
 	}
 	c.sameLists(t, readers, filters, "after risk codes")
 }
+
+func encodePage(p store.Paged[domain.Business]) ([]byte, error) { return json.Marshal(p) }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -363,6 +364,45 @@ func (s *Store) RiskHistory(ctx context.Context, code string) ([]domain.RiskChan
 // query through pgx, rows scanned by hand (issue 20); with f.Viewer, contact
 // details outside its work are withheld.
 func (s *Store) ListBusinesses(ctx context.Context, f BusinessFilter, p Page) (Paged[domain.Business], error) {
+	lp, cached, err := s.listBusinesses(ctx, f, p)
+	if err != nil {
+		return Paged[domain.Business]{}, err
+	}
+	if cached {
+		return cloneList(lp.page), nil
+	}
+	return lp.page, nil
+}
+
+// ListBusinessesJSON is ListBusinesses as encode writes it. A page served
+// from the read cache keeps the bytes encode made for it and answers later
+// calls with them, so encode must be one and the same function on every
+// call (the API's compact JSON) and must not change the page; callers must
+// not change the bytes.
+func (s *Store) ListBusinessesJSON(ctx context.Context, f BusinessFilter, p Page,
+	encode func(Paged[domain.Business]) ([]byte, error)) ([]byte, error) {
+	lp, _, err := s.listBusinesses(ctx, f, p)
+	if err != nil {
+		return nil, err
+	}
+	if lp.encoded != nil {
+		if b := lp.encoded.Load(); b != nil {
+			return *b, nil
+		}
+	}
+	b, err := encode(lp.page)
+	if err != nil {
+		return nil, err
+	}
+	if lp.encoded != nil {
+		lp.encoded.Store(&b)
+	}
+	return b, nil
+}
+
+// listBusinesses is a page of the list, from the read cache (cached) or
+// read afresh and cached.
+func (s *Store) listBusinesses(ctx context.Context, f BusinessFilter, p Page) (lp listPage, cached bool, err error) {
 	var q strings.Builder
 	var args []any
 	if f.Viewer == nil {
@@ -406,9 +446,9 @@ func (s *Store) ListBusinesses(ctx context.Context, f BusinessFilter, p Page) (P
 	if f.Viewer != nil {
 		key.contacts, named = contactKey(*f.Viewer)
 	}
-	cached, ok, base := s.reads.list(ctx, s, key, named)
+	hit, ok, base := s.reads.list(ctx, s, key, named)
 	if ok {
-		return cached, nil
+		return hit, true, nil
 	}
 	// The limit is written into the statement, not bound: with LIMIT $n
 	// PostgreSQL's generic plan guesses a tenth of the table, costs more
@@ -417,7 +457,7 @@ func (s *Store) ListBusinesses(ctx context.Context, f BusinessFilter, p Page) (P
 	q.WriteString(" ORDER BY b.uscc LIMIT " + strconv.Itoa(lim+1))
 	items := make([]domain.Business, 0, min(lim+1, DefaultLimit+1))
 	var snap string
-	err := s.withPgx(ctx, func(c *pgx.Conn) error {
+	err = s.withPgx(ctx, func(c *pgx.Conn) error {
 		var b domain.Business
 		scan := []any{&b.USCC, &b.Name, &b.Address, &b.RegionID, &b.IndustryCode, &b.Lat, &b.Lng,
 			&b.RiskCode, &b.RiskSetAt, &b.RiskReason, &b.ListKind, &b.ContactName, &b.ContactPhone, &b.ContactWithheld,
@@ -443,13 +483,14 @@ func (s *Store) ListBusinesses(ctx context.Context, f BusinessFilter, p Page) (P
 		return c.SendBatch(ctx, batch).Close()
 	})
 	if err != nil {
-		return Paged[domain.Business]{}, translate(err, "businesses")
+		return listPage{}, false, translate(err, "businesses")
 	}
 	out := Paged[domain.Business]{Items: items}
 	if len(items) > lim {
 		out.Items = items[:lim]
 		out.Next = items[lim-1].USCC
 	}
-	s.reads.putList(key, base, snap, out)
-	return out, nil
+	lp = listPage{page: out, encoded: new(atomic.Pointer[[]byte])}
+	s.reads.putList(key, base, snap, lp)
+	return lp, false, nil
 }
