@@ -403,6 +403,17 @@ func (s *Store) ListBusinessesJSON(ctx context.Context, f BusinessFilter, p Page
 // listBusinesses is a page of the list, from the read cache (cached) or
 // read afresh and cached.
 func (s *Store) listBusinesses(ctx context.Context, f BusinessFilter, p Page) (lp listPage, cached bool, err error) {
+	lim := p.limit()
+	key := listKey{contacts: "*", regionID: f.RegionID, scenarioID: f.ScenarioID, industryCode: f.IndustryCode,
+		riskCode: f.RiskCode, listKind: f.ListKind, search: f.Search, after: p.After, limit: lim}
+	named := false
+	if f.Viewer != nil {
+		key.contacts, named = contactKey(*f.Viewer)
+	}
+	hit, ok, base := s.reads.list(ctx, s, key, named)
+	if ok {
+		return hit, true, nil
+	}
 	var q strings.Builder
 	var args []any
 	if f.Viewer == nil {
@@ -438,17 +449,6 @@ func (s *Store) listBusinesses(ctx context.Context, f BusinessFilter, p Page) (l
 	}
 	if p.After != "" {
 		where("b.uscc > ?", p.After)
-	}
-	lim := p.limit()
-	key := listKey{contacts: "*", regionID: f.RegionID, scenarioID: f.ScenarioID, industryCode: f.IndustryCode,
-		riskCode: f.RiskCode, listKind: f.ListKind, search: f.Search, after: p.After, limit: lim}
-	named := false
-	if f.Viewer != nil {
-		key.contacts, named = contactKey(*f.Viewer)
-	}
-	hit, ok, base := s.reads.list(ctx, s, key, named)
-	if ok {
-		return hit, true, nil
 	}
 	// The limit is written into the statement, not bound: with LIMIT $n
 	// PostgreSQL's generic plan guesses a tenth of the table, costs more
